@@ -1,0 +1,45 @@
+// simbi dataset info FILE [--json]
+#include <iostream>
+
+#include "commands.hpp"
+#include "common.hpp"
+#include "simbi_host/errors.hpp"
+#include "simbi_host/store.hpp"
+
+namespace simbi_cli {
+
+using simbi::host::json;
+
+int cmd_dataset(const Args& args) {
+    if (args.empty() || (args[0] != "info" && args[0] != "--help"))
+        throw simbi::host::UsageError("expected 'dataset info FILE'");
+    po::options_description desc("options");
+    std::string file;
+    desc.add_options()("help,h", "show this help")("json", "print JSON")("file", po::value<std::string>(&file)->required(), "HDF5 store");
+    po::positional_options_description pos;
+    pos.add("file", 1);
+    po::variables_map vm;
+    if (!parse(Args(args.begin() + (args[0] == "--help" ? 0 : 1), args.end()), desc, pos, vm, "simbi dataset info FILE [--json]"))
+        return 0;
+    simbi::host::DatasetReader r(file);
+    json a = r.attributes();
+    json j = {{"file", file}, {"rows", r.rows()}, {"theta_dim", r.theta_dim()}, {"x_dim", r.x_dim()}, {"dtype", r.dtype()}, {"attributes", a}};
+    if (vm.count("json")) {
+        std::cout << j.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << file << "\n"
+              << "  rows:       " << r.rows() << "\n"
+              << "  theta:      [" << r.rows() << ", " << r.theta_dim() << "] " << r.dtype() << "\n"
+              << "  x:          [" << r.rows() << ", " << r.x_dim() << "] " << r.dtype() << "\n";
+    for (const char* key : {"parameter_names", "simulator_id", "simulator_version", "simulator_sha256", "simulator_config", "prior",
+                            "seed", "budget", "invalid_policy", "n_simulated", "n_invalid", "n_resampled", "n_dropped", "simbi_version"}) {
+        if (!a.contains(key)) continue;
+        std::string label = std::string(key) + ":";
+        label.resize(std::max<size_t>(label.size() + 1, 18), ' ');
+        std::cout << "  " << label << (a[key].is_string() ? a[key].get<std::string>() : a[key].dump()) << "\n";
+    }
+    return 0;
+}
+
+}  // namespace simbi_cli

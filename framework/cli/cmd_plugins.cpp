@@ -1,0 +1,104 @@
+// simbi plugins list | info ID
+#include <iomanip>
+#include <iostream>
+
+#include "commands.hpp"
+#include "common.hpp"
+#include "simbi_host/errors.hpp"
+#include "simbi_host/json_reader.hpp"
+
+namespace simbi_cli {
+
+using simbi::host::json;
+
+static json plugin_json(const simbi::host::PluginInfo& p, bool full) {
+    json j = {{"id", p.id},
+              {"kind", simbi::host::kind_name(p.kind)},
+              {"version", p.version},
+              {"abi", std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor)},
+              {"path", p.path},
+              {"sha256", p.sha256()}};
+    if (full) {
+        j["name"] = p.name;
+        j["vendor"] = p.vendor;
+        j["description"] = p.description;
+        j["thread_safety"] = p.thread_safety == SIMBI_THREAD_SHARED ? "shared" : "instance";
+        j["parameters"] = p.param_names;
+        j["output_dim"] = p.output_dim;
+        if (!p.output_shape.empty()) j["output_shape"] = p.output_shape;
+        j["default_prior"] = p.default_prior_json.empty() ? json(nullptr) : json::parse(p.default_prior_json);
+        j["config"] = json::parse(p.config_schema_json);
+    }
+    return j;
+}
+
+int cmd_plugins(const Args& args) {
+    if (args.empty() || (args[0] != "list" && args[0] != "info" && args[0] != "--help")) {
+        throw simbi::host::UsageError("expected 'plugins list' or 'plugins info ID'");
+    }
+    const bool info = args[0] == "info";
+    po::options_description desc("options");
+    PluginFlags flags;
+    desc.add_options()("help,h", "show this help")("json", "print JSON");
+    flags.add_to(desc);
+    std::string id;
+    if (info) desc.add_options()("id", po::value<std::string>(&id)->required(), "plugin id");
+    po::positional_options_description pos;
+    if (info) pos.add("id", 1);
+    po::variables_map vm;
+    if (!parse(Args(args.begin() + (args[0] == "--help" ? 0 : 1), args.end()), desc, pos, vm,
+               info ? "simbi plugins info ID [--json]" : "simbi plugins list [--json]"))
+        return 0;
+    simbi::host::PluginRegistry registry(flags.options());
+    warn_problems(registry);
+    const bool as_json = vm.count("json") > 0;
+    if (info) {
+        const auto& p = registry.find(id);
+        json j = plugin_json(p, true);
+        if (as_json) {
+            std::cout << j.dump(2) << "\n";
+            return 0;
+        }
+        std::cout << p.id << " " << p.version << " (" << simbi::host::kind_name(p.kind) << ")\n"
+                  << "  name:        " << p.name << "\n"
+                  << "  vendor:      " << p.vendor << "\n"
+                  << "  description: " << p.description << "\n"
+                  << "  library:     " << p.path << "\n"
+                  << "  sha256:      " << j["sha256"].get<std::string>() << "\n"
+                  << "  abi:         " << j["abi"].get<std::string>() << "\n"
+                  << "  threads:     " << j["thread_safety"].get<std::string>() << "\n";
+        if (p.kind == SIMBI_KIND_SIMULATOR) {
+            std::cout << "  parameters:  ";
+            for (size_t i = 0; i < p.param_names.size(); ++i) std::cout << (i ? ", " : "") << p.param_names[i];
+            std::cout << "\n  outputs:     " << p.output_dim << "\n"
+                      << "  prior:       " << (p.default_prior_json.empty() ? "(none)" : p.default_prior_json) << "\n";
+        }
+        json schema = json::parse(p.config_schema_json);
+        std::cout << "  config:" << (schema.empty() ? "      (no keys)" : "") << "\n";
+        for (auto it = schema.begin(); it != schema.end(); ++it)
+            std::cout << "    " << it.key() << " (" << it.value().value("type", "?") << ", default "
+                      << (it.value().contains("default") ? it.value()["default"].dump() : "none") << "): "
+                      << it.value().value("doc", "") << "\n";
+        return 0;
+    }
+    if (as_json) {
+        json arr = json::array();
+        for (const auto& p : registry.plugins()) arr.push_back(plugin_json(p, false));
+        std::cout << arr.dump(2) << "\n";
+        return 0;
+    }
+    if (registry.plugins().empty()) {
+        std::cout << "no plugins found. Searched:\n";
+        for (const auto& s : registry.search_paths()) std::cout << "  " << s << "\n";
+        return 0;
+    }
+    std::cout << std::left << std::setw(26) << "ID" << std::setw(11) << "KIND" << std::setw(9) << "VERSION" << std::setw(5)
+              << "ABI" << std::setw(14) << "SHA-256" << "PATH\n";
+    for (const auto& p : registry.plugins())
+        std::cout << std::setw(26) << p.id << std::setw(11) << simbi::host::kind_name(p.kind) << std::setw(9) << p.version
+                  << std::setw(5) << (std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor)) << std::setw(14)
+                  << p.sha256().substr(0, 12) << p.path << "\n";
+    return 0;
+}
+
+}  // namespace simbi_cli

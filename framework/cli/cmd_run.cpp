@@ -1,0 +1,38 @@
+// simbi run MANIFEST [--set PATH=VALUE ...] [--out DIR]
+#include <filesystem>
+#include <iostream>
+
+#include "commands.hpp"
+#include "common.hpp"
+#include "simbi_host/errors.hpp"
+#include "simbi_host/pipeline.hpp"
+
+namespace simbi_cli {
+
+int cmd_run(const Args& args) {
+    po::options_description desc("options");
+    std::string manifest_path, out;
+    std::vector<std::string> sets;
+    PluginFlags flags;
+    desc.add_options()("help,h", "show this help")("manifest", po::value<std::string>(&manifest_path)->required(), "manifest file")(
+        "set", po::value<std::vector<std::string>>(&sets)->composing(),
+        "override a manifest value by its dotted path, e.g. --set simulation.budget=1000 (repeatable)")(
+        "out", po::value<std::string>(&out), "output folder (overrides the manifest's \"output\")")("quiet,q", "no progress display");
+    flags.add_to(desc);
+    po::positional_options_description pos;
+    pos.add("manifest", 1);
+    po::variables_map vm;
+    if (!parse(args, desc, pos, vm, "simbi run MANIFEST [--set PATH=VALUE ...] [--out DIR]")) return 0;
+
+    simbi::host::Manifest m = simbi::host::load_manifest(manifest_path, sets);
+    if (vm.count("out")) m.output = std::filesystem::absolute(out).lexically_normal().string();
+    simbi::host::PluginRegistry registry(flags.options(m.plugin_paths, m.allow_unsafe_plugins));
+    warn_problems(registry);
+    simbi::host::HostServices host;
+    auto report = simbi::host::run_pipeline(m, registry, host, vm.count("quiet") > 0);
+    std::cout << "run complete: " << report.output_dir << "\n";
+    for (const auto& f : report.written) std::cout << "  " << f << "\n";
+    return 0;
+}
+
+}  // namespace simbi_cli

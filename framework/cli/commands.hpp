@@ -1,0 +1,18 @@
+// The subcommands of `simbi`. Each returns an exit code; errors are thrown as UsageError (2) or
+// RunError (1) and printed by main().
+#pragma once
+#include <string>
+#include <vector>
+
+namespace simbi_cli {
+
+using Args = std::vector<std::string>;  // the arguments after the subcommand's name
+
+int cmd_plugins(const Args& args);
+int cmd_simulate(const Args& args);
+int cmd_dataset(const Args& args);
+int cmd_run(const Args& args);
+int cmd_sample(const Args& args);
+int cmd_log_prob(const Args& args);
+
+}  // namespace simbi_cli

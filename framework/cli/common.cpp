@@ -1,0 +1,44 @@
+#include "common.hpp"
+
+#include <filesystem>
+#include <iostream>
+
+#include "simbi_host/errors.hpp"
+
+namespace simbi_cli {
+
+void PluginFlags::add_to(po::options_description& desc) {
+    desc.add_options()("plugin-path", po::value<std::vector<std::string>>(&paths)->composing(),
+                       "also search this folder for plugins (repeatable; searched first)")(
+        "allow-unsafe-plugins", po::bool_switch(&allow_unsafe),
+        "load plugins even if other users could have replaced them (files or folders writable by others)");
+}
+
+simbi::host::RegistryOptions PluginFlags::options(const std::vector<std::string>& manifest_paths, bool manifest_allows_unsafe) const {
+    simbi::host::RegistryOptions o;
+    for (const auto& p : paths) o.first_paths.push_back(std::filesystem::absolute(p).string());
+    for (const auto& p : manifest_paths) o.first_paths.push_back(p);
+    o.allow_unsafe = allow_unsafe || manifest_allows_unsafe;
+    return o;
+}
+
+bool parse(const std::vector<std::string>& args, const po::options_description& desc, const po::positional_options_description& pos,
+           po::variables_map& vm, const std::string& usage) {
+    try {
+        po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+        if (vm.count("help")) {
+            std::cout << "usage: " << usage << "\n\n" << desc << "\n";
+            return false;
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw simbi::host::UsageError(std::string(e.what()) + "\nusage: " + usage + " (see --help)");
+    }
+    return true;
+}
+
+void warn_problems(const simbi::host::PluginRegistry& registry) {
+    for (const auto& p : registry.problems()) std::cerr << "warning: " << p << "\n";
+}
+
+}  // namespace simbi_cli

@@ -1,0 +1,28 @@
+// Helpers shared by the subcommands.
+#pragma once
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+#include "simbi_host/plugin_registry.hpp"
+
+namespace simbi_cli {
+
+namespace po = boost::program_options;
+
+// --plugin-path and --allow-unsafe-plugins, which every command that loads plugins accepts.
+struct PluginFlags {
+    std::vector<std::string> paths;
+    bool allow_unsafe = false;
+    void add_to(po::options_description& desc);
+    simbi::host::RegistryOptions options(const std::vector<std::string>& manifest_paths = {}, bool manifest_allows_unsafe = false) const;
+};
+
+// Parses args against desc (+ positionals); prints help and returns false if --help was given.
+bool parse(const std::vector<std::string>& args, const po::options_description& desc, const po::positional_options_description& pos,
+           po::variables_map& vm, const std::string& usage);
+
+// Prints the registry's problems as warnings on stderr.
+void warn_problems(const simbi::host::PluginRegistry& registry);
+
+}  // namespace simbi_cli

@@ -1,0 +1,70 @@
+// simbi: the command-line host. It loads plugins and runs manifests; it never links LibTorch.
+#include <simbi/version.h>
+
+#include <cstring>
+#include <iostream>
+#include <map>
+
+#include "commands.hpp"
+#include "simbi_host/errors.hpp"
+#include "simbi_host/host_services.hpp"
+
+namespace {
+
+const char* kUsage =
+    "simbi: simulation-based inference with binary plugins\n"
+    "\n"
+    "usage: simbi COMMAND [options]   (simbi COMMAND --help for its options)\n"
+    "\n"
+    "commands:\n"
+    "  plugins list [--json]            list the plugins found on the search path\n"
+    "  plugins info ID [--json]         show one plugin's descriptor\n"
+    "  simulate MANIFEST [--budget N] [--threads N] [--seed S] [--out FILE]\n"
+    "                                   simulate the manifest's dataset into an HDF5 store\n"
+    "  dataset info FILE [--json]       describe a stored dataset\n"
+    "  run MANIFEST [--set PATH=VALUE ...] [--out DIR]\n"
+    "                                   simulate, train, sample and diagnose\n"
+    "  sample ARTIFACT --x VALUES|FILE [--n N] [--seed S] [--out FILE]\n"
+    "                                   draw posterior samples from a trained estimator\n"
+    "  log-prob ARTIFACT --theta VALUES|FILE --x VALUES|FILE\n"
+    "                                   evaluate a trained estimator's log density\n"
+    "  --version                        print the versions of simbi and its ABI\n"
+    "\n"
+    "exit codes: 0 ok, 1 the run failed, 2 usage or manifest error\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace simbi_cli;
+    if (argc < 2) {
+        std::cerr << kUsage;
+        return simbi::host::kExitUsage;
+    }
+    std::string cmd = argv[1];
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+        std::cout << kUsage;
+        return 0;
+    }
+    if (cmd == "--version") {
+        std::cout << "simbi " << SIMBI_VERSION_STRING << " (plugin ABI " << SIMBI_ABI_MAJOR << "." << SIMBI_ABI_MINOR << ")\n";
+        return 0;
+    }
+    static const std::map<std::string, int (*)(const Args&)> commands = {
+        {"plugins", &cmd_plugins}, {"simulate", &cmd_simulate}, {"dataset", &cmd_dataset},
+        {"run", &cmd_run},         {"sample", &cmd_sample},     {"log-prob", &cmd_log_prob}};
+    auto it = commands.find(cmd);
+    if (it == commands.end()) {
+        std::cerr << "simbi: unknown command '" << cmd << "'\n\n" << kUsage;
+        return simbi::host::kExitUsage;
+    }
+    simbi::host::HostServices::install_interrupt_handler();
+    try {
+        return it->second(Args(argv + 2, argv + argc));
+    } catch (const simbi::host::UsageError& e) {
+        std::cerr << "simbi " << cmd << ": error: " << e.what() << "\n";
+        return simbi::host::kExitUsage;
+    } catch (const std::exception& e) {
+        std::cerr << "simbi " << cmd << ": failed: " << e.what() << "\n";
+        return simbi::host::kExitRunFailed;
+    }
+}

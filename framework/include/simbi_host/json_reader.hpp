@@ -1,0 +1,56 @@
+// Strict reading of JSON objects: every error names the file, the JSON path and what was expected,
+// and keys nobody asked for are errors (they are usually typos).
+#pragma once
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace simbi::host {
+
+using json = nlohmann::json;
+
+class JsonReader {
+public:
+    // file: shown in messages; path: the JSON pointer of this object, "" for the root.
+    JsonReader(const json& value, std::string file, std::string path);
+
+    const json& value() const { return v_; }
+    const std::string& path() const { return path_; }
+    bool has(const std::string& key) const;
+
+    // Throws UsageError "<file>: <path>/<key>: expected <what>, got <value>".
+    [[noreturn]] void fail(const std::string& key, const std::string& expected) const;
+    [[noreturn]] void fail_here(const std::string& message) const;
+
+    std::string string(const std::string& key) const;
+    std::string string(const std::string& key, const std::string& fallback) const;
+    std::string choice(const std::string& key, const std::vector<std::string>& options, const std::string& fallback) const;
+    double number(const std::string& key) const;
+    double number(const std::string& key, double fallback) const;
+    double positive(const std::string& key, double fallback) const;
+    uint64_t count(const std::string& key) const;  // a positive integer
+    uint64_t count(const std::string& key, uint64_t fallback, bool allow_zero = false) const;
+    bool boolean(const std::string& key, bool fallback) const;
+    std::vector<double> numbers(const std::string& key) const;
+    std::vector<std::vector<double>> matrix(const std::string& key) const;
+    std::vector<std::string> strings(const std::string& key) const;
+    JsonReader object(const std::string& key) const;
+    const json& raw(const std::string& key) const;  // marks used, no type check
+
+    // Throws for the first key no getter asked for.
+    void check_no_unknown_keys() const;
+    std::string child_path(const std::string& key) const { return path_ + "/" + key; }
+    const std::string& file() const { return file_; }
+
+private:
+    const json& get(const std::string& key) const;
+    const json& v_;
+    std::string file_, path_;
+    mutable std::set<std::string> used_;
+};
+
+// A short rendering of a JSON value for messages.
+std::string brief(const json& v);
+
+}  // namespace simbi::host

@@ -1,0 +1,72 @@
+// The manifest: one JSON file that wires a whole pipeline (docs/manifest.md).
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "simbi_host/json_reader.hpp"
+#include "simbi_host/plugin_registry.hpp"
+
+namespace simbi::host {
+
+struct PluginRef {
+    std::string id;
+    json config = json::object();
+    std::string json_path;  // where it sits in the manifest, for messages
+};
+
+struct SimulationSection {
+    uint64_t budget = 10000;
+    uint64_t seed = 1;
+    unsigned threads = 0;  // 0: one per core
+    uint64_t batch_rows = 64;
+    uint64_t chunk_rows = 4096;
+    std::string invalid = "drop";
+    unsigned max_attempts = 100;
+    std::string store;  // absolute
+    bool float64 = false;
+};
+
+struct EstimatorSection {
+    PluginRef plugin;
+    json training = json::object();
+};
+
+struct InferenceSection {
+    uint64_t samples = 10000;
+    uint64_t seed = 2;
+};
+
+struct Manifest {
+    std::string file;  // as given, for messages
+    std::string dir;   // its folder; relative paths resolve against it
+    json doc;          // after --set overrides
+    std::vector<std::string> plugin_paths;
+    bool allow_unsafe_plugins = false;
+    PluginRef simulator;
+    std::optional<json> prior;
+    SimulationSection simulation;
+    std::optional<EstimatorSection> estimator;
+    std::optional<std::vector<std::vector<double>>> observation;  // one row per i.i.d. observation
+    InferenceSection inference;
+    std::vector<PluginRef> diagnostics;
+    std::string output;  // absolute
+};
+
+// Reads, overrides and validates a manifest. Throws UsageError naming the file and JSON path.
+// overrides: "dotted.path=VALUE" where VALUE is JSON, or else taken as a string.
+Manifest load_manifest(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Applies one "a.b.c=VALUE" override to a JSON document.
+void apply_override(json& doc, const std::string& assignment);
+
+// Checks a plugin's config against the schema in its descriptor.
+void check_plugin_config(const PluginInfo& info, const json& config, const std::string& file, const std::string& json_path);
+
+// Reads observations from a CSV file with a header row: one row per observation.
+std::vector<std::vector<double>> read_csv_rows(const std::string& path);
+
+// The manifest as stored with results: without settings that do not change them (threads).
+std::string manifest_for_record(const json& doc);
+
+}  // namespace simbi::host

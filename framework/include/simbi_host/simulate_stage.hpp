@@ -1,0 +1,36 @@
+// The simulate stage: prior -> simulator -> store, resumable.
+#pragma once
+#include <optional>
+#include <string>
+
+#include "simbi_host/host_services.hpp"
+#include "simbi_host/manifest.hpp"
+#include "simbi_host/plugin_registry.hpp"
+#include "simbi_host/prior.hpp"
+#include "simbi_host/store.hpp"
+
+namespace simbi::host {
+
+struct SimulateOptions {
+    bool quiet = false;   // no progress display
+    bool force = false;   // rewrite the store even if it is up to date
+};
+
+struct SimulateResult {
+    std::string store;
+    StoreTotals totals;
+    bool reused = false;   // the store was up to date
+    bool resumed = false;  // an interrupted run was continued
+    double seconds = 0.0;
+};
+
+// The prior of a manifest: its own, or the simulator's default. Throws UsageError if neither.
+std::unique_ptr<Prior> manifest_prior(const Manifest& m, const PluginInfo& simulator);
+
+// Runs the simulate stage of a manifest (with the manifest's simulation section, already
+// overridden by any command-line flags). Throws RunError when interrupted, naming the journal.
+SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry, const HostServices& host, SimulateOptions options);
+
+unsigned resolve_threads(unsigned requested);
+
+}  // namespace simbi::host

@@ -1,0 +1,97 @@
+// The dataset store.
+//
+// While simulating, chunks go to an append-only journal beside the target (<store>.journal), each
+// record checksummed, so a run killed at any instant loses at most the chunk in flight. Running
+// the same command again resumes after the last complete record. When every chunk is in, the
+// journal is sealed into the HDF5 file (<store>.tmp, then an atomic rename), so the HDF5 file
+// that exists is always complete and identical to what an uninterrupted run writes.
+//
+// HDF5 layout, readable by h5py without simbi:
+//   /theta [n, d], /x [n, k]  float32 (default) or float64
+//   attributes on /: parameter_names, simulator_id, simulator_version, simulator_sha256,
+//   simulator_config, prior, seed, budget, invalid_policy, n_simulated, n_invalid, n_resampled,
+//   n_dropped, dtype, manifest, simbi_version, fingerprint.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "simbi_host/json_reader.hpp"
+#include "simbi_host/simulation_engine.hpp"
+
+namespace simbi::host {
+
+// What defines a dataset's content. Two runs with equal metadata write identical files.
+struct StoreMeta {
+    std::vector<std::string> parameter_names;
+    uint64_t x_dim = 0;
+    std::string simulator_id, simulator_version, simulator_sha256, simulator_config;
+    std::string prior_json;
+    uint64_t seed = 0, budget = 0, chunk_rows = 4096;
+    std::string invalid_policy = "drop";
+    bool float64 = false;
+    std::string manifest_json;  // for the record; not part of the fingerprint
+
+    std::string fingerprint() const;  // SHA-256 of the content-defining fields
+};
+
+struct StoreTotals {
+    uint64_t simulated = 0, kept = 0, invalid = 0, resampled = 0;
+};
+
+// The journal of one run: opens or resumes, appends chunks.
+class Journal {
+public:
+    // Opens <path>; resumes if it holds the same fingerprint, else starts it afresh.
+    Journal(std::string path, const StoreMeta& meta);
+    ~Journal();
+    uint64_t chunks_done() const { return chunks_; }
+    const StoreTotals& totals() const { return totals_; }
+    bool resumed() const { return resumed_; }
+    void append(uint64_t chunk_index, const ChunkRows& rows);
+    const std::string& path() const { return path_; }
+
+    // Reads every record in order; calls f(theta, x, kept rows) for each.
+    void for_each(const std::function<void(const double*, const double*, uint64_t)>& f) const;
+
+private:
+    void read_existing(const std::string& header);
+    std::string path_;
+    int fd_ = -1;
+    uint64_t d_, k_, chunks_ = 0;
+    StoreTotals totals_;
+    bool resumed_ = false;
+    std::string header_;
+};
+
+// Writes the HDF5 file from a complete journal, atomically.
+void seal_store(const Journal& journal, const std::string& store_path, const StoreMeta& meta);
+
+// The fingerprint attribute of an existing store, or "" if there is none or it is unreadable.
+std::string store_fingerprint(const std::string& store_path);
+
+// Reading a sealed store.
+class DatasetReader {
+public:
+    explicit DatasetReader(const std::string& path);  // throws RunError if not a simbi store
+    ~DatasetReader();
+    DatasetReader(const DatasetReader&) = delete;
+    DatasetReader& operator=(const DatasetReader&) = delete;
+    uint64_t rows() const { return rows_; }
+    uint64_t theta_dim() const { return d_; }
+    uint64_t x_dim() const { return k_; }
+    // Rows [start, start + count) as float64.
+    void read(uint64_t start, uint64_t count, double* theta, double* x) const;
+    // Attributes as JSON: strings, numbers and string arrays.
+    json attributes() const;
+    std::string dtype() const { return dtype_; }
+
+private:
+    long long file_ = -1, theta_ = -1, x_ = -1;
+    uint64_t rows_ = 0, d_ = 0, k_ = 0;
+    std::string path_, dtype_;
+};
+
+}  // namespace simbi::host

@@ -1,0 +1,220 @@
+#include "simbi_host/manifest.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "simbi_host/errors.hpp"
+
+namespace fs = std::filesystem;
+
+namespace simbi::host {
+namespace {
+
+std::string resolve(const std::string& dir, const std::string& p) {
+    if (p.empty() || fs::path(p).is_absolute()) return p;
+    return (fs::path(dir) / p).lexically_normal().string();
+}
+
+PluginRef read_plugin_ref(const JsonReader& r) {
+    PluginRef ref;
+    ref.id = r.string("id");
+    if (r.has("config")) ref.config = r.object("config").value();
+    ref.json_path = r.path();
+    return ref;
+}
+
+}  // namespace
+
+void apply_override(json& doc, const std::string& assignment) {
+    size_t eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("--set " + assignment + ": expected PATH=VALUE, e.g. simulation.budget=1000");
+    std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+    json value;
+    try {
+        value = json::parse(text);
+    } catch (const std::exception&) {
+        value = text;  // a bare word is a string
+    }
+    json* node = &doc;
+    std::stringstream ss(path);
+    std::string seg;
+    std::vector<std::string> segs;
+    while (std::getline(ss, seg, '.')) segs.push_back(seg);
+    for (size_t i = 0; i < segs.size(); ++i) {
+        const std::string& s = segs[i];
+        if (s.empty()) throw UsageError("--set " + assignment + ": empty path segment");
+        bool last = i + 1 == segs.size();
+        if (node->is_array()) {
+            size_t idx = 0;
+            try {
+                idx = std::stoul(s);
+            } catch (...) {
+                throw UsageError("--set " + assignment + ": '" + s + "' must be an array index");
+            }
+            if (idx >= node->size()) throw UsageError("--set " + assignment + ": index " + s + " is out of range");
+            node = &(*node)[idx];
+        } else {
+            if (node->is_null()) *node = json::object();
+            if (!node->is_object()) throw UsageError("--set " + assignment + ": '" + s + "' is inside a value that is not an object");
+            node = &(*node)[s];
+        }
+        if (last) *node = value;
+    }
+}
+
+void check_plugin_config(const PluginInfo& info, const json& config, const std::string& file, const std::string& path) {
+    json schema = json::parse(info.config_schema_json);
+    for (auto it = config.begin(); it != config.end(); ++it) {
+        std::string where = file + ": " + path + "/" + it.key();
+        if (!schema.contains(it.key())) {
+            std::string keys;
+            for (auto s = schema.begin(); s != schema.end(); ++s) keys += (keys.empty() ? "" : ", ") + s.key();
+            throw UsageError(where + ": unknown config key for plugin '" + info.id + "' (accepted: " + (keys.empty() ? "none" : keys) + ")");
+        }
+        const json& spec = schema[it.key()];
+        std::string type = spec.is_object() && spec.contains("type") && spec["type"].is_string() ? spec["type"].get<std::string>() : "";
+        const json& v = it.value();
+        bool ok = type.empty() || (type == "number" && v.is_number()) || (type == "integer" && v.is_number_integer()) ||
+                  (type == "string" && v.is_string()) || (type == "boolean" && v.is_boolean()) ||
+                  (type == "array" && v.is_array()) || (type == "object" && v.is_object());
+        if (!ok) throw UsageError(where + ": expected " + (type == "integer" ? "an integer" : "a " + type) + ", got " + brief(v));
+    }
+}
+
+std::vector<std::vector<double>> read_csv_rows(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw UsageError(path + ": cannot read");
+    std::string line;
+    std::vector<std::vector<double>> rows;
+    size_t lineno = 0;
+    while (std::getline(in, line)) {
+        ++lineno;
+        if (lineno == 1 || line.find_first_not_of(" \t\r") == std::string::npos) continue;  // header
+        std::vector<double> row;
+        std::stringstream ss(line);
+        std::string cell;
+        while (std::getline(ss, cell, ',')) {
+            try {
+                size_t used = 0;
+                row.push_back(std::stod(cell, &used));
+            } catch (...) {
+                throw UsageError(path + ":" + std::to_string(lineno) + ": '" + cell + "' is not a number");
+            }
+        }
+        if (!rows.empty() && row.size() != rows[0].size())
+            throw UsageError(path + ":" + std::to_string(lineno) + ": expected " + std::to_string(rows[0].size()) + " values");
+        rows.push_back(row);
+    }
+    if (rows.empty()) throw UsageError(path + ": no data rows below the header");
+    return rows;
+}
+
+std::string manifest_for_record(const json& doc) {
+    json copy = doc;
+    if (copy.contains("simulation") && copy["simulation"].is_object()) copy["simulation"].erase("threads");
+    return copy.dump();
+}
+
+Manifest load_manifest(const std::string& path, const std::vector<std::string>& overrides) {
+    Manifest m;
+    m.file = path;
+    std::ifstream in(path);
+    if (!in) throw UsageError(path + ": cannot read the manifest");
+    try {
+        m.doc = json::parse(in);
+    } catch (const json::parse_error& e) {
+        throw UsageError(path + ": not valid JSON: " + e.what());
+    }
+    for (const auto& o : overrides) apply_override(m.doc, o);
+    m.dir = fs::absolute(fs::path(path)).parent_path().lexically_normal().string();
+
+    JsonReader root(m.doc, path, "");
+    if (!root.has("simbi")) root.fail("simbi", "the manifest format version, 1");
+    if (root.number("simbi") != 1) root.fail("simbi", "1 (the only manifest version this simbi reads)");
+    if (root.has("plugin_paths"))
+        for (const auto& p : root.strings("plugin_paths")) m.plugin_paths.push_back(resolve(m.dir, p));
+    m.allow_unsafe_plugins = root.boolean("allow_unsafe_plugins", false);
+    {
+        JsonReader s = root.object("simulator");
+        m.simulator = read_plugin_ref(s);
+        s.check_no_unknown_keys();
+    }
+    if (root.has("prior")) m.prior = root.object("prior").value();
+
+    if (root.has("simulation")) {
+        JsonReader s = root.object("simulation");
+        SimulationSection& sim = m.simulation;
+        sim.budget = s.count("budget", sim.budget);
+        sim.seed = s.count("seed", sim.seed, true);
+        uint64_t threads = s.count("threads", 0, true);
+        if (threads > 1024) s.fail("threads", "0 (one per core) or a thread count up to 1024");
+        sim.threads = unsigned(threads);
+        sim.batch_rows = s.count("batch_size", sim.batch_rows);
+        sim.chunk_rows = s.count("chunk_rows", sim.chunk_rows);
+        sim.invalid = s.choice("invalid", {"drop", "resample", "fail"}, "drop");
+        sim.max_attempts = unsigned(s.count("max_attempts", sim.max_attempts));
+        sim.store = resolve(m.dir, s.string("store", "sims.h5"));
+        sim.float64 = s.choice("dtype", {"float32", "float64"}, "float32") == "float64";
+        s.check_no_unknown_keys();
+    } else {
+        m.simulation.store = resolve(m.dir, "sims.h5");
+    }
+
+    if (root.has("estimator")) {
+        JsonReader e = root.object("estimator");
+        EstimatorSection est;
+        est.plugin = read_plugin_ref(e);
+        if (e.has("training")) {
+            JsonReader t = e.object("training");
+            t.count("batch_size", 256);
+            t.positive("learning_rate", 1e-3);
+            double vf = t.number("validation_fraction", 0.1);
+            if (!(vf > 0.0 && vf < 1.0)) t.fail("validation_fraction", "a number in (0, 1)");
+            t.count("patience", 20);
+            t.count("max_epochs", 1000);
+            t.positive("max_seconds", 1e9);
+            t.positive("clip_norm", 5.0);
+            t.count("seed", 0, true);
+            t.check_no_unknown_keys();
+            est.training = t.value();
+        }
+        e.check_no_unknown_keys();
+        m.estimator = est;
+    }
+
+    if (root.has("observation")) {
+        JsonReader o = root.object("observation");
+        if (o.has("x") == o.has("file")) o.fail_here("expected exactly one of \"x\" (values) or \"file\" (a CSV with a header row)");
+        if (o.has("file")) {
+            m.observation = read_csv_rows(resolve(m.dir, o.string("file")));
+        } else {
+            const json& x = o.raw("x");
+            if (x.is_array() && !x.empty() && x[0].is_array()) m.observation = o.matrix("x");
+            else m.observation = std::vector<std::vector<double>>{o.numbers("x")};
+        }
+        o.check_no_unknown_keys();
+    }
+
+    if (root.has("inference")) {
+        JsonReader i = root.object("inference");
+        m.inference.samples = i.count("samples", m.inference.samples);
+        m.inference.seed = i.count("seed", m.inference.seed, true);
+        i.check_no_unknown_keys();
+    }
+
+    if (root.has("diagnostics")) {
+        const json& d = root.raw("diagnostics");
+        if (!d.is_array()) root.fail("diagnostics", "an array of {\"id\": ..., \"config\": {...}}");
+        for (size_t i = 0; i < d.size(); ++i) {
+            JsonReader r(d[i], path, "/diagnostics/" + std::to_string(i));
+            m.diagnostics.push_back(read_plugin_ref(r));
+            r.check_no_unknown_keys();
+        }
+    }
+    m.output = resolve(m.dir, root.string("output", "runs/" + fs::path(path).stem().string()));
+    root.check_no_unknown_keys();
+    return m;
+}
+
+}  // namespace simbi::host

@@ -1,0 +1,254 @@
+#include "simbi_host/plugin_registry.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <regex>
+
+#include "simbi_host/errors.hpp"
+#include "simbi_host/json_reader.hpp"
+#include "simbi_host/sha256.hpp"
+
+namespace fs = std::filesystem;
+
+namespace simbi::host {
+namespace {
+
+// Loaded libraries live until the process exits (see the header).
+std::map<std::string, std::vector<PluginInfo>>& loaded_libraries() {
+    static auto* libs = new std::map<std::string, std::vector<PluginInfo>>();
+    return *libs;
+}
+std::mutex& load_mutex() {
+    static std::mutex m;
+    return m;
+}
+
+std::string str_or_empty(const char* s) { return s ? std::string(s) : std::string(); }
+
+PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, uint64_t index) {
+    std::string where = path + ": plugin " + std::to_string(index) + ": ";
+    if (!d) throw RunError(where + "descriptor is NULL");
+    if (d->size < offsetof(simbi_descriptor, config_schema_json) + sizeof(const char*))
+        throw RunError(where + "descriptor size " + std::to_string(d->size) + " is smaller than ABI 1.0's");
+    static const std::regex id_re("[a-z0-9_-]+(\\.[a-z0-9_-]+)+");
+    if (!d->id || !std::regex_match(d->id, id_re))
+        throw RunError(where + "bad id '" + str_or_empty(d->id) + "': expected a namespaced id like 'vendor.name'");
+    where = path + ": plugin '" + d->id + "': ";
+    if (!d->name || !d->version) throw RunError(where + "name and version are required");
+    if (d->kind < SIMBI_KIND_SIMULATOR || d->kind > SIMBI_KIND_DIAGNOSTIC)
+        throw RunError(where + "unknown kind " + std::to_string(d->kind));
+    if (d->thread_safety != SIMBI_THREAD_INSTANCE && d->thread_safety != SIMBI_THREAD_SHARED)
+        throw RunError(where + "unknown thread_safety " + std::to_string(d->thread_safety));
+    PluginInfo info;
+    info.id = d->id;
+    info.name = d->name;
+    info.version = d->version;
+    info.vendor = str_or_empty(d->vendor);
+    info.description = str_or_empty(d->description);
+    info.kind = d->kind;
+    info.thread_safety = d->thread_safety;
+    if (d->kind == SIMBI_KIND_SIMULATOR) {
+        if (d->param_dim == 0 || d->param_dim > 100000 || !d->param_names)
+            throw RunError(where + "a simulator needs param_dim > 0 and param_names");
+        if (d->output_dim == 0) throw RunError(where + "a simulator needs output_dim > 0");
+    }
+    for (uint64_t i = 0; i < d->param_dim && d->param_names; ++i) {
+        if (!d->param_names[i]) throw RunError(where + "param_names[" + std::to_string(i) + "] is NULL");
+        info.param_names.push_back(d->param_names[i]);
+    }
+    info.output_dim = d->output_dim;
+    if (d->output_rank > 0) {
+        if (!d->output_shape) throw RunError(where + "output_rank > 0 but output_shape is NULL");
+        uint64_t prod = 1;
+        for (uint64_t i = 0; i < d->output_rank; ++i) {
+            info.output_shape.push_back(d->output_shape[i]);
+            prod *= d->output_shape[i];
+        }
+        if (prod != d->output_dim) throw RunError(where + "output_shape does not multiply to output_dim");
+    }
+    info.default_prior_json = str_or_empty(d->default_prior_json);
+    info.config_schema_json = d->config_schema_json ? d->config_schema_json : "{}";
+    try {
+        json schema = json::parse(info.config_schema_json);
+        if (!schema.is_object()) throw std::runtime_error("not an object");
+        if (!info.default_prior_json.empty()) schema = json::parse(info.default_prior_json);
+    } catch (const std::exception& e) {
+        throw RunError(where + "config schema or default prior is not valid JSON: " + e.what());
+    }
+    return info;
+}
+
+}  // namespace
+
+const char* kind_name(simbi_kind kind) {
+    switch (kind) {
+        case SIMBI_KIND_SIMULATOR: return "simulator";
+        case SIMBI_KIND_ESTIMATOR: return "estimator";
+        case SIMBI_KIND_DIAGNOSTIC: return "diagnostic";
+        default: return "unknown";
+    }
+}
+
+std::string PluginInfo::sha256() const { return sha256_file(path); }
+
+std::string unsafe_reason(const std::string& path) {
+    const uid_t me = geteuid();
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) return "cannot stat " + path;
+    if (st.st_uid != me && st.st_uid != 0) return path + " is owned by another user (uid " + std::to_string(st.st_uid) + ")";
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) return path + " is writable by other users";
+    std::string dir = fs::path(path).parent_path().string();
+    if (dir.empty()) dir = ".";
+    struct stat ds;
+    if (stat(dir.c_str(), &ds) != 0) return "cannot stat " + dir;
+    // A sticky folder (like /tmp) lets others add files but not replace ours.
+    if ((ds.st_mode & (S_IWGRP | S_IWOTH)) && !(ds.st_mode & S_ISVTX))
+        return "its folder " + dir + " is writable by other users";
+    if (ds.st_uid != me && ds.st_uid != 0 && !(ds.st_mode & S_ISVTX))
+        return "its folder " + dir + " is owned by another user (uid " + std::to_string(ds.st_uid) + ")";
+    return "";
+}
+
+std::vector<PluginInfo> load_plugin_library(const std::string& path_in, bool allow_unsafe) {
+    std::error_code ec;
+    std::string path = fs::canonical(path_in, ec).string();
+    if (ec) throw RunError(path_in + ": " + ec.message());
+    std::lock_guard<std::mutex> lock(load_mutex());
+    auto cached = loaded_libraries().find(path);
+    if (cached != loaded_libraries().end()) return cached->second;
+
+    if (!allow_unsafe) {
+        std::string why = unsafe_reason(path);
+        if (!why.empty())
+            throw RunError(path + ": refused to load: " + why +
+                           " (another user could replace it; pass --allow-unsafe-plugins if you trust it)");
+    }
+    // Never destroyed: see the header.
+    auto* lib = new boost::dll::shared_library();
+    try {
+        lib->load(path, boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
+    } catch (const std::exception& e) {
+        delete lib;
+        throw RunError(path + ": cannot load: " + e.what());
+    }
+    if (!lib->has(SIMBI_ENTRY_SYMBOL))
+        throw RunError(path + ": no entry symbol '" SIMBI_ENTRY_SYMBOL "': not a simbi plugin, or built without SIMBI_EXPORT");
+    const simbi_entry& entry = lib->get<const simbi_entry>(SIMBI_ENTRY_SYMBOL);
+    if (entry.size < offsetof(simbi_entry, get_factory) + sizeof(entry.get_factory))
+        throw RunError(path + ": entry size " + std::to_string(entry.size) + " is smaller than ABI 1.0's");
+    if (entry.abi_major != SIMBI_ABI_MAJOR)
+        throw RunError(path + ": plugin ABI " + std::to_string(entry.abi_major) + "." + std::to_string(entry.abi_minor) +
+                       " is incompatible with this simbi's ABI " + std::to_string(SIMBI_ABI_MAJOR) + "." +
+                       std::to_string(SIMBI_ABI_MINOR) + " (the major versions differ); rebuild the plugin against this SDK");
+    if (!entry.init || !entry.get_factory) throw RunError(path + ": entry has NULL init or get_factory");
+    char message[1024] = {0};
+    simbi_error err{sizeof(simbi_error), SIMBI_OK, 0, message, sizeof message};
+    if (entry.init(path.c_str(), &err) != SIMBI_OK) throw RunError(path + ": init failed: " + message);
+    const simbi_factory* factory = entry.get_factory();
+    if (!factory || factory->size < sizeof(simbi_factory) || !factory->count || !factory->descriptor || !factory->create)
+        throw RunError(path + ": get_factory returned an incomplete factory");
+    std::vector<PluginInfo> out;
+    uint64_t n = factory->count(factory);
+    if (n > 10000) throw RunError(path + ": factory reports " + std::to_string(n) + " plugins");
+    for (uint64_t i = 0; i < n; ++i) {
+        PluginInfo info = check_descriptor(factory->descriptor(factory, i), path, i);
+        info.path = path;
+        info.abi_major = entry.abi_major;
+        info.abi_minor = entry.abi_minor;
+        info.factory = factory;
+        for (const auto& other : out)
+            if (other.id == info.id) throw RunError(path + ": plugin id '" + info.id + "' appears twice in this library");
+        out.push_back(info);
+    }
+    loaded_libraries()[path] = out;
+    return out;
+}
+
+std::vector<std::string> default_plugin_paths() {
+    std::vector<std::string> paths;
+    if (const char* env = std::getenv("SIMBI_PLUGIN_PATH")) {
+        std::string s = env;
+        size_t start = 0;
+        while (start <= s.size()) {
+            size_t end = s.find(':', start);
+            if (end == std::string::npos) end = s.size();
+            if (end > start) paths.push_back(s.substr(start, end - start));
+            start = end + 1;
+        }
+    }
+    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+        paths.push_back(std::string(xdg) + "/simbi/plugins");
+    else if (const char* home = std::getenv("HOME"); home && *home)
+        paths.push_back(std::string(home) + "/.local/share/simbi/plugins");
+    fs::path exe = boost::dll::program_location();
+    paths.push_back((exe.parent_path().parent_path() / "lib" / "simbi" / "plugins").lexically_normal().string());
+    return paths;
+}
+
+PluginRegistry::PluginRegistry(RegistryOptions options) : allow_unsafe_(options.allow_unsafe) {
+    paths_ = options.first_paths;
+    for (auto& p : default_plugin_paths()) paths_.push_back(p);
+    std::vector<std::string> seen;
+    for (const auto& p : paths_) {
+        std::error_code ec;
+        std::string canon = fs::weakly_canonical(p, ec).string();
+        if (std::find(seen.begin(), seen.end(), canon) != seen.end()) continue;
+        seen.push_back(canon);
+        scan_folder(canon);
+    }
+}
+
+void PluginRegistry::scan_folder(const std::string& folder) {
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec)) return;
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(folder, ec))
+        if (e.path().extension() == ".so" && e.is_regular_file(ec)) files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+        try {
+            for (auto& info : load_plugin_library(f, allow_unsafe_)) {
+                auto dup = std::find_if(plugins_.begin(), plugins_.end(), [&](const PluginInfo& p) { return p.id == info.id; });
+                if (dup != plugins_.end()) {
+                    if (dup->path == info.path) continue;
+                    problems_.push_back("duplicate plugin id '" + info.id + "' in " + dup->path + " and " + info.path);
+                    duplicate_ids_.push_back(info.id);
+                    continue;
+                }
+                plugins_.push_back(info);
+            }
+        } catch (const RunError& e) {
+            problems_.push_back(e.what());
+        }
+    }
+}
+
+const PluginInfo& PluginRegistry::find(const std::string& id, simbi_kind kind) const {
+    if (std::find(duplicate_ids_.begin(), duplicate_ids_.end(), id) != duplicate_ids_.end()) {
+        for (const auto& p : problems_)
+            if (p.find("'" + id + "'") != std::string::npos) throw RunError(p + "; remove one of them");
+    }
+    for (const auto& p : plugins_)
+        if (p.id == id) {
+            if (kind && p.kind != kind)
+                throw RunError("plugin '" + id + "' is a " + kind_name(p.kind) + ", not a " + kind_name(kind) + " (" + p.path + ")");
+            return p;
+        }
+    std::string msg = "no plugin with id '" + id + "' was found. Searched:";
+    for (const auto& s : paths_) msg += "\n  " + s;
+    if (!problems_.empty()) {
+        msg += "\nLibraries that could not be loaded:";
+        for (const auto& p : problems_) msg += "\n  " + p;
+    }
+    throw RunError(msg);
+}
+
+}  // namespace simbi::host

@@ -1,0 +1,196 @@
+#include "simbi_host/simulation_engine.hpp"
+
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <simbi/rng.h>
+#include <sstream>
+#include <thread>
+
+#include "simbi_host/errors.hpp"
+
+namespace simbi::host {
+
+InvalidPolicy parse_invalid_policy(const std::string& s) {
+    if (s == "drop") return InvalidPolicy::Drop;
+    if (s == "resample") return InvalidPolicy::Resample;
+    if (s == "fail") return InvalidPolicy::Fail;
+    throw UsageError("invalid-row policy must be drop, resample or fail, not '" + s + "'");
+}
+
+const char* invalid_policy_name(InvalidPolicy p) {
+    switch (p) {
+        case InvalidPolicy::Drop: return "drop";
+        case InvalidPolicy::Resample: return "resample";
+        default: return "fail";
+    }
+}
+
+bool row_is_valid(uint8_t valid_flag, const double* x, uint64_t k) {
+    if (!valid_flag) return false;
+    for (uint64_t j = 0; j < k; ++j)
+        if (!std::isfinite(x[j])) return false;
+    return true;
+}
+
+uint64_t SimulationEngine::prior_seed(uint64_t seed, unsigned attempt) {
+    return simbi_rng_mix(simbi_rng_mix(seed, 1), attempt);
+}
+uint64_t SimulationEngine::simulator_seed(uint64_t seed, unsigned attempt) {
+    return simbi_rng_mix(simbi_rng_mix(seed, 2), attempt);
+}
+
+// A fixed set of worker threads that share the batches of one chunk.
+struct SimulationEngine::Pool {
+    std::vector<std::thread> threads;
+    std::mutex m;
+    std::condition_variable start_cv, done_cv;
+    uint64_t generation = 0;
+    unsigned running = 0;
+    bool quit = false;
+    // The current job.
+    uint64_t first = 0, count = 0, batches = 0;
+    double* theta = nullptr;
+    double* x = nullptr;
+    uint8_t* valid = nullptr;
+    std::atomic<uint64_t> next_batch{0};
+    std::exception_ptr error;
+};
+
+SimulationEngine::SimulationEngine(const Prior& prior, const SimulatorInstances& sims, EngineOptions options)
+    : prior_(prior), sims_(sims), opt_(options), pool_(new Pool) {
+    if (prior.dim() != sims.theta_dim())
+        throw UsageError("the prior has " + std::to_string(prior.dim()) + " dimensions but simulator '" + sims.info().id +
+                         "' takes " + std::to_string(sims.theta_dim()) + " parameters");
+    if (opt_.threads == 0) opt_.threads = 1;
+    if (opt_.batch_rows == 0) opt_.batch_rows = 1;
+    for (unsigned t = 1; t < opt_.threads; ++t)
+        pool_->threads.emplace_back([this, t] {
+            uint64_t seen = 0;
+            for (;;) {
+                {
+                    std::unique_lock<std::mutex> lock(pool_->m);
+                    pool_->start_cv.wait(lock, [&] { return pool_->quit || pool_->generation != seen; });
+                    if (pool_->quit) return;
+                    seen = pool_->generation;
+                }
+                work(t);
+                std::lock_guard<std::mutex> lock(pool_->m);
+                if (--pool_->running == 0) pool_->done_cv.notify_all();
+            }
+        });
+}
+
+SimulationEngine::~SimulationEngine() {
+    {
+        std::lock_guard<std::mutex> lock(pool_->m);
+        pool_->quit = true;
+    }
+    pool_->start_cv.notify_all();
+    for (auto& t : pool_->threads) t.join();
+    delete pool_;
+}
+
+void SimulationEngine::simulate_batch(unsigned thread, uint64_t first, uint64_t n, double* theta, double* x,
+                                      uint8_t* valid, unsigned attempt) {
+    const uint64_t d = sims_.theta_dim();
+    const uint64_t ps = prior_seed(opt_.seed, attempt);
+    for (uint64_t i = 0; i < n; ++i) {
+        simbi_rng rng;
+        simbi_rng_init(&rng, ps, first + i);
+        prior_.sample(rng, theta + i * d);
+    }
+    simbi_simulator* sim = sims_.for_thread(thread);
+    ErrorBuffer eb;
+    simbi_status st = sim->simulate(sim, n, theta, simulator_seed(opt_.seed, attempt), first, x, valid, eb.get());
+    if (st == SIMBI_DISCARD) {
+        for (uint64_t i = 0; i < n; ++i) valid[i] = 0;
+    } else if (st != SIMBI_OK) {
+        throw RunError("simulator '" + sims_.info().id + "' returned " + status_name(st) + " at rows " + std::to_string(first) +
+                       ".." + std::to_string(first + n - 1) + ": " + eb.message());
+    }
+}
+
+void SimulationEngine::work(unsigned thread) {
+    Pool& p = *pool_;
+    const uint64_t d = sims_.theta_dim(), k = sims_.x_dim();
+    try {
+        for (;;) {
+            uint64_t b = p.next_batch.fetch_add(1);
+            if (b >= p.batches) break;
+            uint64_t lo = b * opt_.batch_rows, n = std::min(opt_.batch_rows, p.count - lo);
+            simulate_batch(thread, p.first + lo, n, p.theta + lo * d, p.x + lo * k, p.valid + lo, 0);
+        }
+    } catch (...) {
+        std::lock_guard<std::mutex> lock(p.m);
+        if (!p.error) p.error = std::current_exception();
+        p.next_batch = p.batches;  // stop the others early
+    }
+}
+
+ChunkRows SimulationEngine::run(uint64_t first, uint64_t count) {
+    const uint64_t d = sims_.theta_dim(), k = sims_.x_dim();
+    std::vector<double> theta(count * d), x(count * k);
+    std::vector<uint8_t> valid(count, 0);
+    Pool& p = *pool_;
+    {
+        std::lock_guard<std::mutex> lock(p.m);
+        p.first = first;
+        p.count = count;
+        p.batches = (count + opt_.batch_rows - 1) / opt_.batch_rows;
+        p.theta = theta.data();
+        p.x = x.data();
+        p.valid = valid.data();
+        p.next_batch = 0;
+        p.error = nullptr;
+        p.running = unsigned(p.threads.size());
+        ++p.generation;
+    }
+    p.start_cv.notify_all();
+    work(0);
+    {
+        std::unique_lock<std::mutex> lock(p.m);
+        p.done_cv.wait(lock, [&] { return p.running == 0; });
+    }
+    if (p.error) std::rethrow_exception(p.error);
+
+    ChunkRows out;
+    out.attempted = count;
+    out.theta.reserve(count * d);
+    out.x.reserve(count * k);
+    for (uint64_t i = 0; i < count; ++i) {
+        double* t = &theta[i * d];
+        double* xi = &x[i * k];
+        if (!row_is_valid(valid[i], xi, k)) {
+            ++out.invalid;
+            if (opt_.invalid == InvalidPolicy::Fail) {
+                std::ostringstream msg;
+                msg << "row " << first + i << ": simulator '" << sims_.info().id << "' gave an invalid row (theta = [";
+                for (uint64_t j = 0; j < d; ++j) msg << (j ? ", " : "") << t[j];
+                msg << "]) and the policy is \"fail\"; use \"drop\" or \"resample\" to go on";
+                throw RunError(msg.str());
+            }
+            if (opt_.invalid == InvalidPolicy::Drop) continue;
+            // Resample: new draws for this row from streams keyed by the attempt number.
+            ++out.resampled;
+            unsigned attempt = 1;
+            uint8_t ok = 0;
+            for (; attempt <= opt_.max_attempts; ++attempt) {
+                simulate_batch(0, first + i, 1, t, xi, &ok, attempt);
+                if (row_is_valid(ok, xi, k)) break;
+                ++out.invalid;
+            }
+            if (attempt > opt_.max_attempts)
+                throw RunError("row " + std::to_string(first + i) + ": still invalid after " + std::to_string(opt_.max_attempts) +
+                               " draws from the prior; the simulator fails almost everywhere");
+        }
+        out.theta.insert(out.theta.end(), t, t + d);
+        out.x.insert(out.x.end(), xi, xi + k);
+        ++out.kept;
+    }
+    return out;
+}
+
+}  // namespace simbi::host

@@ -1,0 +1,46 @@
+/* simbi/descriptor.h: what a plugin says about itself before any instance exists.
+ *
+ * Ownership: every pointer in a descriptor is owned by the plugin library and stays valid from
+ * the entry's init() until its last deinit(). The host copies what it keeps. */
+#ifndef SIMBI_DESCRIPTOR_H
+#define SIMBI_DESCRIPTOR_H
+
+#include "types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct simbi_descriptor {
+    uint64_t size;
+    const char *id;          /* namespaced, e.g. "simbi.projectile"; [a-z0-9_.-], unique */
+    const char *name;        /* human-readable */
+    const char *version;     /* the plugin's own version, e.g. "1.0.0" */
+    const char *vendor;
+    const char *description; /* one paragraph */
+    simbi_kind kind;
+    simbi_thread_safety thread_safety;
+
+    /* Simulators: parameter dimension and names (param_dim strings). Estimators and diagnostics
+     * accept any dimension and set param_dim = 0, param_names = NULL. */
+    uint64_t param_dim;
+    const char *const *param_names;
+
+    /* Simulators: output dimension k, and optionally the shape it flattens (row-major), e.g.
+     * {2, 10} for two time series of 10 points; output_rank 0 means a plain vector. */
+    uint64_t output_dim;
+    uint64_t output_rank;
+    const uint64_t *output_shape;
+
+    /* The prior used when a manifest names none, as simbi prior JSON (docs/manifest.md), or NULL. */
+    const char *default_prior_json;
+
+    /* The config keys an instance accepts: a JSON object {"key": {"type": "number|integer|string|
+     * boolean|array|object", "default": ..., "doc": "..."}}. The host rejects other keys. */
+    const char *config_schema_json;
+} simbi_descriptor;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,72 @@
+/* simbi/estimator.h: a neural estimator learns from simulated pairs and then answers for
+ * p(theta | x). Declared in ABI 1.0; the estimator plugins implement it. */
+#ifndef SIMBI_ESTIMATOR_H
+#define SIMBI_ESTIMATOR_H
+
+#include "host.h"
+#include "prior.h"
+#include "simulator.h"
+#include "types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The host's view of a dataset of (theta, x) rows, read in batches so that it may be larger than
+ * memory. The host owns it; it is valid for the duration of the train() call. */
+typedef struct simbi_batch_reader {
+    uint64_t size;
+    void *data; /* host-private */
+    uint64_t rows;
+    uint64_t theta_dim;
+    uint64_t x_dim;
+
+    /* Copies rows [start, start + count) into caller-owned theta[count, theta_dim] and
+     * x[count, x_dim]. Reading contiguous ranges is fastest. [thread: one call at a time] */
+    simbi_status (*read)(const struct simbi_batch_reader *self, uint64_t start, uint64_t count,
+                         double *theta, double *x, simbi_error *err);
+} simbi_batch_reader;
+
+/* Everything train() may use. Host-owned; valid for the duration of the call. */
+typedef struct simbi_train_context {
+    uint64_t size;
+    const simbi_batch_reader *data;
+    const simbi_prior *prior;
+    const simbi_host *host;
+    const char *training_json;  /* the manifest's estimator.training object */
+    const char *checkpoint_dir; /* a folder the estimator may use to resume a killed training */
+    uint64_t seed;
+    /* Sequential methods may simulate more: NULL when the host offers no simulator. */
+    simbi_simulator *simulator;
+} simbi_train_context;
+
+typedef struct simbi_estimator {
+    uint64_t size;
+    void *data;
+
+    /* [main-thread] */
+    void (*destroy)(struct simbi_estimator *self);
+
+    /* Trains on ctx->data. Reports per-epoch losses through host->metric. [main-thread] */
+    simbi_status (*train)(struct simbi_estimator *self, const simbi_train_context *ctx,
+                          simbi_error *err);
+
+    /* Draws n samples of theta given n_obs i.i.d. observations x_obs[n_obs, x_dim] into
+     * caller-owned theta[n, theta_dim]. [main-thread] */
+    simbi_status (*sample)(struct simbi_estimator *self, uint64_t n_obs, const double *x_obs,
+                           uint64_t n, uint64_t seed, double *theta, simbi_error *err);
+
+    /* Log posterior density (up to a constant for ratio and likelihood estimators) of n pairs
+     * theta[n, theta_dim], x[n, x_dim] into caller-owned out[n]. [main-thread] */
+    simbi_status (*log_prob)(struct simbi_estimator *self, uint64_t n, const double *theta,
+                             const double *x, double *out, simbi_error *err);
+
+    /* Saves the trained estimator to (creates) folder dir / loads it from there. [main-thread] */
+    simbi_status (*save)(struct simbi_estimator *self, const char *dir, simbi_error *err);
+    simbi_status (*load)(struct simbi_estimator *self, const char *dir, simbi_error *err);
+} simbi_estimator;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,19 @@
+/* simbi/version.h: the ABI version of this SDK.
+ *
+ * Versioning policy:
+ *  - MAJOR changes only when an existing struct, call or meaning changes. A host refuses a plugin
+ *    whose major differs from its own, naming both versions and the file.
+ *  - MINOR grows when something is appended: a field at the end of a struct, a new struct, a new
+ *    enum value. A host of minor M runs plugins of any minor; each side reads a struct's `size`
+ *    field before touching a field that a later minor appended.
+ */
+#ifndef SIMBI_VERSION_H
+#define SIMBI_VERSION_H
+
+#define SIMBI_ABI_MAJOR 1
+#define SIMBI_ABI_MINOR 0
+
+/* The version of the simbi release that shipped this SDK (informational only). */
+#define SIMBI_VERSION_STRING "0.1.0"
+
+#endif
