@@ -1,0 +1,119 @@
+// The store: a run killed with SIGKILL and run again ends byte-identical to an uninterrupted run;
+// thread count does not change the file; a complete store is reused.
+#include "simbi_host/store.hpp"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "../support.hpp"
+
+extern char** environ;
+namespace fs = std::filesystem;
+using simbi_test::run_cli;
+using simbi_test::TempDir;
+
+namespace {
+const char* kManifest = R"({
+  "simbi": 1,
+  "simulator": {"id": "simbi.projectile"},
+  "simulation": {"budget": 1500000, "seed": 5, "threads": 1, "chunk_rows": 4096, "store": "sims.h5"}
+})";
+}
+
+TEST_CASE("resume after SIGKILL gives the same bytes as an uninterrupted run", "[framework][store]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), kManifest);
+    auto full = run_cli("simulate " + dir.file("m.json") + " -q --out " + dir.file("full.h5"));
+    REQUIRE(full.exit_code == 0);
+
+    // Start a run and kill it once a few chunks are in its journal.
+    const std::string out = dir.file("killed.h5"), journal = out + ".journal";
+    std::vector<std::string> args = {SIMBI_TEST_BINARY, "simulate", dir.file("m.json"), "-q", "--out", out};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(&a[0]);
+    argv.push_back(nullptr);
+    pid_t pid;
+    REQUIRE(posix_spawn(&pid, SIMBI_TEST_BINARY, nullptr, nullptr, argv.data(), environ) == 0);
+    bool killed_midway = false;
+    for (int i = 0; i < 2000; ++i) {
+        std::error_code ec;
+        auto size = fs::file_size(journal, ec);
+        if (!ec && size > 3 * 4096 * 3 * 8) {
+            kill(pid, SIGKILL);
+            killed_midway = true;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    REQUIRE(killed_midway);
+    REQUIRE(WIFSIGNALED(status));
+    CHECK_FALSE(fs::exists(out));
+    REQUIRE(fs::exists(journal));
+
+    // Tear the last record, as a kill in the middle of a write would.
+    fs::resize_file(journal, fs::file_size(journal) - 100);
+
+    auto resumed = run_cli("simulate " + dir.file("m.json") + " --out " + out);
+    INFO(resumed.output);
+    REQUIRE(resumed.exit_code == 0);
+    CHECK_THAT(resumed.output, Catch::Contains("resuming"));
+    CHECK_FALSE(fs::exists(journal));
+    CHECK(simbi_test::read_file(out) == simbi_test::read_file(dir.file("full.h5")));
+}
+
+TEST_CASE("another thread count writes an identical file; an up-to-date store is reused", "[framework][store]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "sbibm.slcp"},
+        "simulation": {"budget": 20000, "seed": 8, "store": "sims.h5", "dtype": "float64"}})");
+    REQUIRE(run_cli("simulate " + dir.file("m.json") + " -q --threads 1 --out " + dir.file("a.h5")).exit_code == 0);
+    REQUIRE(run_cli("simulate " + dir.file("m.json") + " -q --threads 2 --out " + dir.file("b.h5")).exit_code == 0);
+    CHECK(simbi_test::read_file(dir.file("a.h5")) == simbi_test::read_file(dir.file("b.h5")));
+    auto again = run_cli("simulate " + dir.file("m.json") + " -q --threads 2 --out " + dir.file("b.h5"));
+    CHECK_THAT(again.output, Catch::Contains("up to date"));
+
+    simbi::host::DatasetReader r(dir.file("a.h5"));
+    CHECK(r.rows() == 20000);
+    CHECK(r.theta_dim() == 5);
+    CHECK(r.x_dim() == 8);
+    CHECK(r.dtype() == "float64");
+    auto a = r.attributes();
+    CHECK(a["simulator_id"] == "sbibm.slcp");
+    CHECK(a["parameter_names"].size() == 5);
+    CHECK(a["seed"] == 8);
+    CHECK(a["simulator_sha256"].get<std::string>().size() == 64);
+    CHECK(a["manifest"].get<std::string>().find("sbibm.slcp") != std::string::npos);
+    std::vector<double> theta(10 * 5), x(10 * 8);
+    r.read(100, 10, theta.data(), x.data());
+    for (double t : theta) CHECK(std::fabs(t) <= 3.0);
+
+    auto info = run_cli("dataset info " + dir.file("a.h5") + " --json");
+    CHECK(info.exit_code == 0);
+    CHECK_THAT(info.output, Catch::Contains("\"rows\": 20000"));
+    CHECK(run_cli("dataset info " + dir.file("missing.h5")).exit_code == 1);
+}
+
+TEST_CASE("invalid rows are reported in the store", "[framework][store]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), std::string(R"({"simbi": 1, "plugin_paths": [")") + SIMBI_TEST_BROKEN_DIR +
+                                                   R"(/nan_output"], "simulator": {"id": "test.nan_output"},
+        "simulation": {"budget": 5000, "store": "s.h5", "invalid": "drop"}})");
+    auto r = run_cli("simulate " + dir.file("m.json") + " -q");
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("invalid") && Catch::Contains("dropped"));
+    auto a = simbi::host::DatasetReader(dir.file("s.h5")).attributes();
+    CHECK(a["n_dropped"].get<uint64_t>() == a["n_invalid"].get<uint64_t>());
+    CHECK(a["n_dropped"].get<uint64_t>() > 1000);
+
+    auto fail = run_cli("simulate " + dir.file("m.json") + " -q --set simulation.invalid=fail --out " + dir.file("f.h5"));
+    CHECK(fail.exit_code == 1);
+    CHECK_THAT(fail.output, Catch::Contains("invalid row"));
+}

@@ -1,0 +1,99 @@
+// The loader against deliberately broken plugins, and its safety checks on file permissions.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "../support.hpp"
+#include "simbi_host/errors.hpp"
+#include "simbi_host/plugin_registry.hpp"
+
+namespace fs = std::filesystem;
+using namespace simbi::host;
+using simbi_test::run_cli;
+
+namespace {
+std::string broken(const std::string& folder, const std::string& file) {
+    return std::string(SIMBI_TEST_BROKEN_DIR) + "/" + folder + "/simbi_test_" + file + ".so";
+}
+std::string load_error(const std::string& path, bool allow_unsafe = false) {
+    try {
+        load_plugin_library(path, allow_unsafe);
+    } catch (const RunError& e) {
+        return e.what();
+    }
+    return "loaded";
+}
+}  // namespace
+
+TEST_CASE("an ABI major mismatch is refused, naming both versions and the file", "[loader]") {
+    std::string msg = load_error(broken("abi_mismatch", "abi_mismatch"));
+    CHECK_THAT(msg, Catch::Contains("simbi_test_abi_mismatch.so") && Catch::Contains("ABI 99.0") && Catch::Contains("ABI 1."));
+}
+
+TEST_CASE("a library without the entry symbol is refused", "[loader]") {
+    CHECK_THAT(load_error(broken("no_entry", "no_entry")), Catch::Contains("no entry symbol") && Catch::Contains("simbi_plugin_entry"));
+}
+
+TEST_CASE("a bad descriptor is refused with the reason", "[loader]") {
+    CHECK_THAT(load_error(broken("bad_descriptor", "bad_descriptor")), Catch::Contains("bad id 'Bad Id!'"));
+}
+
+TEST_CASE("a duplicate id names both libraries", "[loader]") {
+    RegistryOptions o;
+    o.first_paths = {std::string(SIMBI_TEST_BROKEN_DIR) + "/duplicate"};
+    PluginRegistry reg(o);
+    REQUIRE(reg.problems().size() == 1);
+    CHECK_THAT(reg.problems()[0], Catch::Contains("simbi_test_duplicate_a.so") && Catch::Contains("simbi_test_duplicate_b.so"));
+    CHECK_THROWS_WITH(reg.find("test.duplicate"), Catch::Contains("duplicate plugin id 'test.duplicate'"));
+    auto r = run_cli("plugins list --plugin-path " + o.first_paths[0]);
+    CHECK_THAT(r.output, Catch::Contains("duplicate plugin id"));
+}
+
+TEST_CASE("a missing plugin lists the search path and what failed to load", "[loader]") {
+    RegistryOptions o;
+    o.first_paths = {std::string(SIMBI_TEST_BROKEN_DIR) + "/abi_mismatch"};
+    PluginRegistry reg(o);
+    CHECK_THROWS_WITH(reg.find("no.such_plugin"), Catch::Contains("Searched:") && Catch::Contains("abi_mismatch") && Catch::Contains("ABI 99.0"));
+}
+
+TEST_CASE("a throwing simulator fails the run with exit code 1 and its message", "[loader]") {
+    simbi_test::TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), std::string(R"({"simbi": 1, "plugin_paths": [")") + SIMBI_TEST_BROKEN_DIR +
+                                                   R"(/throwing"], "simulator": {"id": "test.throwing"}, "simulation": {"budget": 10}})");
+    auto r = run_cli("simulate " + dir.file("m.json") + " -q");
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Catch::Contains("the solver diverged"));
+}
+
+TEST_CASE("plugins that other users could replace are refused unless allowed", "[loader][safety]") {
+    simbi_test::TempDir dir;
+    fs::path folder = fs::path(dir.path()) / "plugins";
+    fs::create_directories(folder);
+    fs::permissions(folder, fs::perms(0755));
+    fs::path lib = folder / "simbi_projectile.so";
+    fs::copy_file(std::string(SIMBI_TEST_PLUGIN_DIR) + "/simbi_projectile.so", lib);
+    fs::permissions(lib, fs::perms(0755));
+    CHECK(load_error(lib.string()) == "loaded");
+
+    fs::path writable = folder / "simbi_two_moons_w.so";
+    fs::copy_file(std::string(SIMBI_TEST_PLUGIN_DIR) + "/simbi_two_moons.so", writable);
+    fs::permissions(writable, fs::perms(0757));
+    CHECK_THAT(load_error(writable.string()), Catch::Contains("writable by other users") && Catch::Contains("simbi_two_moons_w.so"));
+    CHECK(load_error(writable.string(), true) == "loaded");
+
+    fs::path open_dir = fs::path(dir.path()) / "open";
+    fs::create_directories(open_dir);
+    fs::copy_file(std::string(SIMBI_TEST_PLUGIN_DIR) + "/simbi_slcp.so", open_dir / "simbi_slcp.so");
+    fs::permissions(open_dir / "simbi_slcp.so", fs::perms(0755));
+    fs::permissions(open_dir, fs::perms(0777));
+    CHECK_THAT(unsafe_reason((open_dir / "simbi_slcp.so").string()), Catch::Contains("its folder"));
+    // A sticky folder, like /tmp, is no reason to refuse.
+    fs::permissions(open_dir, fs::perms(01777));
+    CHECK(unsafe_reason((open_dir / "simbi_slcp.so").string()).empty());
+
+    auto r = run_cli("plugins list --plugin-path " + folder.string());
+    CHECK_THAT(r.output, Catch::Contains("refused to load"));
+    auto ok = run_cli("plugins list --allow-unsafe-plugins --plugin-path " + folder.string());
+    CHECK_THAT(ok.output, Catch::Contains("simbi_two_moons_w.so"));
+}

@@ -1,0 +1,35 @@
+// Helpers for the tests: running the CLI, temporary folders, files.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace simbi_test {
+
+struct CliResult {
+    int exit_code;
+    std::string output;  // stdout and stderr together
+};
+
+// Runs the simbi binary with a shell-quoted argument string.
+CliResult run_cli(const std::string& args, const std::string& env = "");
+
+// A fresh folder under the system temp folder, removed at destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    const std::string& path() const { return path_; }
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+void write_file(const std::string& path, const std::string& text);
+std::string read_file(const std::string& path);
+
+// Mean and sample variance.
+double mean_of(const std::vector<double>& v);
+double variance_of(const std::vector<double>& v);
+
+}  // namespace simbi_test
