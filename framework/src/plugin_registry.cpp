@@ -188,8 +188,12 @@ std::vector<std::string> default_plugin_paths() {
         paths.push_back(std::string(xdg) + "/simbi/plugins");
     else if (const char* home = std::getenv("HOME"); home && *home)
         paths.push_back(std::string(home) + "/.local/share/simbi/plugins");
-    fs::path exe = boost::dll::program_location();
-    paths.push_back((exe.parent_path().parent_path() / "lib" / "simbi" / "plugins").lexically_normal().string());
+    fs::path prefix = boost::dll::program_location().parent_path().parent_path();
+    paths.push_back((prefix / "lib" / "simbi" / "plugins").lexically_normal().string());
+#ifdef SIMBI_INSTALL_PLUGIN_RELDIR
+    std::string installed = (prefix / SIMBI_INSTALL_PLUGIN_RELDIR).lexically_normal().string();
+    if (installed != paths.back()) paths.push_back(installed);
+#endif
     return paths;
 }
 
