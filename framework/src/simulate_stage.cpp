@@ -88,6 +88,7 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
         std::fprintf(stderr, "resuming %s: %llu of %llu rows already simulated\n", journal.path().c_str(),
                      (unsigned long long)done, (unsigned long long)s.budget);
     Progress progress("simulate " + info.id, s.budget, done, !options.quiet);
+    ChunkRows rows;
     for (uint64_t c = journal.chunks_done(); c < chunks; ++c) {
         if (HostServices::cancelled()) {
             progress.finish(done);
@@ -95,7 +96,8 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
                            journal.path() + "; run the same command again to resume");
         }
         uint64_t first = c * s.chunk_rows, count = std::min(s.chunk_rows, s.budget - first);
-        journal.append(c, engine.run(first, count));
+        engine.run(first, count, rows);
+        journal.append(c, rows);
         done = first + count;
         progress.update(done);
     }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
+#include <algorithm>
 #include <exception>
 #include <mutex>
 #include <simbi/rng.h>
@@ -47,8 +48,8 @@ struct SimulationEngine::Pool {
     std::vector<std::thread> threads;
     std::mutex m;
     std::condition_variable start_cv, done_cv;
-    uint64_t generation = 0;
-    unsigned running = 0;
+    std::atomic<uint64_t> generation{0};
+    std::atomic<unsigned> running{0};
     bool quit = false;
     // The current job.
     uint64_t first = 0, count = 0, batches = 0;
@@ -56,6 +57,7 @@ struct SimulationEngine::Pool {
     double* x = nullptr;
     uint8_t* valid = nullptr;
     std::atomic<uint64_t> next_batch{0};
+    std::atomic<uint64_t> invalid_rows{0};
     std::exception_ptr error;
 };
 
@@ -70,15 +72,20 @@ SimulationEngine::SimulationEngine(const Prior& prior, const SimulatorInstances&
         pool_->threads.emplace_back([this, t] {
             uint64_t seen = 0;
             for (;;) {
+                // Spin briefly before sleeping: chunks of cheap simulators follow each other
+                // within microseconds, and a wake-up through the kernel costs more than that.
+                for (int spin = 0; spin < 20000 && pool_->generation.load() == seen; ++spin) std::this_thread::yield();
                 {
                     std::unique_lock<std::mutex> lock(pool_->m);
-                    pool_->start_cv.wait(lock, [&] { return pool_->quit || pool_->generation != seen; });
+                    pool_->start_cv.wait(lock, [&] { return pool_->quit || pool_->generation.load() != seen; });
                     if (pool_->quit) return;
-                    seen = pool_->generation;
+                    seen = pool_->generation.load();
                 }
                 work(t);
-                std::lock_guard<std::mutex> lock(pool_->m);
-                if (--pool_->running == 0) pool_->done_cv.notify_all();
+                if (--pool_->running == 0) {
+                    std::lock_guard<std::mutex> lock(pool_->m);
+                    pool_->done_cv.notify_all();
+                }
             }
         });
 }
@@ -122,6 +129,12 @@ void SimulationEngine::work(unsigned thread) {
             if (b >= p.batches) break;
             uint64_t lo = b * opt_.batch_rows, n = std::min(opt_.batch_rows, p.count - lo);
             simulate_batch(thread, p.first + lo, n, p.theta + lo * d, p.x + lo * k, p.valid + lo, 0);
+            uint64_t bad = 0;
+            for (uint64_t i = lo; i < lo + n; ++i) {
+                p.valid[i] = row_is_valid(p.valid[i], p.x + i * k, k) ? 1 : 0;
+                bad += 1 - p.valid[i];
+            }
+            if (bad) p.invalid_rows += bad;
         }
     } catch (...) {
         std::lock_guard<std::mutex> lock(p.m);
@@ -131,9 +144,19 @@ void SimulationEngine::work(unsigned thread) {
 }
 
 ChunkRows SimulationEngine::run(uint64_t first, uint64_t count) {
+    ChunkRows out;
+    run(first, count, out);
+    return out;
+}
+
+void SimulationEngine::run(uint64_t first, uint64_t count, ChunkRows& out) {
     const uint64_t d = sims_.theta_dim(), k = sims_.x_dim();
-    std::vector<double> theta(count * d), x(count * k);
-    std::vector<uint8_t> valid(count, 0);
+    // Reusing the caller's buffers keeps page faults and zero-filling out of the loop.
+    std::vector<double>& theta = out.theta;
+    std::vector<double>& x = out.x;
+    theta.resize(count * d);
+    x.resize(count * k);
+    valid_.resize(count);
     Pool& p = *pool_;
     {
         std::lock_guard<std::mutex> lock(p.m);
@@ -142,28 +165,33 @@ ChunkRows SimulationEngine::run(uint64_t first, uint64_t count) {
         p.batches = (count + opt_.batch_rows - 1) / opt_.batch_rows;
         p.theta = theta.data();
         p.x = x.data();
-        p.valid = valid.data();
+        p.valid = valid_.data();
         p.next_batch = 0;
+        p.invalid_rows = 0;
         p.error = nullptr;
         p.running = unsigned(p.threads.size());
         ++p.generation;
     }
     p.start_cv.notify_all();
     work(0);
+    for (int spin = 0; spin < 20000 && p.running.load() != 0; ++spin) std::this_thread::yield();
     {
         std::unique_lock<std::mutex> lock(p.m);
-        p.done_cv.wait(lock, [&] { return p.running == 0; });
+        p.done_cv.wait(lock, [&] { return p.running.load() == 0; });
     }
     if (p.error) std::rethrow_exception(p.error);
+    std::vector<uint8_t>& valid = valid_;
 
-    ChunkRows out;
+    // Apply the invalid-row policy in place: kept rows move down over dropped ones.
     out.attempted = count;
-    out.theta.reserve(count * d);
-    out.x.reserve(count * k);
+    out.invalid = out.resampled = 0;
+    out.kept = count;
+    if (p.invalid_rows == 0) return;  // the common case: nothing to drop or redraw
+    uint64_t kept = 0;
     for (uint64_t i = 0; i < count; ++i) {
         double* t = &theta[i * d];
         double* xi = &x[i * k];
-        if (!row_is_valid(valid[i], xi, k)) {
+        if (!valid[i]) {
             ++out.invalid;
             if (opt_.invalid == InvalidPolicy::Fail) {
                 std::ostringstream msg;
@@ -186,11 +214,15 @@ ChunkRows SimulationEngine::run(uint64_t first, uint64_t count) {
                 throw RunError("row " + std::to_string(first + i) + ": still invalid after " + std::to_string(opt_.max_attempts) +
                                " draws from the prior; the simulator fails almost everywhere");
         }
-        out.theta.insert(out.theta.end(), t, t + d);
-        out.x.insert(out.x.end(), xi, xi + k);
-        ++out.kept;
+        if (kept != i) {
+            std::copy(t, t + d, &theta[kept * d]);
+            std::copy(xi, xi + k, &x[kept * k]);
+        }
+        ++kept;
     }
-    return out;
+    theta.resize(kept * d);
+    x.resize(kept * k);
+    out.kept = kept;
 }
 
 }  // namespace simbi::host

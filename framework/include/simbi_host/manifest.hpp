@@ -20,7 +20,7 @@ struct SimulationSection {
     uint64_t seed = 1;
     unsigned threads = 0;  // 0: one per core
     uint64_t batch_rows = 64;
-    uint64_t chunk_rows = 4096;
+    uint64_t chunk_rows = 16384;
     std::string invalid = "drop";
     unsigned max_attempts = 100;
     std::string store;  // absolute

@@ -42,6 +42,8 @@ public:
     // Simulates global rows [first, first + count). Throws RunError if the plugin fails, or if a
     // row is invalid under the Fail policy (or stays invalid after max_attempts under Resample).
     ChunkRows run(uint64_t first, uint64_t count);
+    // The same into `out`, reusing its buffers across calls.
+    void run(uint64_t first, uint64_t count, ChunkRows& out);
 
     // The seeds derived from the run seed for the prior's and the simulator's streams.
     static uint64_t prior_seed(uint64_t seed, unsigned attempt);
@@ -56,6 +58,7 @@ private:
     const SimulatorInstances& sims_;
     EngineOptions opt_;
     Pool* pool_;
+    std::vector<uint8_t> valid_;
 };
 
 // True if the row is usable: the simulator said valid and every value is finite.

@@ -29,7 +29,7 @@ struct StoreMeta {
     uint64_t x_dim = 0;
     std::string simulator_id, simulator_version, simulator_sha256, simulator_config;
     std::string prior_json;
-    uint64_t seed = 0, budget = 0, chunk_rows = 4096;
+    uint64_t seed = 0, budget = 0, chunk_rows = 16384;
     std::string invalid_policy = "drop";
     bool float64 = false;
     std::string manifest_json;  // for the record; not part of the fingerprint
