@@ -1,5 +1,6 @@
 // Compiles every SDK header, C and C++, as C++17 (-pedantic -Werror).
 #include <simbi/simbi.h>
+#include <simbi/estimator.hpp>
 #include <simbi/simbi.hpp>
 
 double simbi_header_check_cxx17();

@@ -3,6 +3,7 @@
 #ifndef SIMBI_CONFIG_HPP
 #define SIMBI_CONFIG_HPP
 
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -169,7 +170,49 @@ public:
         }
         return out;
     }
+    // A value of any type, written back as JSON text (for nested objects such as an embedding).
+    std::string json_text(const std::string& key, const std::string& fallback) const {
+        const JsonValue* v = find(key);
+        return v ? write_json(*v) : fallback;
+    }
     const JsonValue& root() const { return root_; }
+
+    static std::string write_json(const JsonValue& v) {
+        switch (v.type) {
+            case JsonValue::Type::Null: return "null";
+            case JsonValue::Type::Bool: return v.boolean ? "true" : "false";
+            case JsonValue::Type::Number: {
+                char buf[32];
+                std::snprintf(buf, sizeof buf, "%.17g", v.number);
+                return buf;
+            }
+            case JsonValue::Type::String: {
+                std::string o = "\"";
+                for (char c : v.string) {
+                    if (c == '"' || c == '\\') o += '\\';
+                    o += c;
+                }
+                return o + "\"";
+            }
+            case JsonValue::Type::Array: {
+                std::string o = "[";
+                for (size_t i = 0; i < v.array.size(); ++i) o += (i ? "," : "") + write_json(v.array[i]);
+                return o + "]";
+            }
+            default: {
+                std::string o = "{";
+                bool first = true;
+                for (const auto& kv : v.object) {
+                    JsonValue key;
+                    key.type = JsonValue::Type::String;
+                    key.string = kv.first;
+                    o += (first ? "" : ",") + write_json(key) + ":" + write_json(kv.second);
+                    first = false;
+                }
+                return o + "}";
+            }
+        }
+    }
 
     // Throws if the config holds a key no getter asked for.
     void check_all_used() const {

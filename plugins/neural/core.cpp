@@ -1,0 +1,351 @@
+// Utilities, networks, embeddings, the prior in torch, and the support bijection.
+#include <ATen/CPUGeneratorImpl.h>
+#include <dlfcn.h>
+#include <simbi/rng.h>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+#include "neural.hpp"
+
+namespace simbi::nn {
+
+at::Generator make_generator(uint64_t seed, uint64_t stream) { return at::detail::createCPUGenerator(simbi_rng_mix(seed, stream)); }
+
+// OpenBLAS keeps a thread pool of its own that busy-waits between calls; small networks run
+// fastest without it. Reached through dlopen so that simbi does not depend on OpenBLAS.
+namespace {
+struct OpenBlasThreads {
+    void (*set)(int) = nullptr;
+    int (*get)() = nullptr;
+    OpenBlasThreads() {
+        if (void* lib = dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_NOLOAD)) {
+            set = reinterpret_cast<void (*)(int)>(dlsym(lib, "openblas_set_num_threads"));
+            get = reinterpret_cast<int (*)()>(dlsym(lib, "openblas_get_num_threads"));
+        }
+    }
+};
+OpenBlasThreads& openblas() {
+    static OpenBlasThreads o;
+    return o;
+}
+}  // namespace
+
+ThreadScope::ThreadScope(int threads) : previous_(torch::get_num_threads()) {
+    if (threads > 0 && threads != previous_) torch::set_num_threads(threads);
+    if (openblas().get && openblas().set && threads > 0) {
+        previous_blas_ = openblas().get();
+        openblas().set(threads);
+    }
+}
+ThreadScope::~ThreadScope() {
+    if (torch::get_num_threads() != previous_) torch::set_num_threads(previous_);
+    if (previous_blas_ > 0) openblas().set(previous_blas_);
+}
+
+Tensor to_tensor(const double* data, int64_t rows, int64_t cols) {
+    return torch::from_blob(const_cast<double*>(data), {rows, cols}, torch::kFloat64).to(torch::kFloat32);
+}
+
+void from_tensor(const Tensor& t, double* out) {
+    Tensor d = t.to(torch::kFloat64).contiguous();
+    std::memcpy(out, d.data_ptr<double>(), size_t(d.numel()) * sizeof(double));
+}
+
+std::vector<int64_t> int_list(const simbi::Config& c, const std::string& key, std::vector<int64_t> fallback) {
+    std::vector<double> fb(fallback.begin(), fallback.end());
+    std::vector<int64_t> out;
+    for (double v : c.numbers(key, fb)) {
+        if (v < 1 || v != std::floor(v)) throw std::invalid_argument("'" + key + "' must list positive integers");
+        out.push_back(int64_t(v));
+    }
+    return out;
+}
+
+torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out) {
+    torch::nn::Sequential seq;
+    int64_t width = in;
+    for (int64_t h : hidden) {
+        seq->push_back(torch::nn::Linear(width, h));
+        seq->push_back(torch::nn::ReLU());
+        width = h;
+    }
+    seq->push_back(torch::nn::Linear(width, out));
+    return seq;
+}
+
+// ---- embeddings
+
+EmbeddingImpl::EmbeddingImpl(const json& s, int64_t x_dim) : spec(s) {
+    type_ = s.value("type", "none");
+    if (type_ == "none") {
+        features_ = x_dim;
+    } else if (type_ == "mlp") {
+        auto hidden = s.value("hidden", std::vector<int64_t>{64});
+        features_ = s.value("features", int64_t(16));
+        net_ = register_module("net", make_mlp(x_dim, hidden, features_));
+    } else if (type_ == "cnn") {
+        channels_ = s.value("channels", int64_t(1));
+        if (channels_ < 1 || x_dim % channels_ != 0)
+            throw std::invalid_argument("embedding.channels must divide the x dimension " + std::to_string(x_dim));
+        int64_t length = x_dim / channels_;
+        features_ = s.value("features", int64_t(16));
+        int64_t pooled = std::min<int64_t>(4, length);
+        net_ = register_module("net", torch::nn::Sequential(
+            torch::nn::Conv1d(torch::nn::Conv1dOptions(channels_, 16, 3).padding(1)), torch::nn::ReLU(),
+            torch::nn::Conv1d(torch::nn::Conv1dOptions(16, 32, 3).padding(1)), torch::nn::ReLU(),
+            torch::nn::AdaptiveAvgPool1d(pooled), torch::nn::Flatten(), torch::nn::Linear(32 * pooled, features_)));
+    } else {
+        throw std::invalid_argument("embedding type must be none, mlp or cnn, not '" + type_ + "'");
+    }
+}
+
+Tensor EmbeddingImpl::forward(const Tensor& x) {
+    if (type_ == "none") return x;
+    if (type_ == "cnn") return net_->forward(x.view({x.size(0), channels_, -1}));
+    return net_->forward(x);
+}
+
+// ---- the prior in torch
+
+TorchPrior::TorchPrior(const json& spec) : spec_(spec) { add(spec); }
+
+void TorchPrior::add(const json& s) {
+    const std::string type = s.at("type").get<std::string>();
+    if (type == "product") {
+        for (const auto& p : s.at("parts")) add(p);
+        return;
+    }
+    Part p;
+    p.type = type;
+    p.offset = dim_;
+    const double inf = std::numeric_limits<double>::infinity();
+    auto vec = [](const json& v) { return torch::tensor(v.get<std::vector<double>>(), torch::kFloat64); };
+    if (type == "box_uniform" || type == "log_uniform") {
+        p.a = vec(s.at("low"));
+        p.b = vec(s.at("high"));
+        p.dim = p.a.size(0);
+        p.log_norm = type == "box_uniform" ? -(p.b - p.a).log().sum().item<double>() : -(p.b.log() - p.a.log()).log().sum().item<double>();
+        for (int64_t i = 0; i < p.dim; ++i) {
+            lower_.push_back(p.a[i].item<double>());
+            upper_.push_back(p.b[i].item<double>());
+        }
+    } else if (type == "log_normal") {
+        p.a = vec(s.at("loc"));
+        p.b = vec(s.at("scale"));
+        p.dim = p.a.size(0);
+        for (int64_t i = 0; i < p.dim; ++i) {
+            lower_.push_back(0.0);
+            upper_.push_back(inf);
+        }
+    } else if (type == "normal") {
+        p.a = vec(s.at("mean"));
+        p.dim = p.a.size(0);
+        Tensor cov;
+        if (s.contains("std")) {
+            cov = torch::diag(vec(s.at("std")).pow(2));
+        } else {
+            auto rows = s.contains("cov") ? s.at("cov").get<std::vector<std::vector<double>>>() : s.at("precision").get<std::vector<std::vector<double>>>();
+            std::vector<double> flat;
+            for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
+            Tensor m = torch::tensor(flat, torch::kFloat64).view({p.dim, p.dim});
+            cov = s.contains("cov") ? m : torch::inverse(m);
+        }
+        p.chol = torch::linalg_cholesky(cov);
+        p.chol_inv = torch::inverse(p.chol);
+        p.log_norm = -0.5 * double(p.dim) * std::log(2 * M_PI) - p.chol.diagonal().log().sum().item<double>();
+        for (int64_t i = 0; i < p.dim; ++i) {
+            lower_.push_back(-inf);
+            upper_.push_back(inf);
+        }
+    } else {
+        throw std::invalid_argument("unknown prior type '" + type + "'");
+    }
+    dim_ += p.dim;
+    parts_.push_back(p);
+}
+
+Tensor TorchPrior::log_prob(const Tensor& theta_in) const {
+    Tensor theta = theta_in.to(torch::kFloat64);
+    Tensor lp = torch::zeros({theta.size(0)}, torch::kFloat64);
+    const double inf = std::numeric_limits<double>::infinity();
+    for (const auto& p : parts_) {
+        Tensor t = theta.narrow(1, p.offset, p.dim);
+        if (p.type == "box_uniform") {
+            Tensor inside = ((t >= p.a) & (t <= p.b)).all(1);
+            lp = lp + torch::where(inside, torch::full_like(lp, p.log_norm), torch::full_like(lp, -inf));
+        } else if (p.type == "log_uniform") {
+            Tensor inside = ((t >= p.a) & (t <= p.b)).all(1);
+            Tensor v = p.log_norm - t.clamp_min(1e-300).log().sum(1);
+            lp = lp + torch::where(inside, v, torch::full_like(lp, -inf));
+        } else if (p.type == "log_normal") {
+            Tensor inside = (t > 0).all(1);
+            Tensor lt = t.clamp_min(1e-300).log();
+            Tensor z = (lt - p.a) / p.b;
+            Tensor v = (-0.5 * z.pow(2) - 0.5 * std::log(2 * M_PI) - p.b.log() - lt).sum(1);
+            lp = lp + torch::where(inside, v, torch::full_like(lp, -inf));
+        } else {
+            Tensor z = torch::matmul(t - p.a, p.chol_inv.t());
+            lp = lp + p.log_norm - 0.5 * z.pow(2).sum(1);
+        }
+    }
+    return lp;
+}
+
+Tensor TorchPrior::sample(int64_t n, at::Generator& gen) const {
+    std::vector<Tensor> cols;
+    for (const auto& p : parts_) {
+        if (p.type == "box_uniform") {
+            cols.push_back(p.a + (p.b - p.a) * torch::rand({n, p.dim}, gen, torch::kFloat64));
+        } else if (p.type == "log_uniform") {
+            cols.push_back((p.a.log() + (p.b.log() - p.a.log()) * torch::rand({n, p.dim}, gen, torch::kFloat64)).exp());
+        } else if (p.type == "log_normal") {
+            cols.push_back((p.a + p.b * torch::randn({n, p.dim}, gen, torch::kFloat64)).exp());
+        } else {
+            cols.push_back(p.a + torch::matmul(torch::randn({n, p.dim}, gen, torch::kFloat64), p.chol.t()));
+        }
+    }
+    return torch::cat(cols, 1);
+}
+
+// ---- support bijection
+
+SupportBijection::SupportBijection(const std::vector<double>& lower, const std::vector<double>& upper) : lower_(lower), upper_(upper) {
+    for (size_t i = 0; i < lower.size(); ++i) {
+        bool lo = std::isfinite(lower[i]), hi = std::isfinite(upper[i]);
+        kind_.push_back(lo && hi ? 2 : lo ? 1 : 0);
+    }
+}
+
+Tensor SupportBijection::to_unbounded(const Tensor& theta) const {
+    std::vector<Tensor> cols;
+    for (size_t i = 0; i < kind_.size(); ++i) {
+        Tensor t = theta.select(1, int64_t(i));
+        if (kind_[i] == 2) {
+            Tensor p = ((t - lower_[i]) / (upper_[i] - lower_[i])).clamp(1e-7, 1 - 1e-7);
+            cols.push_back(torch::log(p) - torch::log1p(-p));
+        } else if (kind_[i] == 1) {
+            cols.push_back(torch::log((t - lower_[i]).clamp_min(1e-30)));
+        } else {
+            cols.push_back(t);
+        }
+    }
+    return torch::stack(cols, 1);
+}
+
+Tensor SupportBijection::to_bounded(const Tensor& u) const {
+    std::vector<Tensor> cols;
+    for (size_t i = 0; i < kind_.size(); ++i) {
+        Tensor v = u.select(1, int64_t(i));
+        if (kind_[i] == 2) cols.push_back(lower_[i] + (upper_[i] - lower_[i]) * torch::sigmoid(v));
+        else if (kind_[i] == 1) cols.push_back(lower_[i] + torch::exp(v));
+        else cols.push_back(v);
+    }
+    return torch::stack(cols, 1);
+}
+
+Tensor SupportBijection::log_abs_det_to_unbounded(const Tensor& theta) const {
+    Tensor out = torch::zeros({theta.size(0)}, theta.options());
+    for (size_t i = 0; i < kind_.size(); ++i) {
+        Tensor t = theta.select(1, int64_t(i));
+        if (kind_[i] == 2) {
+            // u = logit((t - a) / w): du/dt = 1 / (w p (1 - p)).
+            double w = upper_[i] - lower_[i];
+            Tensor p = ((t - lower_[i]) / w).clamp(1e-7, 1 - 1e-7);
+            out = out - std::log(w) - torch::log(p) - torch::log1p(-p);
+        } else if (kind_[i] == 1) {
+            out = out - torch::log((t - lower_[i]).clamp_min(1e-30));
+        }
+    }
+    return out;
+}
+
+json SupportBijection::to_json() const {
+    auto finite = [](const std::vector<double>& v) {
+        json a = json::array();
+        for (double x : v) a.push_back(std::isfinite(x) ? json(x) : json(nullptr));
+        return a;
+    };
+    return {{"lower", finite(lower_)}, {"upper", finite(upper_)}};
+}
+
+SupportBijection SupportBijection::from_json(const json& j) {
+    const double inf = std::numeric_limits<double>::infinity();
+    std::vector<double> lo, hi;
+    for (const auto& v : j.at("lower")) lo.push_back(v.is_null() ? -inf : v.get<double>());
+    for (const auto& v : j.at("upper")) hi.push_back(v.is_null() ? inf : v.get<double>());
+    return SupportBijection(lo, hi);
+}
+
+// ---- standardization and common settings
+
+json Standardizer::to_json() const {
+    auto list = [](const Tensor& t) {
+        Tensor c = t.to(torch::kFloat64).contiguous();
+        return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    };
+    return {{"mean", list(mean)}, {"std", list(std)}};
+}
+
+Standardizer Standardizer::from_json(const json& j) {
+    return {torch::tensor(j.at("mean").get<std::vector<double>>(), torch::kFloat32), torch::tensor(j.at("std").get<std::vector<double>>(), torch::kFloat32)};
+}
+
+RuntimeConfig RuntimeConfig::from_config(const simbi::Config& c) {
+    RuntimeConfig r;
+    r.threads = int(c.integer("threads", 1));
+    long long mb = c.integer("memory_mb", 2048);
+    if (r.threads < 1 || mb < 1) throw std::invalid_argument("threads and memory_mb must be positive");
+    r.memory_bytes = int64_t(mb) << 20;
+    return r;
+}
+
+json artifact_header(const std::string& id, const std::string& version) {
+    return {{"estimator", id}, {"estimator_version", version}, {"format", 1}, {"torch_version", torch_version()},
+            {"simbi_abi", std::to_string(SIMBI_ABI_MAJOR) + "." + std::to_string(SIMBI_ABI_MINOR)}};
+}
+
+json read_artifact(const std::string& dir, const std::string& id) {
+    json j = read_json(dir + "/estimator.json");
+    if (j.value("estimator", "") != id)
+        throw std::runtime_error(dir + " holds a '" + j.value("estimator", "?") + "' artifact, not '" + id + "'");
+    if (j.value("format", 0) != 1) throw std::runtime_error(dir + ": unknown artifact format " + j.value("format", json(0)).dump());
+    return j;
+}
+
+// ---- artifact helpers
+
+void save_module(torch::nn::Module& m, const std::string& path) {
+    torch::serialize::OutputArchive archive;
+    m.save(archive);
+    archive.save_to(path);
+}
+
+void load_module(torch::nn::Module& m, const std::string& path) {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    m.load(archive);
+}
+
+void write_json(const std::string& path, const json& j) {
+    std::ofstream out(path);
+    out << j.dump(2) << "\n";
+    if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+json read_json(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    return json::parse(in);
+}
+
+std::string torch_version() {
+#ifdef TORCH_VERSION
+    return TORCH_VERSION;
+#else
+    return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
+#endif
+}
+
+}  // namespace simbi::nn

@@ -1,0 +1,252 @@
+// The shared machinery of simbi's LibTorch estimators: networks, conditional flows, the prior in
+// torch, training with early stopping and checkpoints, and MCMC samplers. Linked statically into
+// each estimator plugin; every plugin uses Debian's one shared libtorch.
+#pragma once
+#include <torch/torch.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <simbi/estimator.hpp>
+#include <string>
+#include <vector>
+
+namespace simbi::nn {
+
+using json = nlohmann::json;
+using torch::Tensor;
+
+// ---------------------------------------------------------------- small utilities
+
+// A CPU generator seeded from (seed, stream).
+at::Generator make_generator(uint64_t seed, uint64_t stream);
+// Sets torch's intra-op threads for a scope and restores them after (the host's global state).
+class ThreadScope {
+public:
+    explicit ThreadScope(int threads);
+    ~ThreadScope();
+
+private:
+    int previous_, previous_blas_ = 0;
+};
+Tensor to_tensor(const double* data, int64_t rows, int64_t cols);
+void from_tensor(const Tensor& t, double* out);
+std::vector<int64_t> int_list(const simbi::Config& c, const std::string& key, std::vector<int64_t> fallback);
+
+// z-scoring with statistics from the training data.
+struct Standardizer {
+    Tensor mean, std;  // float32 [dim]
+    Tensor apply(const Tensor& t) const { return (t - mean) / std; }
+    Tensor invert(const Tensor& t) const { return t * std + mean; }
+    double log_std_sum() const { return std.log().sum().item<double>(); }
+    json to_json() const;
+    static Standardizer from_json(const json& j);
+};
+
+// Settings every neural estimator takes: intra-op threads and the memory for training data.
+struct RuntimeConfig {
+    int threads = 1;
+    int64_t memory_bytes = int64_t(2048) << 20;
+    static RuntimeConfig from_config(const simbi::Config& c);
+};
+
+// The fields every artifact's estimator.json starts with.
+json artifact_header(const std::string& id, const std::string& version);
+// Reads estimator.json from dir and checks that it belongs to `id`.
+json read_artifact(const std::string& dir, const std::string& id);
+
+// ---------------------------------------------------------------- networks
+
+// Fully connected network with ReLU between layers.
+torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out);
+
+// An embedding of x: identity ("none"), an MLP, or a 1-D CNN for time series (x seen as
+// [channels, length]). Its output width is features().
+struct EmbeddingImpl : torch::nn::Module {
+    EmbeddingImpl(const json& spec, int64_t x_dim);
+    Tensor forward(const Tensor& x);
+    int64_t features() const { return features_; }
+    json spec;
+
+private:
+    std::string type_;
+    int64_t features_, channels_ = 1;
+    torch::nn::Sequential net_{nullptr};
+};
+TORCH_MODULE(Embedding);
+
+// ---------------------------------------------------------------- conditional flows
+
+// MADE (Germain et al. 2015): an MLP whose outputs for dimension i see only inputs before i in
+// `order`, and every context feature.
+struct MadeImpl : torch::nn::Module {
+    MadeImpl(int64_t dim, int64_t context, const std::vector<int64_t>& hidden, int64_t params_per_dim, const std::vector<int64_t>& order);
+    // u [B, D], c [B, C] -> [B, D, P]
+    Tensor forward(const Tensor& u, const Tensor& c);
+
+private:
+    std::vector<torch::nn::Linear> layers_;
+    std::vector<Tensor> masks_;
+    int64_t dim_, params_;
+};
+TORCH_MODULE(Made);
+
+// One autoregressive transform u -> z with log|dz/du|, and its inverse.
+//   "maf": affine, z_i = (u_i - m_i) exp(-a_i)                         (Papamakarios et al. 2017)
+//   "nsf": monotonic rational-quadratic spline on [-B, B], identity outside (Durkan et al. 2019)
+struct AutoregressiveTransformImpl : torch::nn::Module {
+    AutoregressiveTransformImpl(const std::string& kind, int64_t dim, int64_t context, const std::vector<int64_t>& hidden,
+                                int64_t bins, double bound, const std::vector<int64_t>& order);
+    std::pair<Tensor, Tensor> forward(const Tensor& u, const Tensor& c);
+    Tensor inverse(const Tensor& z, const Tensor& c);
+
+private:
+    std::pair<Tensor, Tensor> apply(const Tensor& u, const Tensor& params, bool inverse);
+    std::string kind_;
+    int64_t dim_, bins_;
+    double bound_;
+    std::vector<int64_t> order_;
+    Made made_{nullptr};
+};
+TORCH_MODULE(AutoregressiveTransform);
+
+// A stack of autoregressive transforms over a standard normal base, alternating orderings.
+struct ConditionalFlowImpl : torch::nn::Module {
+    ConditionalFlowImpl(const json& spec, int64_t dim, int64_t context);
+    Tensor log_prob(const Tensor& u, const Tensor& c);  // [B]
+    Tensor sample(const Tensor& c, at::Generator& gen);  // one sample per context row
+    json spec;
+
+private:
+    int64_t dim_;
+    std::vector<AutoregressiveTransform> transforms_;
+};
+TORCH_MODULE(ConditionalFlow);
+
+// The flow settings from an estimator config: flow (maf|nsf), transforms, hidden, bins, bound.
+json flow_spec(const simbi::Config& c);
+
+// ---------------------------------------------------------------- the prior in torch
+
+// Evaluates and samples simbi prior JSON (box_uniform, normal, log_uniform, log_normal, product).
+class TorchPrior {
+public:
+    TorchPrior() = default;
+    explicit TorchPrior(const json& spec);
+    Tensor log_prob(const Tensor& theta) const;  // [B]; -inf outside the support
+    Tensor sample(int64_t n, at::Generator& gen) const;
+    int64_t dim() const { return dim_; }
+    const json& spec() const { return spec_; }
+    const std::vector<double>& lower() const { return lower_; }
+    const std::vector<double>& upper() const { return upper_; }
+
+private:
+    struct Part {
+        std::string type;
+        int64_t offset, dim;
+        Tensor a, b, chol, chol_inv;  // per type
+        double log_norm = 0;
+    };
+    json spec_;
+    int64_t dim_ = 0;
+    std::vector<Part> parts_;
+    std::vector<double> lower_, upper_;
+    void add(const json& spec);
+};
+
+// A bijection from the prior's support to R^d: logit of the scaled box where both bounds are
+// finite, log where only the lower one is, identity elsewhere.
+class SupportBijection {
+public:
+    SupportBijection() = default;
+    SupportBijection(const std::vector<double>& lower, const std::vector<double>& upper);
+    Tensor to_unbounded(const Tensor& theta) const;
+    Tensor to_bounded(const Tensor& u) const;
+    Tensor log_abs_det_to_unbounded(const Tensor& theta) const;  // [B], log |du/dtheta|
+    json to_json() const;
+    static SupportBijection from_json(const json& j);
+
+private:
+    std::vector<int> kind_;  // 0 identity, 1 lower-bounded, 2 box
+    std::vector<double> lower_, upper_;
+};
+
+// ---------------------------------------------------------------- data and training
+
+struct TrainingConfig {
+    int64_t batch_size = 256;
+    double learning_rate = 1e-3;
+    double validation_fraction = 0.1;
+    int64_t patience = 20;
+    int64_t max_epochs = 1000;
+    double max_seconds = 1e9;
+    double clip_norm = 5.0;
+    static TrainingConfig from_json(const std::string& text);
+    json to_json() const;
+};
+
+// Batches of (theta, x) as float32 tensors from the host's reader: all in memory when they fit in
+// `memory_bytes`, else streamed block by block, shuffled within blocks and across block order.
+class DataSource {
+public:
+    DataSource(const simbi_batch_reader* reader, double validation_fraction, int64_t memory_bytes);
+    int64_t train_rows() const { return n_train_; }
+    int64_t val_rows() const { return n_ - n_train_; }
+    int64_t resident_rows() const { return resident_rows_; }
+    // Calls f(theta, x) for each training batch, in an order fixed by (seed, epoch).
+    void for_each_train_batch(int64_t batch, uint64_t seed, int64_t epoch, const std::function<void(const Tensor&, const Tensor&)>& f) const;
+    void for_each_val_batch(int64_t batch, const std::function<void(const Tensor&, const Tensor&)>& f) const;
+    // Column means and standard deviations over the training rows, of g(theta) and of x.
+    void moments(const std::function<Tensor(const Tensor&)>& g, Tensor& theta_mean, Tensor& theta_std, Tensor& x_mean, Tensor& x_std) const;
+
+private:
+    void read_block(int64_t start, int64_t count, Tensor& theta, Tensor& x) const;
+    const simbi_batch_reader* reader_;
+    int64_t n_, n_train_, d_, k_, block_rows_, resident_rows_ = 0;
+    bool in_memory_;
+    Tensor theta_, x_;  // all rows, when in memory
+};
+
+struct TrainResult {
+    int64_t epochs = 0;
+    double best_val = 0, seconds = 0, seconds_per_epoch = 0;
+    bool resumed = false;
+};
+
+// Adam with gradient clipping and early stopping on the validation loss; the best weights are
+// kept. A checkpoint after each epoch lets a killed training resume where it stopped.
+TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tensor&, const Tensor&)>& loss, const DataSource& data,
+                const TrainingConfig& cfg, const simbi_host* host, const std::string& checkpoint_dir, uint64_t seed,
+                const std::string& fingerprint);
+
+// ---------------------------------------------------------------- samplers
+
+struct SamplerConfig {
+    std::string method = "mh";  // mh | slice | sir
+    int64_t chains = 1000, warmup = 100, thin = 5, sir_factor = 20;
+    static SamplerConfig from_config(const simbi::Config& c);
+    json to_json() const;
+    static SamplerConfig from_json(const json& j);
+};
+
+// Draws n samples from exp(log_target) by a vectorized sampler: sampling-importance-resampling
+// from the prior for the initial states, then adaptive Metropolis-Hastings (Haario et al. 2001)
+// or slice sampling (Neal 2003) across many chains at once.
+Tensor sample_posterior(const std::function<Tensor(const Tensor&)>& log_target, const TorchPrior& prior, int64_t n,
+                        const SamplerConfig& cfg, at::Generator& gen);
+
+// ---------------------------------------------------------------- artifacts
+
+void save_module(torch::nn::Module& m, const std::string& path);
+void load_module(torch::nn::Module& m, const std::string& path);
+void write_json(const std::string& path, const json& j);
+json read_json(const std::string& path);
+std::string torch_version();
+
+// ---------------------------------------------------------------- C2ST
+
+// Classifier two-sample test (Lopez-Paz & Oquab 2017) with sbibm's protocol: z-score both sets by
+// the reference's mean and std, an MLP with two hidden layers of 10 * dim ReLU units trained with
+// Adam, 5-fold shuffled cross-validation; returns the mean held-out accuracy.
+double c2st(const Tensor& reference, const Tensor& approximate, uint64_t seed, int64_t folds = 5);
+
+}  // namespace simbi::nn

@@ -1,0 +1,263 @@
+// Training: batches from the host's reader (in memory or streamed), Adam with gradient clipping,
+// early stopping on the validation loss, and a checkpoint per epoch.
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "neural.hpp"
+
+namespace fs = std::filesystem;
+
+namespace simbi::nn {
+
+TrainingConfig TrainingConfig::from_json(const std::string& text) {
+    TrainingConfig c;
+    json j = text.empty() ? json::object() : json::parse(text);
+    c.batch_size = j.value("batch_size", c.batch_size);
+    c.learning_rate = j.value("learning_rate", c.learning_rate);
+    c.validation_fraction = j.value("validation_fraction", c.validation_fraction);
+    c.patience = j.value("patience", c.patience);
+    c.max_epochs = j.value("max_epochs", c.max_epochs);
+    c.max_seconds = j.value("max_seconds", c.max_seconds);
+    c.clip_norm = j.value("clip_norm", c.clip_norm);
+    if (c.batch_size < 1 || !(c.learning_rate > 0) || !(c.validation_fraction > 0 && c.validation_fraction < 1) || c.patience < 1 ||
+        c.max_epochs < 1 || !(c.max_seconds > 0) || !(c.clip_norm > 0))
+        throw std::invalid_argument("training settings out of range: " + j.dump());
+    return c;
+}
+
+json TrainingConfig::to_json() const {
+    return {{"batch_size", batch_size}, {"learning_rate", learning_rate}, {"validation_fraction", validation_fraction},
+            {"patience", patience}, {"max_epochs", max_epochs}, {"max_seconds", max_seconds}, {"clip_norm", clip_norm}};
+}
+
+// ---- data
+
+DataSource::DataSource(const simbi_batch_reader* reader, double validation_fraction, int64_t memory_bytes)
+    : reader_(reader), n_(int64_t(reader->rows)), d_(int64_t(reader->theta_dim)), k_(int64_t(reader->x_dim)) {
+    if (n_ < 2) throw std::invalid_argument("training needs at least 2 simulations, the store has " + std::to_string(n_));
+    int64_t n_val = std::max<int64_t>(1, int64_t(std::llround(double(n_) * validation_fraction)));
+    n_train_ = n_ - n_val;
+    const int64_t row_bytes = (d_ + k_) * 4;
+    in_memory_ = n_ * row_bytes <= memory_bytes;
+    if (in_memory_) {
+        read_block(0, n_, theta_, x_);
+        resident_rows_ = n_;
+        block_rows_ = n_;
+    } else {
+        // Half the budget per block: the float block, plus the double buffer it is read through.
+        block_rows_ = std::max<int64_t>(1, memory_bytes / (row_bytes * 3));
+        resident_rows_ = block_rows_;
+    }
+}
+
+void DataSource::read_block(int64_t start, int64_t count, Tensor& theta, Tensor& x) const {
+    theta = torch::empty({count, d_});
+    x = torch::empty({count, k_});
+    const int64_t step = 65536;
+    std::vector<double> tb, xb;
+    char msg[512] = {0};
+    simbi_error err{sizeof(simbi_error), SIMBI_OK, 0, msg, sizeof msg};
+    for (int64_t s = 0; s < count; s += step) {
+        int64_t m = std::min(step, count - s);
+        tb.resize(size_t(m * d_));
+        xb.resize(size_t(m * k_));
+        if (reader_->read(reader_, uint64_t(start + s), uint64_t(m), tb.data(), xb.data(), &err) != SIMBI_OK)
+            throw std::runtime_error(std::string("reading the training data: ") + msg);
+        theta.narrow(0, s, m).copy_(torch::from_blob(tb.data(), {m, d_}, torch::kFloat64));
+        x.narrow(0, s, m).copy_(torch::from_blob(xb.data(), {m, k_}, torch::kFloat64));
+    }
+}
+
+void DataSource::for_each_train_batch(int64_t batch, uint64_t seed, int64_t epoch, const std::function<void(const Tensor&, const Tensor&)>& f) const {
+    at::Generator gen = make_generator(seed, 1000 + uint64_t(epoch));
+    if (in_memory_) {
+        Tensor perm = torch::randperm(n_train_, gen);
+        for (int64_t s = 0; s < n_train_; s += batch) {
+            Tensor idx = perm.narrow(0, s, std::min(batch, n_train_ - s));
+            f(theta_.index_select(0, idx), x_.index_select(0, idx));
+        }
+        return;
+    }
+    int64_t blocks = (n_train_ + block_rows_ - 1) / block_rows_;
+    Tensor order = torch::randperm(blocks, gen);
+    for (int64_t b = 0; b < blocks; ++b) {
+        int64_t start = order[b].item<int64_t>() * block_rows_, count = std::min(block_rows_, n_train_ - start);
+        Tensor theta, x;
+        read_block(start, count, theta, x);
+        Tensor perm = torch::randperm(count, gen);
+        for (int64_t s = 0; s < count; s += batch) {
+            Tensor idx = perm.narrow(0, s, std::min(batch, count - s));
+            f(theta.index_select(0, idx), x.index_select(0, idx));
+        }
+    }
+}
+
+void DataSource::for_each_val_batch(int64_t batch, const std::function<void(const Tensor&, const Tensor&)>& f) const {
+    if (in_memory_) {
+        for (int64_t s = n_train_; s < n_; s += batch) {
+            int64_t m = std::min(batch, n_ - s);
+            f(theta_.narrow(0, s, m), x_.narrow(0, s, m));
+        }
+        return;
+    }
+    for (int64_t start = n_train_; start < n_; start += block_rows_) {
+        Tensor theta, x;
+        int64_t count = std::min(block_rows_, n_ - start);
+        read_block(start, count, theta, x);
+        for (int64_t s = 0; s < count; s += batch) {
+            int64_t m = std::min(batch, count - s);
+            f(theta.narrow(0, s, m), x.narrow(0, s, m));
+        }
+    }
+}
+
+void DataSource::moments(const std::function<Tensor(const Tensor&)>& g, Tensor& tm, Tensor& ts, Tensor& xm, Tensor& xs) const {
+    Tensor st, st2, sx, sx2;
+    auto add = [&](const Tensor& theta, const Tensor& x) {
+        Tensor t = g(theta).to(torch::kFloat64), xd = x.to(torch::kFloat64);
+        if (!st.defined()) {
+            st = torch::zeros({t.size(1)}, torch::kFloat64), st2 = torch::zeros_like(st);
+            sx = torch::zeros({xd.size(1)}, torch::kFloat64), sx2 = torch::zeros_like(sx);
+        }
+        st += t.sum(0), st2 += t.pow(2).sum(0), sx += xd.sum(0), sx2 += xd.pow(2).sum(0);
+    };
+    if (in_memory_) {
+        add(theta_.narrow(0, 0, n_train_), x_.narrow(0, 0, n_train_));
+    } else {
+        for (int64_t start = 0; start < n_train_; start += block_rows_) {
+            Tensor theta, x;
+            read_block(start, std::min(block_rows_, n_train_ - start), theta, x);
+            add(theta, x);
+        }
+    }
+    const double n = double(n_train_);
+    auto finish = [&](const Tensor& s, const Tensor& s2, Tensor& mean, Tensor& std) {
+        mean = s / n;
+        Tensor var = (s2 / n - mean * mean).clamp_min(0) * (n / std::max(1.0, n - 1));
+        std = var.sqrt();
+        std = torch::where(std > 1e-12, std, torch::ones_like(std));  // a constant column stays as it is
+        mean = mean.to(torch::kFloat32);
+        std = std.to(torch::kFloat32);
+    };
+    finish(st, st2, tm, ts);
+    finish(sx, sx2, xm, xs);
+}
+
+// ---- the training loop
+
+namespace {
+std::vector<Tensor> snapshot(torch::nn::Module& m) {
+    std::vector<Tensor> out;
+    for (const auto& p : m.parameters()) out.push_back(p.detach().clone());
+    return out;
+}
+void restore(torch::nn::Module& m, const std::vector<Tensor>& s) {
+    torch::NoGradGuard no_grad;
+    auto params = m.parameters();
+    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(s[i]);
+}
+}  // namespace
+
+TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tensor&, const Tensor&)>& loss, const DataSource& data,
+                const TrainingConfig& cfg, const simbi_host* host, const std::string& checkpoint_dir, uint64_t seed,
+                const std::string& fingerprint) {
+    using Clock = std::chrono::steady_clock;
+    const auto t0 = Clock::now();
+    torch::optim::Adam opt(model.parameters(), torch::optim::AdamOptions(cfg.learning_rate));
+    TrainResult result;
+    int64_t epoch = 0, bad = 0;
+    double best = std::numeric_limits<double>::infinity();
+    std::vector<Tensor> best_state = snapshot(model);
+    bool finished = false;
+    const bool checkpoints = !checkpoint_dir.empty();
+    const std::string state_path = checkpoint_dir + "/state.json";
+    if (checkpoints && fs::exists(state_path)) {
+        json st = read_json(state_path);
+        if (st.value("fingerprint", "") == fingerprint) {
+            std::vector<Tensor> current;
+            torch::load(current, checkpoint_dir + "/model.pt");
+            torch::load(best_state, checkpoint_dir + "/best.pt");
+            torch::load(opt, checkpoint_dir + "/optimizer.pt");
+            restore(model, current);
+            epoch = st.at("epoch").get<int64_t>();
+            best = st.at("best_val").get<double>();
+            bad = st.at("bad_epochs").get<int64_t>();
+            finished = st.value("finished", false);
+            result.resumed = true;
+            if (host && host->log) host->log(host, SIMBI_LOG_INFO, ("resuming training after epoch " + std::to_string(epoch)).c_str());
+        }
+    }
+    auto save_checkpoint = [&](bool done) {
+        if (!checkpoints) return;
+        fs::create_directories(checkpoint_dir);
+        torch::save(snapshot(model), checkpoint_dir + "/model.pt");
+        torch::save(best_state, checkpoint_dir + "/best.pt");
+        torch::save(opt, checkpoint_dir + "/optimizer.pt");
+        // state.json last: it is what makes the other files count.
+        write_json(state_path + ".tmp", {{"fingerprint", fingerprint}, {"epoch", epoch}, {"best_val", best}, {"bad_epochs", bad}, {"finished", done}});
+        fs::rename(state_path + ".tmp", state_path);
+    };
+
+    auto params = model.parameters();
+    int64_t epochs_here = 0;
+    while (!finished && epoch < cfg.max_epochs) {
+        model.train();
+        double total = 0;
+        int64_t count = 0;
+        data.for_each_train_batch(cfg.batch_size, seed, epoch, [&](const Tensor& theta, const Tensor& x) {
+            opt.zero_grad();
+            Tensor l = loss(theta, x);
+            l.backward();
+            torch::nn::utils::clip_grad_norm_(params, cfg.clip_norm);
+            opt.step();
+            total += l.item<double>() * double(theta.size(0));
+            count += theta.size(0);
+        });
+        double train_loss = total / double(std::max<int64_t>(count, 1));
+        model.eval();
+        double vtotal = 0;
+        int64_t vcount = 0;
+        {
+            torch::NoGradGuard no_grad;
+            data.for_each_val_batch(std::max<int64_t>(cfg.batch_size, 4096), [&](const Tensor& theta, const Tensor& x) {
+                vtotal += loss(theta, x).item<double>() * double(theta.size(0));
+                vcount += theta.size(0);
+            });
+        }
+        double val_loss = vtotal / double(std::max<int64_t>(vcount, 1));
+        ++epoch;
+        ++epochs_here;
+        if (!std::isfinite(train_loss)) throw std::runtime_error("the training loss is not finite at epoch " + std::to_string(epoch));
+        if (host && host->metric) {
+            host->metric(host, "train_loss", uint64_t(epoch), train_loss);
+            host->metric(host, "val_loss", uint64_t(epoch), val_loss);
+        }
+        if (val_loss < best) {
+            best = val_loss;
+            best_state = snapshot(model);
+            bad = 0;
+        } else {
+            ++bad;
+        }
+        double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+        finished = bad >= cfg.patience || epoch >= cfg.max_epochs || elapsed >= cfg.max_seconds;
+        save_checkpoint(finished);
+        if (host && host->log && (epoch % 10 == 0 || finished)) {
+            char line[160];
+            std::snprintf(line, sizeof line, "epoch %lld: train %.4f, validation %.4f (best %.4f), %.1f s", (long long)epoch, train_loss,
+                          val_loss, best, elapsed);
+            host->log(host, SIMBI_LOG_INFO, line);
+        }
+        if (!finished && host && host->is_cancelled && host->is_cancelled(host))
+            throw simbi::Cancelled("interrupted after epoch " + std::to_string(epoch) + "; run again to resume from the checkpoint");
+    }
+    restore(model, best_state);
+    result.epochs = epoch;
+    result.best_val = best;
+    result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    result.seconds_per_epoch = epochs_here ? result.seconds / double(epochs_here) : 0.0;
+    return result;
+}
+
+}  // namespace simbi::nn

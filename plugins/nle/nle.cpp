@@ -1,0 +1,146 @@
+// simbi.nle: neural likelihood estimation (Papamakarios et al. 2019).
+//
+// A conditional normalizing flow q(x | theta) is fit by maximum likelihood on simulated pairs;
+// the posterior p(theta | x_1..x_N) is proportional to prod_j q(x_j | theta) p(theta) and is
+// sampled by vectorized MCMC (config "sampler": mh | slice | sir). x and theta are z-scored.
+#include <filesystem>
+
+#include "neural/neural.hpp"
+
+using namespace simbi::nn;
+
+namespace {
+
+class Nle final : public simbi::Estimator {
+public:
+    using adapter = simbi::detail::EstimatorAdapter<Nle>;
+    static constexpr const char* kId = "simbi.nle";
+    static constexpr const char* kVersion = "1.0.0";
+
+    static simbi::Info info() {
+        return simbi::Info(kId, "Neural likelihood estimation", SIMBI_KIND_ESTIMATOR)
+            .version(kVersion)
+            .vendor("simbi")
+            .description("A conditional normalizing flow q(x|theta) trained on simulations; MCMC posterior, i.i.d. sets of observations.")
+            .option("flow", "string", "\"nsf\"", "nsf (rational-quadratic splines) or maf (affine)")
+            .option("transforms", "integer", "5", "number of autoregressive transforms")
+            .option("hidden", "array", "[64, 64]", "hidden widths of each MADE conditioner")
+            .option("bins", "integer", "8", "spline bins (nsf)")
+            .option("bound", "number", "5", "spline domain [-bound, bound] (nsf)")
+            .option("sampler", "string", "\"mh\"", "posterior sampler: mh | slice | sir")
+            .option("chains", "integer", "1000", "parallel MCMC chains")
+            .option("warmup", "integer", "100", "warm-up steps (sweeps for slice)")
+            .option("thin", "integer", "5", "keep every thin-th step")
+            .option("sir_factor", "integer", "20", "prior draws per kept state in sampling-importance-resampling")
+            .option("threads", "integer", "1", "LibTorch intra-op threads")
+            .option("memory_mb", "integer", "2048", "training data held in memory; larger datasets stream from the store");
+    }
+
+    Nle(const simbi::Config& c, const simbi_host* host) : host_(host) {
+        flow_ = flow_spec(c);
+        sampler_ = SamplerConfig::from_config(c);
+        runtime_ = RuntimeConfig::from_config(c);
+    }
+
+    void train(const simbi_train_context& ctx) override {
+        ThreadScope threads(runtime_.threads);
+        const int64_t d = int64_t(ctx.data->theta_dim), k = int64_t(ctx.data->x_dim);
+        prior_ = TorchPrior(json::parse(ctx.prior->json));
+        TrainingConfig tc = TrainingConfig::from_json(ctx.training_json ? ctx.training_json : "{}");
+        DataSource data(ctx.data, tc.validation_fraction, runtime_.memory_bytes);
+        if (host_ && host_->metric) host_->metric(host_, "resident_rows", 0, double(data.resident_rows()));
+        data.moments([](const Tensor& t) { return t; }, theta_.mean, theta_.std, x_.mean, x_.std);
+        torch::manual_seed(ctx.seed);
+        flow_net_ = ConditionalFlow(flow_, k, d);
+        register_check(d);
+        auto loss = [&](const Tensor& theta, const Tensor& x) { return -flow_net_->log_prob(x_.apply(x), theta_.apply(theta)).mean(); };
+        json fp = {{"config", config_json()}, {"training", tc.to_json()}, {"rows", ctx.data->rows}, {"seed", ctx.seed}};
+        result_ = fit(*flow_net_, loss, data, tc, host_, ctx.checkpoint_dir ? ctx.checkpoint_dir : "", ctx.seed, fp.dump());
+        if (host_ && host_->log) {
+            char line[160];
+            std::snprintf(line, sizeof line, "nle: %lld epochs in %.1f s (%.4f s/epoch), best validation loss %.4f", (long long)result_.epochs,
+                          result_.seconds, result_.seconds_per_epoch, result_.best_val);
+            host_->log(host_, SIMBI_LOG_INFO, line);
+        }
+    }
+
+    // sum_j log q(x_j | theta) + log p(theta), for theta [B, d] in float64.
+    Tensor log_target(const Tensor& theta, const Tensor& x_std) {
+        Tensor t = theta_.apply(theta.to(torch::kFloat32));
+        Tensor total = prior_.log_prob(theta);
+        for (int64_t j = 0; j < x_std.size(0); ++j)
+            total = total + (flow_net_->log_prob(x_std[j].expand({t.size(0), x_std.size(1)}), t) - x_.log_std_sum()).to(torch::kFloat64);
+        return total;
+    }
+
+    void sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
+        require_trained();
+        if (n_obs == 0) throw std::invalid_argument("no observation given");
+        ThreadScope threads(runtime_.threads);
+        torch::NoGradGuard no_grad;
+        Tensor xs = x_.apply(to_tensor(x_obs, int64_t(n_obs), x_.mean.size(0)));
+        at::Generator gen = make_generator(seed, 13);
+        from_tensor(sample_posterior([&](const Tensor& t) { return log_target(t, xs); }, prior_, int64_t(n), sampler_, gen), theta);
+    }
+
+    void log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
+        require_trained();
+        ThreadScope threads(runtime_.threads);
+        torch::NoGradGuard no_grad;
+        Tensor t = torch::from_blob(const_cast<double*>(theta), {int64_t(n), theta_.mean.size(0)}, torch::kFloat64);
+        Tensor xs = x_.apply(to_tensor(x, int64_t(n), x_.mean.size(0)));
+        Tensor ll = flow_net_->log_prob(xs, theta_.apply(t.to(torch::kFloat32))) - x_.log_std_sum();
+        from_tensor(ll.to(torch::kFloat64) + prior_.log_prob(t), out);
+    }
+
+    void save(const std::string& dir) override {
+        require_trained();
+        json j = artifact_header(kId, kVersion);
+        j["config"] = config_json();
+        j["theta_dim"] = theta_.mean.size(0);
+        j["x_dim"] = x_.mean.size(0);
+        j["theta_standardization"] = theta_.to_json();
+        j["x_standardization"] = x_.to_json();
+        j["prior"] = prior_.spec();
+        j["training"] = {{"epochs", result_.epochs}, {"best_val_loss", result_.best_val}, {"seconds", result_.seconds}};
+        std::filesystem::create_directories(dir);
+        save_module(*flow_net_, dir + "/weights.pt");
+        write_json(dir + "/estimator.json", j);
+    }
+
+    void load(const std::string& dir) override {
+        json j = read_artifact(dir, kId);
+        flow_ = j.at("config").at("flow_spec");
+        sampler_ = SamplerConfig::from_json(j.at("config").at("sampler"));
+        theta_ = Standardizer::from_json(j.at("theta_standardization"));
+        x_ = Standardizer::from_json(j.at("x_standardization"));
+        prior_ = TorchPrior(j.at("prior"));
+        flow_net_ = ConditionalFlow(flow_, j.at("x_dim").get<int64_t>(), j.at("theta_dim").get<int64_t>());
+        load_module(*flow_net_, dir + "/weights.pt");
+        flow_net_->eval();
+    }
+
+private:
+    void register_check(int64_t d) const {
+        if (d < 1) throw std::invalid_argument("theta has no dimensions");
+    }
+    json config_json() const { return {{"flow_spec", flow_}, {"sampler", sampler_.to_json()}, {"threads", runtime_.threads}}; }
+    void require_trained() const {
+        if (!flow_net_) throw std::runtime_error("the estimator is not trained or loaded");
+    }
+
+    const simbi_host* host_;
+    json flow_;
+    SamplerConfig sampler_;
+    RuntimeConfig runtime_;
+    TorchPrior prior_;
+    Standardizer theta_, x_;
+    ConditionalFlow flow_net_{nullptr};
+    TrainResult result_;
+};
+
+}  // namespace
+
+#ifndef SIMBI_NO_ENTRY
+SIMBI_EXPORT_PLUGINS(Nle)
+#endif

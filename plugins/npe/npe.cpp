@@ -1,0 +1,180 @@
+// simbi.npe: neural posterior estimation (Papamakarios & Murray 2016; Greenberg et al. 2019).
+//
+// A conditional normalizing flow q(theta | x) is fit by maximum likelihood on simulated pairs:
+//     loss = -E[log q(theta | x)].
+// theta is first mapped from the prior's support to R^d (logit for bounded, log for half-bounded
+// coordinates), so samples never leave the support; log q includes that map's Jacobian. Both
+// theta and x are z-scored with the training data's statistics; x passes an embedding network.
+// Config "bounds": "transform" (default), "reject" (sample in theta space and reject draws
+// outside the support, reporting the leakage), or "none".
+#include <filesystem>
+
+#include "neural/neural.hpp"
+
+using namespace simbi::nn;
+
+namespace {
+
+struct NpeNetImpl : torch::nn::Module {
+    NpeNetImpl(const json& flow, const json& embedding, int64_t d, int64_t k) {
+        embed = register_module("embedding", Embedding(embedding, k));
+        this->flow = register_module("flow", ConditionalFlow(flow, d, embed->features()));
+    }
+    Embedding embed{nullptr};
+    ConditionalFlow flow{nullptr};
+};
+TORCH_MODULE(NpeNet);
+
+class Npe final : public simbi::Estimator {
+public:
+    using adapter = simbi::detail::EstimatorAdapter<Npe>;
+    static constexpr const char* kId = "simbi.npe";
+    static constexpr const char* kVersion = "1.0.0";
+
+    static simbi::Info info() {
+        return simbi::Info(kId, "Neural posterior estimation", SIMBI_KIND_ESTIMATOR)
+            .version(kVersion)
+            .vendor("simbi")
+            .description("A conditional normalizing flow q(theta|x) (NSF or MAF) trained on simulations; direct, amortized posterior sampling.")
+            .option("flow", "string", "\"nsf\"", "nsf (rational-quadratic splines) or maf (affine)")
+            .option("transforms", "integer", "5", "number of autoregressive transforms")
+            .option("hidden", "array", "[64, 64]", "hidden widths of each MADE conditioner")
+            .option("bins", "integer", "8", "spline bins (nsf)")
+            .option("bound", "number", "5", "spline domain [-bound, bound] (nsf)")
+            .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
+            .option("bounds", "string", "\"transform\"", "keeping samples in the prior's support: transform | reject | none")
+            .option("threads", "integer", "1", "LibTorch intra-op threads")
+            .option("memory_mb", "integer", "2048", "training data held in memory; larger datasets stream from the store");
+    }
+
+    Npe(const simbi::Config& c, const simbi_host* host) : host_(host) {
+        flow_ = flow_spec(c);
+        embedding_ = json::parse(c.json_text("embedding", R"({"type": "none"})"));
+        bounds_ = c.string("bounds", "transform");
+        if (bounds_ != "transform" && bounds_ != "reject" && bounds_ != "none") throw std::invalid_argument("bounds must be transform, reject or none");
+        runtime_ = RuntimeConfig::from_config(c);
+    }
+
+    void train(const simbi_train_context& ctx) override {
+        ThreadScope threads(runtime_.threads);
+        const int64_t d = int64_t(ctx.data->theta_dim), k = int64_t(ctx.data->x_dim);
+        prior_ = TorchPrior(json::parse(ctx.prior->json));
+        std::vector<double> lo(ctx.prior->lower, ctx.prior->lower + d), hi(ctx.prior->upper, ctx.prior->upper + d);
+        if (bounds_ == "transform") bijection_ = SupportBijection(lo, hi);
+        else bijection_ = SupportBijection(std::vector<double>(size_t(d), -INFINITY), std::vector<double>(size_t(d), INFINITY));
+        TrainingConfig tc = TrainingConfig::from_json(ctx.training_json ? ctx.training_json : "{}");
+        DataSource data(ctx.data, tc.validation_fraction, runtime_.memory_bytes);
+        if (host_ && host_->metric) host_->metric(host_, "resident_rows", 0, double(data.resident_rows()));
+        data.moments([&](const Tensor& t) { return bijection_.to_unbounded(t); }, theta_.mean, theta_.std, x_.mean, x_.std);
+        torch::manual_seed(ctx.seed);
+        net_ = NpeNet(flow_, embedding_, d, k);
+        auto loss = [&](const Tensor& theta, const Tensor& x) {
+            return -net_->flow->log_prob(theta_.apply(bijection_.to_unbounded(theta)), net_->embed->forward(x_.apply(x))).mean();
+        };
+        json fp = {{"config", config_json()}, {"training", tc.to_json()}, {"rows", ctx.data->rows}, {"seed", ctx.seed}};
+        result_ = fit(*net_, loss, data, tc, host_, ctx.checkpoint_dir ? ctx.checkpoint_dir : "", ctx.seed, fp.dump());
+        report();
+    }
+
+    void sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
+        require_trained();
+        if (n_obs != 1)
+            throw std::invalid_argument("NPE conditions on one observation; got " + std::to_string(n_obs) +
+                                        " (for i.i.d. sets use simbi.nre or simbi.nle, or an embedding of the set)");
+        ThreadScope threads(runtime_.threads);
+        torch::NoGradGuard no_grad;
+        at::Generator gen = make_generator(seed, 11);
+        const int64_t d = theta_.mean.size(0);
+        Tensor c1 = net_->embed->forward(x_.apply(to_tensor(x_obs, 1, x_.mean.size(0))));
+        std::vector<Tensor> kept;
+        int64_t have = 0, drawn = 0;
+        const int64_t budget = 1000 * int64_t(n) + 100000;
+        while (have < int64_t(n)) {
+            int64_t m = std::min<int64_t>(65536, std::max<int64_t>(int64_t(n) - have, 1024));
+            Tensor u = theta_.invert(net_->flow->sample(c1.expand({m, c1.size(1)}), gen));
+            Tensor t = bijection_.to_bounded(u).to(torch::kFloat64);
+            drawn += m;
+            if (bounds_ == "reject") t = t.index({torch::isfinite(prior_.log_prob(t))});
+            kept.push_back(t);
+            have += t.size(0);
+            if (drawn > budget) throw std::runtime_error("fewer than 1 in 1000 draws fall inside the prior's support");
+        }
+        if (bounds_ == "reject" && host_ && host_->log) {
+            char line[128];
+            std::snprintf(line, sizeof line, "npe: %.2f%% of draws fell outside the prior and were rejected", 100.0 * double(drawn - have) / double(drawn));
+            host_->log(host_, SIMBI_LOG_INFO, line);
+        }
+        from_tensor(torch::cat(kept, 0).narrow(0, 0, int64_t(n)).view({int64_t(n), d}), theta);
+    }
+
+    void log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
+        require_trained();
+        ThreadScope threads(runtime_.threads);
+        torch::NoGradGuard no_grad;
+        const int64_t d = theta_.mean.size(0), k = x_.mean.size(0);
+        Tensor t = to_tensor(theta, int64_t(n), d), xs = to_tensor(x, int64_t(n), k);
+        Tensor lp = net_->flow->log_prob(theta_.apply(bijection_.to_unbounded(t)), net_->embed->forward(x_.apply(xs))) -
+                    theta_.log_std_sum() + bijection_.log_abs_det_to_unbounded(t);
+        Tensor inside = torch::isfinite(prior_.log_prob(t.to(torch::kFloat64)));
+        from_tensor(torch::where(inside, lp.to(torch::kFloat64), torch::full({int64_t(n)}, -INFINITY, torch::kFloat64)), out);
+    }
+
+    void save(const std::string& dir) override {
+        require_trained();
+        json j = artifact_header(kId, kVersion);
+        j["config"] = config_json();
+        j["theta_dim"] = theta_.mean.size(0);
+        j["x_dim"] = x_.mean.size(0);
+        j["theta_standardization"] = theta_.to_json();
+        j["x_standardization"] = x_.to_json();
+        j["support"] = bijection_.to_json();
+        j["prior"] = prior_.spec();
+        j["training"] = {{"epochs", result_.epochs}, {"best_val_loss", result_.best_val}, {"seconds", result_.seconds}};
+        std::filesystem::create_directories(dir);
+        save_module(*net_, dir + "/weights.pt");
+        write_json(dir + "/estimator.json", j);
+    }
+
+    void load(const std::string& dir) override {
+        json j = read_artifact(dir, kId);
+        flow_ = j.at("config").at("flow_spec");
+        embedding_ = j.at("config").at("embedding");
+        bounds_ = j.at("config").at("bounds").get<std::string>();
+        theta_ = Standardizer::from_json(j.at("theta_standardization"));
+        x_ = Standardizer::from_json(j.at("x_standardization"));
+        bijection_ = SupportBijection::from_json(j.at("support"));
+        prior_ = TorchPrior(j.at("prior"));
+        net_ = NpeNet(flow_, embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>());
+        load_module(*net_, dir + "/weights.pt");
+        net_->eval();
+    }
+
+private:
+    json config_json() const { return {{"flow_spec", flow_}, {"embedding", embedding_}, {"bounds", bounds_}, {"threads", runtime_.threads}}; }
+    void require_trained() const {
+        if (!net_) throw std::runtime_error("the estimator is not trained or loaded");
+    }
+    void report() const {
+        if (!host_ || !host_->log) return;
+        char line[160];
+        std::snprintf(line, sizeof line, "npe: %lld epochs in %.1f s (%.4f s/epoch), best validation loss %.4f", (long long)result_.epochs,
+                      result_.seconds, result_.seconds_per_epoch, result_.best_val);
+        host_->log(host_, SIMBI_LOG_INFO, line);
+    }
+
+    const simbi_host* host_;
+    json flow_, embedding_;
+    std::string bounds_;
+    RuntimeConfig runtime_;
+    TorchPrior prior_;
+    SupportBijection bijection_;
+    Standardizer theta_, x_;
+    NpeNet net_{nullptr};
+    TrainResult result_;
+};
+
+}  // namespace
+
+#ifndef SIMBI_NO_ENTRY
+SIMBI_EXPORT_PLUGINS(Npe)
+#endif
