@@ -64,7 +64,7 @@ AutoregressiveTransformImpl::AutoregressiveTransformImpl(const std::string& kind
 
 // Monotonic rational-quadratic spline on [-B, B] with linear tails (Durkan et al. 2019, eqs. 4-6
 // and appendix A for the inverse). Minimum bin size and slope 1e-3.
-static std::pair<Tensor, Tensor> rational_quadratic(const Tensor& x, const Tensor& p, int64_t K, double B, bool inverse) {
+std::pair<Tensor, Tensor> spline_reference(const Tensor& x, const Tensor& p, int64_t K, double B, bool inverse) {
     const double min_w = 1e-3, min_h = 1e-3, min_d = 1e-3;
     Tensor w = min_w + (1 - min_w * K) * torch::softmax(p.narrow(-1, 0, K), -1);
     Tensor h = min_h + (1 - min_h * K) * torch::softmax(p.narrow(-1, K, K), -1);
@@ -105,7 +105,8 @@ std::pair<Tensor, Tensor> AutoregressiveTransformImpl::apply(const Tensor& u, co
         if (inverse) return {u * torch::exp(log_scale) + shift, log_scale.sum(1)};
         return {(u - shift) * torch::exp(-log_scale), -log_scale.sum(1)};
     }
-    auto r = rational_quadratic(u, params, bins_, bound_, inverse);
+    if (inverse) return {spline_inverse(u, params, bins_, bound_), Tensor()};
+    auto r = spline_transform(u, params, bins_, bound_);
     return {r.first, r.second.sum(1)};
 }
 

@@ -109,6 +109,14 @@ private:
 };
 TORCH_MODULE(AutoregressiveTransform);
 
+// The rational-quadratic spline as one fused autograd function over float32 tensors:
+// x [..], params [.., 3K - 1] -> (y, log dy/dx), and its inverse (no gradient).
+std::pair<Tensor, Tensor> spline_transform(const Tensor& x, const Tensor& params, int64_t K, double B);
+Tensor spline_inverse(const Tensor& y, const Tensor& params, int64_t K, double B);
+// The same spline written with tensor operations, kept as the reference the fused one is tested
+// against.
+std::pair<Tensor, Tensor> spline_reference(const Tensor& x, const Tensor& params, int64_t K, double B, bool inverse);
+
 // A stack of autoregressive transforms over a standard normal base, alternating orderings.
 struct ConditionalFlowImpl : torch::nn::Module {
     ConditionalFlowImpl(const json& spec, int64_t dim, int64_t context);
