@@ -17,7 +17,8 @@ using simbi::host::UsageError;
 // VALUES is a CSV file with a header row, a JSON array (of arrays), or comma-separated numbers.
 static std::vector<std::vector<double>> parse_rows(const std::string& text, size_t width, const std::string& flag) {
     std::vector<std::vector<double>> rows;
-    if (std::filesystem::is_regular_file(text)) {
+    std::error_code ec;  // a long list of values is no file name: no exception for that
+    if (std::filesystem::is_regular_file(text, ec)) {
         rows = simbi::host::read_csv_rows(text);
     } else {
         std::string t = text;

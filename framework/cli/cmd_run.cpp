@@ -29,6 +29,7 @@ int cmd_run(const Args& args) {
     simbi::host::PluginRegistry registry(flags.options(m.plugin_paths, m.allow_unsafe_plugins));
     warn_problems(registry);
     simbi::host::HostServices host;
+    host.set_quiet(vm.count("quiet") > 0);
     auto report = simbi::host::run_pipeline(m, registry, host, vm.count("quiet") > 0);
     std::cout << "run complete: " << report.output_dir << "\n";
     for (const auto& f : report.written) std::cout << "  " << f << "\n";

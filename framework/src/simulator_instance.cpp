@@ -7,7 +7,8 @@ namespace simbi::host {
 void* create_plugin_object(const PluginInfo& info, const std::string& config_json, const HostServices& host) {
     ErrorBuffer eb;
     void* obj = info.factory->create(info.factory, host.c_host(), info.id.c_str(), config_json.c_str(), eb.get());
-    if (!obj) throw RunError("plugin '" + info.id + "' (" + info.path + ") rejected its config " + config_json + ": " + eb.message());
+    // A config the plugin rejects is a bad manifest: a usage error.
+    if (!obj) throw UsageError("plugin '" + info.id + "' rejected its config " + config_json + ": " + eb.message());
     return obj;
 }
 

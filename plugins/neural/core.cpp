@@ -314,6 +314,54 @@ json read_artifact(const std::string& dir, const std::string& id) {
     return j;
 }
 
+// ---- the estimator frame
+
+namespace {
+template <class F>
+void torch_errors_as_messages(F f) {
+    try {
+        f();
+    } catch (const c10::Error& e) {
+        throw std::runtime_error(e.what_without_backtrace());
+    }
+}
+}  // namespace
+
+void NeuralEstimator::require_trained() const {
+    if (!trained()) throw std::runtime_error("the estimator is not trained or loaded");
+}
+
+void NeuralEstimator::train(const simbi_train_context& ctx) {
+    ThreadScope threads(runtime_.threads);
+    torch_errors_as_messages([&] { do_train(ctx); });
+}
+
+void NeuralEstimator::sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) {
+    require_trained();
+    if (n_obs == 0) throw std::invalid_argument("no observation given");
+    if (n == 0) return;
+    ThreadScope threads(runtime_.threads);
+    torch::NoGradGuard no_grad;
+    torch_errors_as_messages([&] { do_sample(n_obs, x_obs, n, seed, theta); });
+}
+
+void NeuralEstimator::log_prob(uint64_t n, const double* theta, const double* x, double* out) {
+    require_trained();
+    if (n == 0) return;
+    ThreadScope threads(runtime_.threads);
+    torch::NoGradGuard no_grad;
+    torch_errors_as_messages([&] { do_log_prob(n, theta, x, out); });
+}
+
+void NeuralEstimator::save(const std::string& dir) {
+    require_trained();
+    torch_errors_as_messages([&] { do_save(dir); });
+}
+
+void NeuralEstimator::load(const std::string& dir) {
+    torch_errors_as_messages([&] { do_load(dir); });
+}
+
 // ---- artifact helpers
 
 void save_module(torch::nn::Module& m, const std::string& path) {

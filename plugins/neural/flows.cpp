@@ -161,10 +161,20 @@ Tensor ConditionalFlowImpl::log_prob(const Tensor& u, const Tensor& c) {
     return total - 0.5 * z.pow(2).sum(1) - 0.5 * double(dim_) * std::log(2 * M_PI);
 }
 
-Tensor ConditionalFlowImpl::sample(const Tensor& c, at::Generator& gen) {
-    Tensor z = torch::randn({c.size(0), dim_}, gen, torch::kFloat32);
+Tensor ConditionalFlowImpl::to_base(const Tensor& u, const Tensor& c) {
+    Tensor z = u;
+    for (auto& t : transforms_) z = t->forward(z, c).first;
+    return z;
+}
+
+Tensor ConditionalFlowImpl::from_base(const Tensor& z_in, const Tensor& c) {
+    Tensor z = z_in;
     for (auto it = transforms_.rbegin(); it != transforms_.rend(); ++it) z = (*it)->inverse(z, c);
     return z;
+}
+
+Tensor ConditionalFlowImpl::sample(const Tensor& c, at::Generator& gen) {
+    return from_base(torch::randn({c.size(0), dim_}, gen, torch::kFloat32), c);
 }
 
 }  // namespace simbi::nn

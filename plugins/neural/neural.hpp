@@ -54,6 +54,31 @@ json artifact_header(const std::string& id, const std::string& version);
 // Reads estimator.json from dir and checks that it belongs to `id`.
 json read_artifact(const std::string& dir, const std::string& id);
 
+// The frame every neural estimator shares: the public calls set the thread count, handle n = 0,
+// refuse to run untrained, and turn LibTorch's errors (with their long backtraces) into short
+// messages. Estimators implement the do_* calls.
+class NeuralEstimator : public simbi::Estimator {
+public:
+    explicit NeuralEstimator(RuntimeConfig runtime) : runtime_(runtime) {}
+    void train(const simbi_train_context& ctx) final;
+    void sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) final;
+    void log_prob(uint64_t n, const double* theta, const double* x, double* out) final;
+    void save(const std::string& dir) final;
+    void load(const std::string& dir) final;
+
+protected:
+    virtual void do_train(const simbi_train_context& ctx) = 0;
+    virtual void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) = 0;
+    virtual void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) = 0;
+    virtual void do_save(const std::string& dir) = 0;
+    virtual void do_load(const std::string& dir) = 0;
+    virtual bool trained() const = 0;
+    RuntimeConfig runtime_;
+
+private:
+    void require_trained() const;
+};
+
 // ---------------------------------------------------------------- networks
 
 // Fully connected network with ReLU between layers.
@@ -122,6 +147,8 @@ struct ConditionalFlowImpl : torch::nn::Module {
     ConditionalFlowImpl(const json& spec, int64_t dim, int64_t context);
     Tensor log_prob(const Tensor& u, const Tensor& c);  // [B]
     Tensor sample(const Tensor& c, at::Generator& gen);  // one sample per context row
+    Tensor to_base(const Tensor& u, const Tensor& c);    // u -> z
+    Tensor from_base(const Tensor& z, const Tensor& c);  // z -> u
     json spec;
 
 private:

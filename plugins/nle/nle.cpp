@@ -11,7 +11,7 @@ using namespace simbi::nn;
 
 namespace {
 
-class Nle final : public simbi::Estimator {
+class Nle final : public NeuralEstimator {
 public:
     using adapter = simbi::detail::EstimatorAdapter<Nle>;
     static constexpr const char* kId = "simbi.nle";
@@ -36,14 +36,12 @@ public:
             .option("memory_mb", "integer", "2048", "training data held in memory; larger datasets stream from the store");
     }
 
-    Nle(const simbi::Config& c, const simbi_host* host) : host_(host) {
+    Nle(const simbi::Config& c, const simbi_host* host) : NeuralEstimator(RuntimeConfig::from_config(c)), host_(host) {
         flow_ = flow_spec(c);
         sampler_ = SamplerConfig::from_config(c);
-        runtime_ = RuntimeConfig::from_config(c);
     }
 
-    void train(const simbi_train_context& ctx) override {
-        ThreadScope threads(runtime_.threads);
+    void do_train(const simbi_train_context& ctx) override {
         const int64_t d = int64_t(ctx.data->theta_dim), k = int64_t(ctx.data->x_dim);
         prior_ = TorchPrior(json::parse(ctx.prior->json));
         TrainingConfig tc = TrainingConfig::from_json(ctx.training_json ? ctx.training_json : "{}");
@@ -52,7 +50,6 @@ public:
         data.moments([](const Tensor& t) { return t; }, theta_.mean, theta_.std, x_.mean, x_.std);
         torch::manual_seed(ctx.seed);
         flow_net_ = ConditionalFlow(flow_, k, d);
-        register_check(d);
         auto loss = [&](const Tensor& theta, const Tensor& x) { return -flow_net_->log_prob(x_.apply(x), theta_.apply(theta)).mean(); };
         json fp = {{"config", config_json()}, {"training", tc.to_json()}, {"rows", ctx.data->rows}, {"seed", ctx.seed}};
         result_ = fit(*flow_net_, loss, data, tc, host_, ctx.checkpoint_dir ? ctx.checkpoint_dir : "", ctx.seed, fp.dump());
@@ -73,28 +70,20 @@ public:
         return total;
     }
 
-    void sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
-        require_trained();
-        if (n_obs == 0) throw std::invalid_argument("no observation given");
-        ThreadScope threads(runtime_.threads);
-        torch::NoGradGuard no_grad;
+    void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
         Tensor xs = x_.apply(to_tensor(x_obs, int64_t(n_obs), x_.mean.size(0)));
         at::Generator gen = make_generator(seed, 13);
         from_tensor(sample_posterior([&](const Tensor& t) { return log_target(t, xs); }, prior_, int64_t(n), sampler_, gen), theta);
     }
 
-    void log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
-        require_trained();
-        ThreadScope threads(runtime_.threads);
-        torch::NoGradGuard no_grad;
+    void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
         Tensor t = torch::from_blob(const_cast<double*>(theta), {int64_t(n), theta_.mean.size(0)}, torch::kFloat64);
         Tensor xs = x_.apply(to_tensor(x, int64_t(n), x_.mean.size(0)));
         Tensor ll = flow_net_->log_prob(xs, theta_.apply(t.to(torch::kFloat32))) - x_.log_std_sum();
         from_tensor(ll.to(torch::kFloat64) + prior_.log_prob(t), out);
     }
 
-    void save(const std::string& dir) override {
-        require_trained();
+    void do_save(const std::string& dir) override {
         json j = artifact_header(kId, kVersion);
         j["config"] = config_json();
         j["theta_dim"] = theta_.mean.size(0);
@@ -108,7 +97,7 @@ public:
         write_json(dir + "/estimator.json", j);
     }
 
-    void load(const std::string& dir) override {
+    void do_load(const std::string& dir) override {
         json j = read_artifact(dir, kId);
         flow_ = j.at("config").at("flow_spec");
         sampler_ = SamplerConfig::from_json(j.at("config").at("sampler"));
@@ -121,18 +110,12 @@ public:
     }
 
 private:
-    void register_check(int64_t d) const {
-        if (d < 1) throw std::invalid_argument("theta has no dimensions");
-    }
     json config_json() const { return {{"flow_spec", flow_}, {"sampler", sampler_.to_json()}, {"threads", runtime_.threads}}; }
-    void require_trained() const {
-        if (!flow_net_) throw std::runtime_error("the estimator is not trained or loaded");
-    }
+    bool trained() const override { return bool(flow_net_); }
 
     const simbi_host* host_;
     json flow_;
     SamplerConfig sampler_;
-    RuntimeConfig runtime_;
     TorchPrior prior_;
     Standardizer theta_, x_;
     ConditionalFlow flow_net_{nullptr};

@@ -25,7 +25,7 @@ struct NpeNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(NpeNet);
 
-class Npe final : public simbi::Estimator {
+class Npe final : public NeuralEstimator {
 public:
     using adapter = simbi::detail::EstimatorAdapter<Npe>;
     static constexpr const char* kId = "simbi.npe";
@@ -47,16 +47,14 @@ public:
             .option("memory_mb", "integer", "2048", "training data held in memory; larger datasets stream from the store");
     }
 
-    Npe(const simbi::Config& c, const simbi_host* host) : host_(host) {
+    Npe(const simbi::Config& c, const simbi_host* host) : NeuralEstimator(RuntimeConfig::from_config(c)), host_(host) {
         flow_ = flow_spec(c);
         embedding_ = json::parse(c.json_text("embedding", R"({"type": "none"})"));
         bounds_ = c.string("bounds", "transform");
         if (bounds_ != "transform" && bounds_ != "reject" && bounds_ != "none") throw std::invalid_argument("bounds must be transform, reject or none");
-        runtime_ = RuntimeConfig::from_config(c);
     }
 
-    void train(const simbi_train_context& ctx) override {
-        ThreadScope threads(runtime_.threads);
+    void do_train(const simbi_train_context& ctx) override {
         const int64_t d = int64_t(ctx.data->theta_dim), k = int64_t(ctx.data->x_dim);
         prior_ = TorchPrior(json::parse(ctx.prior->json));
         std::vector<double> lo(ctx.prior->lower, ctx.prior->lower + d), hi(ctx.prior->upper, ctx.prior->upper + d);
@@ -76,13 +74,10 @@ public:
         report();
     }
 
-    void sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
-        require_trained();
+    void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
         if (n_obs != 1)
             throw std::invalid_argument("NPE conditions on one observation; got " + std::to_string(n_obs) +
                                         " (for i.i.d. sets use simbi.nre or simbi.nle, or an embedding of the set)");
-        ThreadScope threads(runtime_.threads);
-        torch::NoGradGuard no_grad;
         at::Generator gen = make_generator(seed, 11);
         const int64_t d = theta_.mean.size(0);
         Tensor c1 = net_->embed->forward(x_.apply(to_tensor(x_obs, 1, x_.mean.size(0))));
@@ -107,10 +102,7 @@ public:
         from_tensor(torch::cat(kept, 0).narrow(0, 0, int64_t(n)).view({int64_t(n), d}), theta);
     }
 
-    void log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
-        require_trained();
-        ThreadScope threads(runtime_.threads);
-        torch::NoGradGuard no_grad;
+    void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
         const int64_t d = theta_.mean.size(0), k = x_.mean.size(0);
         Tensor t = to_tensor(theta, int64_t(n), d), xs = to_tensor(x, int64_t(n), k);
         Tensor lp = net_->flow->log_prob(theta_.apply(bijection_.to_unbounded(t)), net_->embed->forward(x_.apply(xs))) -
@@ -119,8 +111,7 @@ public:
         from_tensor(torch::where(inside, lp.to(torch::kFloat64), torch::full({int64_t(n)}, -INFINITY, torch::kFloat64)), out);
     }
 
-    void save(const std::string& dir) override {
-        require_trained();
+    void do_save(const std::string& dir) override {
         json j = artifact_header(kId, kVersion);
         j["config"] = config_json();
         j["theta_dim"] = theta_.mean.size(0);
@@ -135,7 +126,7 @@ public:
         write_json(dir + "/estimator.json", j);
     }
 
-    void load(const std::string& dir) override {
+    void do_load(const std::string& dir) override {
         json j = read_artifact(dir, kId);
         flow_ = j.at("config").at("flow_spec");
         embedding_ = j.at("config").at("embedding");
@@ -151,9 +142,7 @@ public:
 
 private:
     json config_json() const { return {{"flow_spec", flow_}, {"embedding", embedding_}, {"bounds", bounds_}, {"threads", runtime_.threads}}; }
-    void require_trained() const {
-        if (!net_) throw std::runtime_error("the estimator is not trained or loaded");
-    }
+    bool trained() const override { return bool(net_); }
     void report() const {
         if (!host_ || !host_->log) return;
         char line[160];
@@ -165,7 +154,6 @@ private:
     const simbi_host* host_;
     json flow_, embedding_;
     std::string bounds_;
-    RuntimeConfig runtime_;
     TorchPrior prior_;
     SupportBijection bijection_;
     Standardizer theta_, x_;

@@ -30,7 +30,7 @@ struct ClassifierImpl : torch::nn::Module {
 TORCH_MODULE(Classifier);
 
 template <bool Balanced>
-class RatioEstimator final : public simbi::Estimator {
+class RatioEstimator final : public NeuralEstimator {
 public:
     using adapter = simbi::detail::EstimatorAdapter<RatioEstimator>;
     static constexpr const char* kId = Balanced ? "simbi.bnre" : "simbi.nre";
@@ -55,17 +55,15 @@ public:
         return i;
     }
 
-    RatioEstimator(const simbi::Config& c, const simbi_host* host) : host_(host) {
+    RatioEstimator(const simbi::Config& c, const simbi_host* host) : NeuralEstimator(RuntimeConfig::from_config(c)), host_(host) {
         hidden_ = int_list(c, "hidden", {64, 64, 64});
         embedding_ = json::parse(c.json_text("embedding", R"({"type": "none"})"));
         sampler_ = SamplerConfig::from_config(c);
-        runtime_ = RuntimeConfig::from_config(c);
         lambda_ = Balanced ? c.number("lambda", 100.0) : 0.0;
         if (lambda_ < 0) throw std::invalid_argument("lambda must be non-negative");
     }
 
-    void train(const simbi_train_context& ctx) override {
-        ThreadScope threads(runtime_.threads);
+    void do_train(const simbi_train_context& ctx) override {
         const int64_t d = int64_t(ctx.data->theta_dim), k = int64_t(ctx.data->x_dim);
         prior_ = TorchPrior(json::parse(ctx.prior->json));
         TrainingConfig tc = TrainingConfig::from_json(ctx.training_json ? ctx.training_json : "{}");
@@ -101,21 +99,14 @@ public:
         return total;
     }
 
-    void sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
-        require_trained();
-        if (n_obs == 0) throw std::invalid_argument("no observation given");
-        ThreadScope threads(runtime_.threads);
-        torch::NoGradGuard no_grad;
+    void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
         Tensor xs = x_.apply(to_tensor(x_obs, int64_t(n_obs), x_.mean.size(0)));
         at::Generator gen = make_generator(seed, 12);
         Tensor s = sample_posterior([&](const Tensor& t) { return log_target(t, xs); }, prior_, int64_t(n), sampler_, gen);
         from_tensor(s, theta);
     }
 
-    void log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
-        require_trained();
-        ThreadScope threads(runtime_.threads);
-        torch::NoGradGuard no_grad;
+    void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
         Tensor t = torch::from_blob(const_cast<double*>(theta), {int64_t(n), theta_.mean.size(0)}, torch::kFloat64);
         Tensor xs = x_.apply(to_tensor(x, int64_t(n), x_.mean.size(0)));
         from_tensor(net_->forward(theta_.apply(t.to(torch::kFloat32)), xs).to(torch::kFloat64) + prior_.log_prob(t), out);
@@ -124,8 +115,7 @@ public:
     // log r alone, for tests and diagnostics of the ratio.
     Tensor log_ratio(const Tensor& theta, const Tensor& x) { return net_->forward(theta_.apply(theta), x_.apply(x)); }
 
-    void save(const std::string& dir) override {
-        require_trained();
+    void do_save(const std::string& dir) override {
         json j = artifact_header(kId, kVersion);
         j["config"] = config_json();
         j["theta_dim"] = theta_.mean.size(0);
@@ -139,7 +129,7 @@ public:
         write_json(dir + "/estimator.json", j);
     }
 
-    void load(const std::string& dir) override {
+    void do_load(const std::string& dir) override {
         json j = read_artifact(dir, kId);
         const json& c = j.at("config");
         hidden_ = c.at("hidden").get<std::vector<int64_t>>();
@@ -158,15 +148,12 @@ private:
     json config_json() const {
         return {{"hidden", hidden_}, {"embedding", embedding_}, {"sampler", sampler_.to_json()}, {"lambda", lambda_}, {"threads", runtime_.threads}};
     }
-    void require_trained() const {
-        if (!net_) throw std::runtime_error("the estimator is not trained or loaded");
-    }
+    bool trained() const override { return bool(net_); }
 
     const simbi_host* host_;
     std::vector<int64_t> hidden_;
     json embedding_;
     SamplerConfig sampler_;
-    RuntimeConfig runtime_;
     double lambda_;
     TorchPrior prior_;
     Standardizer theta_, x_;

@@ -107,3 +107,60 @@ TEST_CASE("conformance: n = 0 is handled", "[conformance]") {
         CHECK(s->simulate(s, 0, nullptr, 1, 0, nullptr, nullptr, eb.get()) == SIMBI_OK);
     }
 }
+
+// ---- estimators: train briefly, sample, evaluate, and survive a save/load round trip.
+#include <cmath>
+#include <filesystem>
+
+#include "../support.hpp"
+#include "simbi_host/pipeline.hpp"
+#include "simbi_host/simulate_stage.hpp"
+
+TEST_CASE("conformance: estimators train, sample, evaluate and round-trip their artifacts", "[conformance][estimators]") {
+    simbi_test::TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "sbibm.two_moons"},
+        "simulation": {"budget": 600, "seed": 4, "store": "s.h5"}})");
+    Manifest m = load_manifest(dir.file("m.json"));
+    HostServices host;
+    host.set_quiet(true);
+    SimulateOptions so;
+    so.quiet = true;
+    run_simulation(m, registry(), host, so);
+    DatasetReader data(m.simulation.store);
+    auto prior = parse_prior_json(registry().find("sbibm.two_moons").default_prior_json, "prior");
+    const std::vector<std::vector<double>> obs{{0.1, -0.05}};
+    int estimators = 0;
+    for (const auto& p : registry().plugins()) {
+        if (p.kind != SIMBI_KIND_ESTIMATOR) continue;
+        ++estimators;
+        INFO(p.id);
+        EstimatorInstance est(p, json::object(), host);
+        CHECK_THROWS_AS(est.sample(obs, 4, 1, 2), RunError);  // not trained yet: an error, not a crash
+        CHECK_THROWS_AS(est.train(data, *prior, json{{"batch_size", 0}}, "", 1), RunError);
+        est.train(data, *prior, json{{"max_epochs", 2}, {"patience", 2}}, "", 1);
+        std::vector<double> s = est.sample(obs, 64, 5, 2);
+        REQUIRE(s.size() == 128);
+        for (size_t i = 0; i < 64; ++i) {
+            CHECK(std::isfinite(s[2 * i]));
+            CHECK(prior->in_support(&s[2 * i]));
+        }
+        std::vector<double> xs;
+        for (int i = 0; i < 64; ++i) xs.insert(xs.end(), obs[0].begin(), obs[0].end());
+        std::vector<double> lp = est.log_prob(s, xs, 64);
+        for (double v : lp) CHECK(std::isfinite(v));
+        CHECK(est.sample(obs, 0, 5, 2).empty());
+        CHECK(est.log_prob({}, {}, 0).empty());
+
+        const std::string art = dir.file(p.id);
+        est.save(art);
+        EstimatorInstance loaded(p, json::object(), host);
+        loaded.load(art);
+        CHECK(loaded.sample(obs, 64, 5, 2) == s);
+        CHECK(loaded.log_prob(s, xs, 64) == lp);
+        EstimatorInstance other(p, json::object(), host);
+        CHECK_THROWS_AS(other.load(dir.file("nowhere")), RunError);
+    }
+#ifdef SIMBI_TEST_WITH_TORCH
+    CHECK(estimators >= 4);
+#endif
+}

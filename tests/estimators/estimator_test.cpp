@@ -1,0 +1,264 @@
+// The estimator plugins end to end through `simbi run`, `simbi sample` and `simbi log-prob`:
+// accuracy on problems with known answers, the balance of BNRE, artifacts, resuming a killed
+// training, streaming a dataset larger than the memory bound, and clear errors.
+#ifdef SIMBI_TEST_WITH_TORCH
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "../support.hpp"
+#include "simbi_host/json_reader.hpp"
+#include "simbi_host/manifest.hpp"
+#include "simbi_host/store.hpp"
+
+extern char** environ;
+namespace fs = std::filesystem;
+using simbi::host::json;
+using simbi_test::run_cli;
+using simbi_test::TempDir;
+
+namespace {
+std::string toy_manifest(const std::string& estimator, uint64_t budget, const std::string& extra_training = "") {
+    return std::string(R"({"simbi": 1, "plugin_paths": [")") + SIMBI_TEST_TOY_DIR + R"("],
+      "simulator": {"id": "test.gaussian_1d"},
+      "simulation": {"budget": )" + std::to_string(budget) + R"(, "seed": 1, "store": "sims.h5"},
+      "estimator": {"id": ")" + estimator + R"(", "training": {"max_epochs": 80, "patience": 10)" + extra_training + R"(}},
+      "observation": {"x": [0.5]},
+      "inference": {"samples": 4000, "seed": 2},
+      "output": "out"})";
+}
+
+json read_json_file(const std::string& path) { return json::parse(simbi_test::read_file(path)); }
+
+// The numbers below a "log_prob" header.
+std::vector<double> parse_column(const std::string& out) {
+    std::vector<double> v;
+    std::stringstream ss(out);
+    std::string line;
+    bool header = false;
+    while (std::getline(ss, line)) {
+        if (line == "log_prob") {
+            header = true;
+            continue;
+        }
+        if (header && !line.empty()) v.push_back(std::stod(line));
+    }
+    return v;
+}
+
+double log_normal_pdf(double x, double mean, double var) { return -0.5 * std::log(2 * M_PI * var) - 0.5 * (x - mean) * (x - mean) / var; }
+}  // namespace
+
+TEST_CASE("NPE on gaussian_linear recovers the analytic posterior", "[estimators][npe]") {
+    TempDir dir;
+    const std::vector<double> x{0.4, -0.3, 0.2, 0.0, 0.5, -0.2, 0.1, 0.3, -0.4, 0.25};
+    json m = {{"simbi", 1},
+              {"simulator", {{"id", "sbibm.gaussian_linear"}}},
+              {"simulation", {{"budget", 10000}, {"seed", 1}, {"store", "sims.h5"}}},
+              {"estimator", {{"id", "simbi.npe"}, {"training", {{"max_epochs", 150}, {"patience", 15}}}}},
+              {"observation", {{"x", x}}},
+              {"inference", {{"samples", 5000}, {"seed", 3}}},
+              {"output", "out"}};
+    simbi_test::write_file(dir.file("m.json"), m.dump());
+    auto r = run_cli("run " + dir.file("m.json") + " -q");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    json s = read_json_file(dir.file("out/summary.json"));
+    // The posterior is N(x / 2, 0.05 I) (sbibm's Gaussian linear task).
+    for (int i = 0; i < 10; ++i) {
+        const json& p = s["parameters"]["theta_" + std::to_string(i + 1)];
+        INFO("theta_" << i + 1);
+        CHECK(std::fabs(p["mean"].get<double>() - x[size_t(i)] / 2) < 0.1);
+        CHECK(std::fabs(p["std"].get<double>() / std::sqrt(0.05) - 1) < 0.2);
+    }
+}
+
+TEST_CASE("NRE's log ratio tracks the true ratio", "[estimators][nre]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 10000));
+    auto r = run_cli("run " + dir.file("m.json") + " -q");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    // On the posterior's bulk, theta in x/2 +- 2.5 sd, compare log r with the truth.
+    std::string thetas;
+    std::vector<double> grid;
+    for (int i = 0; i <= 40; ++i) {
+        double t = 0.25 - 1.75 + 3.5 * i / 40.0;
+        grid.push_back(t);
+        thetas += (i ? ",[" : "[[") + std::to_string(t) + "]";
+    }
+    thetas += "]";
+    auto lp = run_cli("log-prob " + dir.file("out/artifact") + " --theta '" + thetas + "' --x 0.5 --plugin-path " SIMBI_TEST_TOY_DIR);
+    INFO(lp.output);
+    REQUIRE(lp.exit_code == 0);
+    std::vector<double> v = parse_column(lp.output);
+    REQUIRE(v.size() == grid.size());
+    double mean_abs = 0, worst = 0;
+    for (size_t i = 0; i < grid.size(); ++i) {
+        double log_r = v[i] - log_normal_pdf(grid[i], 0, 1);
+        double truth = log_normal_pdf(0.5, grid[i], 1) - log_normal_pdf(0.5, 0, 2);
+        mean_abs += std::fabs(log_r - truth) / double(grid.size());
+        worst = std::max(worst, std::fabs(log_r - truth));
+    }
+    CHECK(mean_abs < 0.1);
+    CHECK(worst < 0.3);
+    // Posterior samples: N(0.25, 0.5).
+    json s = read_json_file(dir.file("out/summary.json"));
+    CHECK(std::fabs(s["parameters"]["theta"]["mean"].get<double>() - 0.25) < 0.1);
+    CHECK(std::fabs(s["parameters"]["theta"]["std"].get<double>() / std::sqrt(0.5) - 1) < 0.15);
+}
+
+TEST_CASE("BNRE satisfies the balance condition", "[estimators][bnre]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.bnre", 10000));
+    auto r = run_cli("run " + dir.file("m.json") + " -q");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    // Fresh pairs: joint (theta_i, x_i) and marginal (theta_{i+1}, x_i).
+    REQUIRE(run_cli("simulate " + dir.file("m.json") + " -q --seed 99 --budget 4000 --out " + dir.file("test.h5")).exit_code == 0);
+    simbi::host::DatasetReader data(dir.file("test.h5"));
+    const size_t n = data.rows();
+    std::vector<double> theta(n), x(n);
+    data.read(0, n, theta.data(), x.data());
+    std::string joint = "theta\n", marg = "theta\n", xs = "x\n";
+    for (size_t i = 0; i < n; ++i) {
+        joint += std::to_string(theta[i]) + "\n";
+        marg += std::to_string(theta[(i + 1) % n]) + "\n";
+        xs += std::to_string(x[i]) + "\n";
+    }
+    simbi_test::write_file(dir.file("joint.csv"), joint);
+    simbi_test::write_file(dir.file("marg.csv"), marg);
+    simbi_test::write_file(dir.file("x.csv"), xs);
+    auto mean_d = [&](const std::string& file, bool shifted) {
+        auto out = run_cli("log-prob " + dir.file("out/artifact") + " --theta " + file + " --x " + dir.file("x.csv") + " --plugin-path " SIMBI_TEST_TOY_DIR);
+        REQUIRE(out.exit_code == 0);
+        std::vector<double> lp = parse_column(out.output);
+        REQUIRE(lp.size() == n);
+        double sum = 0;
+        for (size_t i = 0; i < n; ++i) {
+            double t = theta[shifted ? (i + 1) % n : i];
+            sum += 1 / (1 + std::exp(-(lp[i] - log_normal_pdf(t, 0, 1))));
+        }
+        return sum / double(n);
+    };
+    double dj = mean_d(dir.file("joint.csv"), false), dm = mean_d(dir.file("marg.csv"), true);
+    INFO("E_joint[d] = " << dj << ", E_marginal[d] = " << dm);
+    CHECK(std::fabs(dj + dm - 1) < 0.05);
+}
+
+TEST_CASE("an artifact samples the same posterior after loading", "[estimators][artifact]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.npe", 3000));
+    REQUIRE(run_cli("run " + dir.file("m.json") + " -q").exit_code == 0);
+    json meta = read_json_file(dir.file("out/artifact/simbi.json"));
+    CHECK(meta["estimator"]["id"] == "simbi.npe");
+    CHECK(meta["parameter_names"][0] == "theta");
+    CHECK(meta["abi"]["major"] == 1);
+    json est = read_json_file(dir.file("out/artifact/estimator.json"));
+    CHECK(est.contains("theta_standardization"));
+    CHECK(est.contains("torch_version"));
+    // The run's posterior.csv is what `simbi sample` draws with the same seed.
+    auto s = run_cli("sample " + dir.file("out/artifact") + " --x 0.5 --n 4000 --seed 2 --out " + dir.file("again.csv") +
+                     " --plugin-path " SIMBI_TEST_TOY_DIR);
+    REQUIRE(s.exit_code == 0);
+    CHECK(simbi_test::read_file(dir.file("again.csv")) == simbi_test::read_file(dir.file("out/posterior.csv")));
+    auto bad = run_cli("sample " + dir.file("out") + " --x 0.5");
+    CHECK(bad.exit_code == 2);
+    CHECK_THAT(bad.output, Catch::Contains("not a simbi artifact"));
+}
+
+TEST_CASE("a killed training resumes from its checkpoint", "[estimators][recovery]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 20000, R"(, "max_epochs": 40, "patience": 40)"));
+    std::vector<std::string> args = {SIMBI_TEST_BINARY, "run", dir.file("m.json"), "-q"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(&a[0]);
+    argv.push_back(nullptr);
+    pid_t pid;
+    REQUIRE(posix_spawn(&pid, SIMBI_TEST_BINARY, nullptr, nullptr, argv.data(), environ) == 0);
+    bool killed = false;
+    const std::string state = dir.file("out/checkpoint/state.json");
+    for (int i = 0; i < 6000 && !killed; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        try {
+            if (fs::exists(state) && read_json_file(state)["epoch"].get<int>() >= 3) {
+                kill(pid, SIGKILL);
+                killed = true;
+            }
+        } catch (...) {
+        }
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    REQUIRE(killed);
+    auto r = run_cli("run " + dir.file("m.json"));
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("reused") && Catch::Contains("resuming training after epoch"));
+    CHECK(read_json_file(state)["epoch"].get<int>() == 40);
+    CHECK(fs::exists(dir.file("out/posterior.csv")));
+}
+
+TEST_CASE("a dataset larger than the memory bound trains by streaming", "[estimators][streaming]") {
+    TempDir dir;
+    // 200,000 rows of 8 bytes exceed 1 MB: the estimator must keep at most a block in memory.
+    json m = json::parse(toy_manifest("simbi.npe", 200000, R"(, "max_epochs": 2)"));
+    m["estimator"]["config"] = {{"memory_mb", 1}};
+    simbi_test::write_file(dir.file("m.json"), m.dump());
+    auto r = run_cli("run " + dir.file("m.json") + " -q");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    json losses = read_json_file(dir.file("out/losses.json"));
+    double resident = losses["resident_rows"][0][1].get<double>();
+    CHECK(resident * 8 <= 1 << 20);
+    CHECK(resident < 200000);
+    json s = read_json_file(dir.file("out/summary.json"));
+    CHECK(std::fabs(s["parameters"]["theta"]["mean"].get<double>() - 0.25) < 0.1);
+}
+
+TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.npe", 500, R"(, "max_epochs": 2)"));
+    auto flow = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.flow=xyz");
+    CHECK(flow.exit_code == 2);
+    CHECK_THAT(flow.output, Catch::Contains("flow must be"));
+    auto key = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.flw=1");
+    CHECK(key.exit_code == 2);
+    CHECK_THAT(key.output, Catch::Contains("/estimator/config/flw"));
+    auto hidden = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.hidden=[0]");
+    CHECK(hidden.exit_code == 2);
+    auto missing = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nothing");
+    CHECK(missing.exit_code == 1);
+    CHECK_THAT(missing.output, Catch::Contains("no plugin with id 'simbi.nothing'"));
+    auto two = run_cli("run " + dir.file("m.json") + " -q --set observation.x=[[0.1],[0.2]]");
+    CHECK(two.exit_code == 1);
+    CHECK_THAT(two.output, Catch::Contains("one observation"));
+}
+
+TEST_CASE("switching the estimator is one line of the manifest", "[estimators][manifest]") {
+    TempDir dir;
+    fs::copy_file(std::string(SIMBI_TEST_SOURCE_DIR) + "/samples/projectile/manifest.json", dir.file("manifest.json"));
+    fs::file_time_type stored;
+    for (std::string id : {"simbi.npe", "simbi.nre", "simbi.bnre", "simbi.nle"}) {
+        INFO(id);
+        auto r = run_cli("run " + dir.file("manifest.json") + " -q --set simulation.budget=2000 --set estimator.id=" + id +
+                         " --set estimator.training.max_epochs=3 --set inference.samples=500 --out " + dir.file(id));
+        INFO(r.output);
+        REQUIRE(r.exit_code == 0);
+        json s = read_json_file(dir.file(id + "/summary.json"));
+        double v = s["parameters"]["v"]["mean"].get<double>();
+        CHECK(v > 10.0);
+        CHECK(v < 40.0);
+        // The simulation section did not change: the store is reused, not rewritten.
+        if (id == "simbi.npe") stored = fs::last_write_time(dir.file("runs/sims.h5"));
+        else CHECK(fs::last_write_time(dir.file("runs/sims.h5")) == stored);
+    }
+}
+#endif
