@@ -203,6 +203,18 @@ Manifest load_manifest(const std::string& path, const std::vector<std::string>& 
         i.check_no_unknown_keys();
     }
 
+    if (root.has("sequential")) {
+        JsonReader q = root.object("sequential");
+        SequentialSection seq;
+        seq.rounds = q.count("rounds", seq.rounds);
+        seq.budget_per_round = q.count("budget_per_round", m.simulation.budget);
+        seq.quantile = q.number("quantile", seq.quantile);
+        if (!(seq.quantile > 0 && seq.quantile < 0.5)) q.fail("quantile", "a number in (0, 0.5)");
+        seq.max_candidates = q.count("max_candidates", seq.max_candidates);
+        q.check_no_unknown_keys();
+        m.sequential = seq;
+    }
+
     if (root.has("diagnostics")) {
         const json& d = root.raw("diagnostics");
         if (!d.is_array()) root.fail("diagnostics", "an array of {\"id\": ..., \"config\": {...}}");

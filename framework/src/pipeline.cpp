@@ -1,6 +1,8 @@
 #include "simbi_host/pipeline.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -36,20 +38,41 @@ PriorView::PriorView(const Prior& prior) : prior_(prior), json_(prior.spec().dum
 
 // ---- StoreBatchReader
 
-StoreBatchReader::StoreBatchReader(const DatasetReader& reader) : reader_(reader) {
+StoreBatchReader::StoreBatchReader(std::vector<const DatasetReader*> readers) : readers_(std::move(readers)) {
+    if (readers_.empty()) throw RunError("no dataset to train on");
     c_.size = sizeof c_;
     c_.data = this;
-    c_.rows = reader.rows();
-    c_.theta_dim = reader.theta_dim();
-    c_.x_dim = reader.x_dim();
+    c_.theta_dim = readers_[0]->theta_dim();
+    c_.x_dim = readers_[0]->x_dim();
+    for (const auto* r : readers_) {
+        if (r->theta_dim() != c_.theta_dim || r->x_dim() != c_.x_dim) throw RunError("the stores of one run differ in their dimensions");
+        c_.rows += r->rows();
+    }
     c_.read = [](const simbi_batch_reader* self, uint64_t start, uint64_t count, double* theta, double* x, simbi_error* err) -> simbi_status {
         try {
-            static_cast<const StoreBatchReader*>(self->data)->reader_.read(start, count, theta, x);
+            static_cast<const StoreBatchReader*>(self->data)->read(start, count, theta, x);
             return SIMBI_OK;
         } catch (const std::exception& e) {
             return simbi_error_set(err, SIMBI_ERROR, e.what());
         }
     };
+}
+
+void StoreBatchReader::read(uint64_t start, uint64_t count, double* theta, double* x) const {
+    if (start + count > c_.rows) throw RunError("read past the end of the training data");
+    for (const auto* r : readers_) {
+        if (count == 0) break;
+        if (start >= r->rows()) {
+            start -= r->rows();
+            continue;
+        }
+        uint64_t m = std::min(count, r->rows() - start);
+        r->read(start, m, theta, x);
+        theta += m * c_.theta_dim;
+        x += m * c_.x_dim;
+        count -= m;
+        start = 0;
+    }
 }
 
 // ---- EstimatorInstance
@@ -72,6 +95,11 @@ void EstimatorInstance::fail(const char* call, simbi_status st, const ErrorBuffe
 
 void EstimatorInstance::train(const DatasetReader& data, const Prior& prior, const json& training, const std::string& checkpoint_dir,
                               uint64_t seed) {
+    train(std::vector<const DatasetReader*>{&data}, prior, training, checkpoint_dir, seed);
+}
+
+void EstimatorInstance::train(const std::vector<const DatasetReader*>& data, const Prior& prior, const json& training,
+                              const std::string& checkpoint_dir, uint64_t seed) {
     StoreBatchReader reader(data);
     PriorView pv(prior);
     std::string training_json = training.dump();
@@ -202,6 +230,71 @@ void write_text(const std::string& path, const std::string& text) {
 
 }  // namespace
 
+// One round of truncated sequential NPE (Deistler et al. 2022): the region where the current
+// posterior's density exceeds its `quantile` quantile holds 1 - quantile of its mass; the prior
+// truncated to it is sampled by rejection, in a fixed order so that one seed gives one dataset.
+json run_truncated_round(const Manifest& m, const PluginRegistry& registry, const HostServices& host, EstimatorInstance& est,
+                         const Prior& prior, uint64_t round, bool quiet) {
+    const SequentialSection& q = *m.sequential;
+    const auto& obs = *m.observation;
+    const uint64_t d = prior.dim(), seed = simbi_rng_mix(m.simulation.seed, 500 + round);
+    // log of the posterior at the observations, up to a constant: sum_j log_prob(theta, x_j)
+    // counts the prior n_obs times, so n_obs - 1 of them come off.
+    auto log_post = [&](const std::vector<double>& theta, uint64_t n) {
+        std::vector<double> total(n, 0.0);
+        for (const auto& x : obs) {
+            std::vector<double> xs;
+            xs.reserve(n * x.size());
+            for (uint64_t i = 0; i < n; ++i) xs.insert(xs.end(), x.begin(), x.end());
+            std::vector<double> lp = est.log_prob(theta, xs, n);
+            for (uint64_t i = 0; i < n; ++i) total[i] += lp[i];
+        }
+        for (uint64_t i = 0; obs.size() > 1 && i < n; ++i) total[i] -= double(obs.size() - 1) * prior.log_prob(&theta[i * d]);
+        return total;
+    };
+    const uint64_t n_hpd = std::min<uint64_t>(200000, std::max<uint64_t>(10000, uint64_t(std::ceil(10.0 / q.quantile))));
+    std::vector<double> post = est.sample(obs, n_hpd, seed, d);
+    std::vector<double> lp = log_post(post, n_hpd);
+    std::sort(lp.begin(), lp.end());
+    const double threshold = lp[size_t(q.quantile * double(n_hpd))];
+
+    std::vector<double> accepted;
+    uint64_t candidates = 0, kept = 0;
+    const uint64_t batch = 65536, limit = q.max_candidates * q.budget_per_round;
+    while (kept < q.budget_per_round) {
+        if (candidates >= limit)
+            throw RunError("round " + std::to_string(round) + ": only " + std::to_string(kept) + " of " + std::to_string(candidates) +
+                           " prior draws fall in the posterior's high-density region; raise sequential.max_candidates or lower the budget");
+        std::vector<double> theta(batch * d);
+        prior.sample_rows(batch, seed, candidates, theta.data());
+        std::vector<double> lpc = log_post(theta, batch);
+        uint64_t i = 0;
+        for (; i < batch && kept < q.budget_per_round; ++i)
+            if (lpc[i] >= threshold) {
+                accepted.insert(accepted.end(), theta.begin() + long(i * d), theta.begin() + long((i + 1) * d));
+                ++kept;
+            }
+        candidates += i;
+    }
+    TableProposal proposal(prior, accepted);
+    SimulationPlan plan;
+    plan.proposal = &proposal;
+    plan.budget = q.budget_per_round;
+    plan.seed = simbi_rng_mix(m.simulation.seed, round);
+    std::string base = m.simulation.store;
+    if (base.size() > 3 && base.substr(base.size() - 3) == ".h5") base.resize(base.size() - 3);
+    plan.store = base + ".round" + std::to_string(round) + ".h5";
+    SimulateOptions so;
+    so.quiet = quiet;
+    SimulateResult r = run_simulation(m, registry, host, so, plan);
+    const double acceptance = double(kept) / double(std::max<uint64_t>(candidates, 1));
+    if (!quiet)
+        std::fprintf(stderr, "round %llu: %llu simulations from the truncated prior (acceptance %.4f, log-density threshold %.3f)\n",
+                     (unsigned long long)round, (unsigned long long)r.totals.simulated, acceptance, threshold);
+    return {{"round", round}, {"simulations", r.totals.simulated}, {"rows", r.totals.kept}, {"proposal", "truncated prior"},
+            {"acceptance", acceptance}, {"threshold", threshold}, {"store", r.store}};
+}
+
 RunReport run_pipeline(const Manifest& m, const PluginRegistry& registry, HostServices& host, bool quiet) {
     RunReport report;
     report.output_dir = m.output;
@@ -230,13 +323,32 @@ RunReport run_pipeline(const Manifest& m, const PluginRegistry& registry, HostSe
                 throw UsageError(m.file + ": /observation: row " + std::to_string(i) + " has " + std::to_string((*m.observation)[i].size()) +
                                  " values but simulator '" + sim_info.id + "' gives " + std::to_string(sim_info.output_dim));
 
-    DatasetReader data(sim.store);
+    std::vector<std::unique_ptr<DatasetReader>> stores;
+    stores.push_back(std::make_unique<DatasetReader>(sim.store));
+    auto all_stores = [&] {
+        std::vector<const DatasetReader*> v;
+        for (const auto& r : stores) v.push_back(r.get());
+        return v;
+    };
     EstimatorInstance est(est_info, m.estimator->plugin.config, host);
     const std::string artifact = m.output + "/artifact";
     const auto t0 = std::chrono::steady_clock::now();
     uint64_t train_seed = m.estimator->training.value("seed", m.simulation.seed);
-    est.train(data, *prior, m.estimator->training, m.output + "/checkpoint", train_seed);
+    est.train(all_stores(), *prior, m.estimator->training, m.output + "/checkpoint", train_seed);
+    report.rounds.push_back({{"round", 1}, {"simulations", sim.totals.simulated}, {"rows", sim.totals.kept}, {"proposal", "prior"}});
+    if (m.sequential && m.sequential->rounds > 1) {
+        if (!m.observation) throw UsageError(m.file + ": /sequential: sequential rounds need an \"observation\" to focus on");
+        for (uint64_t r = 2; r <= m.sequential->rounds; ++r) {
+            json info = run_truncated_round(m, registry, host, est, *prior, r, quiet);
+            stores.push_back(std::make_unique<DatasetReader>(info["store"].get<std::string>()));
+            report.simulated += info["simulations"].get<uint64_t>();
+            report.rows += stores.back()->rows();
+            est.train(all_stores(), *prior, m.estimator->training, m.output + "/checkpoint/round" + std::to_string(r), train_seed);
+            report.rounds.push_back(info);
+        }
+    }
     double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const uint64_t training_rows = report.rows;
     est.save(artifact);
     ArtifactMeta meta;
     meta.estimator_id = est_info.id;
@@ -248,7 +360,7 @@ RunReport run_pipeline(const Manifest& m, const PluginRegistry& registry, HostSe
     meta.x_dim = sim_info.output_dim;
     meta.prior = prior->spec();
     meta.simulator_id = sim_info.id;
-    meta.training_rows = data.rows();
+    meta.training_rows = training_rows;
     write_artifact_meta(artifact, meta);
     report.written.push_back("artifact/");
 
@@ -284,8 +396,8 @@ RunReport run_pipeline(const Manifest& m, const PluginRegistry& registry, HostSe
         write_samples_h5(m.output + "/posterior.h5", names, samples, attrs);
         write_samples_csv(m.output + "/posterior.csv", names, samples);
         json summary = {{"parameters", summarize_samples(names, samples)}, {"samples", m.inference.samples},
-                        {"observation", *m.observation}, {"estimator", est_info.id}, {"simulations", sim.totals.kept},
-                        {"train_seconds", train_s}};
+                        {"observation", *m.observation}, {"estimator", est_info.id}, {"simulations", report.simulated},
+                        {"training_rows", training_rows}, {"rounds", report.rounds}, {"train_seconds", train_s}};
         write_text(m.output + "/summary.json", summary.dump(2) + "\n");
         report.written.insert(report.written.end(), {"posterior.h5", "posterior.csv", "summary.json"});
     }

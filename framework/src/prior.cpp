@@ -1,9 +1,11 @@
 #include "simbi_host/prior.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "simbi_host/errors.hpp"
+#include "simbi_host/sha256.hpp"
 
 namespace simbi::host {
 namespace {
@@ -248,6 +250,21 @@ void Prior::sample_rows(uint64_t n, uint64_t seed, uint64_t row_offset, double* 
         simbi_rng_init(&rng, seed, row_offset + i);
         sample(rng, theta + i * dim());
     }
+}
+
+TableProposal::TableProposal(const Prior& base, std::vector<double> rows) : base_(base), rows_(std::move(rows)) {
+    lower_ = base.lower();
+    upper_ = base.upper();
+    spec_ = {{"type", "table"}, {"base", base.spec()}, {"rows", rows_.size() / std::max<size_t>(1, base.dim())},
+             {"sha256", sha256_hex(rows_.data(), rows_.size() * sizeof(double))}};
+}
+
+void TableProposal::sample_row(uint64_t row, simbi_rng& rng, double* theta) const {
+    if (row >= rows()) {
+        sample(rng, theta);  // past the table (never in a planned run): a fresh draw
+        return;
+    }
+    std::copy(rows_.begin() + long(row * dim()), rows_.begin() + long((row + 1) * dim()), theta);
 }
 
 std::unique_ptr<Prior> parse_prior(const JsonReader& r) {

@@ -34,12 +34,17 @@ std::unique_ptr<Prior> manifest_prior(const Manifest& m, const PluginInfo& sim) 
     return prior;
 }
 
-SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry, const HostServices& host, SimulateOptions options) {
+SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry, const HostServices& host, SimulateOptions options,
+                              const SimulationPlan& plan) {
     const auto t0 = std::chrono::steady_clock::now();
     const PluginInfo& info = registry.find(m.simulator.id, SIMBI_KIND_SIMULATOR);
     check_plugin_config(info, m.simulator.config, m.file, m.simulator.json_path + "/config");
-    std::unique_ptr<Prior> prior = manifest_prior(m, info);
-    const SimulationSection& s = m.simulation;
+    std::unique_ptr<Prior> own_prior = manifest_prior(m, info);
+    const Prior* prior = plan.proposal ? plan.proposal : own_prior.get();
+    SimulationSection s = m.simulation;
+    if (!plan.store.empty()) s.store = plan.store;
+    if (plan.budget) s.budget = plan.budget;
+    if (plan.seed) s.seed = *plan.seed;
 
     StoreMeta meta;
     meta.parameter_names = info.param_names;

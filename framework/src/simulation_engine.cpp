@@ -107,7 +107,7 @@ void SimulationEngine::simulate_batch(unsigned thread, uint64_t first, uint64_t 
     for (uint64_t i = 0; i < n; ++i) {
         simbi_rng rng;
         simbi_rng_init(&rng, ps, first + i);
-        prior_.sample(rng, theta + i * d);
+        prior_.sample_row(first + i, rng, theta + i * d);
     }
     simbi_simulator* sim = sims_.for_thread(thread);
     ErrorBuffer eb;

@@ -2,11 +2,12 @@
 //
 // A conditional normalizing flow q(theta | x) is fit by maximum likelihood on simulated pairs:
 //     loss = -E[log q(theta | x)].
-// theta is first mapped from the prior's support to R^d (logit for bounded, log for half-bounded
-// coordinates), so samples never leave the support; log q includes that map's Jacobian. Both
-// theta and x are z-scored with the training data's statistics; x passes an embedding network.
-// Config "bounds": "transform" (default), "reject" (sample in theta space and reject draws
-// outside the support, reporting the leakage), or "none".
+// Samples never leave the prior's support. Config "bounds": "reject" (default: draws outside the
+// support are rejected and the leakage is logged; log q is then not renormalized by the
+// acceptance rate, a constant for each x), "transform" (the flow lives in R^d, reached from the
+// support by logit for bounded and log for half-bounded coordinates; log q includes that map's
+// Jacobian), or "none". Both theta and x are z-scored with the training data's statistics; x
+// passes an embedding network.
 #include <filesystem>
 
 #include "neural/neural.hpp"
@@ -42,7 +43,7 @@ public:
             .option("bins", "integer", "8", "spline bins (nsf)")
             .option("bound", "number", "5", "spline domain [-bound, bound] (nsf)")
             .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
-            .option("bounds", "string", "\"transform\"", "keeping samples in the prior's support: transform | reject | none")
+            .option("bounds", "string", "\"reject\"", "keeping samples in the prior's support: reject | transform | none")
             .option("threads", "integer", "1", "LibTorch intra-op threads")
             .option("memory_mb", "integer", "2048", "training data held in memory; larger datasets stream from the store");
     }
@@ -50,7 +51,7 @@ public:
     Npe(const simbi::Config& c, const simbi_host* host) : NeuralEstimator(RuntimeConfig::from_config(c)), host_(host) {
         flow_ = flow_spec(c);
         embedding_ = json::parse(c.json_text("embedding", R"({"type": "none"})"));
-        bounds_ = c.string("bounds", "transform");
+        bounds_ = c.string("bounds", "reject");
         if (bounds_ != "transform" && bounds_ != "reject" && bounds_ != "none") throw std::invalid_argument("bounds must be transform, reject or none");
     }
 

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -240,6 +241,41 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
     auto two = run_cli("run " + dir.file("m.json") + " -q --set observation.x=[[0.1],[0.2]]");
     CHECK(two.exit_code == 1);
     CHECK_THAT(two.output, Catch::Contains("one observation"));
+}
+
+TEST_CASE("sequential rounds simulate from the truncated prior and report their simulations", "[estimators][sequential]") {
+    TempDir dir;
+    // Uniform prior on [-20, 20] and x ~ N(theta, 1) at x = 0.5: the 99% highest-density region
+    // of the posterior N(0.5, 1) is 0.5 +- 2.6, an eighth of the prior. (The default quantile,
+    // 1e-4, reaches into a learned flow's tails, which are far less certain.)
+    json m = json::parse(toy_manifest("simbi.npe", 1500, R"(, "max_epochs": 60)"));
+    m["prior"] = {{"type", "box_uniform"}, {"low", {-20.0}}, {"high", {20.0}}};
+    m["sequential"] = {{"rounds", 3}, {"budget_per_round", 1000}, {"quantile", 0.01}};
+    simbi_test::write_file(dir.file("m.json"), m.dump());
+    auto r = run_cli("run " + dir.file("m.json") + " -q");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    json s = read_json_file(dir.file("out/summary.json"));
+    CHECK(s["simulations"] == 3500);
+    REQUIRE(s["rounds"].size() == 3);
+    CHECK(s["rounds"][0]["proposal"] == "prior");
+    for (int i = 1; i < 3; ++i) {
+        CHECK(s["rounds"][i]["simulations"] == 1000);
+        double a = s["rounds"][i]["acceptance"].get<double>();
+        CHECK(a > 0.06);
+        CHECK(a < 0.4);
+        simbi::host::DatasetReader round(s["rounds"][i]["store"].get<std::string>());
+        std::vector<double> theta(1000), x(1000);
+        round.read(0, 1000, theta.data(), x.data());
+        double lo = *std::min_element(theta.begin(), theta.end()), hi = *std::max_element(theta.begin(), theta.end());
+        CHECK(lo > -6.0);
+        CHECK(hi < 7.0);
+    }
+    double mean = s["parameters"]["theta"]["mean"].get<double>();
+    CHECK(std::fabs(mean - 0.5) < 0.15);
+    auto bad = run_cli("run " + dir.file("m.json") + " -q --set sequential.quantile=0.7");
+    CHECK(bad.exit_code == 2);
+    CHECK_THAT(bad.output, Catch::Contains("/sequential/quantile"));
 }
 
 TEST_CASE("switching the estimator is one line of the manifest", "[estimators][manifest]") {

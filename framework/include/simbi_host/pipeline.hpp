@@ -26,14 +26,15 @@ private:
     simbi_prior c_{};
 };
 
-// A sealed store seen through simbi_batch_reader.
+// Sealed stores, one after another, seen through simbi_batch_reader as one dataset.
 class StoreBatchReader {
 public:
-    explicit StoreBatchReader(const DatasetReader& reader);
+    explicit StoreBatchReader(std::vector<const DatasetReader*> readers);
     const simbi_batch_reader* c() const { return &c_; }
+    void read(uint64_t start, uint64_t count, double* theta, double* x) const;
 
 private:
-    const DatasetReader& reader_;
+    std::vector<const DatasetReader*> readers_;
     simbi_batch_reader c_{};
 };
 
@@ -46,6 +47,8 @@ public:
     EstimatorInstance& operator=(const EstimatorInstance&) = delete;
 
     void train(const DatasetReader& data, const Prior& prior, const json& training, const std::string& checkpoint_dir, uint64_t seed);
+    void train(const std::vector<const DatasetReader*>& data, const Prior& prior, const json& training, const std::string& checkpoint_dir,
+               uint64_t seed);
     // observations: n_obs rows of x_dim values.
     std::vector<double> sample(const std::vector<std::vector<double>>& observations, uint64_t n, uint64_t seed, uint64_t theta_dim);
     std::vector<double> log_prob(const std::vector<double>& theta, const std::vector<double>& x, uint64_t n);
@@ -64,6 +67,7 @@ private:
 struct RunReport {
     std::string output_dir;
     uint64_t simulated = 0, rows = 0;
+    json rounds = json::array();  // sequential rounds: simulations, acceptance, threshold
     bool reused_simulations = false;
     std::vector<std::string> written;  // files, relative to output_dir
 };

@@ -16,6 +16,11 @@ public:
     size_t dim() const { return lower_.size(); }
     // Draws one row from rng.
     virtual void sample(simbi_rng& rng, double* theta) const = 0;
+    // Draws global row `row` of a dataset; a proposal that fixes its rows in advance overrides it.
+    virtual void sample_row(uint64_t row, simbi_rng& rng, double* theta) const {
+        (void)row;
+        sample(rng, theta);
+    }
     // log p(theta); -inf outside the support.
     virtual double log_prob(const double* theta) const = 0;
     bool in_support(const double* theta) const;
@@ -30,6 +35,21 @@ public:
 protected:
     std::vector<double> lower_, upper_;
     json spec_;
+};
+
+// Fixed rows drawn beforehand (e.g. from a truncated prior), in place of fresh prior draws: row i
+// of the dataset is rows[i]. Densities and support are the base prior's.
+class TableProposal : public Prior {
+public:
+    TableProposal(const Prior& base, std::vector<double> rows);
+    void sample(simbi_rng& rng, double* theta) const override { base_.sample(rng, theta); }
+    void sample_row(uint64_t row, simbi_rng& rng, double* theta) const override;
+    double log_prob(const double* theta) const override { return base_.log_prob(theta); }
+    uint64_t rows() const { return rows_.size() / dim(); }
+
+private:
+    const Prior& base_;
+    std::vector<double> rows_;
 };
 
 // Parses a prior object; errors name the JSON path. `where` is the file for messages.

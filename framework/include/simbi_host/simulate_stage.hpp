@@ -16,6 +16,15 @@ struct SimulateOptions {
     bool force = false;   // rewrite the store even if it is up to date
 };
 
+// A simulation other than the manifest's own (a sequential round): another proposal, store,
+// budget or seed. Unset fields come from the manifest.
+struct SimulationPlan {
+    const Prior* proposal = nullptr;
+    std::string store;
+    uint64_t budget = 0;
+    std::optional<uint64_t> seed;
+};
+
 struct SimulateResult {
     std::string store;
     StoreTotals totals;
@@ -29,7 +38,8 @@ std::unique_ptr<Prior> manifest_prior(const Manifest& m, const PluginInfo& simul
 
 // Runs the simulate stage of a manifest (with the manifest's simulation section, already
 // overridden by any command-line flags). Throws RunError when interrupted, naming the journal.
-SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry, const HostServices& host, SimulateOptions options);
+SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry, const HostServices& host, SimulateOptions options,
+                              const SimulationPlan& plan = {});
 
 unsigned resolve_threads(unsigned requested);
 
