@@ -34,6 +34,20 @@ const std::map<std::string, std::map<std::string, std::vector<double>>> kSbibm =
     {"lotka_volterra", {{"npe", {.999, .997, .981}}, {"nre", {1.00, .998, .996}}, {"nle", {.994, .956, .952}}}},
 };
 
+// The Python baseline measured on this kind of machine (../shared/targets.md, section 3: lampe
+// and zuko on torch 1.13.1): C2ST, seconds per epoch, and seconds for 10,000 posterior samples.
+struct Baseline {
+    double c2st, s_per_epoch, sample_s;
+};
+const std::map<std::string, Baseline> kBaseline = {
+    {"two_moons/npe/1000", {0.703, 0.073, 0.26}},   {"two_moons/npe/10000", {0.558, 0.420, 0.22}},
+    {"two_moons/nre/1000", {0.791, 0.0089, 0.77}},  {"two_moons/nre/10000", {0.724, 0.122, 0.55}},
+    {"slcp/npe/1000", {0.954, 0.097, 1.10}},        {"slcp/npe/10000", {0.869, 0.570, 0.90}},
+    {"slcp/nre/1000", {0.973, 0.013, 0.63}},        {"slcp/nre/10000", {0.917, 0.068, 0.59}},
+    {"two_moons/npe/100000", {0.522, 6.29, 0.14}},  {"two_moons/nre/100000", {0.546, 1.02, 0.63}},
+    {"slcp/npe/100000", {0.685, 5.17, 0.95}},       {"slcp/nre/100000", {0.801, 0.76, 0.56}},
+};
+
 std::vector<std::string> split(const std::string& s) {
     std::vector<std::string> out;
     std::stringstream ss(s);
@@ -96,7 +110,8 @@ int main(int argc, char** argv) {
     host.set_quiet(true);
     simbi::nn::ThreadScope one_thread(1);
 
-    std::printf("%-17s %-5s %7s %7s %7s %8s %7s %8s %9s\n", "task", "method", "budget", "C2ST", "sbibm", "train s", "epochs", "s/epoch", "sample s");
+    std::printf("%-17s %-6s %7s %6s %6s %6s %8s %6s %8s %8s %6s %8s %8s\n", "task", "method", "budget", "C2ST", "sbibm", "base", "train s",
+                "epochs", "s/epoch", "base s/e", "ratio", "sample s", "base smp");
     std::fflush(stdout);
     for (const auto& task : tasks) {
         for (uint64_t budget : budgets) {
@@ -140,9 +155,13 @@ int main(int argc, char** argv) {
                     c2st_sum += simbi::nn::c2st(reference, approx, 42);
                     ++count;
                 }
-                std::printf("%-17s %-5s %7llu %7.3f %7.3f %8.1f %7zu %8.4f %9.3f\n", task.c_str(), method.c_str(), (unsigned long long)budget,
-                            c2st_sum / count, sbibm_value(task, method, budget), train_s, epochs, epochs ? train_s / double(epochs) : 0.0,
-                            sample_s / count);
+                auto base = kBaseline.find(task + "/" + method + "/" + std::to_string(budget));
+                bool has = base != kBaseline.end();
+                double spe = epochs ? train_s / double(epochs) : 0.0;
+                std::printf("%-17s %-6s %7llu %6.3f %6.3f %6.3f %8.1f %6zu %8.4f %8.4f %6.3f %8.3f %8.3f\n", task.c_str(), method.c_str(),
+                            (unsigned long long)budget, c2st_sum / count, sbibm_value(task, method, budget), has ? base->second.c2st : NAN,
+                            train_s, epochs, spe, has ? base->second.s_per_epoch : NAN, has ? spe / base->second.s_per_epoch : NAN,
+                            sample_s / count, has ? base->second.sample_s : NAN);
                 std::fflush(stdout);
             }
         }

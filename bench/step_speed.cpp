@@ -25,14 +25,13 @@ double npe_step(int64_t d, int64_t k, int steps) {
     torch::manual_seed(0);
     json spec = {{"flow", "nsf"}, {"transforms", 5}, {"hidden", {64, 64}}, {"bins", 8}, {"bound", 5.0}};
     ConditionalFlow flow(spec, d, k);
-    torch::optim::Adam opt(flow->parameters(), torch::optim::AdamOptions(1e-3));
+    FlatAdam opt(flow->parameters(), 1e-3);
     Tensor theta = torch::randn({256, d}), x = torch::randn({256, k});
-    auto params = flow->parameters();
     return time_steps(steps, [&] {
         opt.zero_grad();
         Tensor l = -flow->log_prob(theta, x).mean();
         l.backward();
-        torch::nn::utils::clip_grad_norm_(params, 5.0);
+        opt.clip_grad_norm(5.0);
         opt.step();
     });
 }
@@ -40,15 +39,15 @@ double npe_step(int64_t d, int64_t k, int steps) {
 double nre_step(int64_t d, int64_t k, int steps) {
     torch::manual_seed(0);
     auto net = make_mlp(d + k, {64, 64, 64}, 1);
-    torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3));
+    FlatAdam opt(net->parameters(), 1e-3);
     Tensor theta = torch::randn({256, d}), x = torch::randn({256, k});
-    auto params = net->parameters();
     return time_steps(steps, [&] {
         opt.zero_grad();
-        Tensor a = net->forward(torch::cat({theta, x}, 1)).squeeze(1), b = net->forward(torch::cat({theta.roll(1, 0), x}, 1)).squeeze(1);
-        Tensor l = 0.5 * (torch::softplus(-a).mean() + torch::softplus(b).mean());
+        // As simbi.nre: joint and marginal pairs in one batch.
+        Tensor both = net->forward(torch::cat({torch::cat({theta, x}, 1), torch::cat({theta.roll(1, 0), x}, 1)}, 0)).squeeze(1);
+        Tensor l = 0.5 * (torch::softplus(-both.narrow(0, 0, 256)).mean() + torch::softplus(both.narrow(0, 256, 256)).mean());
         l.backward();
-        torch::nn::utils::clip_grad_norm_(params, 5.0);
+        opt.clip_grad_norm(5.0);
         opt.step();
     });
 }

@@ -77,6 +77,17 @@ torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, i
 
 // ---- embeddings
 
+json EmbeddingImpl::validate(const json& s) {
+    if (!s.is_object()) throw std::invalid_argument("embedding must be an object such as {\"type\": \"mlp\"}");
+    std::string type = s.value("type", "none");
+    if (type != "none" && type != "mlp" && type != "cnn") throw std::invalid_argument("embedding type must be none, mlp or cnn, not '" + type + "'");
+    for (auto it = s.begin(); it != s.end(); ++it)
+        if (it.key() != "type" && it.key() != "hidden" && it.key() != "features" && it.key() != "channels")
+            throw std::invalid_argument("unknown embedding key '" + it.key() + "' (accepted: type, hidden, features, channels)");
+    if (s.value("features", int64_t(16)) < 1 || s.value("channels", int64_t(1)) < 1) throw std::invalid_argument("embedding features and channels must be positive");
+    return s;
+}
+
 EmbeddingImpl::EmbeddingImpl(const json& s, int64_t x_dim) : spec(s) {
     type_ = s.value("type", "none");
     if (type_ == "none") {

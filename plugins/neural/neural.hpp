@@ -88,6 +88,8 @@ torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, i
 // [channels, length]). Its output width is features().
 struct EmbeddingImpl : torch::nn::Module {
     EmbeddingImpl(const json& spec, int64_t x_dim);
+    // Checks what can be checked before x's dimension is known; throws std::invalid_argument.
+    static json validate(const json& spec);
     Tensor forward(const Tensor& x);
     int64_t features() const { return features_; }
     json spec;
@@ -239,6 +241,24 @@ private:
     int64_t n_, n_train_, d_, k_, block_rows_, resident_rows_ = 0;
     bool in_memory_;
     Tensor theta_, x_;  // all rows, when in memory
+};
+
+// Adam (Kingma & Ba 2015, as torch.optim.Adam without weight decay) over all parameters at once:
+// the parameters and their gradients become views into two flat buffers, so a step, a gradient
+// clip and zeroing the gradients are a handful of tensor operations, not a handful per parameter.
+class FlatAdam {
+public:
+    FlatAdam(std::vector<Tensor> params, double lr, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
+    void zero_grad() { grad_.zero_(); }
+    void clip_grad_norm(double max_norm);
+    void step();
+    void save(const std::string& path) const;
+    void load(const std::string& path);
+
+private:
+    Tensor flat_, grad_, m_, v_;
+    double lr_, beta1_, beta2_, eps_;
+    int64_t t_ = 0;
 };
 
 struct TrainResult {

@@ -21,20 +21,28 @@ namespace {
 
 constexpr double kMin = 1e-3;  // minimum bin width, height and slope
 
-// The normalized spline of one element.
+// The normalized spline of one element. Only the two slopes of the bin in use are computed.
 struct Knots {
     static constexpr int kMax = 64;
     int K;
     double B;
-    double pw[kMax], ph[kMax];                    // softmax probabilities
-    double xs[kMax + 1], ys[kMax + 1], d[kMax + 1];  // knots and slopes
-    double sig[kMax];                             // sigmoid of the raw slopes, for the gradient
+    double pw[kMax], ph[kMax];           // softmax probabilities of widths and heights
+    double xs[kMax + 1], ys[kMax + 1];   // knots
 
-    void build(const float* raw, int K_, double B_) {
+    // From the raw parameters; `probabilities` (2K values: pw then ph), when given, were saved by
+    // the forward pass and spare the exponentials.
+    void build(const float* raw, int K_, double B_, const float* probabilities = nullptr) {
         K = K_;
         B = B_;
-        softmax(raw, pw);
-        softmax(raw + K, ph);
+        if (probabilities) {
+            for (int j = 0; j < K; ++j) {
+                pw[j] = probabilities[j];
+                ph[j] = probabilities[K + j];
+            }
+        } else {
+            softmax(raw, pw);
+            softmax(raw + K, ph);
+        }
         const double scale = 1.0 - kMin * K;
         xs[0] = ys[0] = -B;
         for (int j = 0; j < K; ++j) {
@@ -42,12 +50,6 @@ struct Knots {
             ys[j + 1] = ys[j] + 2 * B * (kMin + scale * ph[j]);
         }
         xs[K] = ys[K] = B;
-        d[0] = d[K] = 1.0;
-        for (int j = 1; j < K; ++j) {
-            double r = raw[2 * K + j - 1];
-            d[j] = kMin + (r > 20 ? r : std::log1p(std::exp(r)));
-            sig[j - 1] = 1.0 / (1.0 + std::exp(-r));
-        }
     }
     void softmax(const float* r, double* p) const {
         double mx = r[0], sum = 0;
@@ -60,9 +62,20 @@ struct Knots {
         while (k < K - 1 && v >= knots[k + 1]) ++k;
         return k;
     }
+    // Slope at knot j: 1 at both ends, m + softplus(raw) inside; `sig` gets d slope / d raw.
+    static double slope(const float* raw, int K, int j, double* sig = nullptr) {
+        if (j == 0 || j == K) {
+            if (sig) *sig = 0;
+            return 1.0;
+        }
+        double r = raw[2 * K + j - 1];
+        if (sig) *sig = 1.0 / (1.0 + std::exp(-r));
+        return kMin + (r > 20 ? r : std::log1p(std::exp(r)));
+    }
 };
 
-void spline_forward(const Tensor& x, const Tensor& p, int64_t K, double B, Tensor& y, Tensor& logdet) {
+// probabilities: [n, 2K], filled for the backward pass (rows outside [-B, B] stay unset).
+void spline_forward(const Tensor& x, const Tensor& p, int64_t K, double B, Tensor& y, Tensor& logdet, Tensor* probabilities) {
     const int64_t n = x.numel(), P = 3 * K - 1;
     y = torch::empty_like(x);
     logdet = torch::zeros_like(x);
@@ -70,6 +83,11 @@ void spline_forward(const Tensor& x, const Tensor& p, int64_t K, double B, Tenso
     const float* pp = p.data_ptr<float>();
     float* yp = y.data_ptr<float>();
     float* lp = logdet.data_ptr<float>();
+    float* prob = nullptr;
+    if (probabilities) {
+        *probabilities = torch::empty({n, 2 * K});
+        prob = probabilities->data_ptr<float>();
+    }
     Knots kn;
     for (int64_t e = 0; e < n; ++e) {
         double v = xp[e];
@@ -77,10 +95,16 @@ void spline_forward(const Tensor& x, const Tensor& p, int64_t K, double B, Tenso
             yp[e] = float(v);
             continue;
         }
-        kn.build(pp + e * P, int(K), B);
+        const float* raw = pp + e * P;
+        kn.build(raw, int(K), B);
+        if (prob)
+            for (int j = 0; j < K; ++j) {
+                prob[e * 2 * K + j] = float(kn.pw[j]);
+                prob[e * 2 * K + K + j] = float(kn.ph[j]);
+            }
         int k = kn.bin(v, kn.xs);
         double W = kn.xs[k + 1] - kn.xs[k], H = kn.ys[k + 1] - kn.ys[k], s = H / W;
-        double t = (v - kn.xs[k]) / W, tau = t * (1 - t), d0 = kn.d[k], d1 = kn.d[k + 1];
+        double t = (v - kn.xs[k]) / W, tau = t * (1 - t), d0 = Knots::slope(raw, int(K), k), d1 = Knots::slope(raw, int(K), k + 1);
         double den = s + (d1 + d0 - 2 * s) * tau;
         yp[e] = float(kn.ys[k] + H * (s * t * t + d0 * tau) / den);
         double M = d1 * t * t + 2 * s * tau + d0 * (1 - t) * (1 - t);
@@ -88,8 +112,8 @@ void spline_forward(const Tensor& x, const Tensor& p, int64_t K, double B, Tenso
     }
 }
 
-void spline_backward(const Tensor& x, const Tensor& p, int64_t K, double B, const Tensor& gy_in, const Tensor& gl_in, Tensor& gx,
-                     Tensor& gp) {
+void spline_backward(const Tensor& x, const Tensor& p, const Tensor& probabilities, int64_t K, double B, const Tensor& gy_in,
+                     const Tensor& gl_in, Tensor& gx, Tensor& gp) {
     const int64_t n = x.numel(), P = 3 * K - 1;
     Tensor gy = gy_in.defined() ? gy_in.contiguous() : torch::zeros_like(x);
     Tensor gl = gl_in.defined() ? gl_in.contiguous() : torch::zeros_like(x);
@@ -97,6 +121,7 @@ void spline_backward(const Tensor& x, const Tensor& p, int64_t K, double B, cons
     gp = torch::zeros_like(p);
     const float *xp = x.data_ptr<float>(), *pp = p.data_ptr<float>(), *gyp = gy.data_ptr<float>(), *glp = gl.data_ptr<float>();
     float *gxp = gx.data_ptr<float>(), *gpp = gp.data_ptr<float>();
+    const float* prob = probabilities.data_ptr<float>();
     Knots kn;
     double gw[Knots::kMax], gh[Knots::kMax];
     for (int64_t e = 0; e < n; ++e) {
@@ -105,10 +130,12 @@ void spline_backward(const Tensor& x, const Tensor& p, int64_t K, double B, cons
             gxp[e] = gyp[e];
             continue;
         }
-        kn.build(pp + e * P, int(K), B);
+        const float* raw = pp + e * P;
+        kn.build(raw, int(K), B, prob + e * 2 * K);
         int k = kn.bin(v, kn.xs);
+        double sig0, sig1;
         double W = kn.xs[k + 1] - kn.xs[k], H = kn.ys[k + 1] - kn.ys[k], s = H / W;
-        double t = (v - kn.xs[k]) / W, tau = t * (1 - t), d0 = kn.d[k], d1 = kn.d[k + 1];
+        double t = (v - kn.xs[k]) / W, tau = t * (1 - t), d0 = Knots::slope(raw, int(K), k, &sig0), d1 = Knots::slope(raw, int(K), k + 1, &sig1);
         double c = d1 + d0 - 2 * s, den = s + c * tau, N = s * t * t + d0 * tau;
         double M = d1 * t * t + 2 * s * tau + d0 * (1 - t) * (1 - t);
         double g_y = gyp[e], g_l = glp[e];
@@ -142,16 +169,16 @@ void spline_backward(const Tensor& x, const Tensor& p, int64_t K, double B, cons
             g[K + l] = float(kn.ph[l] * (gh[l] - dh));
         }
         // Through the softplus of the inner slopes.
-        if (k >= 1) g[2 * K + k - 1] += float(g_d0 * kn.sig[k - 1]);
-        if (k + 1 <= K - 1) g[2 * K + k] += float(g_d1 * kn.sig[k]);
+        if (k >= 1) g[2 * K + k - 1] += float(g_d0 * sig0);
+        if (k + 1 <= K - 1) g[2 * K + k] += float(g_d1 * sig1);
     }
 }
 
 struct SplineFunction : torch::autograd::Function<SplineFunction> {
     static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const Tensor& x, const Tensor& p, int64_t K, double B) {
-        Tensor xc = x.contiguous(), pc = p.contiguous(), y, ld;
-        spline_forward(xc, pc, K, B, y, ld);
-        ctx->save_for_backward({xc, pc});
+        Tensor xc = x.contiguous(), pc = p.contiguous(), y, ld, prob;
+        spline_forward(xc, pc, K, B, y, ld, &prob);
+        ctx->save_for_backward({xc, pc, prob});
         ctx->saved_data["K"] = K;
         ctx->saved_data["B"] = B;
         return {y, ld};
@@ -159,7 +186,7 @@ struct SplineFunction : torch::autograd::Function<SplineFunction> {
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
         auto saved = ctx->get_saved_variables();
         Tensor gx, gp;
-        spline_backward(saved[0], saved[1], ctx->saved_data["K"].toInt(), ctx->saved_data["B"].toDouble(), grads[0], grads[1], gx, gp);
+        spline_backward(saved[0], saved[1], saved[2], ctx->saved_data["K"].toInt(), ctx->saved_data["B"].toDouble(), grads[0], grads[1], gx, gp);
         return {gx, gp, Tensor(), Tensor()};
     }
 };
@@ -186,9 +213,11 @@ Tensor spline_inverse(const Tensor& y_in, const Tensor& params, int64_t K, doubl
             xp[e] = float(v);
             continue;
         }
-        kn.build(pp + e * P, int(K), B);
+        const float* raw = pp + e * P;
+        kn.build(raw, int(K), B);
         int k = kn.bin(v, kn.ys);
-        double W = kn.xs[k + 1] - kn.xs[k], H = kn.ys[k + 1] - kn.ys[k], s = H / W, d0 = kn.d[k], d1 = kn.d[k + 1];
+        double W = kn.xs[k + 1] - kn.xs[k], H = kn.ys[k + 1] - kn.ys[k], s = H / W;
+        double d0 = Knots::slope(raw, int(K), k), d1 = Knots::slope(raw, int(K), k + 1);
         double dy = v - kn.ys[k], c2 = d1 + d0 - 2 * s;
         double a = H * (s - d0) + dy * c2, b = H * d0 - dy * c2, c = -s * dy;
         double disc = std::max(0.0, b * b - 4 * a * c);

@@ -144,6 +144,55 @@ void DataSource::moments(const std::function<Tensor(const Tensor&)>& g, Tensor& 
     finish(sx, sx2, xm, xs);
 }
 
+// ---- the optimizer
+
+FlatAdam::FlatAdam(std::vector<Tensor> params, double lr, double beta1, double beta2, double eps)
+    : lr_(lr), beta1_(beta1), beta2_(beta2), eps_(eps) {
+    int64_t total = 0;
+    for (const auto& p : params) total += p.numel();
+    flat_ = torch::empty({total});
+    grad_ = torch::zeros({total});
+    int64_t off = 0;
+    torch::NoGradGuard no_grad;
+    for (auto& p : params) {
+        const int64_t n = p.numel();
+        flat_.narrow(0, off, n).copy_(p.detach().reshape(-1));
+        p.set_data(flat_.narrow(0, off, n).view(p.sizes()));
+        p.mutable_grad() = grad_.narrow(0, off, n).view(p.sizes());  // autograd accumulates into it in place
+        off += n;
+    }
+    m_ = torch::zeros_like(flat_);
+    v_ = torch::zeros_like(flat_);
+}
+
+void FlatAdam::clip_grad_norm(double max_norm) {
+    // As torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1.
+    double norm = grad_.norm().item<double>();
+    double coef = max_norm / (norm + 1e-6);
+    if (coef < 1) grad_.mul_(coef);
+}
+
+void FlatAdam::step() {
+    torch::NoGradGuard no_grad;
+    ++t_;
+    m_.mul_(beta1_).add_(grad_, 1 - beta1_);
+    v_.mul_(beta2_).addcmul_(grad_, grad_, 1 - beta2_);
+    const double bc1 = 1 - std::pow(beta1_, double(t_)), bc2 = 1 - std::pow(beta2_, double(t_));
+    Tensor denom = (v_.sqrt() / std::sqrt(bc2)).add_(eps_);
+    flat_.addcdiv_(m_, denom, -lr_ / bc1);
+}
+
+void FlatAdam::save(const std::string& path) const { torch::save(std::vector<Tensor>{m_, v_, torch::tensor(t_)}, path); }
+
+void FlatAdam::load(const std::string& path) {
+    std::vector<Tensor> s;
+    torch::load(s, path);
+    if (s.size() != 3 || s[0].numel() != m_.numel()) throw std::runtime_error("the optimizer checkpoint does not fit this model");
+    m_.copy_(s[0]);
+    v_.copy_(s[1]);
+    t_ = s[2].item<int64_t>();
+}
+
 // ---- the training loop
 
 namespace {
@@ -164,7 +213,7 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
                 const std::string& fingerprint) {
     using Clock = std::chrono::steady_clock;
     const auto t0 = Clock::now();
-    torch::optim::Adam opt(model.parameters(), torch::optim::AdamOptions(cfg.learning_rate));
+    FlatAdam opt(model.parameters(), cfg.learning_rate);
     TrainResult result;
     int64_t epoch = 0, bad = 0;
     double best = std::numeric_limits<double>::infinity();
@@ -178,7 +227,7 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
             std::vector<Tensor> current;
             torch::load(current, checkpoint_dir + "/model.pt");
             torch::load(best_state, checkpoint_dir + "/best.pt");
-            torch::load(opt, checkpoint_dir + "/optimizer.pt");
+            opt.load(checkpoint_dir + "/optimizer.pt");
             restore(model, current);
             epoch = st.at("epoch").get<int64_t>();
             best = st.at("best_val").get<double>();
@@ -193,13 +242,12 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
         fs::create_directories(checkpoint_dir);
         torch::save(snapshot(model), checkpoint_dir + "/model.pt");
         torch::save(best_state, checkpoint_dir + "/best.pt");
-        torch::save(opt, checkpoint_dir + "/optimizer.pt");
+        opt.save(checkpoint_dir + "/optimizer.pt");
         // state.json last: it is what makes the other files count.
         write_json(state_path + ".tmp", {{"fingerprint", fingerprint}, {"epoch", epoch}, {"best_val", best}, {"bad_epochs", bad}, {"finished", done}});
         fs::rename(state_path + ".tmp", state_path);
     };
 
-    auto params = model.parameters();
     int64_t epochs_here = 0;
     while (!finished && epoch < cfg.max_epochs) {
         model.train();
@@ -209,7 +257,7 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
             opt.zero_grad();
             Tensor l = loss(theta, x);
             l.backward();
-            torch::nn::utils::clip_grad_norm_(params, cfg.clip_norm);
+            opt.clip_grad_norm(cfg.clip_norm);
             opt.step();
             total += l.item<double>() * double(theta.size(0));
             count += theta.size(0);

@@ -50,7 +50,7 @@ public:
 
     Npe(const simbi::Config& c, const simbi_host* host) : NeuralEstimator(RuntimeConfig::from_config(c)), host_(host) {
         flow_ = flow_spec(c);
-        embedding_ = json::parse(c.json_text("embedding", R"({"type": "none"})"));
+        embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
         bounds_ = c.string("bounds", "reject");
         if (bounds_ != "transform" && bounds_ != "reject" && bounds_ != "none") throw std::invalid_argument("bounds must be transform, reject or none");
     }

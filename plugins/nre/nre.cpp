@@ -57,7 +57,7 @@ public:
 
     RatioEstimator(const simbi::Config& c, const simbi_host* host) : NeuralEstimator(RuntimeConfig::from_config(c)), host_(host) {
         hidden_ = int_list(c, "hidden", {64, 64, 64});
-        embedding_ = json::parse(c.json_text("embedding", R"({"type": "none"})"));
+        embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
         sampler_ = SamplerConfig::from_config(c);
         lambda_ = Balanced ? c.number("lambda", 100.0) : 0.0;
         if (lambda_ < 0) throw std::invalid_argument("lambda must be non-negative");
@@ -83,9 +83,13 @@ public:
         }
     }
 
-    // The mean classifier outputs on joint and marginal pairs: their sum is 1 for a balanced one.
+    // Binary cross-entropy of joint against marginal pairs, plus BNRE's balance penalty: the mean
+    // classifier outputs on the two sum to 1 for a balanced classifier.
     Tensor nre_loss(const Tensor& theta, const Tensor& x) {
-        Tensor log_r = net_->forward(theta, x), log_r_marginal = net_->forward(theta.roll(1, 0), x);
+        // Joint and marginal pairs in one batch: half the operations of two passes.
+        const int64_t b = theta.size(0);
+        Tensor both = net_->forward(torch::cat({theta, theta.roll(1, 0)}, 0), torch::cat({x, x}, 0));
+        Tensor log_r = both.narrow(0, 0, b), log_r_marginal = both.narrow(0, b, b);
         Tensor loss = 0.5 * (torch::softplus(-log_r).mean() + torch::softplus(log_r_marginal).mean());
         if (lambda_ > 0) loss = loss + lambda_ * (torch::sigmoid(log_r).mean() + torch::sigmoid(log_r_marginal).mean() - 1).pow(2);
         return loss;
