@@ -4,6 +4,7 @@
 #include <simbi/rng.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
@@ -338,6 +339,9 @@ void torch_errors_as_messages(F f) {
 }
 }  // namespace
 
+NeuralEstimator::NeuralEstimator(std::string id, std::string version, const simbi::Config& c, const simbi_host* host)
+    : id_(std::move(id)), version_(std::move(version)), host_(host), runtime_(RuntimeConfig::from_config(c)) {}
+
 void NeuralEstimator::require_trained() const {
     if (!trained()) throw std::runtime_error("the estimator is not trained or loaded");
 }
@@ -366,11 +370,31 @@ void NeuralEstimator::log_prob(uint64_t n, const double* theta, const double* x,
 
 void NeuralEstimator::save(const std::string& dir) {
     require_trained();
-    torch_errors_as_messages([&] { do_save(dir); });
+    torch_errors_as_messages([&] {
+        json j = artifact_header(id_, version_);
+        j["config"] = config_json();
+        j["theta_dim"] = theta_.mean.size(0);
+        j["x_dim"] = x_.mean.size(0);
+        j["theta_standardization"] = theta_.to_json();
+        j["x_standardization"] = x_.to_json();
+        j["prior"] = prior_.spec();
+        j["training"] = {{"epochs", result_.epochs}, {"best_val_loss", result_.best_val}, {"seconds", result_.seconds}};
+        std::filesystem::create_directories(dir);
+        save_module(network(), dir + "/weights.pt");
+        write_json(dir + "/estimator.json", j);  // last: it is what makes the folder an artifact
+    });
 }
 
 void NeuralEstimator::load(const std::string& dir) {
-    torch_errors_as_messages([&] { do_load(dir); });
+    torch_errors_as_messages([&] {
+        json j = read_artifact(dir, id_);
+        theta_ = Standardizer::from_json(j.at("theta_standardization"));
+        x_ = Standardizer::from_json(j.at("x_standardization"));
+        prior_ = TorchPrior(j.at("prior"));
+        rebuild(j);
+        load_module(network(), dir + "/weights.pt");
+        network().eval();
+    });
 }
 
 // ---- artifact helpers

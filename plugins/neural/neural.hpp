@@ -54,29 +54,26 @@ json artifact_header(const std::string& id, const std::string& version);
 // Reads estimator.json from dir and checks that it belongs to `id`.
 json read_artifact(const std::string& dir, const std::string& id);
 
-// The frame every neural estimator shares: the public calls set the thread count, handle n = 0,
-// refuse to run untrained, and turn LibTorch's errors (with their long backtraces) into short
-// messages. Estimators implement the do_* calls.
-class NeuralEstimator : public simbi::Estimator {
-public:
-    explicit NeuralEstimator(RuntimeConfig runtime) : runtime_(runtime) {}
-    void train(const simbi_train_context& ctx) final;
-    void sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) final;
-    void log_prob(uint64_t n, const double* theta, const double* x, double* out) final;
-    void save(const std::string& dir) final;
-    void load(const std::string& dir) final;
+// ---------------------------------------------------------------- data and training
 
-protected:
-    virtual void do_train(const simbi_train_context& ctx) = 0;
-    virtual void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) = 0;
-    virtual void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) = 0;
-    virtual void do_save(const std::string& dir) = 0;
-    virtual void do_load(const std::string& dir) = 0;
-    virtual bool trained() const = 0;
-    RuntimeConfig runtime_;
+struct TrainingConfig {
+    int64_t batch_size = 256;
+    double learning_rate = 1e-3;
+    double validation_fraction = 0.1;
+    int64_t patience = 20;
+    int64_t max_epochs = 1000;
+    double max_seconds = 1e9;
+    double clip_norm = 5.0;
+    static TrainingConfig from_json(const std::string& text);
+    json to_json() const;
+};
 
-private:
-    void require_trained() const;
+class DataSource;
+
+struct TrainResult {
+    int64_t epochs = 0;
+    double best_val = 0, seconds = 0, seconds_per_epoch = 0;
+    bool resumed = false;
 };
 
 // ---------------------------------------------------------------- networks
@@ -207,19 +204,7 @@ private:
     std::vector<double> lower_, upper_;
 };
 
-// ---------------------------------------------------------------- data and training
-
-struct TrainingConfig {
-    int64_t batch_size = 256;
-    double learning_rate = 1e-3;
-    double validation_fraction = 0.1;
-    int64_t patience = 20;
-    int64_t max_epochs = 1000;
-    double max_seconds = 1e9;
-    double clip_norm = 5.0;
-    static TrainingConfig from_json(const std::string& text);
-    json to_json() const;
-};
+// ---------------------------------------------------------------- data
 
 // Batches of (theta, x) as float32 tensors from the host's reader: all in memory when they fit in
 // `memory_bytes`, else streamed block by block, shuffled within blocks and across block order.
@@ -261,12 +246,6 @@ private:
     int64_t t_ = 0;
 };
 
-struct TrainResult {
-    int64_t epochs = 0;
-    double best_val = 0, seconds = 0, seconds_per_epoch = 0;
-    bool resumed = false;
-};
-
 // Adam with gradient clipping and early stopping on the validation loss; the best weights are
 // kept. A checkpoint after each epoch lets a killed training resume where it stopped.
 TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tensor&, const Tensor&)>& loss, const DataSource& data,
@@ -303,5 +282,48 @@ std::string torch_version();
 // the reference's mean and std, an MLP with two hidden layers of 10 * dim ReLU units trained with
 // Adam, 5-fold shuffled cross-validation; returns the mean held-out accuracy.
 double c2st(const Tensor& reference, const Tensor& approximate, uint64_t seed, int64_t folds = 5);
+
+// ---------------------------------------------------------------- the estimator frame
+
+// The frame every neural estimator shares. The public calls set the thread count, handle n = 0,
+// refuse to run untrained, and turn LibTorch's errors (with their long backtraces) into short
+// messages; the shared state (prior, standardization, training record) and the artifact's common
+// fields live here. Estimators implement the do_* calls.
+class NeuralEstimator : public simbi::Estimator {
+public:
+    NeuralEstimator(std::string id, std::string version, const simbi::Config& c, const simbi_host* host);
+    void train(const simbi_train_context& ctx) final;
+    void sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) final;
+    void log_prob(uint64_t n, const double* theta, const double* x, double* out) final;
+    void save(const std::string& dir) final;
+    void load(const std::string& dir) final;
+
+protected:
+    virtual void do_train(const simbi_train_context& ctx) = 0;
+    virtual void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) = 0;
+    virtual void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) = 0;
+    virtual bool trained() const = 0;
+    virtual torch::nn::Module& network() = 0;
+    virtual json config_json() const = 0;       // what do_load needs to rebuild the network
+    virtual void rebuild(const json& artifact) = 0;  // from estimator.json, before the weights load
+
+    // Reads the prior and the training settings, opens the data, and fits the standardization of
+    // g(theta) and of x. Returns the data for fit_network.
+    std::unique_ptr<DataSource> prepare(const simbi_train_context& ctx, const std::function<Tensor(const Tensor&)>& g,
+                                        TrainingConfig& config);
+    // Trains `network()` on the loss, with checkpoints in ctx's folder; logs a summary.
+    void fit_network(const simbi_train_context& ctx, const DataSource& data, const TrainingConfig& config,
+                     const std::function<Tensor(const Tensor&, const Tensor&)>& loss);
+
+    const std::string id_, version_;
+    const simbi_host* host_;
+    RuntimeConfig runtime_;
+    TorchPrior prior_;
+    Standardizer theta_, x_;
+    TrainResult result_;
+
+private:
+    void require_trained() const;
+};
 
 }  // namespace simbi::nn

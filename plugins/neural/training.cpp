@@ -309,3 +309,30 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
 }
 
 }  // namespace simbi::nn
+
+namespace simbi::nn {
+
+std::unique_ptr<DataSource> NeuralEstimator::prepare(const simbi_train_context& ctx, const std::function<Tensor(const Tensor&)>& g,
+                                                     TrainingConfig& config) {
+    prior_ = TorchPrior(json::parse(ctx.prior->json));
+    config = TrainingConfig::from_json(ctx.training_json ? ctx.training_json : "{}");
+    auto data = std::make_unique<DataSource>(ctx.data, config.validation_fraction, runtime_.memory_bytes);
+    if (host_ && host_->metric) host_->metric(host_, "resident_rows", 0, double(data->resident_rows()));
+    data->moments(g, theta_.mean, theta_.std, x_.mean, x_.std);
+    torch::manual_seed(ctx.seed);  // the network's initial weights
+    return data;
+}
+
+void NeuralEstimator::fit_network(const simbi_train_context& ctx, const DataSource& data, const TrainingConfig& config,
+                                  const std::function<Tensor(const Tensor&, const Tensor&)>& loss) {
+    json fingerprint = {{"estimator", id_}, {"config", config_json()}, {"training", config.to_json()}, {"rows", ctx.data->rows}, {"seed", ctx.seed}};
+    result_ = fit(network(), loss, data, config, host_, ctx.checkpoint_dir ? ctx.checkpoint_dir : "", ctx.seed, fingerprint.dump());
+    if (host_ && host_->log) {
+        char line[200];
+        std::snprintf(line, sizeof line, "%s: %lld epochs in %.1f s (%.4f s/epoch), best validation loss %.4f", id_.c_str(),
+                      (long long)result_.epochs, result_.seconds, result_.seconds_per_epoch, result_.best_val);
+        host_->log(host_, SIMBI_LOG_INFO, line);
+    }
+}
+
+}  // namespace simbi::nn

@@ -3,8 +3,6 @@
 // A conditional normalizing flow q(x | theta) is fit by maximum likelihood on simulated pairs;
 // the posterior p(theta | x_1..x_N) is proportional to prod_j q(x_j | theta) p(theta) and is
 // sampled by vectorized MCMC (config "sampler": mh | slice | sir). x and theta are z-scored.
-#include <filesystem>
-
 #include "neural/neural.hpp"
 
 using namespace simbi::nn;
@@ -14,12 +12,10 @@ namespace {
 class Nle final : public NeuralEstimator {
 public:
     using adapter = simbi::detail::EstimatorAdapter<Nle>;
-    static constexpr const char* kId = "simbi.nle";
-    static constexpr const char* kVersion = "1.0.0";
 
     static simbi::Info info() {
-        return simbi::Info(kId, "Neural likelihood estimation", SIMBI_KIND_ESTIMATOR)
-            .version(kVersion)
+        return simbi::Info("simbi.nle", "Neural likelihood estimation", SIMBI_KIND_ESTIMATOR)
+            .version("1.0.0")
             .vendor("simbi")
             .description("A conditional normalizing flow q(x|theta) trained on simulations; MCMC posterior, i.i.d. sets of observations.")
             .option("flow", "string", "\"nsf\"", "nsf (rational-quadratic splines) or maf (affine)")
@@ -36,29 +32,17 @@ public:
             .option("memory_mb", "integer", "2048", "training data held in memory; larger datasets stream from the store");
     }
 
-    Nle(const simbi::Config& c, const simbi_host* host) : NeuralEstimator(RuntimeConfig::from_config(c)), host_(host) {
+    Nle(const simbi::Config& c, const simbi_host* host) : NeuralEstimator("simbi.nle", "1.0.0", c, host) {
         flow_ = flow_spec(c);
         sampler_ = SamplerConfig::from_config(c);
     }
 
+protected:
     void do_train(const simbi_train_context& ctx) override {
-        const int64_t d = int64_t(ctx.data->theta_dim), k = int64_t(ctx.data->x_dim);
-        prior_ = TorchPrior(json::parse(ctx.prior->json));
-        TrainingConfig tc = TrainingConfig::from_json(ctx.training_json ? ctx.training_json : "{}");
-        DataSource data(ctx.data, tc.validation_fraction, runtime_.memory_bytes);
-        if (host_ && host_->metric) host_->metric(host_, "resident_rows", 0, double(data.resident_rows()));
-        data.moments([](const Tensor& t) { return t; }, theta_.mean, theta_.std, x_.mean, x_.std);
-        torch::manual_seed(ctx.seed);
-        flow_net_ = ConditionalFlow(flow_, k, d);
-        auto loss = [&](const Tensor& theta, const Tensor& x) { return -flow_net_->log_prob(x_.apply(x), theta_.apply(theta)).mean(); };
-        json fp = {{"config", config_json()}, {"training", tc.to_json()}, {"rows", ctx.data->rows}, {"seed", ctx.seed}};
-        result_ = fit(*flow_net_, loss, data, tc, host_, ctx.checkpoint_dir ? ctx.checkpoint_dir : "", ctx.seed, fp.dump());
-        if (host_ && host_->log) {
-            char line[160];
-            std::snprintf(line, sizeof line, "nle: %lld epochs in %.1f s (%.4f s/epoch), best validation loss %.4f", (long long)result_.epochs,
-                          result_.seconds, result_.seconds_per_epoch, result_.best_val);
-            host_->log(host_, SIMBI_LOG_INFO, line);
-        }
+        TrainingConfig config;
+        auto data = prepare(ctx, [](const Tensor& t) { return t; }, config);
+        flow_net_ = ConditionalFlow(flow_, int64_t(ctx.data->x_dim), int64_t(ctx.data->theta_dim));
+        fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) { return -flow_net_->log_prob(x_.apply(x), theta_.apply(theta)).mean(); });
     }
 
     // sum_j log q(x_j | theta) + log p(theta), for theta [B, d] in float64.
@@ -83,43 +67,19 @@ public:
         from_tensor(ll.to(torch::kFloat64) + prior_.log_prob(t), out);
     }
 
-    void do_save(const std::string& dir) override {
-        json j = artifact_header(kId, kVersion);
-        j["config"] = config_json();
-        j["theta_dim"] = theta_.mean.size(0);
-        j["x_dim"] = x_.mean.size(0);
-        j["theta_standardization"] = theta_.to_json();
-        j["x_standardization"] = x_.to_json();
-        j["prior"] = prior_.spec();
-        j["training"] = {{"epochs", result_.epochs}, {"best_val_loss", result_.best_val}, {"seconds", result_.seconds}};
-        std::filesystem::create_directories(dir);
-        save_module(*flow_net_, dir + "/weights.pt");
-        write_json(dir + "/estimator.json", j);
-    }
-
-    void do_load(const std::string& dir) override {
-        json j = read_artifact(dir, kId);
+    bool trained() const override { return bool(flow_net_); }
+    torch::nn::Module& network() override { return *flow_net_; }
+    json config_json() const override { return {{"flow_spec", flow_}, {"sampler", sampler_.to_json()}, {"threads", runtime_.threads}}; }
+    void rebuild(const json& j) override {
         flow_ = j.at("config").at("flow_spec");
         sampler_ = SamplerConfig::from_json(j.at("config").at("sampler"));
-        theta_ = Standardizer::from_json(j.at("theta_standardization"));
-        x_ = Standardizer::from_json(j.at("x_standardization"));
-        prior_ = TorchPrior(j.at("prior"));
         flow_net_ = ConditionalFlow(flow_, j.at("x_dim").get<int64_t>(), j.at("theta_dim").get<int64_t>());
-        load_module(*flow_net_, dir + "/weights.pt");
-        flow_net_->eval();
     }
 
 private:
-    json config_json() const { return {{"flow_spec", flow_}, {"sampler", sampler_.to_json()}, {"threads", runtime_.threads}}; }
-    bool trained() const override { return bool(flow_net_); }
-
-    const simbi_host* host_;
     json flow_;
     SamplerConfig sampler_;
-    TorchPrior prior_;
-    Standardizer theta_, x_;
     ConditionalFlow flow_net_{nullptr};
-    TrainResult result_;
 };
 
 }  // namespace

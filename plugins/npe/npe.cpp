@@ -8,7 +8,7 @@
 // support by logit for bounded and log for half-bounded coordinates; log q includes that map's
 // Jacobian), or "none". Both theta and x are z-scored with the training data's statistics; x
 // passes an embedding network.
-#include <filesystem>
+#include <limits>
 
 #include "neural/neural.hpp"
 
@@ -29,12 +29,10 @@ TORCH_MODULE(NpeNet);
 class Npe final : public NeuralEstimator {
 public:
     using adapter = simbi::detail::EstimatorAdapter<Npe>;
-    static constexpr const char* kId = "simbi.npe";
-    static constexpr const char* kVersion = "1.0.0";
 
     static simbi::Info info() {
-        return simbi::Info(kId, "Neural posterior estimation", SIMBI_KIND_ESTIMATOR)
-            .version(kVersion)
+        return simbi::Info("simbi.npe", "Neural posterior estimation", SIMBI_KIND_ESTIMATOR)
+            .version("1.0.0")
             .vendor("simbi")
             .description("A conditional normalizing flow q(theta|x) (NSF or MAF) trained on simulations; direct, amortized posterior sampling.")
             .option("flow", "string", "\"nsf\"", "nsf (rational-quadratic splines) or maf (affine)")
@@ -48,31 +46,26 @@ public:
             .option("memory_mb", "integer", "2048", "training data held in memory; larger datasets stream from the store");
     }
 
-    Npe(const simbi::Config& c, const simbi_host* host) : NeuralEstimator(RuntimeConfig::from_config(c)), host_(host) {
+    Npe(const simbi::Config& c, const simbi_host* host) : NeuralEstimator("simbi.npe", "1.0.0", c, host) {
         flow_ = flow_spec(c);
         embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
         bounds_ = c.string("bounds", "reject");
-        if (bounds_ != "transform" && bounds_ != "reject" && bounds_ != "none") throw std::invalid_argument("bounds must be transform, reject or none");
+        if (bounds_ != "transform" && bounds_ != "reject" && bounds_ != "none") throw std::invalid_argument("bounds must be reject, transform or none");
     }
 
+protected:
     void do_train(const simbi_train_context& ctx) override {
         const int64_t d = int64_t(ctx.data->theta_dim), k = int64_t(ctx.data->x_dim);
-        prior_ = TorchPrior(json::parse(ctx.prior->json));
         std::vector<double> lo(ctx.prior->lower, ctx.prior->lower + d), hi(ctx.prior->upper, ctx.prior->upper + d);
-        if (bounds_ == "transform") bijection_ = SupportBijection(lo, hi);
-        else bijection_ = SupportBijection(std::vector<double>(size_t(d), -INFINITY), std::vector<double>(size_t(d), INFINITY));
-        TrainingConfig tc = TrainingConfig::from_json(ctx.training_json ? ctx.training_json : "{}");
-        DataSource data(ctx.data, tc.validation_fraction, runtime_.memory_bytes);
-        if (host_ && host_->metric) host_->metric(host_, "resident_rows", 0, double(data.resident_rows()));
-        data.moments([&](const Tensor& t) { return bijection_.to_unbounded(t); }, theta_.mean, theta_.std, x_.mean, x_.std);
-        torch::manual_seed(ctx.seed);
+        const double inf = std::numeric_limits<double>::infinity();
+        bijection_ = bounds_ == "transform" ? SupportBijection(lo, hi)
+                                            : SupportBijection(std::vector<double>(size_t(d), -inf), std::vector<double>(size_t(d), inf));
+        TrainingConfig config;
+        auto data = prepare(ctx, [&](const Tensor& t) { return bijection_.to_unbounded(t); }, config);
         net_ = NpeNet(flow_, embedding_, d, k);
-        auto loss = [&](const Tensor& theta, const Tensor& x) {
+        fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) {
             return -net_->flow->log_prob(theta_.apply(bijection_.to_unbounded(theta)), net_->embed->forward(x_.apply(x))).mean();
-        };
-        json fp = {{"config", config_json()}, {"training", tc.to_json()}, {"rows", ctx.data->rows}, {"seed", ctx.seed}};
-        result_ = fit(*net_, loss, data, tc, host_, ctx.checkpoint_dir ? ctx.checkpoint_dir : "", ctx.seed, fp.dump());
-        report();
+        });
     }
 
     void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
@@ -87,8 +80,7 @@ public:
         const int64_t budget = 1000 * int64_t(n) + 100000;
         while (have < int64_t(n)) {
             int64_t m = std::min<int64_t>(65536, std::max<int64_t>(int64_t(n) - have, 1024));
-            Tensor u = theta_.invert(net_->flow->sample(c1.expand({m, c1.size(1)}), gen));
-            Tensor t = bijection_.to_bounded(u).to(torch::kFloat64);
+            Tensor t = bijection_.to_bounded(theta_.invert(net_->flow->sample(c1.expand({m, c1.size(1)}), gen))).to(torch::kFloat64);
             drawn += m;
             if (bounds_ == "reject") t = t.index({torch::isfinite(prior_.log_prob(t))});
             kept.push_back(t);
@@ -112,54 +104,25 @@ public:
         from_tensor(torch::where(inside, lp.to(torch::kFloat64), torch::full({int64_t(n)}, -INFINITY, torch::kFloat64)), out);
     }
 
-    void do_save(const std::string& dir) override {
-        json j = artifact_header(kId, kVersion);
-        j["config"] = config_json();
-        j["theta_dim"] = theta_.mean.size(0);
-        j["x_dim"] = x_.mean.size(0);
-        j["theta_standardization"] = theta_.to_json();
-        j["x_standardization"] = x_.to_json();
-        j["support"] = bijection_.to_json();
-        j["prior"] = prior_.spec();
-        j["training"] = {{"epochs", result_.epochs}, {"best_val_loss", result_.best_val}, {"seconds", result_.seconds}};
-        std::filesystem::create_directories(dir);
-        save_module(*net_, dir + "/weights.pt");
-        write_json(dir + "/estimator.json", j);
+    bool trained() const override { return bool(net_); }
+    torch::nn::Module& network() override { return *net_; }
+    json config_json() const override {
+        return {{"flow_spec", flow_}, {"embedding", embedding_}, {"bounds", bounds_}, {"support", bijection_.to_json()}, {"threads", runtime_.threads}};
     }
-
-    void do_load(const std::string& dir) override {
-        json j = read_artifact(dir, kId);
-        flow_ = j.at("config").at("flow_spec");
-        embedding_ = j.at("config").at("embedding");
-        bounds_ = j.at("config").at("bounds").get<std::string>();
-        theta_ = Standardizer::from_json(j.at("theta_standardization"));
-        x_ = Standardizer::from_json(j.at("x_standardization"));
-        bijection_ = SupportBijection::from_json(j.at("support"));
-        prior_ = TorchPrior(j.at("prior"));
+    void rebuild(const json& j) override {
+        const json& c = j.at("config");
+        flow_ = c.at("flow_spec");
+        embedding_ = c.at("embedding");
+        bounds_ = c.at("bounds").get<std::string>();
+        bijection_ = SupportBijection::from_json(c.at("support"));
         net_ = NpeNet(flow_, embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>());
-        load_module(*net_, dir + "/weights.pt");
-        net_->eval();
     }
 
 private:
-    json config_json() const { return {{"flow_spec", flow_}, {"embedding", embedding_}, {"bounds", bounds_}, {"threads", runtime_.threads}}; }
-    bool trained() const override { return bool(net_); }
-    void report() const {
-        if (!host_ || !host_->log) return;
-        char line[160];
-        std::snprintf(line, sizeof line, "npe: %lld epochs in %.1f s (%.4f s/epoch), best validation loss %.4f", (long long)result_.epochs,
-                      result_.seconds, result_.seconds_per_epoch, result_.best_val);
-        host_->log(host_, SIMBI_LOG_INFO, line);
-    }
-
-    const simbi_host* host_;
     json flow_, embedding_;
     std::string bounds_;
-    TorchPrior prior_;
     SupportBijection bijection_;
-    Standardizer theta_, x_;
     NpeNet net_{nullptr};
-    TrainResult result_;
 };
 
 }  // namespace
