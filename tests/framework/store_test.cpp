@@ -70,6 +70,39 @@ TEST_CASE("resume after SIGKILL gives the same bytes as an uninterrupted run", "
     CHECK(simbi_test::read_file(out) == simbi_test::read_file(dir.file("full.h5")));
 }
 
+TEST_CASE("Ctrl-C stops cleanly, keeps what was written, and the run resumes", "[framework][store]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), kManifest);
+    const std::string out = dir.file("s.h5"), journal = out + ".journal", log = dir.file("log.txt");
+    std::vector<std::string> args = {"/bin/sh", "-c", std::string("exec '") + SIMBI_TEST_BINARY + "' simulate " + dir.file("m.json") + " -q --out " + out + " > " + log + " 2>&1"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(&a[0]);
+    argv.push_back(nullptr);
+    pid_t pid;
+    REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ) == 0);
+    bool sent = false;
+    for (int i = 0; i < 2000 && !sent; ++i) {
+        std::error_code ec;
+        if (fs::file_size(journal, ec) > 2 * 4096 * 3 * 8 && !ec) {
+            kill(pid, SIGINT);
+            sent = true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    REQUIRE(sent);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK_THAT(simbi_test::read_file(log), Catch::Contains("interrupted") && Catch::Contains("run the same command again to resume"));
+    CHECK(fs::exists(journal));
+    CHECK_FALSE(fs::exists(out));
+    auto resumed = run_cli("simulate " + dir.file("m.json") + " --out " + out);
+    CHECK(resumed.exit_code == 0);
+    CHECK_THAT(resumed.output, Catch::Contains("resuming"));
+    CHECK(simbi::host::DatasetReader(out).rows() == 1500000);
+}
+
 TEST_CASE("another thread count writes an identical file; an up-to-date store is reused", "[framework][store]") {
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "sbibm.slcp"},
