@@ -3,6 +3,7 @@
 //
 // usage: bench_sbibm [--ref DIR] [--tasks a,b] [--methods npe,nre,bnre,nle] [--budgets 1000,10000]
 //                    [--obs 1-5] [--samples 10000] [--max-seconds S] [--work DIR] [--config JSON]
+//                    [--training JSON]
 // Each (task, budget) is simulated once with the plugin; each method trains once and samples at
 // every observation. A full sweep takes long: run it in the background.
 #include <chrono>
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
     uint64_t samples = 10000;
     double max_seconds = 1800;
     json config = json::object();  // estimator config, e.g. '{"bounds": "none"}'; keys a method lacks are ignored
+    json training = json::object();  // training settings, e.g. sbi's '{"batch_size": 50, "learning_rate": 0.0005}'
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i], v = argv[i + 1];
         if (k == "--ref") ref = v;
@@ -98,6 +100,7 @@ int main(int argc, char** argv) {
         else if (k == "--max-seconds") max_seconds = std::stod(v);
         else if (k == "--work") work = v;
         else if (k == "--config") config = json::parse(v);
+        else if (k == "--training") training = json::parse(v);
         else {
             std::fprintf(stderr, "unknown option %s\n", k.c_str());
             return 2;
@@ -138,7 +141,9 @@ int main(int argc, char** argv) {
                     if (schema.contains(it.key())) cfg[it.key()] = it.value();
                 EstimatorInstance est(info, cfg, run_host);
                 auto t0 = Clock::now();
-                est.train(data, *prior, json{{"max_seconds", max_seconds}}, "", 7);
+                json tr = training;
+                tr["max_seconds"] = max_seconds;
+                est.train(data, *prior, tr, "", 7);
                 double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
                 auto metrics = run_host.metrics();
                 size_t epochs = metrics["train_loss"].size();

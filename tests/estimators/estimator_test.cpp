@@ -327,6 +327,26 @@ TEST_CASE("embedding networks for x: MLP and 1-D CNN", "[estimators][embedding]"
     CHECK_THAT(bad.output, Catch::Contains("channels must divide"));
 }
 
+TEST_CASE("every sample manifest runs with every estimator", "[estimators][samples]") {
+    std::vector<std::string> manifests;
+    for (const auto& e : fs::recursive_directory_iterator(std::string(SIMBI_TEST_SOURCE_DIR) + "/samples"))
+        if (e.path().filename() == "manifest.json") manifests.push_back(e.path().string());
+    REQUIRE(manifests.size() >= 8);
+    for (const auto& m : manifests) {
+        TempDir dir;
+        for (std::string id : {"simbi.npe", "simbi.nre", "simbi.bnre", "simbi.nle"}) {
+            INFO(m << " with " << id);
+            // Few MCMC chains keep the ratio and likelihood estimators' sampling short here.
+            std::string chains = id == "simbi.npe" ? "" : " --set estimator.config.chains=50";
+            auto r = run_cli("run " + m + " -q --set simulation.budget=300 --set simulation.store=" + dir.file("s.h5") + " --set estimator.id=" + id +
+                             chains + " --set estimator.training.max_epochs=2 --set inference.samples=100 --out " + dir.file(id));
+            INFO(r.output);
+            CHECK(r.exit_code == 0);
+            CHECK(fs::exists(dir.file(id + "/summary.json")));
+        }
+    }
+}
+
 TEST_CASE("switching the estimator is one line of the manifest", "[estimators][manifest]") {
     TempDir dir;
     fs::copy_file(std::string(SIMBI_TEST_SOURCE_DIR) + "/samples/projectile/manifest.json", dir.file("manifest.json"));
