@@ -14,6 +14,7 @@
 
 #include "simbi_host/errors.hpp"
 #include "simbi_host/json_reader.hpp"
+#include "simbi_host/prior.hpp"
 #include "simbi_host/sha256.hpp"
 
 namespace fs = std::filesystem;
@@ -77,11 +78,20 @@ PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, 
     info.default_prior_json = str_or_empty(d->default_prior_json);
     info.config_schema_json = d->config_schema_json ? d->config_schema_json : "{}";
     try {
-        json schema = json::parse(info.config_schema_json);
-        if (!schema.is_object()) throw std::runtime_error("not an object");
-        if (!info.default_prior_json.empty()) schema = json::parse(info.default_prior_json);
+        if (!json::parse(info.config_schema_json).is_object()) throw std::runtime_error("not an object");
     } catch (const std::exception& e) {
-        throw RunError(where + "config schema or default prior is not valid JSON: " + e.what());
+        throw RunError(where + "config schema is not a JSON object: " + e.what());
+    }
+    if (!info.default_prior_json.empty()) {
+        std::unique_ptr<Prior> prior;
+        try {
+            prior = parse_prior_json(info.default_prior_json, "default prior");
+        } catch (const std::exception& e) {
+            throw RunError(where + "bad default prior: " + e.what());
+        }
+        if (prior->dim() != info.param_names.size())
+            throw RunError(where + "the default prior has " + std::to_string(prior->dim()) + " dimensions for " +
+                           std::to_string(info.param_names.size()) + " parameters");
     }
     return info;
 }

@@ -126,9 +126,9 @@ Tensor AutoregressiveTransformImpl::inverse(const Tensor& z, const Tensor& c) {
 
 // ---- flows
 
-json flow_spec(const simbi::Config& c) {
+json flow_spec(const simbi::Config& c, const std::string& default_flow) {
     json s;
-    s["flow"] = c.string("flow", "nsf");
+    s["flow"] = c.string("flow", default_flow);
     s["transforms"] = c.integer("transforms", 5);
     s["hidden"] = int_list(c, "hidden", {64, 64});
     s["bins"] = c.integer("bins", 8);

@@ -157,7 +157,7 @@ private:
 TORCH_MODULE(ConditionalFlow);
 
 // The flow settings from an estimator config: flow (maf|nsf), transforms, hidden, bins, bound.
-json flow_spec(const simbi::Config& c);
+json flow_spec(const simbi::Config& c, const std::string& default_flow = "nsf");
 
 // ---------------------------------------------------------------- the prior in torch
 

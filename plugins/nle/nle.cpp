@@ -1,6 +1,8 @@
 // simbi.nle: neural likelihood estimation (Papamakarios et al. 2019).
 //
-// A conditional normalizing flow q(x | theta) is fit by maximum likelihood on simulated pairs;
+// A conditional normalizing flow q(x | theta), MAF by default (measured better and four times
+// cheaper than NSF on slcp, and sbi's default for NLE), is fit by maximum likelihood on simulated
+// pairs;
 // the posterior p(theta | x_1..x_N) is proportional to prod_j q(x_j | theta) p(theta) and is
 // sampled by vectorized MCMC (config "sampler": mh | slice | sir). x and theta are z-scored.
 #include "neural/neural.hpp"
@@ -18,7 +20,7 @@ public:
             .version("1.0.0")
             .vendor("simbi")
             .description("A conditional normalizing flow q(x|theta) trained on simulations; MCMC posterior, i.i.d. sets of observations.")
-            .option("flow", "string", "\"nsf\"", "nsf (rational-quadratic splines) or maf (affine)")
+            .option("flow", "string", "\"maf\"", "maf (affine, the default, as in sbi's NLE) or nsf (rational-quadratic splines)")
             .option("transforms", "integer", "5", "number of autoregressive transforms")
             .option("hidden", "array", "[64, 64]", "hidden widths of each MADE conditioner")
             .option("bins", "integer", "8", "spline bins (nsf)")
@@ -33,7 +35,7 @@ public:
     }
 
     Nle(const simbi::Config& c, const simbi_host* host) : NeuralEstimator("simbi.nle", "1.0.0", c, host) {
-        flow_ = flow_spec(c);
+        flow_ = flow_spec(c, "maf");
         sampler_ = SamplerConfig::from_config(c);
     }
 
