@@ -3,7 +3,7 @@
 //
 // usage: bench_sbibm [--ref DIR] [--tasks a,b] [--methods npe,nre,bnre,nle] [--budgets 1000,10000]
 //                    [--obs 1-5] [--samples 10000] [--max-seconds S] [--work DIR] [--config JSON]
-//                    [--training JSON]
+//                    [--training JSON] [--timing-only 1]
 // Each (task, budget) is simulated once with the plugin; each method trains once and samples at
 // every observation. A full sweep takes long: run it in the background.
 #include <chrono>
@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
     uint64_t samples = 10000;
     double max_seconds = 1800;
     json config = json::object();  // estimator config, e.g. '{"bounds": "none"}'; keys a method lacks are ignored
+    bool timing_only = false;  // train only: seconds per epoch, no sampling or C2ST
     json training = json::object();  // training settings, e.g. sbi's '{"batch_size": 50, "learning_rate": 0.0005}'
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i], v = argv[i + 1];
@@ -101,6 +102,7 @@ int main(int argc, char** argv) {
         else if (k == "--work") work = v;
         else if (k == "--config") config = json::parse(v);
         else if (k == "--training") training = json::parse(v);
+        else if (k == "--timing-only") timing_only = v == "1";
         else {
             std::fprintf(stderr, "unknown option %s\n", k.c_str());
             return 2;
@@ -149,7 +151,7 @@ int main(int argc, char** argv) {
                 size_t epochs = metrics["train_loss"].size();
                 double c2st_sum = 0, sample_s = 0;
                 int count = 0;
-                for (int o = obs_lo; o <= obs_hi; ++o) {
+                for (int o = obs_lo; o <= obs_hi && !timing_only; ++o) {
                     const std::string dir = ref + "/" + task + "/obs" + std::to_string(o);
                     auto x = read_csv_rows(dir + "/observation.csv");
                     auto t1 = Clock::now();
