@@ -27,6 +27,7 @@ public:
 
 private:
     int previous_, previous_blas_ = 0;
+    bool flush_denormal_ = false;
 };
 Tensor to_tensor(const double* data, int64_t rows, int64_t cols);
 void from_tensor(const Tensor& t, double* out);
@@ -256,7 +257,9 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
 
 struct SamplerConfig {
     std::string method = "mh";  // mh | slice | sir
-    int64_t chains = 1000, warmup = 100, thin = 5, sir_factor = 20;
+    // warmup and thin 0: chosen from the dimension d, max(100, 50 d) and max(5, d), since chains
+    // need longer to forget their start and to decorrelate in more dimensions.
+    int64_t chains = 1000, warmup = 0, thin = 0, sir_factor = 20;
     static SamplerConfig from_config(const simbi::Config& c);
     json to_json() const;
     static SamplerConfig from_json(const json& j);

@@ -14,8 +14,8 @@ SamplerConfig SamplerConfig::from_config(const simbi::Config& c) {
     s.thin = c.integer("thin", s.thin);
     s.sir_factor = c.integer("sir_factor", s.sir_factor);
     if (s.method != "mh" && s.method != "slice" && s.method != "sir") throw std::invalid_argument("sampler must be mh, slice or sir");
-    if (s.chains < 1 || s.warmup < 0 || s.thin < 1 || s.sir_factor < 1)
-        throw std::invalid_argument("chains >= 1, warmup >= 0, thin >= 1 and sir_factor >= 1 are required");
+    if (s.chains < 1 || s.warmup < 0 || s.thin < 0 || s.sir_factor < 1)
+        throw std::invalid_argument("chains >= 1, warmup >= 0, thin >= 0 and sir_factor >= 1 are required");
     return s;
 }
 
@@ -143,9 +143,13 @@ Tensor sample_posterior(const std::function<Tensor(const Tensor&)>& log_target, 
     torch::NoGradGuard no_grad;
     if (n == 0) return torch::zeros({0, prior.dim()}, torch::kFloat64);
     if (cfg.method == "sir") return sir(log_target, prior, n * cfg.sir_factor, n, gen);
-    int64_t chains = std::min(cfg.chains, n);
-    Tensor init = sir(log_target, prior, chains * cfg.sir_factor, chains, gen);
-    Tensor samples = cfg.method == "slice" ? slice(log_target, init, n, cfg, gen) : metropolis(log_target, init, n, cfg, gen);
+    SamplerConfig c = cfg;
+    const int64_t d = prior.dim();
+    if (c.warmup == 0) c.warmup = std::max<int64_t>(100, 50 * d);
+    if (c.thin == 0) c.thin = std::max<int64_t>(5, d);
+    int64_t chains = std::min(c.chains, n);
+    Tensor init = sir(log_target, prior, chains * c.sir_factor, chains, gen);
+    Tensor samples = c.method == "slice" ? slice(log_target, init, n, c, gen) : metropolis(log_target, init, n, c, gen);
     // Interleave the chains' draws so that neighbouring rows are not from one chain.
     return samples.index_select(0, torch::randperm(samples.size(0), gen));
 }

@@ -43,8 +43,8 @@ public:
             .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
             .option("sampler", "string", "\"mh\"", "posterior sampler: mh | slice | sir")
             .option("chains", "integer", "1000", "parallel MCMC chains")
-            .option("warmup", "integer", "100", "warm-up steps (sweeps for slice)")
-            .option("thin", "integer", "5", "keep every thin-th step")
+            .option("warmup", "integer", "0", "warm-up steps (sweeps for slice); 0: max(100, 50 d) for d parameters")
+            .option("thin", "integer", "0", "keep every thin-th step; 0: max(5, d)")
             .option("sir_factor", "integer", "20", "prior draws per kept state in sampling-importance-resampling")
             .option("threads", "integer", "1", "LibTorch intra-op threads")
             .option("memory_mb", "integer", "2048", "training data held in memory; larger datasets stream from the store");
