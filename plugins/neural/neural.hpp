@@ -329,4 +329,22 @@ private:
     void require_trained() const;
 };
 
+// Estimators whose posterior is known up to a constant, p(theta | x_1..x_N) proportional to
+// p(theta) prod_j exp(term(theta, x_j)) (a ratio or a likelihood), sampled by MCMC.
+class McmcEstimator : public NeuralEstimator {
+public:
+    McmcEstimator(std::string id, std::string version, const simbi::Config& c, const simbi_host* host, uint64_t stream);
+
+protected:
+    // log r(theta, x) or log q(x | theta), for standardized float32 theta and x of equal rows.
+    virtual Tensor log_term(const Tensor& theta_std, const Tensor& x_std) = 0;
+    void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override;
+    void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override;
+    SamplerConfig sampler_;
+
+private:
+    Tensor log_target(const Tensor& theta, const Tensor& x_std);
+    uint64_t stream_;
+};
+
 }  // namespace simbi::nn

@@ -154,4 +154,27 @@ Tensor sample_posterior(const std::function<Tensor(const Tensor&)>& log_target, 
     return samples.index_select(0, torch::randperm(samples.size(0), gen));
 }
 
+McmcEstimator::McmcEstimator(std::string id, std::string version, const simbi::Config& c, const simbi_host* host, uint64_t stream)
+    : NeuralEstimator(std::move(id), std::move(version), c, host), sampler_(SamplerConfig::from_config(c)), stream_(stream) {}
+
+// sum_j term(theta, x_j) + log p(theta), for theta [B, d] in float64.
+Tensor McmcEstimator::log_target(const Tensor& theta, const Tensor& x_std) {
+    Tensor t = theta_.apply(theta.to(torch::kFloat32));
+    Tensor total = prior_.log_prob(theta);
+    for (int64_t j = 0; j < x_std.size(0); ++j) total = total + log_term(t, x_std[j].expand({t.size(0), x_std.size(1)})).to(torch::kFloat64);
+    return total;
+}
+
+void McmcEstimator::do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) {
+    Tensor xs = x_.apply(to_tensor(x_obs, int64_t(n_obs), x_.mean.size(0)));
+    at::Generator gen = make_generator(seed, stream_);
+    from_tensor(sample_posterior([&](const Tensor& t) { return log_target(t, xs); }, prior_, int64_t(n), sampler_, gen), theta);
+}
+
+void McmcEstimator::do_log_prob(uint64_t n, const double* theta, const double* x, double* out) {
+    Tensor t = torch::from_blob(const_cast<double*>(theta), {int64_t(n), theta_.mean.size(0)}, torch::kFloat64);
+    Tensor xs = x_.apply(to_tensor(x, int64_t(n), x_.mean.size(0)));
+    from_tensor(log_term(theta_.apply(t.to(torch::kFloat32)), xs).to(torch::kFloat64) + prior_.log_prob(t), out);
+}
+
 }  // namespace simbi::nn

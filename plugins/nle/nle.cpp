@@ -11,7 +11,7 @@ using namespace simbi::nn;
 
 namespace {
 
-class Nle final : public NeuralEstimator {
+class Nle final : public McmcEstimator {
 public:
     using adapter = simbi::detail::EstimatorAdapter<Nle>;
 
@@ -34,10 +34,7 @@ public:
             .option("memory_mb", "integer", "2048", "training data held in memory; larger datasets stream from the store");
     }
 
-    Nle(const simbi::Config& c, const simbi_host* host) : NeuralEstimator("simbi.nle", "1.0.0", c, host) {
-        flow_ = flow_spec(c, "maf");
-        sampler_ = SamplerConfig::from_config(c);
-    }
+    Nle(const simbi::Config& c, const simbi_host* host) : McmcEstimator("simbi.nle", "1.0.0", c, host, 13) { flow_ = flow_spec(c, "maf"); }
 
 protected:
     void do_train(const simbi_train_context& ctx) override {
@@ -47,27 +44,8 @@ protected:
         fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) { return -flow_net_->log_prob(x_.apply(x), theta_.apply(theta)).mean(); });
     }
 
-    // sum_j log q(x_j | theta) + log p(theta), for theta [B, d] in float64.
-    Tensor log_target(const Tensor& theta, const Tensor& x_std) {
-        Tensor t = theta_.apply(theta.to(torch::kFloat32));
-        Tensor total = prior_.log_prob(theta);
-        for (int64_t j = 0; j < x_std.size(0); ++j)
-            total = total + (flow_net_->log_prob(x_std[j].expand({t.size(0), x_std.size(1)}), t) - x_.log_std_sum()).to(torch::kFloat64);
-        return total;
-    }
-
-    void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
-        Tensor xs = x_.apply(to_tensor(x_obs, int64_t(n_obs), x_.mean.size(0)));
-        at::Generator gen = make_generator(seed, 13);
-        from_tensor(sample_posterior([&](const Tensor& t) { return log_target(t, xs); }, prior_, int64_t(n), sampler_, gen), theta);
-    }
-
-    void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
-        Tensor t = torch::from_blob(const_cast<double*>(theta), {int64_t(n), theta_.mean.size(0)}, torch::kFloat64);
-        Tensor xs = x_.apply(to_tensor(x, int64_t(n), x_.mean.size(0)));
-        Tensor ll = flow_net_->log_prob(xs, theta_.apply(t.to(torch::kFloat32))) - x_.log_std_sum();
-        from_tensor(ll.to(torch::kFloat64) + prior_.log_prob(t), out);
-    }
+    // log q(x | theta) in x's own units: the flow's density of standardized x, less log |std|.
+    Tensor log_term(const Tensor& theta_std, const Tensor& x_std) override { return flow_net_->log_prob(x_std, theta_std) - x_.log_std_sum(); }
 
     bool trained() const override { return bool(flow_net_); }
     torch::nn::Module& network() override { return *flow_net_; }
@@ -80,7 +58,6 @@ protected:
 
 private:
     json flow_;
-    SamplerConfig sampler_;
     ConditionalFlow flow_net_{nullptr};
 };
 

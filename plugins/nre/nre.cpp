@@ -28,7 +28,7 @@ struct ClassifierImpl : torch::nn::Module {
 TORCH_MODULE(Classifier);
 
 template <bool Balanced>
-class RatioEstimator final : public NeuralEstimator {
+class RatioEstimator final : public McmcEstimator {
 public:
     using adapter = simbi::detail::EstimatorAdapter<RatioEstimator>;
     static constexpr const char* kId = Balanced ? "simbi.bnre" : "simbi.nre";
@@ -52,10 +52,9 @@ public:
         return i;
     }
 
-    RatioEstimator(const simbi::Config& c, const simbi_host* host) : NeuralEstimator(kId, "1.0.0", c, host) {
+    RatioEstimator(const simbi::Config& c, const simbi_host* host) : McmcEstimator(kId, "1.0.0", c, host, 12) {
         hidden_ = int_list(c, "hidden", {64, 64, 64});
         embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
-        sampler_ = SamplerConfig::from_config(c);
         lambda_ = Balanced ? c.number("lambda", 100.0) : 0.0;
         if (lambda_ < 0) throw std::invalid_argument("lambda must be non-negative");
     }
@@ -80,25 +79,7 @@ protected:
         return l;
     }
 
-    // sum_j log r(theta, x_j) + log p(theta), for theta [B, d] in float64.
-    Tensor log_target(const Tensor& theta, const Tensor& x_std) {
-        Tensor t = theta_.apply(theta.to(torch::kFloat32));
-        Tensor total = prior_.log_prob(theta);
-        for (int64_t j = 0; j < x_std.size(0); ++j) total = total + net_->forward(t, x_std[j].expand({t.size(0), x_std.size(1)})).to(torch::kFloat64);
-        return total;
-    }
-
-    void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
-        Tensor xs = x_.apply(to_tensor(x_obs, int64_t(n_obs), x_.mean.size(0)));
-        at::Generator gen = make_generator(seed, 12);
-        from_tensor(sample_posterior([&](const Tensor& t) { return log_target(t, xs); }, prior_, int64_t(n), sampler_, gen), theta);
-    }
-
-    void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
-        Tensor t = torch::from_blob(const_cast<double*>(theta), {int64_t(n), theta_.mean.size(0)}, torch::kFloat64);
-        Tensor xs = x_.apply(to_tensor(x, int64_t(n), x_.mean.size(0)));
-        from_tensor(net_->forward(theta_.apply(t.to(torch::kFloat32)), xs).to(torch::kFloat64) + prior_.log_prob(t), out);
-    }
+    Tensor log_term(const Tensor& theta_std, const Tensor& x_std) override { return net_->forward(theta_std, x_std); }
 
     bool trained() const override { return bool(net_); }
     torch::nn::Module& network() override { return *net_; }
@@ -117,7 +98,6 @@ protected:
 private:
     std::vector<int64_t> hidden_;
     json embedding_;
-    SamplerConfig sampler_;
     double lambda_;
     Classifier net_{nullptr};
 };
