@@ -80,6 +80,29 @@ torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, i
     return seq;
 }
 
+// ---- shared config keys
+
+void declare_flow_options(simbi::Info& info, const std::string& default_flow) {
+    info.option("flow", "string", "\"" + default_flow + "\"", "nsf (rational-quadratic splines) or maf (affine)")
+        .option("transforms", "integer", "5", "number of autoregressive transforms")
+        .option("hidden", "array", "[64, 64]", "hidden widths of each MADE conditioner")
+        .option("bins", "integer", "8", "spline bins (nsf)")
+        .option("bound", "number", "5", "spline domain [-bound, bound] (nsf)");
+}
+
+void declare_sampler_options(simbi::Info& info) {
+    info.option("sampler", "string", "\"mh\"", "posterior sampler: mh | slice | sir")
+        .option("chains", "integer", "1000", "parallel MCMC chains")
+        .option("warmup", "integer", "0", "warm-up steps (sweeps for slice); 0: max(100, 50 d) for d parameters")
+        .option("thin", "integer", "0", "keep every thin-th step; 0: max(5, d)")
+        .option("sir_factor", "integer", "20", "prior draws per kept state in sampling-importance-resampling");
+}
+
+void declare_runtime_options(simbi::Info& info) {
+    info.option("threads", "integer", "1", "LibTorch intra-op threads")
+        .option("memory_mb", "integer", "2048", "training data held in memory; larger datasets stream from the store");
+}
+
 // ---- embeddings
 
 json EmbeddingImpl::validate(const json& s) {

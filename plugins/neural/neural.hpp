@@ -157,6 +157,11 @@ private:
 };
 TORCH_MODULE(ConditionalFlow);
 
+// The config keys shared by several estimators, declared once for their descriptors.
+void declare_flow_options(simbi::Info& info, const std::string& default_flow);
+void declare_sampler_options(simbi::Info& info);
+void declare_runtime_options(simbi::Info& info);
+
 // The flow settings from an estimator config: flow (maf|nsf), transforms, hidden, bins, bound.
 json flow_spec(const simbi::Config& c, const std::string& default_flow = "nsf");
 

@@ -16,22 +16,13 @@ public:
     using adapter = simbi::detail::EstimatorAdapter<Nle>;
 
     static simbi::Info info() {
-        return simbi::Info("simbi.nle", "Neural likelihood estimation", SIMBI_KIND_ESTIMATOR)
-            .version("1.0.0")
-            .vendor("simbi")
-            .description("A conditional normalizing flow q(x|theta) trained on simulations; MCMC posterior, i.i.d. sets of observations.")
-            .option("flow", "string", "\"maf\"", "maf (affine, the default, as in sbi's NLE) or nsf (rational-quadratic splines)")
-            .option("transforms", "integer", "5", "number of autoregressive transforms")
-            .option("hidden", "array", "[64, 64]", "hidden widths of each MADE conditioner")
-            .option("bins", "integer", "8", "spline bins (nsf)")
-            .option("bound", "number", "5", "spline domain [-bound, bound] (nsf)")
-            .option("sampler", "string", "\"mh\"", "posterior sampler: mh | slice | sir")
-            .option("chains", "integer", "1000", "parallel MCMC chains")
-            .option("warmup", "integer", "0", "warm-up steps (sweeps for slice); 0: max(100, 50 d) for d parameters")
-            .option("thin", "integer", "0", "keep every thin-th step; 0: max(5, d)")
-            .option("sir_factor", "integer", "20", "prior draws per kept state in sampling-importance-resampling")
-            .option("threads", "integer", "1", "LibTorch intra-op threads")
-            .option("memory_mb", "integer", "2048", "training data held in memory; larger datasets stream from the store");
+        simbi::Info i("simbi.nle", "Neural likelihood estimation", SIMBI_KIND_ESTIMATOR);
+        i.version("1.0.0").vendor("simbi").description(
+            "A conditional normalizing flow q(x|theta) trained on simulations; MCMC posterior, i.i.d. sets of observations.");
+        declare_flow_options(i, "maf");
+        declare_sampler_options(i);
+        declare_runtime_options(i);
+        return i;
     }
 
     Nle(const simbi::Config& c, const simbi_host* host) : McmcEstimator("simbi.nle", "1.0.0", c, host, 13) { flow_ = flow_spec(c, "maf"); }

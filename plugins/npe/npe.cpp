@@ -31,19 +31,14 @@ public:
     using adapter = simbi::detail::EstimatorAdapter<Npe>;
 
     static simbi::Info info() {
-        return simbi::Info("simbi.npe", "Neural posterior estimation", SIMBI_KIND_ESTIMATOR)
-            .version("1.0.0")
-            .vendor("simbi")
-            .description("A conditional normalizing flow q(theta|x) (NSF or MAF) trained on simulations; direct, amortized posterior sampling.")
-            .option("flow", "string", "\"nsf\"", "nsf (rational-quadratic splines) or maf (affine)")
-            .option("transforms", "integer", "5", "number of autoregressive transforms")
-            .option("hidden", "array", "[64, 64]", "hidden widths of each MADE conditioner")
-            .option("bins", "integer", "8", "spline bins (nsf)")
-            .option("bound", "number", "5", "spline domain [-bound, bound] (nsf)")
-            .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
-            .option("bounds", "string", "\"reject\"", "keeping samples in the prior's support: reject | transform | none")
-            .option("threads", "integer", "1", "LibTorch intra-op threads")
-            .option("memory_mb", "integer", "2048", "training data held in memory; larger datasets stream from the store");
+        simbi::Info i("simbi.npe", "Neural posterior estimation", SIMBI_KIND_ESTIMATOR);
+        i.version("1.0.0").vendor("simbi").description(
+            "A conditional normalizing flow q(theta|x) (NSF or MAF) trained on simulations; direct, amortized posterior sampling.");
+        declare_flow_options(i, "nsf");
+        i.option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
+            .option("bounds", "string", "\"reject\"", "keeping samples in the prior's support: reject | transform | none");
+        declare_runtime_options(i);
+        return i;
     }
 
     Npe(const simbi::Config& c, const simbi_host* host) : NeuralEstimator("simbi.npe", "1.0.0", c, host) {

@@ -40,14 +40,9 @@ public:
             .description(Balanced ? "A classifier of joint versus marginal pairs with the balancing penalty of Delaunoy et al. 2022; MCMC posterior."
                                   : "A classifier of joint versus marginal pairs whose logit is log p(x|theta)/p(x); MCMC posterior.")
             .option("hidden", "array", "[64, 64, 64]", "hidden widths of the classifier MLP on (theta, x)")
-            .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
-            .option("sampler", "string", "\"mh\"", "posterior sampler: mh | slice | sir")
-            .option("chains", "integer", "1000", "parallel MCMC chains")
-            .option("warmup", "integer", "0", "warm-up steps (sweeps for slice); 0: max(100, 50 d) for d parameters")
-            .option("thin", "integer", "0", "keep every thin-th step; 0: max(5, d)")
-            .option("sir_factor", "integer", "20", "prior draws per kept state in sampling-importance-resampling")
-            .option("threads", "integer", "1", "LibTorch intra-op threads")
-            .option("memory_mb", "integer", "2048", "training data held in memory; larger datasets stream from the store");
+            .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}");
+        declare_sampler_options(i);
+        declare_runtime_options(i);
         if (Balanced) i.option("lambda", "number", "100", "weight of the balancing penalty");
         return i;
     }
