@@ -41,8 +41,11 @@ private:
 // A plugin's description, built fluently and kept for the library's life.
 class Info {
 public:
+    // Simulators default to instances shared by all threads (simulate is const); estimators and
+    // diagnostics are called from one thread.
     Info(std::string id, std::string name, simbi_kind kind = SIMBI_KIND_SIMULATOR)
-        : id_(std::move(id)), name_(std::move(name)), kind_(kind) {}
+        : id_(std::move(id)), name_(std::move(name)), kind_(kind),
+          thread_(kind == SIMBI_KIND_SIMULATOR ? SIMBI_THREAD_SHARED : SIMBI_THREAD_INSTANCE) {}
     Info& version(std::string v) { version_ = std::move(v); return *this; }
     Info& vendor(std::string v) { vendor_ = std::move(v); return *this; }
     Info& description(std::string v) { description_ = std::move(v); return *this; }
@@ -93,7 +96,7 @@ private:
     }
     std::string id_, name_, version_ = "1.0.0", vendor_, description_, prior_, schema_, schema_json_;
     simbi_kind kind_;
-    simbi_thread_safety thread_ = SIMBI_THREAD_SHARED;
+    simbi_thread_safety thread_;
     std::vector<std::string> params_;
     std::vector<const char*> name_ptrs_;
     uint64_t output_dim_ = 0;
