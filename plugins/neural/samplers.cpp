@@ -6,6 +6,14 @@
 
 namespace simbi::nn {
 
+// The same checks for a config and for a saved artifact.
+static SamplerConfig checked(SamplerConfig s) {
+    if (s.method != "mh" && s.method != "slice" && s.method != "sir") throw std::invalid_argument("sampler must be mh, slice or sir");
+    if (s.chains < 1 || s.warmup < 0 || s.thin < 0 || s.sir_factor < 1)
+        throw std::invalid_argument("chains >= 1, warmup >= 0, thin >= 0 and sir_factor >= 1 are required");
+    return s;
+}
+
 SamplerConfig SamplerConfig::from_config(const simbi::Config& c) {
     SamplerConfig s;
     s.method = c.string("sampler", s.method);
@@ -13,10 +21,7 @@ SamplerConfig SamplerConfig::from_config(const simbi::Config& c) {
     s.warmup = c.integer("warmup", s.warmup);
     s.thin = c.integer("thin", s.thin);
     s.sir_factor = c.integer("sir_factor", s.sir_factor);
-    if (s.method != "mh" && s.method != "slice" && s.method != "sir") throw std::invalid_argument("sampler must be mh, slice or sir");
-    if (s.chains < 1 || s.warmup < 0 || s.thin < 0 || s.sir_factor < 1)
-        throw std::invalid_argument("chains >= 1, warmup >= 0, thin >= 0 and sir_factor >= 1 are required");
-    return s;
+    return checked(s);
 }
 
 json SamplerConfig::to_json() const {
@@ -30,7 +35,7 @@ SamplerConfig SamplerConfig::from_json(const json& j) {
     s.warmup = j.value("warmup", s.warmup);
     s.thin = j.value("thin", s.thin);
     s.sir_factor = j.value("sir_factor", s.sir_factor);
-    return s;
+    return checked(s);
 }
 
 namespace {
