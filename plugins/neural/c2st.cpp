@@ -39,13 +39,14 @@ double c2st(const Tensor& reference, const Tensor& approximate, uint64_t seed, i
         Tensor Xtr = X.index({~test_mask}), ytr = y.index({~test_mask}), Xte = X.index({test_mask}), yte = y.index({test_mask});
         auto& net = nets[size_t(f)];
         at::Generator gen = make_generator(seed, uint64_t(200 + f));
-        torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3).weight_decay(1e-4));
+        FlatAdam opt(net->parameters(), 1e-3, 0.9, 0.999, 1e-8, 1e-4);
         double best = 1e30;
         int stall = 0;
         const int64_t m = Xtr.size(0), batch = std::min<int64_t>(200, m);
         for (int epoch = 0; epoch < 1000 && stall < 10; ++epoch) {
             Tensor p = torch::randperm(m, gen);
-            double sum = 0;
+            // The epoch's loss accumulates in a tensor: one synchronization per epoch, not per step.
+            Tensor sum = torch::zeros({});
             for (int64_t s = 0; s < m; s += batch) {
                 Tensor idx = p.narrow(0, s, std::min(batch, m - s));
                 opt.zero_grad();
@@ -53,9 +54,9 @@ double c2st(const Tensor& reference, const Tensor& approximate, uint64_t seed, i
                 Tensor loss = torch::binary_cross_entropy_with_logits(logits, ytr.index_select(0, idx));
                 loss.backward();
                 opt.step();
-                sum += loss.item<double>() * double(idx.size(0));
+                sum.add_(loss.detach(), double(idx.size(0)));
             }
-            double epoch_loss = sum / double(m);
+            double epoch_loss = sum.item<double>() / double(m);
             if (epoch_loss < best - 1e-4) {
                 best = epoch_loss;
                 stall = 0;

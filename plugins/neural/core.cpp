@@ -405,7 +405,7 @@ void NeuralEstimator::save(const std::string& dir) {
         j["theta_standardization"] = theta_.to_json();
         j["x_standardization"] = x_.to_json();
         j["prior"] = prior_.spec();
-        j["training"] = {{"epochs", result_.epochs}, {"best_val_loss", result_.best_val}, {"seconds", result_.seconds}};
+        j["training"] = {{"epochs", result_.epochs}, {"batch_size", result_.batch_size}, {"best_val_loss", result_.best_val}, {"seconds", result_.seconds}};
         std::filesystem::create_directories(dir);
         save_module(network(), dir + "/weights.pt");
         write_json(dir + "/estimator.json", j);  // last: it is what makes the folder an artifact

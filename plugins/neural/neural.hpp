@@ -58,7 +58,8 @@ json read_artifact(const std::string& dir, const std::string& id);
 // ---------------------------------------------------------------- data and training
 
 struct TrainingConfig {
-    int64_t batch_size = 256;
+    // 0: chosen from the training rows (see auto_batch_size).
+    int64_t batch_size = 0;
     double learning_rate = 1e-3;
     double validation_fraction = 0.1;
     int64_t patience = 20;
@@ -67,12 +68,15 @@ struct TrainingConfig {
     double clip_norm = 5.0;
     static TrainingConfig from_json(const std::string& text);
     json to_json() const;
+    // n/16 clamped to [64, 256]: a small dataset still gets 16 steps an epoch, so early stopping
+    // judges a trained network, while a large one keeps the cheap large batches.
+    static int64_t auto_batch_size(int64_t train_rows);
 };
 
 class DataSource;
 
 struct TrainResult {
-    int64_t epochs = 0;
+    int64_t epochs = 0, batch_size = 0;
     double best_val = 0, seconds = 0, seconds_per_epoch = 0;
     bool resumed = false;
 };
@@ -234,12 +238,13 @@ private:
     Tensor theta_, x_;  // all rows, when in memory
 };
 
-// Adam (Kingma & Ba 2015, as torch.optim.Adam without weight decay) over all parameters at once:
+// Adam (Kingma & Ba 2015, as torch.optim.Adam, whose weight decay is an L2 term added to the
+// gradient) over all parameters at once:
 // the parameters and their gradients become views into two flat buffers, so a step, a gradient
 // clip and zeroing the gradients are a handful of tensor operations, not a handful per parameter.
 class FlatAdam {
 public:
-    FlatAdam(std::vector<Tensor> params, double lr, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
+    FlatAdam(std::vector<Tensor> params, double lr, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weight_decay = 0);
     void zero_grad() { grad_.zero_(); }
     void clip_grad_norm(double max_norm);
     void step();
@@ -248,7 +253,7 @@ public:
 
 private:
     Tensor flat_, grad_, m_, v_;
-    double lr_, beta1_, beta2_, eps_;
+    double lr_, beta1_, beta2_, eps_, weight_decay_;
     int64_t t_ = 0;
 };
 

@@ -1,5 +1,6 @@
 // Training: batches from the host's reader (in memory or streamed), Adam with gradient clipping,
 // early stopping on the validation loss, and a checkpoint per epoch.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -14,17 +15,20 @@ TrainingConfig TrainingConfig::from_json(const std::string& text) {
     TrainingConfig c;
     json j = text.empty() ? json::object() : json::parse(text);
     c.batch_size = j.value("batch_size", c.batch_size);
+    if (j.contains("batch_size") && c.batch_size < 1) throw std::invalid_argument("training settings out of range: batch_size must be positive");
     c.learning_rate = j.value("learning_rate", c.learning_rate);
     c.validation_fraction = j.value("validation_fraction", c.validation_fraction);
     c.patience = j.value("patience", c.patience);
     c.max_epochs = j.value("max_epochs", c.max_epochs);
     c.max_seconds = j.value("max_seconds", c.max_seconds);
     c.clip_norm = j.value("clip_norm", c.clip_norm);
-    if (c.batch_size < 1 || !(c.learning_rate > 0) || !(c.validation_fraction > 0 && c.validation_fraction < 1) || c.patience < 1 ||
+    if (c.batch_size < 0 || !(c.learning_rate > 0) || !(c.validation_fraction > 0 && c.validation_fraction < 1) || c.patience < 1 ||
         c.max_epochs < 1 || !(c.max_seconds > 0) || !(c.clip_norm > 0))
         throw std::invalid_argument("training settings out of range: " + j.dump());
     return c;
 }
+
+int64_t TrainingConfig::auto_batch_size(int64_t train_rows) { return std::clamp<int64_t>(train_rows / 16, 64, 256); }
 
 json TrainingConfig::to_json() const {
     return {{"batch_size", batch_size}, {"learning_rate", learning_rate}, {"validation_fraction", validation_fraction},
@@ -146,8 +150,8 @@ void DataSource::moments(const std::function<Tensor(const Tensor&)>& g, Tensor& 
 
 // ---- the optimizer
 
-FlatAdam::FlatAdam(std::vector<Tensor> params, double lr, double beta1, double beta2, double eps)
-    : lr_(lr), beta1_(beta1), beta2_(beta2), eps_(eps) {
+FlatAdam::FlatAdam(std::vector<Tensor> params, double lr, double beta1, double beta2, double eps, double weight_decay)
+    : lr_(lr), beta1_(beta1), beta2_(beta2), eps_(eps), weight_decay_(weight_decay) {
     int64_t total = 0;
     for (const auto& p : params) total += p.numel();
     flat_ = torch::empty({total});
@@ -175,6 +179,7 @@ void FlatAdam::clip_grad_norm(double max_norm) {
 void FlatAdam::step() {
     torch::NoGradGuard no_grad;
     ++t_;
+    if (weight_decay_ > 0) grad_.add_(flat_, weight_decay_);
     m_.mul_(beta1_).add_(grad_, 1 - beta1_);
     v_.mul_(beta2_).addcmul_(grad_, grad_, 1 - beta2_);
     const double bc1 = 1 - std::pow(beta1_, double(t_)), bc2 = 1 - std::pow(beta2_, double(t_));
@@ -302,6 +307,7 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
     }
     restore(model, best_state);
     result.epochs = epoch;
+    result.batch_size = cfg.batch_size;
     result.best_val = best;
     result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     result.seconds_per_epoch = epochs_here ? result.seconds / double(epochs_here) : 0.0;
@@ -317,6 +323,7 @@ std::unique_ptr<DataSource> NeuralEstimator::prepare(const simbi_train_context& 
     prior_ = TorchPrior(json::parse(ctx.prior->json));
     config = TrainingConfig::from_json(ctx.training_json ? ctx.training_json : "{}");
     auto data = std::make_unique<DataSource>(ctx.data, config.validation_fraction, runtime_.memory_bytes);
+    if (config.batch_size == 0) config.batch_size = TrainingConfig::auto_batch_size(data->train_rows());
     if (host_ && host_->metric) host_->metric(host_, "resident_rows", 0, double(data->resident_rows()));
     data->moments(g, theta_.mean, theta_.std, x_.mean, x_.std);
     torch::manual_seed(ctx.seed);  // the network's initial weights

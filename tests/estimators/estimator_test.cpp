@@ -235,6 +235,12 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
     CHECK_THAT(key.output, Catch::Contains("/estimator/config/flw"));
     auto hidden = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.hidden=[0]");
     CHECK(hidden.exit_code == 2);
+    auto negatives = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre --set estimator.config.negatives=0");
+    CHECK(negatives.exit_code == 2);
+    CHECK_THAT(negatives.output, Catch::Contains("negatives must be"));
+    auto penalty = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.bnre --set estimator.config.penalty=xyz");
+    CHECK(penalty.exit_code == 2);
+    CHECK_THAT(penalty.output, Catch::Contains("penalty must be"));
     auto missing = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nothing");
     CHECK(missing.exit_code == 1);
     CHECK_THAT(missing.output, Catch::Contains("no plugin with id 'simbi.nothing'"));

@@ -102,3 +102,13 @@ TEST_CASE("the torch prior matches its JSON definition", "[neural][prior]") {
     Tensor back = b.to_bounded(b.to_unbounded(s));
     CHECK(torch::allclose(back, s, 1e-6, 1e-5));
 }
+
+TEST_CASE("the automatic batch size gives small datasets 16 steps an epoch", "[neural][training]") {
+    using simbi::nn::TrainingConfig;
+    CHECK(TrainingConfig::auto_batch_size(900) == 64);
+    CHECK(TrainingConfig::auto_batch_size(1600) == 100);
+    CHECK(TrainingConfig::auto_batch_size(9000) == 256);
+    CHECK(TrainingConfig::from_json("{}").batch_size == 0);
+    CHECK(TrainingConfig::from_json(R"({"batch_size": 50})").batch_size == 50);
+    CHECK_THROWS_AS(TrainingConfig::from_json(R"({"batch_size": 0})"), std::invalid_argument);
+}
