@@ -15,14 +15,14 @@ TrainingConfig TrainingConfig::from_json(const std::string& text) {
     TrainingConfig c;
     json j = text.empty() ? json::object() : json::parse(text);
     c.batch_size = j.value("batch_size", c.batch_size);
-    if (j.contains("batch_size") && c.batch_size < 1) throw std::invalid_argument("training settings out of range: batch_size must be positive");
     c.learning_rate = j.value("learning_rate", c.learning_rate);
     c.validation_fraction = j.value("validation_fraction", c.validation_fraction);
     c.patience = j.value("patience", c.patience);
     c.max_epochs = j.value("max_epochs", c.max_epochs);
     c.max_seconds = j.value("max_seconds", c.max_seconds);
     c.clip_norm = j.value("clip_norm", c.clip_norm);
-    if (c.batch_size < 0 || !(c.learning_rate > 0) || !(c.validation_fraction > 0 && c.validation_fraction < 1) || c.patience < 1 ||
+    // batch_size 0 (automatic) is the default only: a given one must be positive.
+    if ((j.contains("batch_size") && c.batch_size < 1) || !(c.learning_rate > 0) || !(c.validation_fraction > 0 && c.validation_fraction < 1) || c.patience < 1 ||
         c.max_epochs < 1 || !(c.max_seconds > 0) || !(c.clip_norm > 0))
         throw std::invalid_argument("training settings out of range: " + j.dump());
     return c;

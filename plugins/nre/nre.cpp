@@ -78,8 +78,8 @@ protected:
     // Binary cross-entropy of joint against marginal pairs, plus BNRE's balance penalty: the mean
     // classifier outputs on the two sum to 1 for a balanced classifier.
     Tensor loss(const Tensor& theta, const Tensor& x) {
-        // Joint and marginal pairs in one batch: half the operations of two passes.
-        // Marginal pairs: x with the theta of the rows 1..K places away, so no x meets its own theta.
+        // Joint and marginal pairs in one forward pass; the marginal ones pair x with the theta of
+        // the rows 1..K places away, so no x meets its own theta.
         const int64_t b = theta.size(0), k = std::min<int64_t>(negatives_, std::max<int64_t>(b - 1, 1));
         std::vector<Tensor> thetas{theta}, xs(size_t(k) + 1, x);
         for (int64_t j = 1; j <= k; ++j) thetas.push_back(theta.roll(j, 0));
