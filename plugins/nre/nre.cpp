@@ -20,14 +20,28 @@ using namespace simbi::nn;
 namespace {
 
 struct ClassifierImpl : torch::nn::Module {
-    ClassifierImpl(const std::vector<int64_t>& hidden, const json& embedding, int64_t d, int64_t k) {
-        embed = register_module("embedding", Embedding(embedding, k));
-        net = register_module("mlp", make_mlp(d + embed->features(), hidden, 1));
+    // Member 0 keeps the names of a single classifier, so artifacts without an ensemble load as before.
+    ClassifierImpl(const std::vector<int64_t>& hidden, const json& embedding, int64_t d, int64_t k, int64_t members) {
+        for (int64_t m = 0; m < members; ++m) {
+            const std::string suffix = m == 0 ? "" : std::to_string(m);
+            embeds.push_back(register_module("embedding" + suffix, Embedding(embedding, k)));
+            nets.push_back(register_module("mlp" + suffix, make_mlp(d + embeds.back()->features(), hidden, 1)));
+        }
     }
-    // theta, x: standardized; returns the logit log r [B].
-    Tensor forward(const Tensor& theta, const Tensor& x) { return net->forward(torch::cat({theta, embed->forward(x)}, 1)).squeeze(1); }
-    Embedding embed{nullptr};
-    torch::nn::Sequential net{nullptr};
+    // theta, x: standardized; each member's logit log r_m [M, B].
+    Tensor members(const Tensor& theta, const Tensor& x) {
+        std::vector<Tensor> out;
+        for (size_t m = 0; m < nets.size(); ++m) out.push_back(nets[m]->forward(torch::cat({theta, embeds[m]->forward(x)}, 1)).squeeze(1));
+        return torch::stack(out, 0);
+    }
+    // The ensemble's log r = log (1/M) sum_m r_m: its posterior is the mixture of the members'
+    // posteriors (deep ensembles, Lakshminarayanan et al. 2017; Hermans et al. 2022, sec. 4).
+    Tensor forward(const Tensor& theta, const Tensor& x) {
+        Tensor all = members(theta, x);
+        return nets.size() == 1 ? all[0] : torch::logsumexp(all, 0) - std::log(double(nets.size()));
+    }
+    std::vector<Embedding> embeds;
+    std::vector<torch::nn::Sequential> nets;
 };
 TORCH_MODULE(Classifier);
 
@@ -45,7 +59,8 @@ public:
                                   : "A classifier of joint versus marginal pairs whose logit is log p(x|theta)/p(x); MCMC posterior.")
             .option("hidden", "array", "[64, 64, 64]", "hidden widths of the classifier MLP on (theta, x)")
             .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
-            .option("negatives", "integer", "8", "marginal pairs per joint pair in a batch (each x paired with this many other rows' theta)");
+            .option("negatives", "integer", "8", "marginal pairs per joint pair in a batch (each x paired with this many other rows' theta)")
+            .option("ensemble", "integer", "1", "classifiers trained side by side from different initial weights; the posterior is their mixture");
         declare_sampler_options(i);
         declare_runtime_options(i);
         if (Balanced) {
@@ -61,6 +76,8 @@ public:
         lambda_ = Balanced ? c.number("lambda", 100.0) : 0.0;
         negatives_ = c.integer("negatives", 8);
         if (negatives_ < 1 || negatives_ > 64) throw std::invalid_argument("negatives must be between 1 and 64");
+        ensemble_ = c.integer("ensemble", 1);
+        if (ensemble_ < 1 || ensemble_ > 32) throw std::invalid_argument("ensemble must be between 1 and 32");
         if (lambda_ < 0) throw std::invalid_argument("lambda must be non-negative");
         const std::string penalty = Balanced ? c.string("penalty", "batch") : "batch";
         if (penalty != "unbiased" && penalty != "batch") throw std::invalid_argument("penalty must be \"unbiased\" or \"batch\", not \"" + penalty + "\"");
@@ -71,34 +88,37 @@ protected:
     void do_train(const simbi_train_context& ctx) override {
         TrainingConfig config;
         auto data = prepare(ctx, [](const Tensor& t) { return t; }, config);
-        net_ = Classifier(hidden_, embedding_, int64_t(ctx.data->theta_dim), int64_t(ctx.data->x_dim));
+        net_ = Classifier(hidden_, embedding_, int64_t(ctx.data->theta_dim), int64_t(ctx.data->x_dim), ensemble_);
         fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) { return loss(theta_.apply(theta), x_.apply(x)); });
     }
 
     // Binary cross-entropy of joint against marginal pairs, plus BNRE's balance penalty: the mean
-    // classifier outputs on the two sum to 1 for a balanced classifier.
+    // classifier outputs on the two sum to 1 for a balanced classifier. Each ensemble member
+    // has its own loss; their sum trains all members in one step.
     Tensor loss(const Tensor& theta, const Tensor& x) {
         // Joint and marginal pairs in one forward pass; the marginal ones pair x with the theta of
         // the rows 1..K places away, so no x meets its own theta.
         const int64_t b = theta.size(0), k = std::min<int64_t>(negatives_, std::max<int64_t>(b - 1, 1));
         std::vector<Tensor> thetas{theta}, xs(size_t(k) + 1, x);
         for (int64_t j = 1; j <= k; ++j) thetas.push_back(theta.roll(j, 0));
-        Tensor all = net_->forward(torch::cat(thetas, 0), torch::cat(xs, 0));
-        Tensor log_r = all.narrow(0, 0, b), log_r_marginal = all.narrow(0, b, b * k);
-        Tensor l = 0.5 * (torch::softplus(-log_r).mean() + torch::softplus(log_r_marginal).mean());
-        if (lambda_ > 0) l = l + lambda_ * balance_penalty(torch::sigmoid(log_r), torch::sigmoid(log_r_marginal).view({k, b}).mean(0));
-        return l;
+        Tensor all = net_->members(torch::cat(thetas, 0), torch::cat(xs, 0));  // [M, (K + 1) B]
+        Tensor log_r = all.narrow(1, 0, b), log_r_marginal = all.narrow(1, b, b * k);
+        Tensor l = 0.5 * (torch::softplus(-log_r).mean(1) + torch::softplus(log_r_marginal).mean(1));
+        if (lambda_ > 0)
+            l = l + lambda_ * balance_penalty(torch::sigmoid(log_r), torch::sigmoid(log_r_marginal).view({-1, k, b}).mean(1));
+        return l.sum();
     }
 
-    // (E_joint[d] + E_marginal[d] - 1)^2 from a batch. The square of the batch mean overestimates
-    // it by the mean's variance, a bias that rewards a constant classifier (the prior) and is
-    // largest when batches are small; the U-statistic over distinct rows i != j is unbiased, but
-    // its variance made C2ST worse on three sbibm tasks at 10^3 simulations (docs/estimators.md).
+    // (E_joint[d] + E_marginal[d] - 1)^2 from a batch, per member: d_joint, d_marginal [M, B] -> [M].
+    // The square of the batch mean overestimates it by the mean's variance, a bias that rewards a
+    // constant classifier (the prior) and is largest when batches are small; the U-statistic over
+    // distinct rows i != j is unbiased, but its variance made C2ST worse on three sbibm tasks at
+    // 10^3 simulations (docs/estimators.md).
     Tensor balance_penalty(const Tensor& d_joint, const Tensor& d_marginal) const {
         Tensor z = d_joint + d_marginal - 1;
-        const int64_t b = z.size(0);
-        if (!unbiased_ || b < 2) return z.mean().pow(2);
-        return (z.sum().pow(2) - z.pow(2).sum()) / double(b * (b - 1));
+        const int64_t b = z.size(1);
+        if (!unbiased_ || b < 2) return z.mean(1).pow(2);
+        return (z.sum(1).pow(2) - z.pow(2).sum(1)) / double(b * (b - 1));
     }
 
     Tensor log_term(const Tensor& theta_std, const Tensor& x_std) override { return net_->forward(theta_std, x_std); }
@@ -106,7 +126,7 @@ protected:
     bool trained() const override { return bool(net_); }
     torch::nn::Module& network() override { return *net_; }
     json config_json() const override {
-        return {{"hidden", hidden_}, {"embedding", embedding_}, {"sampler", sampler_.to_json()}, {"lambda", lambda_}, {"negatives", negatives_}, {"penalty", unbiased_ ? "unbiased" : "batch"}, {"threads", runtime_.threads}};
+        return {{"hidden", hidden_}, {"embedding", embedding_}, {"sampler", sampler_.to_json()}, {"lambda", lambda_}, {"negatives", negatives_}, {"ensemble", ensemble_}, {"penalty", unbiased_ ? "unbiased" : "batch"}, {"threads", runtime_.threads}};
     }
     void rebuild(const json& j) override {
         const json& c = j.at("config");
@@ -116,14 +136,15 @@ protected:
         lambda_ = c.value("lambda", 0.0);
         negatives_ = c.value("negatives", int64_t(1));
         unbiased_ = c.value("penalty", std::string("batch")) == "unbiased";
-        net_ = Classifier(hidden_, embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>());
+        ensemble_ = c.value("ensemble", int64_t(1));
+        net_ = Classifier(hidden_, embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>(), ensemble_);
     }
 
 private:
     std::vector<int64_t> hidden_;
     json embedding_;
     double lambda_;
-    int64_t negatives_;
+    int64_t negatives_, ensemble_ = 1;
     bool unbiased_ = false;
     Classifier net_{nullptr};
 };

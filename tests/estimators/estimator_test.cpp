@@ -81,13 +81,9 @@ TEST_CASE("NPE on gaussian_linear recovers the analytic posterior", "[estimators
     }
 }
 
-TEST_CASE("NRE's log ratio tracks the true ratio", "[estimators][nre]") {
-    TempDir dir;
-    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 10000));
-    auto r = run_cli("run " + dir.file("m.json") + " -q");
-    INFO(r.output);
-    REQUIRE(r.exit_code == 0);
-    // On the posterior's bulk, theta in x/2 +- 2.5 sd, compare log r with the truth.
+// Mean and largest |log r - log r_true| of an artifact trained on test.gaussian_1d, on the
+// posterior's bulk at x = 0.5, theta in x/2 +- 2.5 sd.
+std::pair<double, double> log_ratio_error(const std::string& artifact) {
     std::string thetas;
     std::vector<double> grid;
     for (int i = 0; i <= 40; ++i) {
@@ -96,7 +92,7 @@ TEST_CASE("NRE's log ratio tracks the true ratio", "[estimators][nre]") {
         thetas += (i ? ",[" : "[[") + std::to_string(t) + "]";
     }
     thetas += "]";
-    auto lp = run_cli("log-prob " + dir.file("out/artifact") + " --theta '" + thetas + "' --x 0.5 --plugin-path " SIMBI_TEST_TOY_DIR);
+    auto lp = run_cli("log-prob " + artifact + " --theta '" + thetas + "' --x 0.5 --plugin-path " SIMBI_TEST_TOY_DIR);
     INFO(lp.output);
     REQUIRE(lp.exit_code == 0);
     std::vector<double> v = parse_column(lp.output);
@@ -108,12 +104,41 @@ TEST_CASE("NRE's log ratio tracks the true ratio", "[estimators][nre]") {
         mean_abs += std::fabs(log_r - truth) / double(grid.size());
         worst = std::max(worst, std::fabs(log_r - truth));
     }
+    return {mean_abs, worst};
+}
+
+TEST_CASE("NRE's log ratio tracks the true ratio", "[estimators][nre]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 10000));
+    auto r = run_cli("run " + dir.file("m.json") + " -q");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    auto [mean_abs, worst] = log_ratio_error(dir.file("out/artifact"));
     CHECK(mean_abs < 0.1);
     CHECK(worst < 0.3);
     // Posterior samples: N(0.25, 0.5).
     json s = read_json_file(dir.file("out/summary.json"));
     CHECK(std::fabs(s["parameters"]["theta"]["mean"].get<double>() - 0.25) < 0.1);
     CHECK(std::fabs(s["parameters"]["theta"]["std"].get<double>() / std::sqrt(0.5) - 1) < 0.15);
+}
+
+TEST_CASE("an NRE ensemble trains distinct members whose mixture tracks the true ratio", "[estimators][nre][ensemble]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 10000));
+    auto r = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=3");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    json est = read_json_file(dir.file("out/artifact/estimator.json"));
+    CHECK(est["config"]["ensemble"] == 3);
+    auto [mean_abs, worst] = log_ratio_error(dir.file("out/artifact"));
+    CHECK(mean_abs < 0.1);
+    CHECK(worst < 0.3);
+    // A single classifier from the same seed is member 0 of the ensemble, trained on the same
+    // batches but stopped at the ensemble's epoch; its log r differs from the mixture's.
+    auto one = run_cli("run " + dir.file("m.json") + " -q --out " + dir.file("one"));
+    REQUIRE(one.exit_code == 0);
+    auto single = log_ratio_error(dir.file("one/artifact"));
+    CHECK(single.first != mean_abs);
 }
 
 TEST_CASE("BNRE satisfies the balance condition", "[estimators][bnre]") {
@@ -207,6 +232,23 @@ TEST_CASE("a killed training resumes from its checkpoint", "[estimators][recover
     CHECK(fs::exists(dir.file("out/posterior.csv")));
 }
 
+TEST_CASE("a validation plateau lowers the learning rate", "[estimators][training]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 2000, R"(, "max_epochs": 300, "patience": 6, "lr_decay": 0.5)"));
+    auto r = run_cli("run " + dir.file("m.json") + " -q");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    // Training stops after 6 epochs without improvement, and halves the rate after 3 and 6 of them:
+    // the final rate is 1e-3 / 2^k for some k >= 2.
+    json st = read_json_file(dir.file("out/checkpoint/state.json"));
+    const double halvings = std::log2(1e-3 / st["learning_rate"].get<double>());
+    CHECK(halvings >= 2 - 1e-9);
+    CHECK(std::fabs(halvings - std::round(halvings)) < 1e-6);
+    auto bad = run_cli("run " + dir.file("m.json") + " -q --set estimator.training.lr_decay=1.5");
+    CHECK(bad.exit_code == 2);
+    CHECK_THAT(bad.output, Catch::Contains("lr_decay"));
+}
+
 TEST_CASE("a dataset larger than the memory bound trains by streaming", "[estimators][streaming]") {
     TempDir dir;
     // 200,000 rows of 8 bytes exceed 1 MB: the estimator must keep at most a block in memory.
@@ -238,6 +280,9 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
     auto negatives = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre --set estimator.config.negatives=0");
     CHECK(negatives.exit_code == 2);
     CHECK_THAT(negatives.output, Catch::Contains("negatives must be"));
+    auto ensemble = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre --set estimator.config.ensemble=0");
+    CHECK(ensemble.exit_code == 2);
+    CHECK_THAT(ensemble.output, Catch::Contains("ensemble must be"));
     auto penalty = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.bnre --set estimator.config.penalty=xyz");
     CHECK(penalty.exit_code == 2);
     CHECK_THAT(penalty.output, Catch::Contains("penalty must be"));
