@@ -3,10 +3,13 @@
 //
 // usage: bench_sbibm [--ref DIR] [--tasks a,b] [--methods npe,nre,bnre,nle] [--budgets 1000,10000]
 //                    [--obs 1-5] [--samples 10000] [--max-seconds S] [--work DIR] [--config JSON]
-//                    [--training JSON] [--timing-only 1]
+//                    [--training JSON] [--timing-only 1] [--amortized 1]
 // --timing-only trains at the baseline's batch of 256 and one marginal pair per joint pair.
-// Each (task, budget) is simulated once with the plugin; each method trains once and samples at
-// every observation. A full sweep takes long: run it in the background.
+// As in sbibm, each observation gets its own run: its own simulations (seed 1000 + budget + 97 obs)
+// and its own training (seed 7 + obs), so the mean over observations also averages over runs.
+// --amortized 1 simulates and trains once per (task, budget, method) and samples at every
+// observation: faster, but one training's luck then moves every observation's C2ST together.
+// A full sweep takes long: run it in the background.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -85,11 +88,12 @@ int main(int argc, char** argv) {
     double max_seconds = 1800;
     json config = json::object();  // estimator config, e.g. '{"bounds": "none"}'; keys a method lacks are ignored
     bool timing_only = false;  // train only: seconds per epoch, no sampling or C2ST
+    bool amortized = false;    // one run per (task, budget, method) instead of one per observation
     json training = json::object();  // training settings, e.g. sbi's '{"batch_size": 50, "learning_rate": 0.0005}'
     const char* usage =
         "usage: bench_sbibm [--ref DIR] [--tasks a,b] [--methods npe,nre,bnre,nle] [--budgets 1000,10000]\n"
         "                   [--obs 1-5] [--samples 10000] [--max-seconds S] [--work DIR] [--config JSON]\n"
-        "                   [--training JSON] [--timing-only 1]\n";
+        "                   [--training JSON] [--timing-only 1] [--amortized 1]\n";
     for (int i = 1; i < argc; ++i)
         if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
             std::fputs(usage, stdout);
@@ -117,6 +121,7 @@ int main(int argc, char** argv) {
         else if (k == "--config") config = json::parse(v);
         else if (k == "--training") training = json::parse(v);
         else if (k == "--timing-only") timing_only = v == "1";
+        else if (k == "--amortized") amortized = v == "1";
         else {
             std::fprintf(stderr, "unknown option %s\n", k.c_str());
             return 2;
@@ -138,57 +143,73 @@ int main(int argc, char** argv) {
     std::printf("%-17s %-6s %7s %6s %6s %6s %8s %6s %8s %8s %6s %8s %8s\n", "task", "method", "budget", "C2ST", "sbibm", "base", "train s",
                 "epochs", "s/epoch", "base s/e", "ratio", "sample s", "base smp");
     std::fflush(stdout);
+    if (timing_only) amortized = true;
     for (const auto& task : tasks) {
         for (uint64_t budget : budgets) {
-            const std::string store = work + "/" + task + "-" + std::to_string(budget) + ".h5";
-            json mj = {{"simbi", 1}, {"simulator", {{"id", "sbibm." + task}}},
-                       {"simulation", {{"budget", budget}, {"seed", 1000 + budget}, {"store", fs::absolute(store).string()}, {"invalid", "resample"}}}};
-            const std::string mpath = work + "/" + task + "-" + std::to_string(budget) + ".json";
-            std::FILE* f = std::fopen(mpath.c_str(), "w");
-            std::fputs(mj.dump().c_str(), f);
-            std::fclose(f);
-            Manifest m = load_manifest(mpath);
-            SimulateOptions so;
-            so.quiet = true;
-            run_simulation(m, registry, host, so);
-            DatasetReader data(store);
             const PluginInfo& sim = registry.find("sbibm." + task);
-            auto prior = manifest_prior(m, sim);
+            // Run r simulates its own store; r = 0 is the amortized protocol's one run.
+            auto simulate = [&](int r) {
+                const std::string stem = work + "/" + task + "-" + std::to_string(budget) + (r ? "-obs" + std::to_string(r) : "");
+                json mj = {{"simbi", 1}, {"simulator", {{"id", "sbibm." + task}}},
+                           {"simulation", {{"budget", budget}, {"seed", 1000 + budget + 97 * uint64_t(r)}, {"store", fs::absolute(stem + ".h5").string()}, {"invalid", "resample"}}}};
+                std::FILE* f = std::fopen((stem + ".json").c_str(), "w");
+                std::fputs(mj.dump().c_str(), f);
+                std::fclose(f);
+                Manifest m = load_manifest(stem + ".json");
+                SimulateOptions so;
+                so.quiet = true;
+                run_simulation(m, registry, host, so);
+                return std::make_pair(m, stem + ".h5");
+            };
+            std::vector<int> runs;
+            if (amortized) runs.push_back(0);
+            else
+                for (int o = obs_lo; o <= obs_hi; ++o) runs.push_back(o);
+            std::vector<std::pair<Manifest, std::string>> stores;
+            for (int r : runs) stores.push_back(simulate(r));
             for (const auto& method : methods) {
-                HostServices run_host;
-                run_host.set_quiet(true);
                 const PluginInfo& info = registry.find("simbi." + method);
                 json schema = json::parse(info.config_schema_json), cfg = json::object();
                 for (auto it = config.begin(); it != config.end(); ++it)
                     if (schema.contains(it.key())) cfg[it.key()] = it.value();
-                EstimatorInstance est(info, cfg, run_host);
-                auto t0 = Clock::now();
-                json tr = training;
-                tr["max_seconds"] = max_seconds;
-                est.train(data, *prior, tr, "", 7);
-                double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
-                auto metrics = run_host.metrics();
-                size_t epochs = metrics["train_loss"].size();
-                double c2st_sum = 0, sample_s = 0;
+                double train_s = 0, c2st_sum = 0, sample_s = 0;
+                size_t epochs = 0;
                 int count = 0;
-                for (int o = obs_lo; o <= obs_hi && !timing_only; ++o) {
-                    const std::string dir = ref + "/" + task + "/obs" + std::to_string(o);
-                    auto x = read_csv_rows(dir + "/observation.csv");
-                    auto t1 = Clock::now();
-                    std::vector<double> s = est.sample(x, samples, 100 + uint64_t(o), sim.param_names.size());
-                    sample_s += std::chrono::duration<double>(Clock::now() - t1).count();
-                    torch::Tensor approx = torch::tensor(s, torch::kFloat64).view({int64_t(samples), int64_t(sim.param_names.size())});
-                    torch::Tensor reference = csv_tensor(dir + "/reference_posterior_samples.csv");
-                    c2st_sum += simbi::nn::c2st(reference, approx, 42);
-                    ++count;
+                for (size_t r = 0; r < runs.size(); ++r) {
+                    HostServices run_host;
+                    run_host.set_quiet(true);
+                    DatasetReader data(stores[r].second);
+                    auto prior = manifest_prior(stores[r].first, sim);
+                    EstimatorInstance est(info, cfg, run_host);
+                    auto t0 = Clock::now();
+                    json tr = training;
+                    tr["max_seconds"] = max_seconds;
+                    est.train(data, *prior, tr, "", 7 + uint64_t(runs[r]));
+                    train_s += std::chrono::duration<double>(Clock::now() - t0).count();
+                    epochs += run_host.metrics()["train_loss"].size();
+                    const int lo = runs[r] ? runs[r] : obs_lo, hi = runs[r] ? runs[r] : obs_hi;
+                    for (int o = lo; o <= hi && !timing_only; ++o) {
+                        const std::string dir = ref + "/" + task + "/obs" + std::to_string(o);
+                        auto x = read_csv_rows(dir + "/observation.csv");
+                        auto t1 = Clock::now();
+                        std::vector<double> s = est.sample(x, samples, 100 + uint64_t(o), sim.param_names.size());
+                        sample_s += std::chrono::duration<double>(Clock::now() - t1).count();
+                        torch::Tensor approx = torch::tensor(s, torch::kFloat64).view({int64_t(samples), int64_t(sim.param_names.size())});
+                        torch::Tensor reference = csv_tensor(dir + "/reference_posterior_samples.csv");
+                        c2st_sum += simbi::nn::c2st(reference, approx, 42);
+                        ++count;
+                    }
                 }
+                // Training figures are per run (a mean when each observation has its own).
+                train_s /= double(runs.size());
+                const double mean_epochs = double(epochs) / double(runs.size());
                 auto base = kBaseline.find(task + "/" + method + "/" + std::to_string(budget));
                 bool has = base != kBaseline.end();
-                double spe = epochs ? train_s / double(epochs) : 0.0;
-                std::printf("%-17s %-6s %7llu %6.3f %6.3f %6.3f %8.1f %6zu %8.4f %8.4f %6.3f %8.3f %8.3f\n", task.c_str(), method.c_str(),
-                            (unsigned long long)budget, c2st_sum / count, sbibm_value(task, method, budget), has ? base->second.c2st : NAN,
-                            train_s, epochs, spe, has ? base->second.s_per_epoch : NAN, has ? spe / base->second.s_per_epoch : NAN,
-                            sample_s / count, has ? base->second.sample_s : NAN);
+                double spe = epochs ? train_s / mean_epochs : 0.0;
+                std::printf("%-17s %-6s %7llu %6.3f %6.3f %6.3f %8.1f %6.0f %8.4f %8.4f %6.3f %8.3f %8.3f\n", task.c_str(), method.c_str(),
+                            (unsigned long long)budget, count ? c2st_sum / count : NAN, sbibm_value(task, method, budget), has ? base->second.c2st : NAN,
+                            train_s, mean_epochs, spe, has ? base->second.s_per_epoch : NAN, has ? spe / base->second.s_per_epoch : NAN,
+                            count ? sample_s / count : NAN, has ? base->second.sample_s : NAN);
                 std::fflush(stdout);
             }
         }
