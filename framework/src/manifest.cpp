@@ -175,6 +175,8 @@ Manifest load_manifest(const std::string& path, const std::vector<std::string>& 
             t.count("max_epochs", 1000);
             t.positive("max_seconds", 1e9);
             t.positive("clip_norm", 5.0);
+            double decay = t.number("lr_decay", 1.0);
+            if (!(decay > 0.0 && decay <= 1.0)) t.fail("lr_decay", "a number in (0, 1]");
             t.count("seed", 0, true);
             t.check_no_unknown_keys();
             est.training = t.value();

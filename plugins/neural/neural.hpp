@@ -66,6 +66,9 @@ struct TrainingConfig {
     int64_t max_epochs = 1000;
     double max_seconds = 1e9;
     double clip_norm = 5.0;
+    // On a plateau of patience / 2 epochs without a better validation loss, the learning rate is
+    // multiplied by lr_decay (1: constant), as torch's ReduceLROnPlateau.
+    double lr_decay = 1.0;
     static TrainingConfig from_json(const std::string& text);
     json to_json() const;
     // n/16 clamped to [64, 256]: a small dataset still gets 16 steps an epoch, so early stopping
@@ -248,6 +251,8 @@ public:
     void zero_grad() { grad_.zero_(); }
     void clip_grad_norm(double max_norm);
     void step();
+    double learning_rate() const { return lr_; }
+    void set_learning_rate(double lr) { lr_ = lr; }
     void save(const std::string& path) const;
     void load(const std::string& path);
 

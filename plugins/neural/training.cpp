@@ -21,9 +21,11 @@ TrainingConfig TrainingConfig::from_json(const std::string& text) {
     c.max_epochs = j.value("max_epochs", c.max_epochs);
     c.max_seconds = j.value("max_seconds", c.max_seconds);
     c.clip_norm = j.value("clip_norm", c.clip_norm);
+    c.lr_decay = j.value("lr_decay", c.lr_decay);
     // batch_size 0 (automatic) is the default only: a given one must be positive.
     if ((j.contains("batch_size") && c.batch_size < 1) || !(c.learning_rate > 0) || !(c.validation_fraction > 0 && c.validation_fraction < 1) || c.patience < 1 ||
-        c.max_epochs < 1 || !(c.max_seconds > 0) || !(c.clip_norm > 0))
+        c.max_epochs < 1 || !(c.max_seconds > 0) || !(c.clip_norm > 0) ||
+        !(c.lr_decay > 0 && c.lr_decay <= 1))
         throw std::invalid_argument("training settings out of range: " + j.dump());
     return c;
 }
@@ -32,7 +34,7 @@ int64_t TrainingConfig::auto_batch_size(int64_t train_rows) { return std::clamp<
 
 json TrainingConfig::to_json() const {
     return {{"batch_size", batch_size}, {"learning_rate", learning_rate}, {"validation_fraction", validation_fraction},
-            {"patience", patience}, {"max_epochs", max_epochs}, {"max_seconds", max_seconds}, {"clip_norm", clip_norm}};
+            {"patience", patience}, {"max_epochs", max_epochs}, {"max_seconds", max_seconds}, {"clip_norm", clip_norm}, {"lr_decay", lr_decay}};
 }
 
 // ---- data
@@ -237,6 +239,7 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
             epoch = st.at("epoch").get<int64_t>();
             best = st.at("best_val").get<double>();
             bad = st.at("bad_epochs").get<int64_t>();
+            opt.set_learning_rate(st.value("learning_rate", cfg.learning_rate));
             finished = st.value("finished", false);
             result.resumed = true;
             if (host && host->log) host->log(host, SIMBI_LOG_INFO, ("resuming training after epoch " + std::to_string(epoch)).c_str());
@@ -249,7 +252,7 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
         torch::save(best_state, checkpoint_dir + "/best.pt");
         opt.save(checkpoint_dir + "/optimizer.pt");
         // state.json last: it is what makes the other files count.
-        write_json(state_path + ".tmp", {{"fingerprint", fingerprint}, {"epoch", epoch}, {"best_val", best}, {"bad_epochs", bad}, {"finished", done}});
+        write_json(state_path + ".tmp", {{"fingerprint", fingerprint}, {"epoch", epoch}, {"best_val", best}, {"bad_epochs", bad}, {"learning_rate", opt.learning_rate()}, {"finished", done}});
         fs::rename(state_path + ".tmp", state_path);
     };
 
@@ -292,6 +295,8 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
             bad = 0;
         } else {
             ++bad;
+            const int64_t plateau = std::max<int64_t>(1, cfg.patience / 2);
+            if (cfg.lr_decay < 1 && bad % plateau == 0) opt.set_learning_rate(opt.learning_rate() * cfg.lr_decay);
         }
         double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
         finished = bad >= cfg.patience || epoch >= cfg.max_epochs || elapsed >= cfg.max_seconds;
