@@ -177,6 +177,7 @@ Manifest load_manifest(const std::string& path, const std::vector<std::string>& 
             t.positive("clip_norm", 5.0);
             double decay = t.number("lr_decay", 1.0);
             if (!(decay > 0.0 && decay <= 1.0)) t.fail("lr_decay", "a number in (0, 1]");
+            if (!(t.number("weight_decay", 0.0) >= 0.0)) t.fail("weight_decay", "a non-negative number");
             t.count("seed", 0, true);
             t.check_no_unknown_keys();
             est.training = t.value();

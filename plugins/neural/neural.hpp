@@ -67,8 +67,12 @@ struct TrainingConfig {
     double max_seconds = 1e9;
     double clip_norm = 5.0;
     // On a plateau of patience / 2 epochs without a better validation loss, the learning rate is
-    // multiplied by lr_decay (1: constant), as torch's ReduceLROnPlateau.
-    double lr_decay = 1.0;
+    // multiplied by lr_decay (1: constant), as torch's ReduceLROnPlateau. Halving it measured
+    // better C2ST where it changed anything (docs/benchmarks.md).
+    double lr_decay = 0.5;
+    double weight_decay = 0.0;  // Adam's L2 term, as torch.optim.Adam's weight_decay
+    // The settings in `text` over `defaults` (an estimator's own defaults).
+    static TrainingConfig from_json(const std::string& text, const TrainingConfig& defaults);
     static TrainingConfig from_json(const std::string& text);
     json to_json() const;
     // n/16 clamped to [64, 256]: a small dataset still gets 16 steps an epoch, so early stopping
@@ -325,8 +329,8 @@ protected:
     virtual json config_json() const = 0;       // what do_load needs to rebuild the network
     virtual void rebuild(const json& artifact) = 0;  // from estimator.json, before the weights load
 
-    // Reads the prior and the training settings, opens the data, and fits the standardization of
-    // g(theta) and of x. Returns the data for fit_network.
+    // Reads the prior and the training settings (over the defaults `config` holds on entry), opens
+    // the data, and fits the standardization of g(theta) and of x. Returns the data for fit_network.
     std::unique_ptr<DataSource> prepare(const simbi_train_context& ctx, const std::function<Tensor(const Tensor&)>& g,
                                         TrainingConfig& config);
     // Trains `network()` on the loss, with checkpoints in ctx's folder; logs a summary.

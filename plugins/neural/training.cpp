@@ -11,8 +11,8 @@ namespace fs = std::filesystem;
 
 namespace simbi::nn {
 
-TrainingConfig TrainingConfig::from_json(const std::string& text) {
-    TrainingConfig c;
+TrainingConfig TrainingConfig::from_json(const std::string& text, const TrainingConfig& defaults) {
+    TrainingConfig c = defaults;
     json j = text.empty() ? json::object() : json::parse(text);
     c.batch_size = j.value("batch_size", c.batch_size);
     c.learning_rate = j.value("learning_rate", c.learning_rate);
@@ -22,19 +22,22 @@ TrainingConfig TrainingConfig::from_json(const std::string& text) {
     c.max_seconds = j.value("max_seconds", c.max_seconds);
     c.clip_norm = j.value("clip_norm", c.clip_norm);
     c.lr_decay = j.value("lr_decay", c.lr_decay);
+    c.weight_decay = j.value("weight_decay", c.weight_decay);
     // batch_size 0 (automatic) is the default only: a given one must be positive.
     if ((j.contains("batch_size") && c.batch_size < 1) || !(c.learning_rate > 0) || !(c.validation_fraction > 0 && c.validation_fraction < 1) || c.patience < 1 ||
         c.max_epochs < 1 || !(c.max_seconds > 0) || !(c.clip_norm > 0) ||
-        !(c.lr_decay > 0 && c.lr_decay <= 1))
+        !(c.lr_decay > 0 && c.lr_decay <= 1) || !(c.weight_decay >= 0))
         throw std::invalid_argument("training settings out of range: " + j.dump());
     return c;
 }
+
+TrainingConfig TrainingConfig::from_json(const std::string& text) { return from_json(text, TrainingConfig()); }
 
 int64_t TrainingConfig::auto_batch_size(int64_t train_rows) { return std::clamp<int64_t>(train_rows / 16, 64, 256); }
 
 json TrainingConfig::to_json() const {
     return {{"batch_size", batch_size}, {"learning_rate", learning_rate}, {"validation_fraction", validation_fraction},
-            {"patience", patience}, {"max_epochs", max_epochs}, {"max_seconds", max_seconds}, {"clip_norm", clip_norm}, {"lr_decay", lr_decay}};
+            {"patience", patience}, {"max_epochs", max_epochs}, {"max_seconds", max_seconds}, {"clip_norm", clip_norm}, {"lr_decay", lr_decay}, {"weight_decay", weight_decay}};
 }
 
 // ---- data
@@ -220,7 +223,7 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
                 const std::string& fingerprint) {
     using Clock = std::chrono::steady_clock;
     const auto t0 = Clock::now();
-    FlatAdam opt(model.parameters(), cfg.learning_rate);
+    FlatAdam opt(model.parameters(), cfg.learning_rate, 0.9, 0.999, 1e-8, cfg.weight_decay);
     TrainResult result;
     int64_t epoch = 0, bad = 0;
     double best = std::numeric_limits<double>::infinity();
@@ -326,7 +329,7 @@ namespace simbi::nn {
 std::unique_ptr<DataSource> NeuralEstimator::prepare(const simbi_train_context& ctx, const std::function<Tensor(const Tensor&)>& g,
                                                      TrainingConfig& config) {
     prior_ = TorchPrior(json::parse(ctx.prior->json));
-    config = TrainingConfig::from_json(ctx.training_json ? ctx.training_json : "{}");
+    config = TrainingConfig::from_json(ctx.training_json ? ctx.training_json : "{}", config);
     auto data = std::make_unique<DataSource>(ctx.data, config.validation_fraction, runtime_.memory_bytes);
     if (config.batch_size == 0) config.batch_size = TrainingConfig::auto_batch_size(data->train_rows());
     if (host_ && host_->metric) host_->metric(host_, "resident_rows", 0, double(data->resident_rows()));

@@ -63,6 +63,8 @@ public:
             .option("ensemble", "integer", "1", "classifiers trained side by side from different initial weights; the posterior is their mixture");
         declare_sampler_options(i);
         declare_runtime_options(i);
+        if (!Balanced)
+            i.option("loss", "string", "\"binary\"", "binary: cross-entropy of joint against marginal pairs; contrastive: pick the joint theta among K + 1 (NRE-B, Durkan et al. 2020)");
         if (Balanced) {
             i.option("lambda", "number", "100", "weight of the balancing penalty");
             i.option("penalty", "string", "\"batch\"", "batch estimate of the penalty: batch (square of the batch mean, as the paper) | unbiased (U-statistic over distinct rows)");
@@ -77,6 +79,9 @@ public:
         negatives_ = c.integer("negatives", 8);
         if (negatives_ < 1 || negatives_ > 64) throw std::invalid_argument("negatives must be between 1 and 64");
         ensemble_ = c.integer("ensemble", 1);
+        const std::string objective = Balanced ? "binary" : c.string("loss", "binary");
+        if (objective != "binary" && objective != "contrastive") throw std::invalid_argument("loss must be \"binary\" or \"contrastive\", not \"" + objective + "\"");
+        contrastive_ = objective == "contrastive";
         if (ensemble_ < 1 || ensemble_ > 32) throw std::invalid_argument("ensemble must be between 1 and 32");
         if (lambda_ < 0) throw std::invalid_argument("lambda must be non-negative");
         const std::string penalty = Balanced ? c.string("penalty", "batch") : "batch";
@@ -103,6 +108,10 @@ protected:
         for (int64_t j = 1; j <= k; ++j) thetas.push_back(theta.roll(j, 0));
         Tensor all = net_->members(torch::cat(thetas, 0), torch::cat(xs, 0));  // [M, (K + 1) B]
         Tensor log_r = all.narrow(1, 0, b), log_r_marginal = all.narrow(1, b, b * k);
+        if (contrastive_) {
+            // NRE-B (Durkan et al. 2020, eq. 7): pick the true theta among K + 1 candidates for x.
+            return -torch::log_softmax(all.view({-1, k + 1, b}), 1).select(1, 0).mean(1).sum();
+        }
         Tensor l = 0.5 * (torch::softplus(-log_r).mean(1) + torch::softplus(log_r_marginal).mean(1));
         if (lambda_ > 0)
             l = l + lambda_ * balance_penalty(torch::sigmoid(log_r), torch::sigmoid(log_r_marginal).view({-1, k, b}).mean(1));
@@ -126,7 +135,7 @@ protected:
     bool trained() const override { return bool(net_); }
     torch::nn::Module& network() override { return *net_; }
     json config_json() const override {
-        return {{"hidden", hidden_}, {"embedding", embedding_}, {"sampler", sampler_.to_json()}, {"lambda", lambda_}, {"negatives", negatives_}, {"ensemble", ensemble_}, {"penalty", unbiased_ ? "unbiased" : "batch"}, {"threads", runtime_.threads}};
+        return {{"hidden", hidden_}, {"embedding", embedding_}, {"sampler", sampler_.to_json()}, {"lambda", lambda_}, {"negatives", negatives_}, {"ensemble", ensemble_}, {"loss", contrastive_ ? "contrastive" : "binary"}, {"penalty", unbiased_ ? "unbiased" : "batch"}, {"threads", runtime_.threads}};
     }
     void rebuild(const json& j) override {
         const json& c = j.at("config");
@@ -137,6 +146,7 @@ protected:
         negatives_ = c.value("negatives", int64_t(1));
         unbiased_ = c.value("penalty", std::string("batch")) == "unbiased";
         ensemble_ = c.value("ensemble", int64_t(1));
+        contrastive_ = c.value("loss", std::string("binary")) == "contrastive";
         net_ = Classifier(hidden_, embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>(), ensemble_);
     }
 
@@ -145,6 +155,7 @@ private:
     json embedding_;
     double lambda_;
     int64_t negatives_, ensemble_ = 1;
+    bool contrastive_ = false;
     bool unbiased_ = false;
     Classifier net_{nullptr};
 };

@@ -82,8 +82,9 @@ TEST_CASE("NPE on gaussian_linear recovers the analytic posterior", "[estimators
 }
 
 // Mean and largest |log r - log r_true| of an artifact trained on test.gaussian_1d, on the
-// posterior's bulk at x = 0.5, theta in x/2 +- 2.5 sd.
-std::pair<double, double> log_ratio_error(const std::string& artifact) {
+// posterior's bulk at x = 0.5, theta in x/2 +- 2.5 sd; up to a constant where the estimator's
+// log r is only defined up to a function of x.
+std::pair<double, double> log_ratio_error(const std::string& artifact, bool up_to_constant = false) {
     std::string thetas;
     std::vector<double> grid;
     for (int i = 0; i <= 40; ++i) {
@@ -97,12 +98,20 @@ std::pair<double, double> log_ratio_error(const std::string& artifact) {
     REQUIRE(lp.exit_code == 0);
     std::vector<double> v = parse_column(lp.output);
     REQUIRE(v.size() == grid.size());
-    double mean_abs = 0, worst = 0;
+    std::vector<double> diff;
     for (size_t i = 0; i < grid.size(); ++i) {
         double log_r = v[i] - log_normal_pdf(grid[i], 0, 1);
         double truth = log_normal_pdf(0.5, grid[i], 1) - log_normal_pdf(0.5, 0, 2);
-        mean_abs += std::fabs(log_r - truth) / double(grid.size());
-        worst = std::max(worst, std::fabs(log_r - truth));
+        diff.push_back(log_r - truth);
+    }
+    double offset = 0;
+    if (up_to_constant)
+        for (double d : diff) offset += d / double(diff.size());
+    double mean_abs = 0, worst = 0;
+    for (size_t i = 0; i < grid.size(); ++i) {
+        const double err = diff[i] - offset;
+        mean_abs += std::fabs(err) / double(grid.size());
+        worst = std::max(worst, std::fabs(err));
     }
     return {mean_abs, worst};
 }
@@ -117,6 +126,20 @@ TEST_CASE("NRE's log ratio tracks the true ratio", "[estimators][nre]") {
     CHECK(mean_abs < 0.1);
     CHECK(worst < 0.3);
     // Posterior samples: N(0.25, 0.5).
+    json s = read_json_file(dir.file("out/summary.json"));
+    CHECK(std::fabs(s["parameters"]["theta"]["mean"].get<double>() - 0.25) < 0.1);
+    CHECK(std::fabs(s["parameters"]["theta"]["std"].get<double>() / std::sqrt(0.5) - 1) < 0.15);
+}
+
+TEST_CASE("contrastive NRE recovers the ratio up to a function of x", "[estimators][nre][contrastive]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 10000));
+    auto r = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.loss=contrastive");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    auto [mean_abs, worst] = log_ratio_error(dir.file("out/artifact"), true);
+    CHECK(mean_abs < 0.1);
+    CHECK(worst < 0.3);
     json s = read_json_file(dir.file("out/summary.json"));
     CHECK(std::fabs(s["parameters"]["theta"]["mean"].get<double>() - 0.25) < 0.1);
     CHECK(std::fabs(s["parameters"]["theta"]["std"].get<double>() / std::sqrt(0.5) - 1) < 0.15);
@@ -247,6 +270,9 @@ TEST_CASE("a validation plateau lowers the learning rate", "[estimators][trainin
     auto bad = run_cli("run " + dir.file("m.json") + " -q --set estimator.training.lr_decay=1.5");
     CHECK(bad.exit_code == 2);
     CHECK_THAT(bad.output, Catch::Contains("lr_decay"));
+    auto decay = run_cli("run " + dir.file("m.json") + " -q --set estimator.training.weight_decay=-1");
+    CHECK(decay.exit_code == 2);
+    CHECK_THAT(decay.output, Catch::Contains("weight_decay"));
 }
 
 TEST_CASE("a dataset larger than the memory bound trains by streaming", "[estimators][streaming]") {
@@ -283,6 +309,9 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
     auto ensemble = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre --set estimator.config.ensemble=0");
     CHECK(ensemble.exit_code == 2);
     CHECK_THAT(ensemble.output, Catch::Contains("ensemble must be"));
+    auto objective = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre --set estimator.config.loss=hinge");
+    CHECK(objective.exit_code == 2);
+    CHECK_THAT(objective.output, Catch::Contains("loss must be"));
     auto penalty = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.bnre --set estimator.config.penalty=xyz");
     CHECK(penalty.exit_code == 2);
     CHECK_THAT(penalty.output, Catch::Contains("penalty must be"));
