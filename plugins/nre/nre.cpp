@@ -82,6 +82,9 @@ public:
         const std::string objective = Balanced ? "binary" : c.string("loss", "binary");
         if (objective != "binary" && objective != "contrastive") throw std::invalid_argument("loss must be \"binary\" or \"contrastive\", not \"" + objective + "\"");
         contrastive_ = objective == "contrastive";
+        // Each contrastive member's ratio carries its own factor c_m(x), which would weight the
+        // mixture's members unequally.
+        if (contrastive_ && ensemble_ > 1) throw std::invalid_argument("an ensemble needs the binary loss: contrastive ratios are known only up to a factor of x");
         if (ensemble_ < 1 || ensemble_ > 32) throw std::invalid_argument("ensemble must be between 1 and 32");
         if (lambda_ < 0) throw std::invalid_argument("lambda must be non-negative");
         const std::string penalty = Balanced ? c.string("penalty", "batch") : "batch";

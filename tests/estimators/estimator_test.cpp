@@ -312,6 +312,9 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
     auto objective = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre --set estimator.config.loss=hinge");
     CHECK(objective.exit_code == 2);
     CHECK_THAT(objective.output, Catch::Contains("loss must be"));
+    auto mixed = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre --set estimator.config.loss=contrastive --set estimator.config.ensemble=2");
+    CHECK(mixed.exit_code == 2);
+    CHECK_THAT(mixed.output, Catch::Contains("an ensemble needs the binary loss"));
     auto penalty = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.bnre --set estimator.config.penalty=xyz");
     CHECK(penalty.exit_code == 2);
     CHECK_THAT(penalty.output, Catch::Contains("penalty must be"));
