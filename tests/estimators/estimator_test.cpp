@@ -284,29 +284,23 @@ TEST_CASE("a dataset larger than the memory bound trains by streaming", "[estima
 TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.npe", 500, R"(, "max_epochs": 2)"));
-    auto flow = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.flow=xyz");
-    CHECK(flow.exit_code == 2);
-    CHECK_THAT(flow.output, Catch::Contains("flow must be"));
-    auto key = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.flw=1");
-    CHECK(key.exit_code == 2);
-    CHECK_THAT(key.output, Catch::Contains("/estimator/config/flw"));
-    auto hidden = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.hidden=[0]");
-    CHECK(hidden.exit_code == 2);
-    auto negatives = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre --set estimator.config.negatives=0");
-    CHECK(negatives.exit_code == 2);
-    CHECK_THAT(negatives.output, Catch::Contains("negatives must be"));
-    auto ensemble = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre --set estimator.config.ensemble=0");
-    CHECK(ensemble.exit_code == 2);
-    CHECK_THAT(ensemble.output, Catch::Contains("ensemble must be"));
-    auto objective = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre --set estimator.config.loss=hinge");
-    CHECK(objective.exit_code == 2);
-    CHECK_THAT(objective.output, Catch::Contains("loss must be"));
-    auto mixed = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre --set estimator.config.loss=contrastive --set estimator.config.ensemble=2");
-    CHECK(mixed.exit_code == 2);
-    CHECK_THAT(mixed.output, Catch::Contains("an ensemble needs the binary loss"));
-    auto penalty = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.bnre --set estimator.config.penalty=xyz");
-    CHECK(penalty.exit_code == 2);
-    CHECK_THAT(penalty.output, Catch::Contains("penalty must be"));
+    // Usage errors: exit 2, with the key or the rule named.
+    const std::vector<std::pair<std::string, std::string>> usage = {
+        {"estimator.config.flow=xyz", "flow must be"},
+        {"estimator.config.flw=1", "/estimator/config/flw"},
+        {"estimator.config.hidden=[0]", "hidden"},
+        {"estimator.id=simbi.nre --set estimator.config.negatives=0", "negatives must be"},
+        {"estimator.id=simbi.nre --set estimator.config.ensemble=0", "ensemble must be"},
+        {"estimator.id=simbi.nre --set estimator.config.loss=hinge", "loss must be"},
+        {"estimator.id=simbi.nre --set estimator.config.loss=contrastive --set estimator.config.ensemble=2", "an ensemble needs the binary loss"},
+        {"estimator.id=simbi.bnre --set estimator.config.penalty=xyz", "penalty must be"},
+    };
+    for (const auto& [sets, message] : usage) {
+        auto r = run_cli("run " + dir.file("m.json") + " -q --set " + sets);
+        INFO(sets << "\n" << r.output);
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.output, Catch::Contains(message));
+    }
     auto missing = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nothing");
     CHECK(missing.exit_code == 1);
     CHECK_THAT(missing.output, Catch::Contains("no plugin with id 'simbi.nothing'"));
