@@ -256,6 +256,10 @@ TEST_CASE("a validation plateau lowers the learning rate", "[estimators][trainin
     const double halvings = std::log2(1e-3 / st["learning_rate"].get<double>());
     CHECK(halvings >= 2 - 1e-9);
     CHECK(std::fabs(halvings - std::round(halvings)) < 1e-6);
+    // BNRE's default keeps the rate constant.
+    simbi_test::write_file(dir.file("b.json"), toy_manifest("simbi.bnre", 2000, R"(, "max_epochs": 300, "patience": 6)"));
+    REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre")).exit_code == 0);
+    CHECK(read_json_file(dir.file("bnre/checkpoint/state.json"))["learning_rate"].get<double>() == 1e-3);
     auto bad = run_cli("run " + dir.file("m.json") + " -q --set estimator.training.lr_decay=1.5");
     CHECK(bad.exit_code == 2);
     CHECK_THAT(bad.output, Catch::Contains("lr_decay"));
