@@ -27,6 +27,26 @@ const char* kManifest = R"({
 })";
 }
 
+// Sends `sig` to pid once the journal is larger than `bytes`, and waits for the process. Polls
+// until then or until the run ends by itself (false), with no short deadline, so a loaded
+// machine that starts the process slowly does not fail the test.
+static bool signal_when_journal_exceeds(pid_t pid, const std::string& journal, uintmax_t bytes, int sig, int& status) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::error_code ec;
+        if (fs::file_size(journal, ec) > bytes && !ec) {
+            kill(pid, sig);
+            waitpid(pid, &status, 0);
+            return true;
+        }
+        if (waitpid(pid, &status, WNOHANG) == pid) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return false;
+}
+
 TEST_CASE("resume after SIGKILL gives the same bytes as an uninterrupted run", "[framework][store]") {
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), kManifest);
@@ -41,19 +61,8 @@ TEST_CASE("resume after SIGKILL gives the same bytes as an uninterrupted run", "
     argv.push_back(nullptr);
     pid_t pid;
     REQUIRE(posix_spawn(&pid, SIMBI_TEST_BINARY, nullptr, nullptr, argv.data(), environ) == 0);
-    bool killed_midway = false;
-    for (int i = 0; i < 2000; ++i) {
-        std::error_code ec;
-        auto size = fs::file_size(journal, ec);
-        if (!ec && size > 3 * 4096 * 3 * 8) {
-            kill(pid, SIGKILL);
-            killed_midway = true;
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
     int status = 0;
-    waitpid(pid, &status, 0);
+    const bool killed_midway = signal_when_journal_exceeds(pid, journal, 3 * 4096 * 3 * 8, SIGKILL, status);
     REQUIRE(killed_midway);
     REQUIRE(WIFSIGNALED(status));
     CHECK_FALSE(fs::exists(out));
@@ -80,17 +89,8 @@ TEST_CASE("Ctrl-C stops cleanly, keeps what was written, and the run resumes", "
     argv.push_back(nullptr);
     pid_t pid;
     REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ) == 0);
-    bool sent = false;
-    for (int i = 0; i < 2000 && !sent; ++i) {
-        std::error_code ec;
-        if (fs::file_size(journal, ec) > 2 * 4096 * 3 * 8 && !ec) {
-            kill(pid, SIGINT);
-            sent = true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
     int status = 0;
-    waitpid(pid, &status, 0);
+    const bool sent = signal_when_journal_exceeds(pid, journal, 2 * 4096 * 3 * 8, SIGINT, status);
     REQUIRE(sent);
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 1);
