@@ -32,7 +32,7 @@ struct ClassifierImpl : torch::nn::Module {
     Tensor members(const Tensor& theta, const Tensor& x) {
         std::vector<Tensor> out;
         for (size_t m = 0; m < nets.size(); ++m) out.push_back(nets[m]->forward(torch::cat({theta, embeds[m]->forward(x)}, 1)).squeeze(1));
-        return torch::stack(out, 0);
+        return out.size() == 1 ? out[0].unsqueeze(0) : torch::stack(out, 0);  // one member: a view, no copy
     }
     // The ensemble's log r = log (1/M) sum_m r_m: its posterior is the mixture of the members'
     // posteriors (deep ensembles, Lakshminarayanan et al. 2017; Hermans et al. 2022, sec. 4).
@@ -63,11 +63,11 @@ public:
             .option("ensemble", "integer", "1", "classifiers trained side by side from different initial weights; the posterior is their mixture");
         declare_sampler_options(i);
         declare_runtime_options(i);
-        if (!Balanced)
-            i.option("loss", "string", "\"binary\"", "binary: cross-entropy of joint against marginal pairs; contrastive: pick the joint theta among K + 1 (NRE-B, Durkan et al. 2020)");
         if (Balanced) {
             i.option("lambda", "number", "100", "weight of the balancing penalty");
             i.option("penalty", "string", "\"batch\"", "batch estimate of the penalty: batch (square of the batch mean, as the paper) | unbiased (U-statistic over distinct rows)");
+        } else {
+            i.option("loss", "string", "\"binary\"", "binary: cross-entropy of joint against marginal pairs; contrastive: pick the joint theta among K + 1 (NRE-B, Durkan et al. 2020)");
         }
         return i;
     }
@@ -79,13 +79,13 @@ public:
         negatives_ = c.integer("negatives", 8);
         if (negatives_ < 1 || negatives_ > 64) throw std::invalid_argument("negatives must be between 1 and 64");
         ensemble_ = c.integer("ensemble", 1);
+        if (ensemble_ < 1 || ensemble_ > 32) throw std::invalid_argument("ensemble must be between 1 and 32");
         const std::string objective = Balanced ? "binary" : c.string("loss", "binary");
         if (objective != "binary" && objective != "contrastive") throw std::invalid_argument("loss must be \"binary\" or \"contrastive\", not \"" + objective + "\"");
         contrastive_ = objective == "contrastive";
         // Each contrastive member's ratio carries its own factor c_m(x), which would weight the
         // mixture's members unequally.
         if (contrastive_ && ensemble_ > 1) throw std::invalid_argument("an ensemble needs the binary loss: contrastive ratios are known only up to a factor of x");
-        if (ensemble_ < 1 || ensemble_ > 32) throw std::invalid_argument("ensemble must be between 1 and 32");
         if (lambda_ < 0) throw std::invalid_argument("lambda must be non-negative");
         const std::string penalty = Balanced ? c.string("penalty", "batch") : "batch";
         if (penalty != "unbiased" && penalty != "batch") throw std::invalid_argument("penalty must be \"unbiased\" or \"batch\", not \"" + penalty + "\"");
@@ -113,11 +113,11 @@ protected:
         std::vector<Tensor> thetas{theta}, xs(size_t(k) + 1, x);
         for (int64_t j = 1; j <= k; ++j) thetas.push_back(theta.roll(j, 0));
         Tensor all = net_->members(torch::cat(thetas, 0), torch::cat(xs, 0));  // [M, (K + 1) B]
-        Tensor log_r = all.narrow(1, 0, b), log_r_marginal = all.narrow(1, b, b * k);
         if (contrastive_) {
             // NRE-B (Durkan et al. 2020, eq. 7): pick the true theta among K + 1 candidates for x.
             return -torch::log_softmax(all.view({-1, k + 1, b}), 1).select(1, 0).mean(1).sum();
         }
+        Tensor log_r = all.narrow(1, 0, b), log_r_marginal = all.narrow(1, b, b * k);
         Tensor l = 0.5 * (torch::softplus(-log_r).mean(1) + torch::softplus(log_r_marginal).mean(1));
         if (lambda_ > 0)
             l = l + lambda_ * balance_penalty(torch::sigmoid(log_r), torch::sigmoid(log_r_marginal).view({-1, k, b}).mean(1));
