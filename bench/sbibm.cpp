@@ -3,7 +3,7 @@
 //
 // usage: bench_sbibm [--ref DIR] [--tasks a,b] [--methods npe,nre,bnre,nle] [--budgets 1000,10000]
 //                    [--obs 1-5] [--samples 10000] [--max-seconds S] [--work DIR] [--config JSON]
-//                    [--training JSON] [--timing-only 1] [--amortized 1]
+//                    [--training JSON] [--timing-only 1] [--amortized 1] [--per-obs 1]
 // --timing-only trains at the baseline's batch of 256 and one marginal pair per joint pair.
 // As in sbibm, each observation gets its own run: its own simulations (seed 1000 + budget + 97 obs)
 // and its own training (seed 7 + obs), so the mean over observations also averages over runs.
@@ -89,11 +89,12 @@ int main(int argc, char** argv) {
     json config = json::object();  // estimator config, e.g. '{"bounds": "none"}'; keys a method lacks are ignored
     bool timing_only = false;  // train only: seconds per epoch, no sampling or C2ST
     bool amortized = false;    // one run per (task, budget, method) instead of one per observation
+    bool per_obs = false;      // also print each observation's C2ST (to stderr)
     json training = json::object();  // training settings, e.g. sbi's '{"batch_size": 50, "learning_rate": 0.0005}'
     const char* usage =
         "usage: bench_sbibm [--ref DIR] [--tasks a,b] [--methods npe,nre,bnre,nle] [--budgets 1000,10000]\n"
         "                   [--obs 1-5] [--samples 10000] [--max-seconds S] [--work DIR] [--config JSON]\n"
-        "                   [--training JSON] [--timing-only 1] [--amortized 1]\n";
+        "                   [--training JSON] [--timing-only 1] [--amortized 1] [--per-obs 1]\n";
     for (int i = 1; i < argc; ++i)
         if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
             std::fputs(usage, stdout);
@@ -122,6 +123,7 @@ int main(int argc, char** argv) {
         else if (k == "--training") training = json::parse(v);
         else if (k == "--timing-only") timing_only = v == "1";
         else if (k == "--amortized") amortized = v == "1";
+        else if (k == "--per-obs") per_obs = v == "1";
         else {
             std::fprintf(stderr, "unknown option %s\n", k.c_str());
             return 2;
@@ -196,7 +198,9 @@ int main(int argc, char** argv) {
                         sample_s += std::chrono::duration<double>(Clock::now() - t1).count();
                         torch::Tensor approx = torch::tensor(s, torch::kFloat64).view({int64_t(samples), int64_t(sim.param_names.size())});
                         torch::Tensor reference = csv_tensor(dir + "/reference_posterior_samples.csv");
-                        c2st_sum += simbi::nn::c2st(reference, approx, 42);
+                        const double c = simbi::nn::c2st(reference, approx, 42);
+                        if (per_obs) std::fprintf(stderr, "%s %s %llu obs %d: C2ST %.4f\n", task.c_str(), method.c_str(), (unsigned long long)budget, o, c);
+                        c2st_sum += c;
                         ++count;
                     }
                 }

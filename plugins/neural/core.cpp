@@ -80,6 +80,30 @@ torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, i
     return seq;
 }
 
+namespace {
+// x + W2 relu(W1 relu(x)), with W2 started near zero so that each block starts as the identity
+// (He et al. 2016; the residual classifier of sbi's and sbibm's NRE).
+struct ResidualBlockImpl : torch::nn::Module {
+    explicit ResidualBlockImpl(int64_t width)
+        : first(register_module("first", torch::nn::Linear(width, width))), second(register_module("second", torch::nn::Linear(width, width))) {
+        torch::NoGradGuard no_grad;
+        second->weight.uniform_(-1e-3, 1e-3);
+        second->bias.uniform_(-1e-3, 1e-3);
+    }
+    Tensor forward(const Tensor& x) { return x + second(torch::relu(first(torch::relu(x)))); }
+    torch::nn::Linear first, second;
+};
+TORCH_MODULE(ResidualBlock);
+}  // namespace
+
+torch::nn::Sequential make_residual_mlp(int64_t in, int64_t width, int64_t blocks, int64_t out) {
+    torch::nn::Sequential seq;
+    seq->push_back(torch::nn::Linear(in, width));
+    for (int64_t b = 0; b < blocks; ++b) seq->push_back(ResidualBlock(width));
+    seq->push_back(torch::nn::Linear(width, out));
+    return seq;
+}
+
 // ---- shared config keys
 
 void declare_flow_options(simbi::Info& info, const std::string& default_flow) {

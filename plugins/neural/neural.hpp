@@ -4,6 +4,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <simbi/estimator.hpp>
@@ -92,6 +93,8 @@ struct TrainResult {
 
 // Fully connected network with ReLU between layers.
 torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out);
+// Linear(in, width), `blocks` residual blocks of two layers each, Linear(width, out).
+torch::nn::Sequential make_residual_mlp(int64_t in, int64_t width, int64_t blocks, int64_t out);
 
 // An embedding of x: identity ("none"), an MLP, or a 1-D CNN for time series (x seen as
 // [channels, length]). Its output width is features().

@@ -21,11 +21,12 @@ namespace {
 
 struct ClassifierImpl : torch::nn::Module {
     // Member 0 keeps the names of a single classifier, so artifacts without an ensemble load as before.
-    ClassifierImpl(const std::vector<int64_t>& hidden, const json& embedding, int64_t d, int64_t k, int64_t members) {
+    ClassifierImpl(const std::vector<int64_t>& hidden, bool residual, const json& embedding, int64_t d, int64_t k, int64_t members) {
         for (int64_t m = 0; m < members; ++m) {
             const std::string suffix = m == 0 ? "" : std::to_string(m);
             embeds.push_back(register_module("embedding" + suffix, Embedding(embedding, k)));
-            nets.push_back(register_module("mlp" + suffix, make_mlp(d + embeds.back()->features(), hidden, 1)));
+            const int64_t in = d + embeds.back()->features();
+            nets.push_back(register_module("mlp" + suffix, residual ? make_residual_mlp(in, hidden[0], int64_t(hidden.size()), 1) : make_mlp(in, hidden, 1)));
         }
     }
     // theta, x: standardized; each member's logit log r_m [M, B].
@@ -57,7 +58,8 @@ public:
             .vendor("simbi")
             .description(Balanced ? "A classifier of joint versus marginal pairs with the balancing penalty of Delaunoy et al. 2022; MCMC posterior."
                                   : "A classifier of joint versus marginal pairs whose logit is log p(x|theta)/p(x); MCMC posterior.")
-            .option("hidden", "array", "[64, 64, 64]", "hidden widths of the classifier MLP on (theta, x)")
+            .option("hidden", "array", "[64, 64, 64]", "hidden widths of the classifier on (theta, x); residual: one equal width per block")
+            .option("network", "string", "\"mlp\"", "classifier: mlp | residual (two-layer residual blocks, as sbibm's NRE)")
             .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
             .option("negatives", "integer", "8", "marginal pairs per joint pair in a batch (each x paired with this many other rows' theta)")
             .option("ensemble", "integer", "1", "classifiers trained side by side from different initial weights; the posterior is their mixture");
@@ -74,6 +76,11 @@ public:
 
     RatioEstimator(const simbi::Config& c, const simbi_host* host) : McmcEstimator(kId, "1.0.0", c, host, 12) {
         hidden_ = int_list(c, "hidden", {64, 64, 64});
+        const std::string network = c.string("network", "mlp");
+        if (network != "mlp" && network != "residual") throw std::invalid_argument("network must be \"mlp\" or \"residual\", not \"" + network + "\"");
+        residual_ = network == "residual";
+        if (residual_ && std::adjacent_find(hidden_.begin(), hidden_.end(), std::not_equal_to<>()) != hidden_.end())
+            throw std::invalid_argument("a residual network's hidden widths must be equal (one per block)");
         embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
         lambda_ = Balanced ? c.number("lambda", 100.0) : 0.0;
         negatives_ = c.integer("negatives", 8);
@@ -99,7 +106,7 @@ protected:
         // simulations the plateau schedule took its C2ST from 0.774 to 0.840 (docs/benchmarks.md).
         if (Balanced) config.lr_decay = 1.0;
         auto data = prepare(ctx, [](const Tensor& t) { return t; }, config);
-        net_ = Classifier(hidden_, embedding_, int64_t(ctx.data->theta_dim), int64_t(ctx.data->x_dim), ensemble_);
+        net_ = Classifier(hidden_, residual_, embedding_, int64_t(ctx.data->theta_dim), int64_t(ctx.data->x_dim), ensemble_);
         fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) { return loss(theta_.apply(theta), x_.apply(x)); });
     }
 
@@ -141,19 +148,20 @@ protected:
     bool trained() const override { return bool(net_); }
     torch::nn::Module& network() override { return *net_; }
     json config_json() const override {
-        return {{"hidden", hidden_}, {"embedding", embedding_}, {"sampler", sampler_.to_json()}, {"lambda", lambda_}, {"negatives", negatives_}, {"ensemble", ensemble_}, {"loss", contrastive_ ? "contrastive" : "binary"}, {"penalty", unbiased_ ? "unbiased" : "batch"}, {"threads", runtime_.threads}};
+        return {{"hidden", hidden_}, {"network", residual_ ? "residual" : "mlp"}, {"embedding", embedding_}, {"sampler", sampler_.to_json()}, {"lambda", lambda_}, {"negatives", negatives_}, {"ensemble", ensemble_}, {"loss", contrastive_ ? "contrastive" : "binary"}, {"penalty", unbiased_ ? "unbiased" : "batch"}, {"threads", runtime_.threads}};
     }
     void rebuild(const json& j) override {
         const json& c = j.at("config");
         hidden_ = c.at("hidden").get<std::vector<int64_t>>();
         embedding_ = c.at("embedding");
+        residual_ = c.value("network", std::string("mlp")) == "residual";
         sampler_ = SamplerConfig::from_json(c.at("sampler"));
         lambda_ = c.value("lambda", 0.0);
         negatives_ = c.value("negatives", int64_t(1));
         unbiased_ = c.value("penalty", std::string("batch")) == "unbiased";
         ensemble_ = c.value("ensemble", int64_t(1));
         contrastive_ = c.value("loss", std::string("binary")) == "contrastive";
-        net_ = Classifier(hidden_, embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>(), ensemble_);
+        net_ = Classifier(hidden_, residual_, embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>(), ensemble_);
     }
 
 private:
@@ -162,6 +170,7 @@ private:
     double lambda_;
     int64_t negatives_, ensemble_ = 1;
     bool contrastive_ = false;
+    bool residual_ = false;
     bool unbiased_ = false;
     Classifier net_{nullptr};
 };

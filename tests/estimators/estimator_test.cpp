@@ -153,6 +153,14 @@ TEST_CASE("an NRE ensemble trains distinct members whose mixture tracks the true
     CHECK(log_ratio_error(dir.file("one/artifact")).first != mixture);
 }
 
+TEST_CASE("a residual NRE classifier tracks the true ratio and reloads as residual", "[estimators][nre][residual]") {
+    TempDir dir;
+    check_toy_ratio(dir, " --set estimator.config.network=residual --set estimator.config.hidden=[32,32]");
+    json config = read_json_file(dir.file("out/artifact/estimator.json"))["config"];
+    CHECK(config["network"] == "residual");
+    CHECK(config["hidden"] == json::array({32, 32}));
+}
+
 TEST_CASE("BNRE satisfies the balance condition", "[estimators][bnre]") {
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.bnre", 10000));
@@ -290,6 +298,8 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
         {"estimator.id=simbi.nre --set estimator.config.negatives=0", "negatives must be"},
         {"estimator.id=simbi.nre --set estimator.config.ensemble=0", "ensemble must be"},
         {"estimator.id=simbi.nre --set estimator.config.loss=hinge", "loss must be"},
+        {"estimator.id=simbi.nre --set estimator.config.network=cnn", "network must be"},
+        {"estimator.id=simbi.bnre --set estimator.config.network=residual --set estimator.config.hidden=[32,64]", "widths must be equal"},
         {"estimator.id=simbi.nre --set estimator.config.loss=contrastive --set estimator.config.ensemble=2", "an ensemble needs the binary loss"},
         {"estimator.id=simbi.bnre --set estimator.config.penalty=xyz", "penalty must be"},
         {"estimator.training.lr_decay=1.5", "lr_decay"},
