@@ -4,7 +4,8 @@
 // usage: bench_sbibm [--ref DIR] [--tasks a,b] [--methods npe,nre,bnre,nle] [--budgets 1000,10000]
 //                    [--obs 1-5] [--samples 10000] [--max-seconds S] [--work DIR] [--config JSON]
 //                    [--training JSON] [--timing-only 1] [--amortized 1] [--per-obs 1]
-// --timing-only trains at the baseline's batch of 256 and one marginal pair per joint pair.
+// --timing-only trains at the baseline's batch of 256, one marginal pair per joint pair and one
+// classifier (no NRE ensemble).
 // As in sbibm, each observation gets its own run: its own simulations (seed 1000 + budget + 97 obs)
 // and its own training (seed 7 + obs), so the mean over observations also averages over runs.
 // --amortized 1 simulates and trains once per (task, budget, method) and samples at every
@@ -134,6 +135,7 @@ int main(int argc, char** argv) {
         // pair per joint pair, unless the command line says otherwise.
         if (!training.contains("batch_size")) training["batch_size"] = 256;
         if (!config.contains("negatives")) config["negatives"] = 1;
+        if (!config.contains("ensemble")) config["ensemble"] = 1;  // the baseline trains one classifier
         amortized = true;  // no sampling, so one training per cell is all a timing needs
     }
     fs::create_directories(work);

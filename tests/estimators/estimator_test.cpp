@@ -148,7 +148,7 @@ TEST_CASE("an NRE ensemble trains distinct members whose mixture tracks the true
     CHECK(read_json_file(dir.file("out/artifact/estimator.json"))["config"]["ensemble"] == 3);
     // A single classifier from the same seed is member 0 of the ensemble, trained on the same
     // batches but stopped at the ensemble's epoch; its log r differs from the mixture's.
-    auto one = run_cli("run " + dir.file("m.json") + " -q --out " + dir.file("one"));
+    auto one = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=1 --out " + dir.file("one"));
     REQUIRE(one.exit_code == 0);
     CHECK(log_ratio_error(dir.file("one/artifact")).first != mixture);
 }
