@@ -135,11 +135,15 @@ double check_toy_ratio(const TempDir& dir, const std::string& sets, bool up_to_c
 TEST_CASE("NRE's log ratio tracks the true ratio", "[estimators][nre]") {
     TempDir dir;
     check_toy_ratio(dir, "");
+    // The default: an ensemble of five classifiers.
+    CHECK(read_json_file(dir.file("out/artifact/estimator.json"))["config"]["ensemble"] == 5);
 }
 
 TEST_CASE("contrastive NRE recovers the ratio up to a function of x", "[estimators][nre][contrastive]") {
     TempDir dir;
     check_toy_ratio(dir, " --set estimator.config.loss=contrastive", true);
+    // Contrastive ratios cannot be mixed, so its default is one classifier.
+    CHECK(read_json_file(dir.file("out/artifact/estimator.json"))["config"]["ensemble"] == 1);
 }
 
 TEST_CASE("an NRE ensemble trains distinct members whose mixture tracks the true ratio", "[estimators][nre][ensemble]") {
@@ -167,6 +171,7 @@ TEST_CASE("BNRE satisfies the balance condition", "[estimators][bnre]") {
     auto r = run_cli("run " + dir.file("m.json") + " -q");
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
+    CHECK(read_json_file(dir.file("out/artifact/estimator.json"))["config"]["ensemble"] == 1);  // BNRE's default
     // Fresh pairs: joint (theta_i, x_i) and marginal (theta_{i+1}, x_i).
     REQUIRE(run_cli("simulate " + dir.file("m.json") + " -q --seed 99 --budget 4000 --out " + dir.file("test.h5")).exit_code == 0);
     simbi::host::DatasetReader data(dir.file("test.h5"));
