@@ -178,6 +178,8 @@ Manifest load_manifest(const std::string& path, const std::vector<std::string>& 
             double decay = t.number("lr_decay", 1.0);
             if (!(decay > 0.0 && decay <= 1.0)) t.fail("lr_decay", "a number in (0, 1]");
             if (!(t.number("weight_decay", 0.0) >= 0.0)) t.fail("weight_decay", "a non-negative number");
+            double average = t.number("average", 0.0);
+            if (!(average >= 0.0 && average < 1.0)) t.fail("average", "a number in [0, 1)");
             t.count("seed", 0, true);
             t.check_no_unknown_keys();
             est.training = t.value();

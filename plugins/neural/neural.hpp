@@ -72,6 +72,9 @@ struct TrainingConfig {
     // better C2ST where it changed anything (docs/benchmarks.md).
     double lr_decay = 0.5;
     double weight_decay = 0.0;  // Adam's L2 term, as torch.optim.Adam's weight_decay
+    // Validation and the kept weights use an exponential moving average of the weights over
+    // steps, w_avg <- a w_avg + (1 - a) w (Polyak and Juditsky 1992); 0: the weights themselves.
+    double average = 0.0;
     // The settings in `text` over `defaults` (an estimator's own defaults).
     static TrainingConfig from_json(const std::string& text, const TrainingConfig& defaults);
     static TrainingConfig from_json(const std::string& text);
@@ -262,9 +265,15 @@ public:
     void set_learning_rate(double lr) { lr_ = lr; }
     void save(const std::string& path) const;
     void load(const std::string& path);
+    // Keep an exponential moving average of the parameters with this decay (0: none).
+    void set_average(double decay) { average_ = decay; }
+    // Exchanges the parameters with their average (no-op before the first step or without one):
+    // called twice, it restores the training weights.
+    void swap_average();
 
 private:
-    Tensor flat_, grad_, m_, v_;
+    Tensor flat_, grad_, m_, v_, avg_;
+    double average_ = 0;
     double lr_, beta1_, beta2_, eps_, weight_decay_;
     int64_t t_ = 0;
 };

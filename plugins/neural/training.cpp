@@ -23,10 +23,11 @@ TrainingConfig TrainingConfig::from_json(const std::string& text, const Training
     c.clip_norm = j.value("clip_norm", c.clip_norm);
     c.lr_decay = j.value("lr_decay", c.lr_decay);
     c.weight_decay = j.value("weight_decay", c.weight_decay);
+    c.average = j.value("average", c.average);
     // batch_size 0 (automatic) is the default only: a given one must be positive.
     if ((j.contains("batch_size") && c.batch_size < 1) || !(c.learning_rate > 0) || !(c.validation_fraction > 0 && c.validation_fraction < 1) || c.patience < 1 ||
         c.max_epochs < 1 || !(c.max_seconds > 0) || !(c.clip_norm > 0) ||
-        !(c.lr_decay > 0 && c.lr_decay <= 1) || !(c.weight_decay >= 0))
+        !(c.lr_decay > 0 && c.lr_decay <= 1) || !(c.weight_decay >= 0) || !(c.average >= 0 && c.average < 1))
         throw std::invalid_argument("training settings out of range: " + j.dump());
     return c;
 }
@@ -37,7 +38,7 @@ int64_t TrainingConfig::auto_batch_size(int64_t train_rows) { return std::clamp<
 
 json TrainingConfig::to_json() const {
     return {{"batch_size", batch_size}, {"learning_rate", learning_rate}, {"validation_fraction", validation_fraction},
-            {"patience", patience}, {"max_epochs", max_epochs}, {"max_seconds", max_seconds}, {"clip_norm", clip_norm}, {"lr_decay", lr_decay}, {"weight_decay", weight_decay}};
+            {"patience", patience}, {"max_epochs", max_epochs}, {"max_seconds", max_seconds}, {"clip_norm", clip_norm}, {"lr_decay", lr_decay}, {"weight_decay", weight_decay}, {"average", average}};
 }
 
 // ---- data
@@ -190,17 +191,34 @@ void FlatAdam::step() {
     const double bc1 = 1 - std::pow(beta1_, double(t_)), bc2 = 1 - std::pow(beta2_, double(t_));
     Tensor denom = (v_.sqrt() / std::sqrt(bc2)).add_(eps_);
     flat_.addcdiv_(m_, denom, -lr_ / bc1);
+    if (average_ > 0) {
+        if (!avg_.defined()) avg_ = flat_.clone();
+        else avg_.mul_(average_).add_(flat_, 1 - average_);
+    }
 }
 
-void FlatAdam::save(const std::string& path) const { torch::save(std::vector<Tensor>{m_, v_, torch::tensor(t_)}, path); }
+void FlatAdam::swap_average() {
+    if (!avg_.defined()) return;
+    torch::NoGradGuard no_grad;
+    Tensor training = flat_.clone();
+    flat_.copy_(avg_);
+    avg_.copy_(training);
+}
+
+void FlatAdam::save(const std::string& path) const {
+    std::vector<Tensor> s{m_, v_, torch::tensor(t_)};
+    if (avg_.defined()) s.push_back(avg_);
+    torch::save(s, path);
+}
 
 void FlatAdam::load(const std::string& path) {
     std::vector<Tensor> s;
     torch::load(s, path);
-    if (s.size() != 3 || s[0].numel() != m_.numel()) throw std::runtime_error("the optimizer checkpoint does not fit this model");
+    if (s.size() < 3 || s.size() > 4 || s[0].numel() != m_.numel()) throw std::runtime_error("the optimizer checkpoint does not fit this model");
     m_.copy_(s[0]);
     v_.copy_(s[1]);
     t_ = s[2].item<int64_t>();
+    if (s.size() == 4) avg_ = s[3].clone();
 }
 
 // ---- the training loop
@@ -224,6 +242,7 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
     using Clock = std::chrono::steady_clock;
     const auto t0 = Clock::now();
     FlatAdam opt(model.parameters(), cfg.learning_rate, 0.9, 0.999, 1e-8, cfg.weight_decay);
+    opt.set_average(cfg.average);
     TrainResult result;
     int64_t epoch = 0, bad = 0;
     double best = std::numeric_limits<double>::infinity();
@@ -275,6 +294,7 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
         });
         double train_loss = total / double(std::max<int64_t>(count, 1));
         model.eval();
+        opt.swap_average();  // validate, and keep, the averaged weights
         double vtotal = 0;
         int64_t vcount = 0;
         {
@@ -292,9 +312,11 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
             host->metric(host, "train_loss", uint64_t(epoch), train_loss);
             host->metric(host, "val_loss", uint64_t(epoch), val_loss);
         }
-        if (val_loss < best) {
+        const bool better = val_loss < best;
+        if (better) best_state = snapshot(model);
+        opt.swap_average();  // back to the training weights
+        if (better) {
             best = val_loss;
-            best_state = snapshot(model);
             bad = 0;
         } else {
             ++bad;

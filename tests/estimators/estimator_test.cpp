@@ -60,10 +60,14 @@ double log_normal_pdf(double x, double mean, double var) { return -0.5 * std::lo
 TEST_CASE("NPE on gaussian_linear recovers the analytic posterior", "[estimators][npe]") {
     TempDir dir;
     const std::vector<double> x{0.4, -0.3, 0.2, 0.0, 0.5, -0.2, 0.1, 0.3, -0.4, 0.25};
+    // With the training weights, and with their moving average (which is then what is validated
+    // and kept, so the validation losses differ).
+    const double average = GENERATE(0.0, 0.99);
+    INFO("average " << average);
     json m = {{"simbi", 1},
               {"simulator", {{"id", "sbibm.gaussian_linear"}}},
               {"simulation", {{"budget", 10000}, {"seed", 1}, {"store", "sims.h5"}}},
-              {"estimator", {{"id", "simbi.npe"}, {"training", {{"max_epochs", 150}, {"patience", 15}}}}},
+              {"estimator", {{"id", "simbi.npe"}, {"training", {{"max_epochs", 150}, {"patience", 15}, {"average", average}}}}},
               {"observation", {{"x", x}}},
               {"inference", {{"samples", 5000}, {"seed", 3}}},
               {"output", "out"}};
@@ -71,6 +75,11 @@ TEST_CASE("NPE on gaussian_linear recovers the analytic posterior", "[estimators
     auto r = run_cli("run " + dir.file("m.json") + " -q");
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
+    if (average > 0) {
+        auto plain = run_cli("run " + dir.file("m.json") + " -q --set estimator.training.average=0 --out " + dir.file("plain"));
+        REQUIRE(plain.exit_code == 0);
+        CHECK(read_json_file(dir.file("plain/losses.json"))["val_loss"] != read_json_file(dir.file("out/losses.json"))["val_loss"]);
+    }
     json s = read_json_file(dir.file("out/summary.json"));
     // The posterior is N(x / 2, 0.05 I) (sbibm's Gaussian linear task).
     for (int i = 0; i < 10; ++i) {
@@ -227,7 +236,8 @@ TEST_CASE("an artifact samples the same posterior after loading", "[estimators][
 
 TEST_CASE("a killed training resumes from its checkpoint", "[estimators][recovery]") {
     TempDir dir;
-    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 20000, R"(, "max_epochs": 40, "patience": 40)"));
+    // With a weight average, so its state travels through the checkpoint too.
+    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 20000, R"(, "max_epochs": 40, "patience": 40, "average": 0.9)"));
     std::vector<std::string> args = {SIMBI_TEST_BINARY, "run", dir.file("m.json"), "-q"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(&a[0]);
@@ -309,6 +319,7 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
         {"estimator.id=simbi.bnre --set estimator.config.penalty=xyz", "penalty must be"},
         {"estimator.training.lr_decay=1.5", "lr_decay"},
         {"estimator.training.weight_decay=-1", "weight_decay"},
+        {"estimator.training.average=1", "average"},
     };
     for (const auto& [sets, message] : usage) {
         auto r = run_cli("run " + dir.file("m.json") + " -q --set " + sets);
