@@ -201,8 +201,8 @@ void FlatAdam::swap_average() {
     if (!avg_.defined()) return;
     torch::NoGradGuard no_grad;
     Tensor training = flat_.clone();
-    flat_.copy_(avg_);
-    avg_.copy_(training);
+    flat_.copy_(avg_);  // in place: the parameters are views of flat_
+    avg_ = training;
 }
 
 void FlatAdam::save(const std::string& path) const {

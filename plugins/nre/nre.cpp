@@ -66,7 +66,7 @@ public:
             .option("network", "string", "\"mlp\"", "classifier: mlp | residual (two-layer residual blocks, as sbibm's NRE)")
             .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
             .option("negatives", "integer", "8", "marginal pairs per joint pair in a batch (each x paired with this many other rows' theta)")
-            .option("ensemble", "integer", Balanced ? "1" : "5", "classifiers trained side by side from different initial weights; the posterior is their mixture (NRE with the contrastive loss: 1)");
+            .option("ensemble", "integer", std::to_string(kDefaultEnsemble), "classifiers trained side by side from different initial weights; the posterior is their mixture (NRE with the contrastive loss: 1)");
         declare_sampler_options(i);
         declare_runtime_options(i);
         if (Balanced) {
@@ -83,8 +83,8 @@ public:
         const std::string network = c.string("network", "mlp");
         if (network != "mlp" && network != "residual") throw std::invalid_argument("network must be \"mlp\" or \"residual\", not \"" + network + "\"");
         residual_ = network == "residual";
-        if (residual_ && std::adjacent_find(hidden_.begin(), hidden_.end(), std::not_equal_to<>()) != hidden_.end())
-            throw std::invalid_argument("a residual network's hidden widths must be equal (one per block)");
+        if (residual_ && (hidden_.empty() || std::adjacent_find(hidden_.begin(), hidden_.end(), std::not_equal_to<>()) != hidden_.end()))
+            throw std::invalid_argument("a residual network's hidden widths must be equal (one per block, at least one)");
         embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
         lambda_ = Balanced ? c.number("lambda", 100.0) : 0.0;
         negatives_ = c.integer("negatives", 8);

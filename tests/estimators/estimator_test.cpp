@@ -315,6 +315,7 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
         {"estimator.id=simbi.nre --set estimator.config.loss=hinge", "loss must be"},
         {"estimator.id=simbi.nre --set estimator.config.network=cnn", "network must be"},
         {"estimator.id=simbi.bnre --set estimator.config.network=residual --set estimator.config.hidden=[32,64]", "widths must be equal"},
+        {"estimator.id=simbi.nre --set estimator.config.network=residual --set estimator.config.hidden=[]", "at least one"},
         {"estimator.id=simbi.nre --set estimator.config.loss=contrastive --set estimator.config.ensemble=2", "an ensemble needs the binary loss"},
         {"estimator.id=simbi.bnre --set estimator.config.penalty=xyz", "penalty must be"},
         {"estimator.training.lr_decay=1.5", "lr_decay"},
