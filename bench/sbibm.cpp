@@ -8,6 +8,7 @@
 // classifier (no NRE ensemble).
 // As in sbibm, each observation gets its own run: its own simulations (seed 1000 + budget + 97 obs)
 // and its own training (seed 7 + obs), so the mean over observations also averages over runs.
+// --per-obs 1 prints each observation's C2ST and the best validation loss of its training.
 // --amortized 1 simulates and trains once per (task, budget, method) and samples at every
 // observation: faster, but one training's luck then moves every observation's C2ST together.
 // A full sweep takes long: run it in the background.
@@ -190,7 +191,10 @@ int main(int argc, char** argv) {
                     tr["max_seconds"] = max_seconds;
                     est.train(data, *prior, tr, "", 7 + uint64_t(runs[r]));
                     train_s += std::chrono::duration<double>(Clock::now() - t0).count();
-                    epochs += run_host.metrics()["train_loss"].size();
+                    auto metrics = run_host.metrics();
+                    epochs += metrics["train_loss"].size();
+                    double best_val = INFINITY;  // the validation loss of the kept weights
+                    for (const auto& [epoch, v] : metrics["val_loss"]) best_val = std::min(best_val, v);
                     const int lo = runs[r] ? runs[r] : obs_lo, hi = runs[r] ? runs[r] : obs_hi;
                     for (int o = lo; o <= hi && !timing_only; ++o) {
                         const std::string dir = ref + "/" + task + "/obs" + std::to_string(o);
@@ -201,7 +205,7 @@ int main(int argc, char** argv) {
                         torch::Tensor approx = torch::tensor(s, torch::kFloat64).view({int64_t(samples), int64_t(sim.param_names.size())});
                         torch::Tensor reference = csv_tensor(dir + "/reference_posterior_samples.csv");
                         const double c = simbi::nn::c2st(reference, approx, 42);
-                        if (per_obs) std::fprintf(stderr, "%s %s %llu obs %d: C2ST %.4f\n", task.c_str(), method.c_str(), (unsigned long long)budget, o, c);
+                        if (per_obs) std::fprintf(stderr, "%s %s %llu obs %d: C2ST %.4f, best validation loss %.4f\n", task.c_str(), method.c_str(), (unsigned long long)budget, o, c, best_val);
                         c2st_sum += c;
                         ++count;
                     }
