@@ -68,12 +68,13 @@ std::vector<int64_t> int_list(const simbi::Config& c, const std::string& key, st
     return out;
 }
 
-torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out) {
+torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out, double dropout) {
     torch::nn::Sequential seq;
     int64_t width = in;
     for (int64_t h : hidden) {
         seq->push_back(torch::nn::Linear(width, h));
         seq->push_back(torch::nn::ReLU());
+        if (dropout > 0) seq->push_back(torch::nn::Dropout(dropout));
         width = h;
     }
     seq->push_back(torch::nn::Linear(width, out));

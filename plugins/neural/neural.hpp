@@ -94,8 +94,9 @@ struct TrainResult {
 
 // ---------------------------------------------------------------- networks
 
-// Fully connected network with ReLU between layers.
-torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out);
+// Fully connected network with ReLU between layers, and dropout after each when dropout > 0
+// (Srivastava et al. 2014; active in training mode only).
+torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out, double dropout = 0);
 // Linear(in, width), `blocks` residual blocks of two layers each, Linear(width, out).
 torch::nn::Sequential make_residual_mlp(int64_t in, int64_t width, int64_t blocks, int64_t out);
 

@@ -9,10 +9,14 @@
 // is then estimated from K times more pairs at no cost in simulations, which steadies training
 // and early stopping on small datasets.
 // BNRE (Delaunoy et al. 2022) adds lambda (E_joint[d] + E_marginal[d] - 1)^2, lambda = 100, which
-// pushes the estimator towards conservative posteriors. The penalty is the square of the batch
-// mean by default; an unbiased U-statistic is an option (see balance_penalty).
+// pushes the estimator towards conservative posteriors. The balance is asked of the classifier one
+// samples from (an ensemble's mixture), and the penalty's gradient takes its factor from recent
+// batches at the current weights ("pooled", see pooled_penalty); the paper's square of the batch
+// mean and an unbiased U-statistic are options (see balance_penalty).
 // i.i.d. observations x_1..x_N combine as log r = sum_j f(theta, x_j). Posterior samples come from
 // vectorized MCMC (config "sampler": mh | slice | sir).
+#include <deque>
+
 #include "neural/neural.hpp"
 
 using namespace simbi::nn;
@@ -21,12 +25,12 @@ namespace {
 
 struct ClassifierImpl : torch::nn::Module {
     // Member 0 keeps the names of a single classifier, so artifacts without an ensemble load as before.
-    ClassifierImpl(const std::vector<int64_t>& hidden, bool residual, const json& embedding, int64_t d, int64_t k, int64_t members) {
+    ClassifierImpl(const std::vector<int64_t>& hidden, bool residual, double dropout, const json& embedding, int64_t d, int64_t k, int64_t members) {
         for (int64_t m = 0; m < members; ++m) {
             const std::string suffix = m == 0 ? "" : std::to_string(m);
             embeds.push_back(register_module("embedding" + suffix, Embedding(embedding, k)));
             const int64_t in = d + embeds.back()->features();
-            nets.push_back(register_module("mlp" + suffix, residual ? make_residual_mlp(in, hidden[0], int64_t(hidden.size()), 1) : make_mlp(in, hidden, 1)));
+            nets.push_back(register_module("mlp" + suffix, residual ? make_residual_mlp(in, hidden[0], int64_t(hidden.size()), 1) : make_mlp(in, hidden, 1, dropout)));
         }
     }
     // theta, x: standardized; each member's logit log r_m [M, B].
@@ -51,10 +55,11 @@ class RatioEstimator final : public McmcEstimator {
 public:
     using adapter = simbi::detail::EstimatorAdapter<RatioEstimator>;
     static constexpr const char* kId = Balanced ? "simbi.bnre" : "simbi.nre";
-    // Five NRE classifiers: their mixture took gaussian_linear's C2ST from 0.671 / 0.584 to
+    // Five classifiers: for NRE their mixture took gaussian_linear's C2ST from 0.671 / 0.584 to
     // 0.620 / 0.554 at 10^3 / 10^4 simulations and left the other tasks within their run-to-run
-    // spread (docs/benchmarks.md), for 2-3 times the training time.
-    static constexpr int64_t kDefaultEnsemble = Balanced ? 1 : 5;
+    // spread; for BNRE, balanced as a mixture with the pooled penalty, gaussian_linear 10^4 went
+    // from 0.612 to 0.555 (docs/benchmarks.md). The cost is 2-5 times the training time.
+    static constexpr int64_t kDefaultEnsemble = 5;
 
     static simbi::Info info() {
         simbi::Info i(kId, Balanced ? "Balanced neural ratio estimation" : "Neural ratio estimation", SIMBI_KIND_ESTIMATOR);
@@ -65,13 +70,15 @@ public:
             .option("hidden", "array", "[64, 64, 64]", "hidden widths of the classifier on (theta, x); residual: one equal width per block")
             .option("network", "string", "\"mlp\"", "classifier: mlp | residual (two-layer residual blocks, as sbibm's NRE)")
             .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
+            .option("dropout", "number", "0", "dropout probability after each hidden layer of an mlp classifier, in [0, 1)")
             .option("negatives", "integer", "8", "marginal pairs per joint pair in a batch (each x paired with this many other rows' theta)")
             .option("ensemble", "integer", std::to_string(kDefaultEnsemble), "classifiers trained side by side from different initial weights; the posterior is their mixture (NRE with the contrastive loss: 1)");
         declare_sampler_options(i);
         declare_runtime_options(i);
         if (Balanced) {
             i.option("lambda", "number", "100", "weight of the balancing penalty");
-            i.option("penalty", "string", "\"batch\"", "batch estimate of the penalty: batch (square of the batch mean, as the paper) | unbiased (U-statistic over distinct rows)");
+            i.option("penalty", "string", "\"pooled\"", "estimate of the penalty: batch (square of the batch mean, as the paper) | unbiased (U-statistic over distinct rows) | pooled (its gradient's factor from this epoch's recent batches at the current weights)");
+            i.option("pool", "integer", "8", "pooled penalty: how many recent batches, this one included, estimate E_joint[d] + E_marginal[d] - 1");
         } else {
             i.option("loss", "string", "\"binary\"", "binary: cross-entropy of joint against marginal pairs; contrastive: pick the joint theta among K + 1 (NRE-B, Durkan et al. 2020)");
         }
@@ -88,6 +95,9 @@ public:
         embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
         lambda_ = Balanced ? c.number("lambda", 100.0) : 0.0;
         negatives_ = c.integer("negatives", 8);
+        dropout_ = c.number("dropout", 0.0);
+        if (!(dropout_ >= 0 && dropout_ < 1)) throw std::invalid_argument("dropout must be in [0, 1)");
+        if (residual_ && dropout_ > 0) throw std::invalid_argument("dropout applies to the mlp classifier, not the residual one");
         if (negatives_ < 1 || negatives_ > 64) throw std::invalid_argument("negatives must be between 1 and 64");
         const std::string objective = Balanced ? "binary" : c.string("loss", "binary");
         if (objective != "binary" && objective != "contrastive") throw std::invalid_argument("loss must be \"binary\" or \"contrastive\", not \"" + objective + "\"");
@@ -98,9 +108,11 @@ public:
         // mixture's members unequally.
         if (contrastive_ && ensemble_ > 1) throw std::invalid_argument("an ensemble needs the binary loss: contrastive ratios are known only up to a factor of x");
         if (lambda_ < 0) throw std::invalid_argument("lambda must be non-negative");
-        const std::string penalty = Balanced ? c.string("penalty", "batch") : "batch";
-        if (penalty != "unbiased" && penalty != "batch") throw std::invalid_argument("penalty must be \"unbiased\" or \"batch\", not \"" + penalty + "\"");
-        unbiased_ = penalty == "unbiased";
+        const std::string penalty = Balanced ? c.string("penalty", "pooled") : "batch";
+        if (penalty != "unbiased" && penalty != "batch" && penalty != "pooled") throw std::invalid_argument("penalty must be \"batch\", \"unbiased\" or \"pooled\", not \"" + penalty + "\"");
+        penalty_ = penalty;
+        pool_size_ = Balanced ? c.integer("pool", 8) : 1;
+        if (pool_size_ < 1 || pool_size_ > 256) throw std::invalid_argument("pool must be between 1 and 256");
     }
 
 protected:
@@ -110,13 +122,13 @@ protected:
         // simulations the plateau schedule took its C2ST from 0.774 to 0.840 (docs/benchmarks.md).
         if (Balanced) config.lr_decay = 1.0;
         auto data = prepare(ctx, [](const Tensor& t) { return t; }, config);
-        net_ = Classifier(hidden_, residual_, embedding_, int64_t(ctx.data->theta_dim), int64_t(ctx.data->x_dim), ensemble_);
+        net_ = Classifier(hidden_, residual_, dropout_, embedding_, int64_t(ctx.data->theta_dim), int64_t(ctx.data->x_dim), ensemble_);
         fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) { return loss(theta_.apply(theta), x_.apply(x)); });
     }
 
     // Binary cross-entropy of joint against marginal pairs, plus BNRE's balance penalty: the mean
     // classifier outputs on the two sum to 1 for a balanced classifier. Each ensemble member
-    // has its own loss; their sum trains all members in one step.
+    // has its own cross-entropy and the mixture one penalty; their sum trains all members in one step.
     Tensor loss(const Tensor& theta, const Tensor& x) {
         // Joint and marginal pairs in one forward pass; the marginal ones pair x with the theta of
         // the rows 1..K places away, so no x meets its own theta.
@@ -130,20 +142,58 @@ protected:
         }
         Tensor log_r = all.narrow(1, 0, b), log_r_marginal = all.narrow(1, b, b * k);
         Tensor l = 0.5 * (torch::softplus(-log_r).mean(1) + torch::softplus(log_r_marginal).mean(1));
-        if (lambda_ > 0)
-            l = l + lambda_ * balance_penalty(torch::sigmoid(log_r), torch::sigmoid(log_r_marginal).view({-1, k, b}).mean(1));
-        return l.sum();
+        if (lambda_ == 0) return l.sum();
+        Tensor z = balance_terms(all, b, k);
+        return l.sum() + lambda_ * (penalty_ == "pooled" ? pooled_penalty(theta, x, z, k) : balance_penalty(z)).sum();
     }
 
-    // (E_joint[d] + E_marginal[d] - 1)^2 from a batch, per member: d_joint, d_marginal [M, B] -> [M].
+    // Per row i, z_i = d(theta_i, x_i) + mean_j d(theta_{i+j}, x_i) - 1 from the logits of B joint
+    // then K B marginal pairs. The balance is asked of the estimator one samples from: with an
+    // ensemble, of the mixture's classifier d = r / (1 + r), r = mean_m r_m ([1, B]), so its members
+    // may each be sharper than balanced; one classifier: [1, B] as well.
+    Tensor balance_terms(const Tensor& all, int64_t b, int64_t k) const {
+        Tensor logits = all.size(0) == 1 ? all : (torch::logsumexp(all, 0, true) - std::log(double(all.size(0))));
+        Tensor d = torch::sigmoid(logits);
+        return d.narrow(1, 0, b) + d.narrow(1, b, b * k).view({-1, k, b}).mean(1) - 1;
+    }
+
+    // The batch penalty's gradient, 2 lambda z_B grad z_B, scales the batch's gradient by the batch's
+    // own noisy mean z_B; with lambda = 100 that noise dominates the step. Here the factor comes from
+    // this batch and up to pool - 1 earlier batches of the epoch, all evaluated at the current weights
+    // (no lag), so the gradient is 2 lambda z_pool grad z_B; the value reported is lambda z_pool^2.
+    // Validation (no gradient) sees the batch penalty and empties the pool: each epoch starts afresh,
+    // so a resumed training repeats the same steps.
+    Tensor pooled_penalty(const Tensor& theta, const Tensor& x, const Tensor& z, int64_t k) {
+        if (!torch::GradMode::is_enabled()) {
+            pool_.clear();
+            return balance_penalty(z);
+        }
+        Tensor sum = z.detach().sum(1);
+        int64_t rows = z.size(1);
+        {
+            torch::NoGradGuard no_grad;
+            for (const auto& [t, xx] : pool_) {
+                const int64_t pb = t.size(0), pk = std::min<int64_t>(k, std::max<int64_t>(pb - 1, 1));
+                std::vector<Tensor> thetas{t}, xs(size_t(pk) + 1, xx);
+                for (int64_t j = 1; j <= pk; ++j) thetas.push_back(t.roll(j, 0));
+                sum = sum + balance_terms(net_->members(torch::cat(thetas, 0), torch::cat(xs, 0)), pb, pk).sum(1);
+                rows += pb;
+            }
+        }
+        pool_.emplace_back(theta.detach(), x.detach());
+        if (int64_t(pool_.size()) >= pool_size_) pool_.pop_front();
+        Tensor factor = sum / double(rows), zb = z.mean(1);  // [1]
+        return factor.pow(2) + 2 * factor * (zb - zb.detach());
+    }
+
+    // (E_joint[d] + E_marginal[d] - 1)^2 from a batch: z [1, B] (balance_terms) -> [1].
     // The square of the batch mean overestimates it by the mean's variance, a bias that rewards a
     // constant classifier (the prior) and is largest when batches are small; the U-statistic over
     // distinct rows i != j is unbiased, but its variance made C2ST worse on three sbibm tasks at
     // 10^3 simulations (docs/estimators.md).
-    Tensor balance_penalty(const Tensor& d_joint, const Tensor& d_marginal) const {
-        Tensor z = d_joint + d_marginal - 1;
+    Tensor balance_penalty(const Tensor& z) const {
         const int64_t b = z.size(1);
-        if (!unbiased_ || b < 2) return z.mean(1).pow(2);
+        if (penalty_ != "unbiased" || b < 2) return z.mean(1).pow(2);
         return (z.sum(1).pow(2) - z.pow(2).sum(1)) / double(b * (b - 1));
     }
 
@@ -152,7 +202,7 @@ protected:
     bool trained() const override { return bool(net_); }
     torch::nn::Module& network() override { return *net_; }
     json config_json() const override {
-        return {{"hidden", hidden_}, {"network", residual_ ? "residual" : "mlp"}, {"embedding", embedding_}, {"sampler", sampler_.to_json()}, {"lambda", lambda_}, {"negatives", negatives_}, {"ensemble", ensemble_}, {"loss", contrastive_ ? "contrastive" : "binary"}, {"penalty", unbiased_ ? "unbiased" : "batch"}, {"threads", runtime_.threads}};
+        return {{"hidden", hidden_}, {"network", residual_ ? "residual" : "mlp"}, {"embedding", embedding_}, {"sampler", sampler_.to_json()}, {"lambda", lambda_}, {"negatives", negatives_}, {"dropout", dropout_}, {"ensemble", ensemble_}, {"loss", contrastive_ ? "contrastive" : "binary"}, {"penalty", penalty_}, {"pool", pool_size_}, {"threads", runtime_.threads}};
     }
     void rebuild(const json& j) override {
         const json& c = j.at("config");
@@ -162,20 +212,24 @@ protected:
         sampler_ = SamplerConfig::from_json(c.at("sampler"));
         lambda_ = c.value("lambda", 0.0);
         negatives_ = c.value("negatives", int64_t(1));
-        unbiased_ = c.value("penalty", std::string("batch")) == "unbiased";
+        dropout_ = c.value("dropout", 0.0);
+        penalty_ = c.value("penalty", std::string("batch"));
+        pool_size_ = c.value("pool", int64_t(1));
         ensemble_ = c.value("ensemble", int64_t(1));
         contrastive_ = c.value("loss", std::string("binary")) == "contrastive";
-        net_ = Classifier(hidden_, residual_, embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>(), ensemble_);
+        net_ = Classifier(hidden_, residual_, dropout_, embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>(), ensemble_);
     }
 
 private:
     std::vector<int64_t> hidden_;
     json embedding_;
-    double lambda_;
+    double lambda_, dropout_ = 0;
     int64_t negatives_, ensemble_ = 1;
     bool contrastive_ = false;
     bool residual_ = false;
-    bool unbiased_ = false;
+    std::string penalty_ = "batch";
+    int64_t pool_size_ = 1;
+    std::deque<std::pair<Tensor, Tensor>> pool_;  // recent batches of this epoch, standardized
     Classifier net_{nullptr};
 };
 

@@ -166,6 +166,24 @@ TEST_CASE("an NRE ensemble trains distinct members whose mixture tracks the true
     CHECK(log_ratio_error(dir.file("one/artifact")).first != mixture);
 }
 
+TEST_CASE("an NRE classifier with dropout tracks the true ratio, deterministic once trained", "[estimators][nre][dropout]") {
+    TempDir dir;
+    check_toy_ratio(dir, " --set estimator.config.dropout=0.2 --set estimator.config.ensemble=1");
+    CHECK(read_json_file(dir.file("out/artifact/estimator.json"))["config"]["dropout"] == 0.2);
+    // Dropout acts in training only: the loaded artifact gives one log ratio for one pair, in
+    // every row of a call (dropout would draw a fresh mask per row) and across calls.
+    simbi_test::write_file(dir.file("t.csv"), "theta\n0.1\n0.1\n0.1\n");
+    simbi_test::write_file(dir.file("x1.csv"), "x\n0.5\n0.5\n0.5\n");
+    const std::string cmd = "log-prob " + dir.file("out/artifact") + " --theta " + dir.file("t.csv") + " --x " + dir.file("x1.csv") + " --plugin-path " SIMBI_TEST_TOY_DIR;
+    auto a = run_cli(cmd), b = run_cli(cmd);
+    REQUIRE(a.exit_code == 0);
+    std::vector<double> lp = parse_column(a.output);
+    REQUIRE(lp.size() == 3);
+    CHECK(lp[0] == lp[1]);
+    CHECK(lp[1] == lp[2]);
+    CHECK(lp == parse_column(b.output));
+}
+
 TEST_CASE("a residual NRE classifier tracks the true ratio and reloads as residual", "[estimators][nre][residual]") {
     TempDir dir;
     check_toy_ratio(dir, " --set estimator.config.network=residual --set estimator.config.hidden=[32,32]");
@@ -174,19 +192,15 @@ TEST_CASE("a residual NRE classifier tracks the true ratio and reloads as residu
     CHECK(config["hidden"] == json::array({32, 32}));
 }
 
-TEST_CASE("BNRE satisfies the balance condition", "[estimators][bnre]") {
-    TempDir dir;
-    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.bnre", 10000));
-    auto r = run_cli("run " + dir.file("m.json") + " -q");
-    INFO(r.output);
-    REQUIRE(r.exit_code == 0);
-    CHECK(read_json_file(dir.file("out/artifact/estimator.json"))["config"]["ensemble"] == 1);  // BNRE's default
-    // Fresh pairs: joint (theta_i, x_i) and marginal (theta_{i+1}, x_i).
-    REQUIRE(run_cli("simulate " + dir.file("m.json") + " -q --seed 99 --budget 4000 --out " + dir.file("test.h5")).exit_code == 0);
-    simbi::host::DatasetReader data(dir.file("test.h5"));
+// Mean classifier output on fresh joint and marginal pairs of the toy, d = sigmoid(log r) with log r
+// = log q(theta | x) - log p(theta) from the artifact in the folder `out`.
+std::pair<double, double> mean_classifier_outputs(const TempDir& dir, const std::string& out) {
+    REQUIRE(run_cli("simulate " + dir.file("m.json") + " -q --seed 99 --budget 4000 --out " + dir.file(out + "_test.h5")).exit_code == 0);
+    simbi::host::DatasetReader data(dir.file(out + "_test.h5"));
     const size_t n = data.rows();
     std::vector<double> theta(n), x(n);
     data.read(0, n, theta.data(), x.data());
+    // Fresh pairs: joint (theta_i, x_i) and marginal (theta_{i+1}, x_i).
     std::string joint = "theta\n", marg = "theta\n", xs = "x\n";
     for (size_t i = 0; i < n; ++i) {
         joint += std::to_string(theta[i]) + "\n";
@@ -197,9 +211,9 @@ TEST_CASE("BNRE satisfies the balance condition", "[estimators][bnre]") {
     simbi_test::write_file(dir.file("marg.csv"), marg);
     simbi_test::write_file(dir.file("x.csv"), xs);
     auto mean_d = [&](const std::string& file, bool shifted) {
-        auto out = run_cli("log-prob " + dir.file("out/artifact") + " --theta " + file + " --x " + dir.file("x.csv") + " --plugin-path " SIMBI_TEST_TOY_DIR);
-        REQUIRE(out.exit_code == 0);
-        std::vector<double> lp = parse_column(out.output);
+        auto r = run_cli("log-prob " + dir.file(out + "/artifact") + " --theta " + file + " --x " + dir.file("x.csv") + " --plugin-path " SIMBI_TEST_TOY_DIR);
+        REQUIRE(r.exit_code == 0);
+        std::vector<double> lp = parse_column(r.output);
         REQUIRE(lp.size() == n);
         double sum = 0;
         for (size_t i = 0; i < n; ++i) {
@@ -208,9 +222,27 @@ TEST_CASE("BNRE satisfies the balance condition", "[estimators][bnre]") {
         }
         return sum / double(n);
     };
-    double dj = mean_d(dir.file("joint.csv"), false), dm = mean_d(dir.file("marg.csv"), true);
-    INFO("E_joint[d] = " << dj << ", E_marginal[d] = " << dm);
-    CHECK(std::fabs(dj + dm - 1) < 0.05);
+    return {mean_d(dir.file("joint.csv"), false), mean_d(dir.file("marg.csv"), true)};
+}
+
+TEST_CASE("BNRE satisfies the balance condition", "[estimators][bnre]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.bnre", 10000));
+    // The defaults (an ensemble of 5 balanced as a mixture, the pooled penalty) and the paper's
+    // form (one classifier, the square of the batch mean).
+    const std::vector<std::pair<std::string, int>> variants = {{"", 5}, {" --set estimator.config.ensemble=1 --set estimator.config.penalty=batch", 1}};
+    for (const auto& [sets, members] : variants) {
+        const std::string out = "out" + std::to_string(members);
+        auto r = run_cli("run " + dir.file("m.json") + " -q --out " + dir.file(out) + sets);
+        INFO(sets << "\n" << r.output);
+        REQUIRE(r.exit_code == 0);
+        CHECK(read_json_file(dir.file(out + "/artifact/estimator.json"))["config"]["ensemble"] == members);
+        auto [dj, dm] = mean_classifier_outputs(dir, out);
+        INFO("E_joint[d] = " << dj << ", E_marginal[d] = " << dm);
+        CHECK(std::fabs(dj + dm - 1) < 0.05);
+        // Balanced, yet informative: joint pairs score higher than marginal ones.
+        CHECK(dj > dm + 0.05);
+    }
 }
 
 TEST_CASE("an artifact samples the same posterior after loading", "[estimators][artifact]") {
@@ -318,6 +350,9 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
         {"estimator.id=simbi.nre --set estimator.config.network=residual --set estimator.config.hidden=[]", "at least one"},
         {"estimator.id=simbi.nre --set estimator.config.loss=contrastive --set estimator.config.ensemble=2", "an ensemble needs the binary loss"},
         {"estimator.id=simbi.bnre --set estimator.config.penalty=xyz", "penalty must be"},
+        {"estimator.id=simbi.bnre --set estimator.config.pool=0", "pool must be"},
+        {"estimator.id=simbi.nre --set estimator.config.dropout=1", "dropout must be"},
+        {"estimator.id=simbi.nre --set estimator.config.network=residual --set estimator.config.dropout=0.1", "dropout applies"},
         {"estimator.training.lr_decay=1.5", "lr_decay"},
         {"estimator.training.weight_decay=-1", "weight_decay"},
         {"estimator.training.average=1", "average"},
