@@ -41,10 +41,9 @@ struct ClassifierImpl : torch::nn::Module {
     }
     // The ensemble's log r = log (1/M) sum_m r_m: its posterior is the mixture of the members'
     // posteriors (deep ensembles, Lakshminarayanan et al. 2017; Hermans et al. 2022, sec. 4).
-    Tensor forward(const Tensor& theta, const Tensor& x) {
-        Tensor all = members(theta, x);
-        return nets.size() == 1 ? all[0] : torch::logsumexp(all, 0) - std::log(double(nets.size()));
-    }
+    Tensor forward(const Tensor& theta, const Tensor& x) { return mixture(members(theta, x)); }
+    // Members' logits [M, N] -> the mixture's logit [N].
+    static Tensor mixture(const Tensor& all) { return all.size(0) == 1 ? all[0] : torch::logsumexp(all, 0) - std::log(double(all.size(0))); }
     std::vector<Embedding> embeds;
     std::vector<torch::nn::Sequential> nets;
 };
@@ -130,12 +129,8 @@ protected:
     // classifier outputs on the two sum to 1 for a balanced classifier. Each ensemble member
     // has its own cross-entropy and the mixture one penalty; their sum trains all members in one step.
     Tensor loss(const Tensor& theta, const Tensor& x) {
-        // Joint and marginal pairs in one forward pass; the marginal ones pair x with the theta of
-        // the rows 1..K places away, so no x meets its own theta.
-        const int64_t b = theta.size(0), k = std::min<int64_t>(negatives_, std::max<int64_t>(b - 1, 1));
-        std::vector<Tensor> thetas{theta}, xs(size_t(k) + 1, x);
-        for (int64_t j = 1; j <= k; ++j) thetas.push_back(theta.roll(j, 0));
-        Tensor all = net_->members(torch::cat(thetas, 0), torch::cat(xs, 0));  // [M, (K + 1) B]
+        const int64_t b = theta.size(0), k = marginal_pairs(b);
+        Tensor all = pair_logits(theta, x, k);
         if (contrastive_) {
             // NRE-B (Durkan et al. 2020, eq. 7): pick the true theta among K + 1 candidates for x.
             return -torch::log_softmax(all.view({-1, k + 1, b}), 1).select(1, 0).mean(1).sum();
@@ -147,13 +142,21 @@ protected:
         return l.sum() + lambda_ * (penalty_ == "pooled" ? pooled_penalty(theta, x, z, k) : balance_penalty(z)).sum();
     }
 
+    // Each member's logits on B joint then K B marginal pairs [M, (K + 1) B], in one forward pass; the
+    // marginal ones pair x with the theta of the rows 1..K places away, so no x meets its own theta.
+    Tensor pair_logits(const Tensor& theta, const Tensor& x, int64_t k) {
+        std::vector<Tensor> thetas{theta}, xs(size_t(k) + 1, x);
+        for (int64_t j = 1; j <= k; ++j) thetas.push_back(theta.roll(j, 0));
+        return net_->members(torch::cat(thetas, 0), torch::cat(xs, 0));
+    }
+    int64_t marginal_pairs(int64_t rows) const { return std::min<int64_t>(negatives_, std::max<int64_t>(rows - 1, 1)); }
+
     // Per row i, z_i = d(theta_i, x_i) + mean_j d(theta_{i+j}, x_i) - 1 from the logits of B joint
     // then K B marginal pairs. The balance is asked of the estimator one samples from: with an
     // ensemble, of the mixture's classifier d = r / (1 + r), r = mean_m r_m ([1, B]), so its members
     // may each be sharper than balanced; one classifier: [1, B] as well.
     Tensor balance_terms(const Tensor& all, int64_t b, int64_t k) const {
-        Tensor logits = all.size(0) == 1 ? all : (torch::logsumexp(all, 0, true) - std::log(double(all.size(0))));
-        Tensor d = torch::sigmoid(logits);
+        Tensor d = torch::sigmoid(ClassifierImpl::mixture(all)).unsqueeze(0);
         return d.narrow(1, 0, b) + d.narrow(1, b, b * k).view({-1, k, b}).mean(1) - 1;
     }
 
@@ -173,10 +176,8 @@ protected:
         {
             torch::NoGradGuard no_grad;
             for (const auto& [t, xx] : pool_) {
-                const int64_t pb = t.size(0), pk = std::min<int64_t>(k, std::max<int64_t>(pb - 1, 1));
-                std::vector<Tensor> thetas{t}, xs(size_t(pk) + 1, xx);
-                for (int64_t j = 1; j <= pk; ++j) thetas.push_back(t.roll(j, 0));
-                sum = sum + balance_terms(net_->members(torch::cat(thetas, 0), torch::cat(xs, 0)), pb, pk).sum(1);
+                const int64_t pb = t.size(0), pk = std::min(k, marginal_pairs(pb));
+                sum = sum + balance_terms(pair_logits(t, xx, pk), pb, pk).sum(1);
                 rows += pb;
             }
         }
