@@ -3,11 +3,12 @@
 //
 // usage: bench_sbibm [--ref DIR] [--tasks a,b] [--methods npe,nre,bnre,nle] [--budgets 1000,10000]
 //                    [--obs 1-5] [--samples 10000] [--max-seconds S] [--work DIR] [--config JSON]
-//                    [--training JSON] [--timing-only 1] [--amortized 1] [--per-obs 1]
+//                    [--training JSON] [--timing-only 1] [--amortized 1] [--per-obs 1] [--replicate R]
 // --timing-only trains at the baseline's batch of 256, one marginal pair per joint pair and one
 // classifier (no NRE ensemble).
 // As in sbibm, each observation gets its own run: its own simulations (seed 1000 + budget + 97 obs)
 // and its own training (seed 7 + obs), so the mean over observations also averages over runs.
+// --replicate R shifts every seed, so repeated cells measure the mean's run-to-run spread.
 // --per-obs 1 prints each observation's C2ST and the best validation loss of its training.
 // --amortized 1 simulates and trains once per (task, budget, method) and samples at every
 // observation: faster, but one training's luck then moves every observation's C2ST together.
@@ -92,11 +93,12 @@ int main(int argc, char** argv) {
     bool timing_only = false;  // train only: seconds per epoch, no sampling or C2ST
     bool amortized = false;    // one run per (task, budget, method) instead of one per observation
     bool per_obs = false;      // also print each observation's C2ST (to stderr)
+    uint64_t replicate = 0;    // > 0: other simulation and training seeds, to measure a cell's run-to-run spread
     json training = json::object();  // training settings, e.g. sbi's '{"batch_size": 50, "learning_rate": 0.0005}'
     const char* usage =
         "usage: bench_sbibm [--ref DIR] [--tasks a,b] [--methods npe,nre,bnre,nle] [--budgets 1000,10000]\n"
         "                   [--obs 1-5] [--samples 10000] [--max-seconds S] [--work DIR] [--config JSON]\n"
-        "                   [--training JSON] [--timing-only 1] [--amortized 1] [--per-obs 1]\n";
+        "                   [--training JSON] [--timing-only 1] [--amortized 1] [--per-obs 1] [--replicate R]\n";
     for (int i = 1; i < argc; ++i)
         if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
             std::fputs(usage, stdout);
@@ -126,6 +128,7 @@ int main(int argc, char** argv) {
         else if (k == "--timing-only") timing_only = v == "1";
         else if (k == "--amortized") amortized = v == "1";
         else if (k == "--per-obs") per_obs = v == "1";
+        else if (k == "--replicate") replicate = std::stoull(v);
         else {
             std::fprintf(stderr, "unknown option %s\n", k.c_str());
             return 2;
@@ -154,9 +157,10 @@ int main(int argc, char** argv) {
             const PluginInfo& sim = registry.find("sbibm." + task);
             // Run r simulates its own store; r = 0 is the amortized protocol's one run.
             auto simulate = [&](int r) {
-                const std::string stem = work + "/" + task + "-" + std::to_string(budget) + (r ? "-obs" + std::to_string(r) : "");
+                const std::string stem = work + "/" + task + "-" + std::to_string(budget) + (r ? "-obs" + std::to_string(r) : "") +
+                                         (replicate ? "-rep" + std::to_string(replicate) : "");
                 json mj = {{"simbi", 1}, {"simulator", {{"id", "sbibm." + task}}},
-                           {"simulation", {{"budget", budget}, {"seed", 1000 + budget + 97 * uint64_t(r)}, {"store", fs::absolute(stem + ".h5").string()}, {"invalid", "resample"}}}};
+                           {"simulation", {{"budget", budget}, {"seed", 1000 + budget + 97 * uint64_t(r) + 100003 * replicate}, {"store", fs::absolute(stem + ".h5").string()}, {"invalid", "resample"}}}};
                 std::FILE* f = std::fopen((stem + ".json").c_str(), "w");
                 std::fputs(mj.dump().c_str(), f);
                 std::fclose(f);
@@ -189,7 +193,7 @@ int main(int argc, char** argv) {
                     auto t0 = Clock::now();
                     json tr = training;
                     tr["max_seconds"] = max_seconds;
-                    est.train(data, *prior, tr, "", 7 + uint64_t(runs[r]));
+                    est.train(data, *prior, tr, "", 7 + uint64_t(runs[r]) + 1009 * replicate);
                     train_s += std::chrono::duration<double>(Clock::now() - t0).count();
                     auto metrics = run_host.metrics();
                     epochs += metrics["train_loss"].size();
@@ -200,7 +204,7 @@ int main(int argc, char** argv) {
                         const std::string dir = ref + "/" + task + "/obs" + std::to_string(o);
                         auto x = read_csv_rows(dir + "/observation.csv");
                         auto t1 = Clock::now();
-                        std::vector<double> s = est.sample(x, samples, 100 + uint64_t(o), sim.param_names.size());
+                        std::vector<double> s = est.sample(x, samples, 100 + uint64_t(o) + 1009 * replicate, sim.param_names.size());
                         sample_s += std::chrono::duration<double>(Clock::now() - t1).count();
                         torch::Tensor approx = torch::tensor(s, torch::kFloat64).view({int64_t(samples), int64_t(sim.param_names.size())});
                         torch::Tensor reference = csv_tensor(dir + "/reference_posterior_samples.csv");

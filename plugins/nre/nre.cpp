@@ -78,6 +78,7 @@ public:
             i.option("lambda", "number", "100", "weight of the balancing penalty");
             i.option("penalty", "string", "\"pooled\"", "estimate of the penalty: batch (square of the batch mean, as the paper) | unbiased (U-statistic over distinct rows) | pooled (its gradient's factor from this epoch's recent batches at the current weights)");
             i.option("pool", "integer", "8", "pooled penalty: how many recent batches, this one included, estimate E_joint[d] + E_marginal[d] - 1");
+            i.option("pool_pairs", "integer", "1", "pooled penalty: marginal pairs per row when an earlier batch is re-evaluated (at most negatives)");
         } else {
             i.option("loss", "string", "\"binary\"", "binary: cross-entropy of joint against marginal pairs; contrastive: pick the joint theta among K + 1 (NRE-B, Durkan et al. 2020)");
         }
@@ -112,6 +113,8 @@ public:
         penalty_ = penalty;
         pool_size_ = Balanced ? c.integer("pool", 8) : 1;
         if (pool_size_ < 1 || pool_size_ > 256) throw std::invalid_argument("pool must be between 1 and 256");
+        pool_pairs_ = Balanced ? c.integer("pool_pairs", 1) : 1;
+        if (pool_pairs_ < 1 || pool_pairs_ > 64) throw std::invalid_argument("pool_pairs must be between 1 and 64");
     }
 
 protected:
@@ -164,6 +167,8 @@ protected:
     // own noisy mean z_B; with lambda = 100 that noise dominates the step. Here the factor comes from
     // this batch and up to pool - 1 earlier batches of the epoch, all evaluated at the current weights
     // (no lag), so the gradient is 2 lambda z_pool grad z_B; the value reported is lambda z_pool^2.
+    // An earlier batch is re-evaluated with pool_pairs marginal pairs per row (default 1, not the
+    // batch's K): it only estimates a mean, and the K pairs' forward passes had cost twice the step.
     // Validation (no gradient) sees the batch penalty and empties the pool: each epoch starts afresh,
     // so a resumed training repeats the same steps.
     Tensor pooled_penalty(const Tensor& theta, const Tensor& x, const Tensor& z, int64_t k) {
@@ -176,7 +181,7 @@ protected:
         {
             torch::NoGradGuard no_grad;
             for (const auto& [t, xx] : pool_) {
-                const int64_t pb = t.size(0), pk = std::min(k, marginal_pairs(pb));
+                const int64_t pb = t.size(0), pk = std::min({k, pool_pairs_, marginal_pairs(pb)});
                 sum = sum + balance_terms(pair_logits(t, xx, pk), pb, pk).sum(1);
                 rows += pb;
             }
@@ -203,7 +208,7 @@ protected:
     bool trained() const override { return bool(net_); }
     torch::nn::Module& network() override { return *net_; }
     json config_json() const override {
-        return {{"hidden", hidden_}, {"network", residual_ ? "residual" : "mlp"}, {"embedding", embedding_}, {"sampler", sampler_.to_json()}, {"lambda", lambda_}, {"negatives", negatives_}, {"dropout", dropout_}, {"ensemble", ensemble_}, {"loss", contrastive_ ? "contrastive" : "binary"}, {"penalty", penalty_}, {"pool", pool_size_}, {"threads", runtime_.threads}};
+        return {{"hidden", hidden_}, {"network", residual_ ? "residual" : "mlp"}, {"embedding", embedding_}, {"sampler", sampler_.to_json()}, {"lambda", lambda_}, {"negatives", negatives_}, {"dropout", dropout_}, {"ensemble", ensemble_}, {"loss", contrastive_ ? "contrastive" : "binary"}, {"penalty", penalty_}, {"pool", pool_size_}, {"pool_pairs", pool_pairs_}, {"threads", runtime_.threads}};
     }
     void rebuild(const json& j) override {
         const json& c = j.at("config");
@@ -216,6 +221,7 @@ protected:
         dropout_ = c.value("dropout", 0.0);
         penalty_ = c.value("penalty", std::string("batch"));
         pool_size_ = c.value("pool", int64_t(1));
+        pool_pairs_ = c.value("pool_pairs", int64_t(1));
         ensemble_ = c.value("ensemble", int64_t(1));
         contrastive_ = c.value("loss", std::string("binary")) == "contrastive";
         net_ = Classifier(hidden_, residual_, dropout_, embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>(), ensemble_);
@@ -229,7 +235,7 @@ private:
     bool contrastive_ = false;
     bool residual_ = false;
     std::string penalty_ = "batch";
-    int64_t pool_size_ = 1;
+    int64_t pool_size_ = 1, pool_pairs_ = 1;
     std::deque<std::pair<Tensor, Tensor>> pool_;  // recent batches of this epoch, standardized
     Classifier net_{nullptr};
 };

@@ -351,6 +351,7 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
         {"estimator.id=simbi.nre --set estimator.config.loss=contrastive --set estimator.config.ensemble=2", "an ensemble needs the binary loss"},
         {"estimator.id=simbi.bnre --set estimator.config.penalty=xyz", "penalty must be"},
         {"estimator.id=simbi.bnre --set estimator.config.pool=0", "pool must be"},
+        {"estimator.id=simbi.bnre --set estimator.config.pool_pairs=65", "pool_pairs must be"},
         {"estimator.id=simbi.nre --set estimator.config.dropout=1", "dropout must be"},
         {"estimator.id=simbi.nre --set estimator.config.network=residual --set estimator.config.dropout=0.1", "dropout applies"},
         {"estimator.training.lr_decay=1.5", "lr_decay"},
