@@ -221,7 +221,7 @@ protected:
         dropout_ = c.value("dropout", 0.0);
         penalty_ = c.value("penalty", std::string("batch"));
         pool_size_ = c.value("pool", int64_t(1));
-        pool_pairs_ = c.value("pool_pairs", int64_t(1));
+        pool_pairs_ = c.value("pool_pairs", negatives_);  // older artifacts re-evaluated the pool with all K pairs
         ensemble_ = c.value("ensemble", int64_t(1));
         contrastive_ = c.value("loss", std::string("binary")) == "contrastive";
         net_ = Classifier(hidden_, residual_, dropout_, embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>(), ensemble_);
