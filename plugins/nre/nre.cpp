@@ -57,7 +57,8 @@ public:
     // Five classifiers: for NRE their mixture took gaussian_linear's C2ST from 0.671 / 0.584 to
     // 0.620 / 0.554 at 10^3 / 10^4 simulations and left the other tasks within their run-to-run
     // spread; for BNRE, balanced as a mixture with the pooled penalty, gaussian_linear 10^4 went
-    // from 0.612 to 0.555 (docs/benchmarks.md). The cost is 2-5 times the training time.
+    // from 0.612 to 0.555 (0.559 since the pool re-evaluates one pair per row; docs/benchmarks.md).
+    // The cost is 2-5 times the training time.
     static constexpr int64_t kDefaultEnsemble = 5;
 
     static simbi::Info info() {
