@@ -248,6 +248,9 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
     double best = std::numeric_limits<double>::infinity();
     std::vector<Tensor> best_state = snapshot(model);
     bool finished = false;
+    // Each epoch's (epoch, train loss, validation loss): kept in the checkpoint and reported again on
+    // resuming, so the run's loss history is whole after a kill.
+    json history = json::array();
     const bool checkpoints = !checkpoint_dir.empty();
     const std::string state_path = checkpoint_dir + "/state.json";
     if (checkpoints && fs::exists(state_path)) {
@@ -263,6 +266,13 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
             bad = st.at("bad_epochs").get<int64_t>();
             opt.set_learning_rate(st.value("learning_rate", cfg.learning_rate));
             finished = st.value("finished", false);
+            history = st.value("history", json::array());
+            auto number = [](const json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };  // JSON writes NaN as null
+            if (host && host->metric)
+                for (const auto& h : history) {
+                    host->metric(host, "train_loss", h.at(0).get<uint64_t>(), number(h.at(1)));
+                    host->metric(host, "val_loss", h.at(0).get<uint64_t>(), number(h.at(2)));
+                }
             result.resumed = true;
             if (host && host->log) host->log(host, SIMBI_LOG_INFO, ("resuming training after epoch " + std::to_string(epoch)).c_str());
         }
@@ -274,7 +284,7 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
         torch::save(best_state, checkpoint_dir + "/best.pt");
         opt.save(checkpoint_dir + "/optimizer.pt");
         // state.json last: it is what makes the other files count.
-        write_json(state_path + ".tmp", {{"fingerprint", fingerprint}, {"epoch", epoch}, {"best_val", best}, {"bad_epochs", bad}, {"learning_rate", opt.learning_rate()}, {"finished", done}});
+        write_json(state_path + ".tmp", {{"fingerprint", fingerprint}, {"epoch", epoch}, {"best_val", best}, {"bad_epochs", bad}, {"learning_rate", opt.learning_rate()}, {"finished", done}, {"history", history}});
         fs::rename(state_path + ".tmp", state_path);
     };
 
@@ -308,6 +318,7 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
         ++epoch;
         ++epochs_here;
         if (!std::isfinite(train_loss)) throw std::runtime_error("the training loss is not finite at epoch " + std::to_string(epoch));
+        history.push_back({epoch, train_loss, val_loss});
         if (host && host->metric) {
             host->metric(host, "train_loss", uint64_t(epoch), train_loss);
             host->metric(host, "val_loss", uint64_t(epoch), val_loss);
