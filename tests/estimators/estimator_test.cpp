@@ -271,7 +271,7 @@ TEST_CASE("a killed training resumes from its checkpoint", "[estimators][recover
     // NRE with a weight average, so its state travels through the checkpoint too; BNRE, whose
     // pooled penalty keeps batches of the current epoch outside the checkpoint.
     const std::vector<std::tuple<std::string, std::string, int>> cases = {
-        {"simbi.nre", R"(, "max_epochs": 40, "patience": 40, "average": 0.9)", 40},
+        {"simbi.nre", R"(, "max_epochs": 20, "patience": 40, "average": 0.9)", 20},
         {"simbi.bnre", R"(, "max_epochs": 12, "patience": 40)", 12},
     };
     for (const auto& [estimator, training, epochs] : cases) {
