@@ -142,6 +142,8 @@ int main(int argc, char** argv) {
         if (!config.contains("ensemble")) config["ensemble"] = 1;  // the baseline trains one classifier
         amortized = true;  // no sampling, so one training per cell is all a timing needs
     }
+    // Replicate R moves the simulation seeds by 100003 R and the training and sampling seeds by 1009 R.
+    const uint64_t sim_shift = 100003 * replicate, run_shift = 1009 * replicate;
     fs::create_directories(work);
     RegistryOptions ro;
     PluginRegistry registry(ro);
@@ -160,7 +162,7 @@ int main(int argc, char** argv) {
                 const std::string stem = work + "/" + task + "-" + std::to_string(budget) + (r ? "-obs" + std::to_string(r) : "") +
                                          (replicate ? "-rep" + std::to_string(replicate) : "");
                 json mj = {{"simbi", 1}, {"simulator", {{"id", "sbibm." + task}}},
-                           {"simulation", {{"budget", budget}, {"seed", 1000 + budget + 97 * uint64_t(r) + 100003 * replicate}, {"store", fs::absolute(stem + ".h5").string()}, {"invalid", "resample"}}}};
+                           {"simulation", {{"budget", budget}, {"seed", 1000 + budget + 97 * uint64_t(r) + sim_shift}, {"store", fs::absolute(stem + ".h5").string()}, {"invalid", "resample"}}}};
                 std::FILE* f = std::fopen((stem + ".json").c_str(), "w");
                 std::fputs(mj.dump().c_str(), f);
                 std::fclose(f);
@@ -193,7 +195,7 @@ int main(int argc, char** argv) {
                     auto t0 = Clock::now();
                     json tr = training;
                     tr["max_seconds"] = max_seconds;
-                    est.train(data, *prior, tr, "", 7 + uint64_t(runs[r]) + 1009 * replicate);
+                    est.train(data, *prior, tr, "", 7 + uint64_t(runs[r]) + run_shift);
                     train_s += std::chrono::duration<double>(Clock::now() - t0).count();
                     auto metrics = run_host.metrics();
                     epochs += metrics["train_loss"].size();
@@ -204,7 +206,7 @@ int main(int argc, char** argv) {
                         const std::string dir = ref + "/" + task + "/obs" + std::to_string(o);
                         auto x = read_csv_rows(dir + "/observation.csv");
                         auto t1 = Clock::now();
-                        std::vector<double> s = est.sample(x, samples, 100 + uint64_t(o) + 1009 * replicate, sim.param_names.size());
+                        std::vector<double> s = est.sample(x, samples, 100 + uint64_t(o) + run_shift, sim.param_names.size());
                         sample_s += std::chrono::duration<double>(Clock::now() - t1).count();
                         torch::Tensor approx = torch::tensor(s, torch::kFloat64).view({int64_t(samples), int64_t(sim.param_names.size())});
                         torch::Tensor reference = csv_tensor(dir + "/reference_posterior_samples.csv");
