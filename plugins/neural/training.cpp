@@ -5,6 +5,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include <simbi/rng.h>
+
 #include "neural.hpp"
 
 namespace fs = std::filesystem;
@@ -291,6 +293,9 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
     int64_t epochs_here = 0;
     while (!finished && epoch < cfg.max_epochs) {
         model.train();
+        // Dropout draws from torch's global generator: seeding it per epoch makes a resumed
+        // training draw the same masks as an uninterrupted one.
+        torch::manual_seed(simbi_rng_mix(seed, 5000 + uint64_t(epoch)));
         double total = 0;
         int64_t count = 0;
         data.for_each_train_batch(cfg.batch_size, seed, epoch, [&](const Tensor& theta, const Tensor& x) {

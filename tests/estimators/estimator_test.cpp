@@ -268,19 +268,24 @@ TEST_CASE("an artifact samples the same posterior after loading", "[estimators][
 }
 
 TEST_CASE("a killed training resumes from its checkpoint", "[estimators][recovery]") {
-    // NRE with a weight average, so its state travels through the checkpoint too; BNRE, whose
-    // pooled penalty keeps batches of the current epoch outside the checkpoint.
-    const std::vector<std::tuple<std::string, std::string, int>> cases = {
-        {"simbi.nre", R"(, "max_epochs": 20, "patience": 40, "average": 0.9)", 20},
-        {"simbi.bnre", R"(, "max_epochs": 12, "patience": 40)", 12},
+    // NRE with a weight average, so its state travels through the checkpoint too, and dropout,
+    // whose masks must repeat after the resume; BNRE, whose pooled penalty keeps batches of the
+    // current epoch outside the checkpoint.
+    using Args = std::vector<std::string>;
+    const std::vector<std::tuple<std::string, std::string, Args, int>> cases = {
+        {"simbi.nre", R"(, "max_epochs": 20, "patience": 40, "average": 0.9)", {"--set", "estimator.config.dropout=0.1"}, 20},
+        {"simbi.bnre", R"(, "max_epochs": 12, "patience": 40)", {}, 12},
     };
-    for (const auto& [estimator, training, epochs] : cases) {
+    for (const auto& [estimator, training, extra, epochs] : cases) {
         INFO(estimator);
+        std::string sets;
+        for (const auto& a : extra) sets += " " + a;
         TempDir dir;
         simbi_test::write_file(dir.file("m.json"), toy_manifest(estimator, 20000, training));
         // The same run, never interrupted.
-        REQUIRE(run_cli("run " + dir.file("m.json") + " -q --out " + dir.file("whole")).exit_code == 0);
+        REQUIRE(run_cli("run " + dir.file("m.json") + " -q" + sets + " --out " + dir.file("whole")).exit_code == 0);
         std::vector<std::string> args = {SIMBI_TEST_BINARY, "run", dir.file("m.json"), "-q"};
+        args.insert(args.end(), extra.begin(), extra.end());
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(&a[0]);
         argv.push_back(nullptr);
@@ -301,7 +306,7 @@ TEST_CASE("a killed training resumes from its checkpoint", "[estimators][recover
         int status = 0;
         waitpid(pid, &status, 0);
         REQUIRE(killed);
-        auto r = run_cli("run " + dir.file("m.json"));
+        auto r = run_cli("run " + dir.file("m.json") + sets);
         INFO(r.output);
         REQUIRE(r.exit_code == 0);
         CHECK_THAT(r.output, Catch::Contains("reused") && Catch::Contains("resuming training after epoch"));
