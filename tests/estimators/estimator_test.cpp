@@ -185,6 +185,62 @@ TEST_CASE("an NRE classifier with dropout tracks the true ratio, deterministic o
     CHECK(lp == parse_column(b.output));
 }
 
+// losses.csv -> rows of (train loss, validation loss).
+static std::vector<std::pair<double, double>> read_losses(const std::string& path) {
+    std::vector<std::pair<double, double>> rows;
+    std::stringstream ss(simbi_test::read_file(path));
+    std::string line;
+    std::getline(ss, line);  // header
+    while (std::getline(ss, line)) {
+        std::stringstream cells(line);
+        std::string epoch, train, val;
+        std::getline(cells, epoch, ',');
+        std::getline(cells, train, ',');
+        std::getline(cells, val, ',');
+        rows.emplace_back(std::stod(train), std::stod(val));
+    }
+    return rows;
+}
+
+TEST_CASE("NRE's early stopping can judge the ensemble's mixture; small datasets get it and dropout by default", "[estimators][nre][validation]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 2000, R"(, "max_epochs": 3)"));
+    auto train = [&](const std::string& out, const std::string& sets) {
+        auto r = run_cli("run " + dir.file("m.json") + " -q --out " + dir.file(out) + sets);
+        INFO(r.output);
+        REQUIRE(r.exit_code == 0);
+        return read_losses(dir.file(out + "/losses.csv"));
+    };
+    // Two members: the same steps (training losses), judged differently (validation losses).
+    const std::string two = " --set estimator.config.ensemble=2 --set estimator.config.dropout=0";
+    auto mixture = train("mix", two), members = train("members", two + " --set estimator.config.validation=members");
+    REQUIRE(mixture.size() == 3);
+    REQUIRE(members.size() == 3);
+    for (size_t e = 0; e < 3; ++e) {
+        CHECK(mixture[e].first == members[e].first);
+        CHECK(mixture[e].second != members[e].second);
+    }
+    // One classifier is its own mixture: both judgements agree to the last digit.
+    const std::string one = " --set estimator.config.ensemble=1 --set estimator.config.dropout=0";
+    CHECK(train("one_mix", one) == train("one_members", one + " --set estimator.config.validation=members"));
+    // Unset, both follow the training rows: below 2,000 (1,800 here; 10% validate) dropout 0.1
+    // and the mixture's judgement, from 2,000 on neither.
+    train("small", "");
+    json c = read_json_file(dir.file("small/artifact/estimator.json"))["config"];
+    CHECK(c["dropout"] == 0.1);
+    CHECK(c["validation"] == "mixture");
+    train("large", " --set simulation.budget=2300");
+    c = read_json_file(dir.file("large/artifact/estimator.json"))["config"];
+    CHECK(c["dropout"] == 0.0);
+    CHECK(c["validation"] == "members");
+    // BNRE keeps the members' judgement and no dropout unless asked.
+    simbi_test::write_file(dir.file("b.json"), toy_manifest("simbi.bnre", 2000, R"(, "max_epochs": 2)"));
+    REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre")).exit_code == 0);
+    json b = read_json_file(dir.file("bnre/artifact/estimator.json"))["config"];
+    CHECK(b["dropout"] == 0.0);
+    CHECK(b["validation"] == "members");
+}
+
 TEST_CASE("a residual NRE classifier tracks the true ratio and reloads as residual", "[estimators][nre][residual]") {
     TempDir dir;
     check_toy_ratio(dir, " --set estimator.config.network=residual --set estimator.config.hidden=[32,32]");
@@ -373,6 +429,7 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
         {"estimator.id=simbi.bnre --set estimator.config.pool=0", "pool must be"},
         {"estimator.id=simbi.bnre --set estimator.config.pool_pairs=65", "pool_pairs must be"},
         {"estimator.id=simbi.nre --set estimator.config.dropout=1", "dropout must be"},
+        {"estimator.id=simbi.nre --set estimator.config.validation=best", "validation must be"},
         {"estimator.id=simbi.nre --set estimator.config.network=residual --set estimator.config.dropout=0.1", "dropout applies"},
         {"estimator.training.lr_decay=1.5", "lr_decay"},
         {"estimator.training.weight_decay=-1", "weight_decay"},
