@@ -135,11 +135,12 @@ int main(int argc, char** argv) {
         }
     }
     if (timing_only) {
-        // Seconds per epoch compare with the baseline at its batch (256) and its single marginal
-        // pair per joint pair, unless the command line says otherwise.
+        // Seconds per epoch compare with the baseline at its batch (256), its single marginal pair
+        // per joint pair and its one classifier without dropout, unless the command line says otherwise.
         if (!training.contains("batch_size")) training["batch_size"] = 256;
         if (!config.contains("negatives")) config["negatives"] = 1;
         if (!config.contains("ensemble")) config["ensemble"] = 1;  // the baseline trains one classifier
+        if (!config.contains("dropout")) config["dropout"] = 0;     // and no dropout (NRE's small-data default)
         amortized = true;  // no sampling, so one training per cell is all a timing needs
     }
     // Replicate R moves the simulation seeds by 100003 R and the training and sampling seeds by 1009 R.
