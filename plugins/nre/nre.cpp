@@ -71,6 +71,7 @@ public:
 
     static simbi::Info info() {
         simbi::Info i(kId, Balanced ? "Balanced neural ratio estimation" : "Neural ratio estimation", SIMBI_KIND_ESTIMATOR);
+        const std::string small_rows = std::to_string(kSmallData);
         i.version("1.0.0")
             .vendor("simbi")
             .description(Balanced ? "A classifier of joint versus marginal pairs with the balancing penalty of Delaunoy et al. 2022; MCMC posterior."
@@ -78,10 +79,10 @@ public:
             .option("hidden", "array", "[64, 64, 64]", "hidden widths of the classifier on (theta, x); residual: one equal width per block")
             .option("network", "string", "\"mlp\"", "classifier: mlp | residual (two-layer residual blocks, as sbibm's NRE)")
             .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
-            .option("dropout", "number", Balanced ? "0" : "null", Balanced ? "dropout probability after each hidden layer of an mlp classifier, in [0, 1)"
-                                                                   : "dropout probability after each hidden layer of an mlp classifier, in [0, 1); unset: 0.1 below 2000 training rows, else 0")
+            .option("dropout", "number", Balanced ? "0" : "null", std::string("dropout probability after each hidden layer of an mlp classifier, in [0, 1)") +
+                                                                   (Balanced ? "" : "; unset: 0.1 below " + small_rows + " training rows, else 0"))
             .option("validation", "string", Balanced ? "\"members\"" : "null", std::string("what early stopping judges: mixture (the ensemble's classifier, the one sampled from) | members (the sum of the members' losses)") +
-                                                                              (Balanced ? "" : "; unset: mixture below 2000 training rows, else members"))
+                                                                              (Balanced ? "" : "; unset: mixture below " + small_rows + " training rows, else members"))
             .option("negatives", "integer", "8", "marginal pairs per joint pair in a batch (each x paired with this many other rows' theta)")
             .option("ensemble", "integer", std::to_string(kDefaultEnsemble), "classifiers trained side by side from different initial weights; the posterior is their mixture (NRE with the contrastive loss: 1)");
         declare_sampler_options(i);
