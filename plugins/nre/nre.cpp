@@ -62,8 +62,8 @@ public:
     static constexpr int64_t kDefaultEnsemble = 5;
     // NRE's defaults for small datasets (fewer training rows than this): dropout 0.1, and early
     // stopping that judges the ensemble's mixture, so the regularized members train on while their
-    // mixture improves. Together they took slcp at 10^3 simulations from 0.978 to 0.970, 0.971 and
-    // 0.970 over three runs (two_moons 0.769 -> 0.737, gaussian_linear 0.615 -> 0.611,
+    // mixture improves. Together they took slcp at 10^3 simulations from 0.978 to 0.971 (mean of
+    // five runs, 0.970-0.973; two_moons 0.769 -> 0.737, gaussian_linear 0.615 -> 0.611,
     // gaussian_mixture 0.737 -> 0.745); at 10^4 either one made gaussian_linear worse (0.545 ->
     // 0.566 with both, 0.568 with dropout alone; docs/benchmarks.md), so larger datasets keep neither.
     static constexpr int64_t kSmallData = 2000;
