@@ -16,6 +16,7 @@
 // i.i.d. observations x_1..x_N combine as log r = sum_j f(theta, x_j). Posterior samples come from
 // vectorized MCMC (config "sampler": mh | slice | sir).
 #include <deque>
+#include <optional>
 
 #include "neural/neural.hpp"
 
@@ -67,7 +68,6 @@ public:
     // gaussian_mixture 0.737 -> 0.745); at 10^4 either one made gaussian_linear worse (0.545 ->
     // 0.566 with both, 0.568 with dropout alone; docs/benchmarks.md), so larger datasets keep neither.
     static constexpr int64_t kSmallData = 2000;
-    static constexpr double kAuto = -1;  // an unset dropout: resolved from the training rows
 
     static simbi::Info info() {
         simbi::Info i(kId, Balanced ? "Balanced neural ratio estimation" : "Neural ratio estimation", SIMBI_KIND_ESTIMATOR);
@@ -108,12 +108,14 @@ public:
         embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
         lambda_ = Balanced ? c.number("lambda", 100.0) : 0.0;
         negatives_ = c.integer("negatives", 8);
-        dropout_setting_ = c.has("dropout") || Balanced || residual_ ? c.number("dropout", 0.0) : kAuto;
-        if (dropout_setting_ != kAuto && !(dropout_setting_ >= 0 && dropout_setting_ < 1)) throw std::invalid_argument("dropout must be in [0, 1)");
-        if (residual_ && dropout_setting_ > 0) throw std::invalid_argument("dropout applies to the mlp classifier, not the residual one");
-        validation_setting_ = c.string("validation", Balanced ? "members" : "");
-        if (validation_setting_ != "mixture" && validation_setting_ != "members" && !validation_setting_.empty())
-            throw std::invalid_argument("validation must be \"mixture\" or \"members\", not \"" + validation_setting_ + "\"");
+        if (c.has("dropout") || Balanced || residual_) dropout_setting_ = c.number("dropout", 0.0);
+        if (dropout_setting_ && !(*dropout_setting_ >= 0 && *dropout_setting_ < 1)) throw std::invalid_argument("dropout must be in [0, 1)");
+        if (residual_ && dropout_setting_.value_or(0) > 0) throw std::invalid_argument("dropout applies to the mlp classifier, not the residual one");
+        if (c.has("validation") || Balanced) {
+            const std::string validation = c.string("validation", "members");
+            if (validation != "mixture" && validation != "members") throw std::invalid_argument("validation must be \"mixture\" or \"members\", not \"" + validation + "\"");
+            mixture_setting_ = validation == "mixture";
+        }
         if (negatives_ < 1 || negatives_ > 64) throw std::invalid_argument("negatives must be between 1 and 64");
         const std::string objective = Balanced ? "binary" : c.string("loss", "binary");
         if (objective != "binary" && objective != "contrastive") throw std::invalid_argument("loss must be \"binary\" or \"contrastive\", not \"" + objective + "\"");
@@ -141,8 +143,8 @@ protected:
         if (Balanced) config.lr_decay = 1.0;
         auto data = prepare(ctx, [](const Tensor& t) { return t; }, config);
         const bool small = data->train_rows() < kSmallData;
-        dropout_ = dropout_setting_ == kAuto ? (small ? 0.1 : 0.0) : dropout_setting_;
-        validate_mixture_ = validation_setting_.empty() ? small : validation_setting_ == "mixture";
+        dropout_ = dropout_setting_.value_or(small ? 0.1 : 0.0);
+        validate_mixture_ = mixture_setting_.value_or(small);
         net_ = Classifier(hidden_, residual_, dropout_, embedding_, int64_t(ctx.data->theta_dim), int64_t(ctx.data->x_dim), ensemble_);
         fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) { return loss(theta_.apply(theta), x_.apply(x)); });
     }
@@ -159,12 +161,15 @@ protected:
         }
         // Early stopping judges the classifier one samples from: the mixture's cross-entropy, times M
         // so that it reads on the training loss's scale (the sum of the members').
-        Tensor l = validate_mixture_ && !net_->is_training() ? double(all.size(0)) * cross_entropy(ClassifierImpl::mixture(all).unsqueeze(0), b)
+        Tensor l = validate_mixture_ && validating() ? double(all.size(0)) * cross_entropy(ClassifierImpl::mixture(all).unsqueeze(0), b)
                                                               : cross_entropy(all, b);
         if (lambda_ == 0) return l.sum();
         Tensor z = balance_terms(all, b, k);
         return l.sum() + lambda_ * (penalty_ == "pooled" ? pooled_penalty(theta, x, z, k) : balance_penalty(z)).sum();
     }
+
+    // fit() evaluates the validation rows with the network in eval mode (and without gradients).
+    bool validating() const { return !net_->is_training(); }
 
     // Per row of logits on B joint then K B marginal pairs [R, (K + 1) B]: the cross-entropy [R].
     static Tensor cross_entropy(const Tensor& all, int64_t b) {
@@ -198,7 +203,7 @@ protected:
     // Validation (no gradient) sees the batch penalty and empties the pool: each epoch starts afresh,
     // so a resumed training repeats the same steps.
     Tensor pooled_penalty(const Tensor& theta, const Tensor& x, const Tensor& z, int64_t k) {
-        if (!torch::GradMode::is_enabled()) {
+        if (validating()) {
             pool_.clear();
             return balance_penalty(z);
         }
@@ -258,8 +263,9 @@ private:
     std::vector<int64_t> hidden_;
     json embedding_;
     double lambda_, dropout_ = 0;
-    double dropout_setting_ = 0;     // kAuto: resolved from the training rows
-    std::string validation_setting_;  // empty: resolved from the training rows
+    // The config's dropout and validation (true: mixture); unset, do_train resolves them from the training rows.
+    std::optional<double> dropout_setting_;
+    std::optional<bool> mixture_setting_;
     int64_t negatives_, ensemble_ = 1;
     bool contrastive_ = false;
     bool validate_mixture_ = false;

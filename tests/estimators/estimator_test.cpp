@@ -185,23 +185,6 @@ TEST_CASE("an NRE classifier with dropout tracks the true ratio, deterministic o
     CHECK(lp == parse_column(b.output));
 }
 
-// losses.csv -> rows of (train loss, validation loss).
-static std::vector<std::pair<double, double>> read_losses(const std::string& path) {
-    std::vector<std::pair<double, double>> rows;
-    std::stringstream ss(simbi_test::read_file(path));
-    std::string line;
-    std::getline(ss, line);  // header
-    while (std::getline(ss, line)) {
-        std::stringstream cells(line);
-        std::string epoch, train, val;
-        std::getline(cells, epoch, ',');
-        std::getline(cells, train, ',');
-        std::getline(cells, val, ',');
-        rows.emplace_back(std::stod(train), std::stod(val));
-    }
-    return rows;
-}
-
 TEST_CASE("NRE's early stopping can judge the ensemble's mixture; small datasets get it and dropout by default", "[estimators][nre][validation]") {
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 2000, R"(, "max_epochs": 3)"));
@@ -209,7 +192,7 @@ TEST_CASE("NRE's early stopping can judge the ensemble's mixture; small datasets
         auto r = run_cli("run " + dir.file("m.json") + " -q --out " + dir.file(out) + sets);
         INFO(r.output);
         REQUIRE(r.exit_code == 0);
-        return read_losses(dir.file(out + "/losses.csv"));
+        return simbi::host::read_csv_rows(dir.file(out + "/losses.csv"));  // epoch, train, validation
     };
     // Two members: the same steps (training losses), judged differently (validation losses).
     const std::string two = " --set estimator.config.ensemble=2 --set estimator.config.dropout=0";
@@ -217,8 +200,8 @@ TEST_CASE("NRE's early stopping can judge the ensemble's mixture; small datasets
     REQUIRE(mixture.size() == 3);
     REQUIRE(members.size() == 3);
     for (size_t e = 0; e < 3; ++e) {
-        CHECK(mixture[e].first == members[e].first);
-        CHECK(mixture[e].second != members[e].second);
+        CHECK(mixture[e][1] == members[e][1]);
+        CHECK(mixture[e][2] != members[e][2]);
     }
     // One classifier is its own mixture: both judgements agree to the last digit.
     const std::string one = " --set estimator.config.ensemble=1 --set estimator.config.dropout=0";
