@@ -152,6 +152,8 @@ protected:
     // Binary cross-entropy of joint against marginal pairs, plus BNRE's balance penalty: the mean
     // classifier outputs on the two sum to 1 for a balanced classifier. Each ensemble member
     // has its own cross-entropy and the mixture one penalty; their sum trains all members in one step.
+    // The penalty reaches member m through d log r / d log r_m = r_m / sum r, about 1/M, so each member
+    // meets about lambda / M beside its own cross-entropy (docs/estimators.md, `ensemble`).
     Tensor loss(const Tensor& theta, const Tensor& x) {
         const int64_t b = theta.size(0), k = marginal_pairs(b);
         Tensor all = pair_logits(theta, x, k);
