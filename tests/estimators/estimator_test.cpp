@@ -216,12 +216,25 @@ TEST_CASE("NRE's early stopping can judge the ensemble's mixture; small datasets
     c = read_json_file(dir.file("large/artifact/estimator.json"))["config"];
     CHECK(c["dropout"] == 0.0);
     CHECK(c["validation"] == "members");
-    // BNRE keeps the members' judgement and no dropout unless asked.
+    // BNRE's small datasets also get two wider layers and the balance on held-out rows.
     simbi_test::write_file(dir.file("b.json"), toy_manifest("simbi.bnre", 2000, R"(, "max_epochs": 2)"));
     REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre")).exit_code == 0);
     json b = read_json_file(dir.file("bnre/artifact/estimator.json"))["config"];
+    CHECK(b["dropout"] == 0.1);
+    CHECK(b["validation"] == "mixture");
+    CHECK(b["balance"] == "held_out");
+    CHECK(b["hidden"] == json::array({256, 256}));
+    REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre_large") + " --set simulation.budget=2300").exit_code == 0);
+    b = read_json_file(dir.file("bnre_large/artifact/estimator.json"))["config"];
     CHECK(b["dropout"] == 0.0);
     CHECK(b["validation"] == "members");
+    CHECK(b["balance"] == "batches");
+    CHECK(b["hidden"] == json::array({64, 64, 64}));
+    // Set explicitly, a setting holds whatever the size.
+    REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre_set") + " --set estimator.config.balance=batches --set estimator.config.hidden=[32]").exit_code == 0);
+    b = read_json_file(dir.file("bnre_set/artifact/estimator.json"))["config"];
+    CHECK(b["balance"] == "batches");
+    CHECK(b["hidden"] == json::array({32}));
 }
 
 TEST_CASE("a residual NRE classifier tracks the true ratio and reloads as residual", "[estimators][nre][residual]") {
@@ -270,7 +283,9 @@ TEST_CASE("BNRE satisfies the balance condition", "[estimators][bnre]") {
     simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.bnre", 10000));
     // The defaults (an ensemble of 5 balanced as a mixture, the pooled penalty) and the paper's
     // form (one classifier, the square of the batch mean).
-    const std::vector<std::pair<std::string, int>> variants = {{"", 5}, {" --set estimator.config.ensemble=1 --set estimator.config.penalty=batch", 1}};
+    // A small dataset's defaults (1,350 training rows) balance the mixture on the held-out rows.
+    const std::vector<std::pair<std::string, int>> variants = {
+        {"", 5}, {" --set estimator.config.ensemble=1 --set estimator.config.penalty=batch", 1}, {" --set simulation.budget=1500", 5}};
     for (const auto& [sets, members] : variants) {
         const std::string out = "out" + std::to_string(members);
         auto r = run_cli("run " + dir.file("m.json") + " -q --out " + dir.file(out) + sets);
@@ -411,6 +426,7 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
         {"estimator.id=simbi.bnre --set estimator.config.penalty=xyz", "penalty must be"},
         {"estimator.id=simbi.bnre --set estimator.config.pool=0", "pool must be"},
         {"estimator.id=simbi.bnre --set estimator.config.pool_pairs=65", "pool_pairs must be"},
+        {"estimator.id=simbi.bnre --set estimator.config.balance=sideways", "balance must be"},
         {"estimator.id=simbi.nre --set estimator.config.dropout=1", "dropout must be"},
         {"estimator.id=simbi.nre --set estimator.config.validation=best", "validation must be"},
         {"estimator.id=simbi.nre --set estimator.config.network=residual --set estimator.config.dropout=0.1", "dropout applies"},
