@@ -110,8 +110,7 @@ public:
         if (network != "mlp" && network != "residual") throw std::invalid_argument("network must be \"mlp\" or \"residual\", not \"" + network + "\"");
         residual_ = network == "residual";
         if (c.has("hidden") || !Balanced || residual_) hidden_setting_ = int_list(c, "hidden", {64, 64, 64});
-        hidden_ = hidden_setting_.value_or(std::vector<int64_t>{64, 64, 64});
-        if (residual_ && (hidden_.empty() || std::adjacent_find(hidden_.begin(), hidden_.end(), std::not_equal_to<>()) != hidden_.end()))
+        if (residual_ && (hidden_setting_->empty() || std::adjacent_find(hidden_setting_->begin(), hidden_setting_->end(), std::not_equal_to<>()) != hidden_setting_->end()))
             throw std::invalid_argument("a residual network's hidden widths must be equal (one per block, at least one)");
         embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
         lambda_ = Balanced ? c.number("lambda", 100.0) : 0.0;
@@ -158,7 +157,7 @@ protected:
         const bool small = data->train_rows() < kSmallData;
         dropout_ = dropout_setting_.value_or(small ? 0.1 : 0.0);
         validate_mixture_ = mixture_setting_.value_or(small);
-        if (!hidden_setting_) hidden_ = small ? std::vector<int64_t>{256, 256} : std::vector<int64_t>{64, 64, 64};
+        hidden_ = hidden_setting_.value_or(small ? std::vector<int64_t>{256, 256} : std::vector<int64_t>{64, 64, 64});
         held_out_ = Balanced && held_out_setting_.value_or(small);
         if (held_out_) {
             if (data->val_rows() < 2) throw std::invalid_argument("balance \"held_out\" needs at least 2 validation rows; raise training.validation_fraction");

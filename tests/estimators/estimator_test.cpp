@@ -284,14 +284,22 @@ TEST_CASE("BNRE satisfies the balance condition", "[estimators][bnre]") {
     // The defaults (an ensemble of 5 balanced as a mixture, the pooled penalty) and the paper's
     // form (one classifier, the square of the batch mean).
     // A small dataset's defaults (1,350 training rows) balance the mixture on the held-out rows.
-    const std::vector<std::pair<std::string, int>> variants = {
-        {"", 5}, {" --set estimator.config.ensemble=1 --set estimator.config.penalty=batch", 1}, {" --set simulation.budget=1500", 5}};
-    for (const auto& [sets, members] : variants) {
-        const std::string out = "out" + std::to_string(members);
+    struct Variant {
+        std::string sets, balance;
+        int members;
+    };
+    const std::vector<Variant> variants = {{"", "batches", 5},
+                                           {" --set estimator.config.ensemble=1 --set estimator.config.penalty=batch", "batches", 1},
+                                           {" --set simulation.budget=1500", "held_out", 5}};
+    for (size_t v = 0; v < variants.size(); ++v) {
+        const auto& [sets, balance, members] = variants[v];
+        const std::string out = "out" + std::to_string(v);
         auto r = run_cli("run " + dir.file("m.json") + " -q --out " + dir.file(out) + sets);
         INFO(sets << "\n" << r.output);
         REQUIRE(r.exit_code == 0);
-        CHECK(read_json_file(dir.file(out + "/artifact/estimator.json"))["config"]["ensemble"] == members);
+        const json config = read_json_file(dir.file(out + "/artifact/estimator.json"))["config"];
+        CHECK(config["ensemble"] == members);
+        CHECK(config["balance"] == balance);
         auto [dj, dm] = mean_classifier_outputs(dir, out);
         INFO("E_joint[d] = " << dj << ", E_marginal[d] = " << dm);
         CHECK(std::fabs(dj + dm - 1) < 0.05);
