@@ -1,6 +1,12 @@
 #include "support.hpp"
 
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <cstdio>
 #include <cstdlib>
@@ -34,6 +40,38 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
+}
+
+std::string kill_when_epoch(const std::string& manifest, const std::string& out_dir, int epoch) {
+    std::vector<std::string> args = {SIMBI_TEST_BINARY, "run", manifest, "-q"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(&a[0]);
+    argv.push_back(nullptr);
+    pid_t pid;
+    if (posix_spawn(&pid, SIMBI_TEST_BINARY, nullptr, nullptr, argv.data(), environ) != 0) throw std::runtime_error("posix_spawn failed");
+    std::string state;
+    bool killed = false;
+    for (int i = 0; i < 12000 && !killed; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        state = checkpoint_state(out_dir);
+        if (state.empty()) continue;
+        std::string text = read_file(state);
+        size_t at = text.find("\"epoch\":");
+        if (at != std::string::npos && std::atoi(text.c_str() + at + 8) >= epoch) {
+            kill(pid, SIGKILL);
+            killed = true;
+        }
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return killed ? checkpoint_state(out_dir) : std::string();
+}
+
+std::string checkpoint_state(const std::string& out_dir) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(out_dir + "/checkpoint", ec))
+        if (std::filesystem::exists(e.path() / "state.json", ec)) return (e.path() / "state.json").string();
+    return "";
 }
 
 void write_file(const std::string& path, const std::string& text) {

@@ -26,6 +26,14 @@ private:
 };
 
 void write_file(const std::string& path, const std::string& text);
+
+// Starts `simbi run MANIFEST` and SIGKILLs it once its checkpoint in out_dir holds `epoch`
+// epochs or more; returns the checkpoint's state.json, or "" if the training ended first.
+std::string kill_when_epoch(const std::string& manifest, const std::string& out_dir, int epoch);
+
+// The state.json of the training checkpoint in a run's output folder (<out>/checkpoint/<key>/),
+// or "" while there is none.
+std::string checkpoint_state(const std::string& out_dir);
 std::string read_file(const std::string& path);
 
 // Mean and sample variance.

@@ -4,15 +4,31 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "simbi_host/errors.hpp"
+#include "simbi_host/artifact.hpp"
 #include "simbi_host/store.hpp"
 
 namespace simbi_cli {
 
 using simbi::host::json;
 
+int cmd_artifact(const Args& args) {
+    if (args.size() != 2 || args[0] != "verify") throw simbi::host::UsageError("expected 'artifact verify DIR'");
+    simbi::host::ArtifactMeta meta = simbi::host::read_artifact_meta(args[1]);
+    simbi::host::verify_artifact_files(args[1], meta);
+    std::cout << args[1] << ": ok (estimator '" << meta.estimator_id << "', " << meta.files.size() << " files match their checksums)\n";
+    return 0;
+}
+
 int cmd_dataset(const Args& args) {
-    if (args.empty() || (args[0] != "info" && args[0] != "--help"))
-        throw simbi::host::UsageError("expected 'dataset info FILE'");
+    if (args.empty() || (args[0] != "info" && args[0] != "verify" && args[0] != "--help"))
+        throw simbi::host::UsageError("expected 'dataset info FILE' or 'dataset verify FILE'");
+    if (args[0] == "verify") {
+        if (args.size() != 2) throw simbi::host::UsageError("expected 'dataset verify FILE'");
+        simbi::host::DatasetReader r(args[1]);
+        r.verify();
+        std::cout << args[1] << ": ok (" << r.rows() << " rows, checksums and shapes match)\n";
+        return 0;
+    }
     po::options_description desc("options");
     std::string file;
     desc.add_options()("help,h", "show this help")("json", "print JSON")("file", po::value<std::string>(&file)->required(), "HDF5 store");

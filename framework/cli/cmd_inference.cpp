@@ -1,4 +1,6 @@
 // simbi sample ARTIFACT ... and simbi log-prob ARTIFACT ...
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -25,14 +27,15 @@ static std::vector<std::vector<double>> parse_rows(const std::string& text, size
         if (t.empty() || t[0] != '[') t = "[" + t + "]";
         json j;
         try {
-            j = json::parse(t);
+            j = simbi::host::parse_json_strict(t, flag);
         } catch (const std::exception&) {
-            throw UsageError(flag + " " + text + ": expected a CSV file, a JSON array or comma-separated numbers");
+            throw UsageError(flag + " " + simbi::host::clip(text, 80) + ": expected a CSV file, a JSON array or comma-separated numbers");
         }
         auto row_of = [&](const json& a) {
             std::vector<double> r;
             for (const auto& v : a) {
-                if (!v.is_number()) throw UsageError(flag + ": " + v.dump() + " is not a number");
+                if (!v.is_number()) throw UsageError(flag + ": " + simbi::host::brief(v) + " is not a number");
+                if (!std::isfinite(v.get<double>())) throw UsageError(flag + ": " + v.dump() + " is not a finite number");
                 r.push_back(v.get<double>());
             }
             return r;
@@ -49,18 +52,19 @@ static std::vector<std::vector<double>> parse_rows(const std::string& text, size
 
 int cmd_sample(const Args& args) {
     po::options_description desc("options");
-    std::string artifact, x, out;
-    uint64_t n = 10000, seed = 1;
+    std::string artifact, x, out, n_text = "10000", seed_text = "1";
     PluginFlags flags;
     desc.add_options()("help,h", "show this help")("artifact", po::value<std::string>(&artifact)->required(), "artifact folder")(
         "x", po::value<std::string>(&x)->required(), "observation(s): CSV file, JSON array, or comma-separated numbers")(
-        "n", po::value<uint64_t>(&n), "number of samples (default 10000)")("seed", po::value<uint64_t>(&seed), "seed (default 1)")(
+        "n", po::value<std::string>(&n_text), "number of samples (default 10000)")("seed", po::value<std::string>(&seed_text), "seed (default 1)")(
         "out", po::value<std::string>(&out), "write samples here (.csv or .h5); default: CSV on stdout");
     flags.add_to(desc);
     po::positional_options_description pos;
     pos.add("artifact", 1);
     po::variables_map vm;
     if (!parse(args, desc, pos, vm, "simbi sample ARTIFACT --x VALUES|FILE [--n N] [--seed S] [--out FILE]")) return 0;
+    const uint64_t n = parse_count_flag(n_text, "--n", 1, simbi::host::kMaxSamples);
+    const uint64_t seed = parse_count_flag(seed_text, "--seed", 0, UINT64_MAX);
     simbi::host::PluginRegistry registry(flags.options());
     simbi::host::HostServices host;
     simbi::host::ArtifactMeta meta;
@@ -114,6 +118,8 @@ int cmd_log_prob(const Args& args) {
         xf.insert(xf.end(), xr.begin(), xr.end());
     }
     auto lp = est->log_prob(tf, xf, theta.size());
+    for (double v : lp)
+        if (std::isnan(v)) throw simbi::host::RunError("estimator '" + meta.estimator_id + "' returned NaN for a log density");
     std::cout << "log_prob\n";
     char buf[64];
     for (double v : lp) {

@@ -17,7 +17,8 @@ int cmd_run(const Args& args) {
     desc.add_options()("help,h", "show this help")("manifest", po::value<std::string>(&manifest_path)->required(), "manifest file")(
         "set", po::value<std::vector<std::string>>(&sets)->composing(),
         "override a manifest value by its dotted path, e.g. --set simulation.budget=1000 (repeatable)")(
-        "out", po::value<std::string>(&out), "output folder (overrides the manifest's \"output\")")("quiet,q", "no progress display");
+        "out", po::value<std::string>(&out), "output folder (overrides the manifest's \"output\")")("quiet,q", "no progress display")(
+        "force", "replace another setup's estimator in the output folder");
     flags.add_to(desc);
     po::positional_options_description pos;
     pos.add("manifest", 1);
@@ -30,8 +31,14 @@ int cmd_run(const Args& args) {
     warn_problems(registry);
     simbi::host::HostServices host;
     host.set_quiet(vm.count("quiet") > 0);
-    auto report = simbi::host::run_pipeline(m, registry, host, vm.count("quiet") > 0);
-    std::cout << "run complete: " << report.output_dir << "\n";
+    simbi::host::RunOptions options;
+    options.quiet = vm.count("quiet") > 0;
+    options.force = vm.count("force") > 0;
+    auto report = simbi::host::run_pipeline(m, registry, host, options);
+    if (report.reused_simulations && report.reused_training)
+        std::cout << "up to date: " << report.output_dir << " (the same data and estimator; outputs written again, identical)\n";
+    else
+        std::cout << "run complete: " << report.output_dir << "\n";
     for (const auto& f : report.written) std::cout << "  " << f << "\n";
     return 0;
 }

@@ -6,33 +6,32 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "simbi_host/errors.hpp"
+#include "simbi_host/process_guard.hpp"
 #include "simbi_host/simulate_stage.hpp"
 
 namespace simbi_cli {
 
 int cmd_simulate(const Args& args) {
     po::options_description desc("options");
-    std::string manifest_path, out;
+    std::string manifest_path, out, budget, seed, threads;
     std::vector<std::string> sets;
-    uint64_t budget = 0, seed = 0;
-    unsigned threads = 0;
     PluginFlags flags;
     desc.add_options()("help,h", "show this help")("manifest", po::value<std::string>(&manifest_path)->required(), "manifest file")(
-        "budget", po::value<uint64_t>(&budget), "number of simulations (overrides simulation.budget)")(
-        "threads", po::value<unsigned>(&threads), "worker threads, 0 = one per core (does not change the result)")(
-        "seed", po::value<uint64_t>(&seed), "seed (overrides simulation.seed)")(
+        "budget", po::value<std::string>(&budget), "number of simulations (overrides simulation.budget)")(
+        "threads", po::value<std::string>(&threads), "worker threads, 0 = one per core (does not change the result)")(
+        "seed", po::value<std::string>(&seed), "seed (overrides simulation.seed)")(
         "out", po::value<std::string>(&out), "HDF5 file to write (overrides simulation.store)")(
         "set", po::value<std::vector<std::string>>(&sets)->composing(), "override a manifest value: PATH=VALUE (repeatable)")(
-        "force", "simulate again even if the store is up to date")("quiet,q", "no progress display");
+        "force", "simulate again even if the store is up to date, replacing another setup's store or journal at that path")("quiet,q", "no progress display");
     flags.add_to(desc);
     po::positional_options_description pos;
     pos.add("manifest", 1);
     po::variables_map vm;
     if (!parse(args, desc, pos, vm, "simbi simulate MANIFEST [--budget N] [--threads N] [--seed S] [--out FILE]")) return 0;
 
-    if (vm.count("budget")) sets.push_back("simulation.budget=" + std::to_string(budget));
-    if (vm.count("seed")) sets.push_back("simulation.seed=" + std::to_string(seed));
-    if (vm.count("threads")) sets.push_back("simulation.threads=" + std::to_string(threads));
+    if (vm.count("budget")) sets.push_back("simulation.budget=" + std::to_string(parse_count_flag(budget, "--budget", 1, simbi::host::kMaxBudget)));
+    if (vm.count("seed")) sets.push_back("simulation.seed=" + std::to_string(parse_count_flag(seed, "--seed", 0, UINT64_MAX)));
+    if (vm.count("threads")) sets.push_back("simulation.threads=" + std::to_string(parse_count_flag(threads, "--threads", 0, 1024)));
     simbi::host::Manifest m = simbi::host::load_manifest(manifest_path, sets);
     if (vm.count("out")) m.simulation.store = std::filesystem::absolute(out).lexically_normal().string();
 

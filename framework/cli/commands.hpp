@@ -14,5 +14,6 @@ int cmd_dataset(const Args& args);
 int cmd_run(const Args& args);
 int cmd_sample(const Args& args);
 int cmd_log_prob(const Args& args);
+int cmd_artifact(const Args& args);
 
 }  // namespace simbi_cli

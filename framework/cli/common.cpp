@@ -1,9 +1,12 @@
 #include "common.hpp"
 
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "simbi_host/errors.hpp"
+#include "simbi_host/json_reader.hpp"
 
 namespace simbi_cli {
 
@@ -35,6 +38,16 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
         throw simbi::host::UsageError(std::string(e.what()) + "\nusage: " + usage + " (see --help)");
     }
     return true;
+}
+
+uint64_t parse_count_flag(const std::string& text, const std::string& flag, uint64_t min, uint64_t max) {
+    const std::string range = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+    if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos)
+        throw simbi::host::UsageError(flag + " " + simbi::host::clip(text, 40) + ": expected " + range);
+    errno = 0;
+    unsigned long long v = std::strtoull(text.c_str(), nullptr, 10);
+    if (errno == ERANGE || v < min || v > max) throw simbi::host::UsageError(flag + " " + text + ": expected " + range);
+    return v;
 }
 
 void warn_problems(const simbi::host::PluginRegistry& registry) {

@@ -22,6 +22,10 @@ struct PluginFlags {
 bool parse(const std::vector<std::string>& args, const po::options_description& desc, const po::positional_options_description& pos,
            po::variables_map& vm, const std::string& usage);
 
+// A command-line count: the whole token a decimal integer in [min, max], or UsageError naming the
+// flag ("--budget -1" is an error, not 2^64 - 1).
+uint64_t parse_count_flag(const std::string& text, const std::string& flag, uint64_t min, uint64_t max);
+
 // Prints the registry's problems as warnings on stderr.
 void warn_problems(const simbi::host::PluginRegistry& registry);
 

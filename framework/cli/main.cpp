@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "simbi_host/errors.hpp"
 #include "simbi_host/host_services.hpp"
+#include "simbi_host/process_guard.hpp"
 
 namespace {
 
@@ -22,6 +23,8 @@ const char* kUsage =
     "  simulate MANIFEST [--budget N] [--threads N] [--seed S] [--out FILE]\n"
     "                                   simulate the manifest's dataset into an HDF5 store\n"
     "  dataset info FILE [--json]       describe a stored dataset\n"
+    "  dataset verify FILE              check a store's shapes and checksums\n"
+    "  artifact verify DIR              check a trained artifact's record and checksums\n"
     "  run MANIFEST [--set PATH=VALUE ...] [--out DIR]\n"
     "                                   simulate, train, sample and diagnose\n"
     "  sample ARTIFACT --x VALUES|FILE [--n N] [--seed S] [--out FILE]\n"
@@ -51,13 +54,14 @@ int main(int argc, char** argv) {
     }
     static const std::map<std::string, int (*)(const Args&)> commands = {
         {"plugins", &cmd_plugins}, {"simulate", &cmd_simulate}, {"dataset", &cmd_dataset},
-        {"run", &cmd_run},         {"sample", &cmd_sample},     {"log-prob", &cmd_log_prob}};
+        {"run", &cmd_run},         {"sample", &cmd_sample},     {"log-prob", &cmd_log_prob}, {"artifact", &cmd_artifact}};
     auto it = commands.find(cmd);
     if (it == commands.end()) {
         std::cerr << "simbi: unknown command '" << cmd << "'\n\n" << kUsage;
         return simbi::host::kExitUsage;
     }
     simbi::host::HostServices::install_interrupt_handler();
+    simbi::host::install_process_guards();
     try {
         return it->second(Args(argv + 2, argv + argc));
     } catch (const simbi::host::UsageError& e) {

@@ -8,12 +8,41 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "simbi_host/errors.hpp"
+#include "simbi_host/sha256.hpp"
+#include "hdf5_io.hpp"
 
 namespace fs = std::filesystem;
 
 namespace simbi::host {
+
+namespace {
+
+constexpr uint64_t kMaxParameters = 100000;
+constexpr uint64_t kMaxXDim = uint64_t(1) << 24;
+
+json files_of(const std::string& dir) {
+    json files = json::object();
+    std::vector<std::string> names;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+        if (e.is_regular_file()) {
+            std::string rel = fs::relative(e.path(), dir).generic_string();
+            if (rel != "simbi.json" && rel.rfind("simbi.json.", 0) != 0) names.push_back(rel);
+        }
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) files[n] = sha256_file(dir + "/" + n);
+    return files;
+}
+
+// The SHA-256 of the record without its "checksum" field, as compact JSON.
+std::string record_checksum(json j) {
+    j.erase("checksum");
+    return sha256_hex(j.dump());
+}
+
+}  // namespace
 
 void write_artifact_meta(const std::string& dir, const ArtifactMeta& m) {
     json j = {{"format", "simbi-artifact"},
@@ -21,27 +50,38 @@ void write_artifact_meta(const std::string& dir, const ArtifactMeta& m) {
               {"estimator", {{"id", m.estimator_id}, {"version", m.estimator_version}, {"sha256", m.estimator_sha256}, {"config", m.estimator_config}}},
               {"training", m.training},
               {"training_rows", m.training_rows},
+              {"training_fingerprint", m.training_fingerprint},
+              {"record", m.record},
               {"parameter_names", m.parameter_names},
               {"x_dim", m.x_dim},
               {"prior", m.prior},
               {"simulator_id", m.simulator_id},
               {"simbi_version", SIMBI_VERSION_STRING},
-              {"abi", {{"major", SIMBI_ABI_MAJOR}, {"minor", SIMBI_ABI_MINOR}}}};
-    fs::create_directories(dir);
-    std::ofstream out(dir + "/simbi.json");
-    out << j.dump(2) << "\n";
-    if (!out) throw RunError("cannot write " + dir + "/simbi.json");
+              {"abi", {{"major", SIMBI_ABI_MAJOR}, {"minor", SIMBI_ABI_MINOR}}},
+              {"files", files_of(dir)}};
+    j["checksum"] = record_checksum(j);
+    const std::string file = dir + "/simbi.json", tmp = file + ".tmp";
+    {
+        std::ofstream out(tmp);
+        out << j.dump(2) << "\n";
+        out.flush();
+        if (!out) throw RunError("cannot write " + tmp);
+    }
+    std::error_code ec;
+    fs::rename(tmp, file, ec);
+    if (ec) throw RunError("cannot rename " + tmp + " to " + file + ": " + ec.message());
 }
 
 ArtifactMeta read_artifact_meta(const std::string& dir) {
     std::string file = dir + "/simbi.json";
     std::ifstream in(file);
     if (!in) throw UsageError(dir + ": not a simbi artifact (no simbi.json)");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     json j;
     try {
-        j = json::parse(in);
+        j = parse_json_strict(text, file);
     } catch (const std::exception& e) {
-        throw RunError(file + ": not valid JSON: " + e.what());
+        throw RunError(e.what());
     }
     ArtifactMeta m;
     try {
@@ -50,6 +90,10 @@ ArtifactMeta read_artifact_meta(const std::string& dir) {
         if (m.abi_major != SIMBI_ABI_MAJOR)
             throw RunError(file + ": written with plugin ABI " + std::to_string(m.abi_major) + "." + std::to_string(m.abi_minor) +
                            ", but this simbi has ABI " + std::to_string(SIMBI_ABI_MAJOR) + "." + std::to_string(SIMBI_ABI_MINOR));
+        if (!j.contains("checksum") || !j["checksum"].is_string())
+            throw RunError(file + ": has no checksum: written by an older simbi, or not by simbi; train it again");
+        if (j["checksum"].get<std::string>() != record_checksum(j))
+            throw RunError(file + ": its content does not match its checksum (it was edited or damaged); train it again");
         const json& e = j.at("estimator");
         m.estimator_id = e.at("id").get<std::string>();
         m.estimator_version = e.value("version", "");
@@ -57,49 +101,55 @@ ArtifactMeta read_artifact_meta(const std::string& dir) {
         m.estimator_config = e.value("config", json::object());
         m.training = j.value("training", json::object());
         m.training_rows = j.value("training_rows", uint64_t(0));
+        m.training_fingerprint = j.value("training_fingerprint", "");
+        m.record = j.value("record", json::object());
+        m.files = j.at("files");
+        if (!m.files.is_object()) throw RunError(file + ": \"files\" must be an object");
         m.parameter_names = j.at("parameter_names").get<std::vector<std::string>>();
+        if (!j.at("x_dim").is_number_unsigned()) throw RunError(file + ": x_dim must be a positive integer, not " + brief(j["x_dim"]));
         m.x_dim = j.at("x_dim").get<uint64_t>();
         m.prior = j.at("prior");
         m.simulator_id = j.value("simulator_id", "");
         m.simbi_version = j.value("simbi_version", "");
     } catch (const json::exception& e) {
-        throw RunError(file + ": missing or malformed field: " + e.what());
+        throw RunError(file + ": missing or malformed field: " + clip(e.what()));
     }
+    if (m.parameter_names.empty() || m.parameter_names.size() > kMaxParameters)
+        throw RunError(file + ": parameter_names must list between 1 and " + std::to_string(kMaxParameters) + " names");
+    if (m.x_dim == 0 || m.x_dim > kMaxXDim) throw RunError(file + ": x_dim must be between 1 and " + std::to_string(kMaxXDim));
     return m;
+}
+
+void verify_artifact_files(const std::string& dir, const ArtifactMeta& meta) {
+    json now = files_of(dir);
+    for (auto it = meta.files.begin(); it != meta.files.end(); ++it) {
+        if (!now.contains(it.key())) throw RunError(dir + "/" + it.key() + ": missing from the artifact; train it again");
+        if (now[it.key()] != it.value())
+            throw RunError(dir + "/" + it.key() + ": does not match the checksum recorded in simbi.json (changed, damaged, or taken from "
+                                                  "another artifact); train it again");
+    }
+    for (auto it = now.begin(); it != now.end(); ++it)
+        if (!meta.files.contains(it.key()))
+            throw RunError(dir + "/" + it.key() + ": not part of the artifact as it was written; remove it, or train again");
 }
 
 void write_samples_h5(const std::string& path, const std::vector<std::string>& names, const std::vector<double>& samples,
                       const json& attributes) {
     const hsize_t d = names.size(), n = d ? samples.size() / d : 0;
-    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
-    H5Pset_obj_track_times(fcpl, 0);
-    hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
-    H5Pclose(fcpl);
-    if (file < 0) throw RunError("cannot create " + path);
-    hsize_t dims[2] = {n, d};
-    hid_t space = H5Screate_simple(2, dims, nullptr);
-    hid_t ds = H5Dcreate2(file, "samples", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (n > 0) H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, samples.data());
-    H5Dclose(ds);
-    H5Sclose(space);
-    hid_t str = H5Tcopy(H5T_C_S1);
-    H5Tset_size(str, H5T_VARIABLE);
-    H5Tset_cset(str, H5T_CSET_UTF8);
-    auto put = [&](const std::string& name, const std::vector<std::string>& values, bool scalar) {
-        hsize_t cnt = values.size();
-        hid_t sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &cnt, nullptr);
-        hid_t a = H5Acreate2(file, name.c_str(), str, sp, H5P_DEFAULT, H5P_DEFAULT);
-        std::vector<const char*> p;
-        for (const auto& v : values) p.push_back(v.c_str());
-        H5Awrite(a, str, p.data());
-        H5Aclose(a);
-        H5Sclose(sp);
-    };
-    put("parameter_names", names, false);
+    h5::Id fcpl = h5::untimed_file_plist();
+    h5::Id file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT), &H5Fclose, "creating " + path);
+    {
+        hsize_t dims[2] = {n, d};
+        h5::Id space(H5Screate_simple(2, dims, nullptr), &H5Sclose, "dataspace");
+        h5::Id dcpl(H5Pcreate(H5P_DATASET_CREATE), &H5Pclose, "dataset property list");
+        H5Pset_obj_track_times(dcpl, 0);  // no timestamps: equal samples give equal bytes
+        h5::Id ds(H5Dcreate2(file, "samples", H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), &H5Dclose, "creating /samples");
+        if (n > 0) h5::check(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, samples.data()), "writing " + path);
+    }
+    h5::write_attribute(file, "parameter_names", names);
     for (auto it = attributes.begin(); it != attributes.end(); ++it)
-        put(it.key(), {it.value().is_string() ? it.value().get<std::string>() : it.value().dump()}, true);
-    H5Tclose(str);
-    if (H5Fclose(file) < 0) throw RunError("cannot write " + path);
+        h5::write_attribute(file, it.key(), it.value().is_string() ? it.value() : json(it.value().dump()));
+    if (file.close() < 0) throw RunError("cannot write " + path + " (is the disk full?)");
 }
 
 void write_samples_csv(const std::string& path, const std::vector<std::string>& names, const std::vector<double>& samples) {

@@ -4,18 +4,39 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 
 #include "simbi_host/progress.hpp"
 
 namespace simbi::host {
 namespace {
 std::atomic<bool> g_cancel{false};
+// What "the next safe point" is in the stage running now; a static string.
+std::atomic<const char*> g_safe_point{"the current step"};
+constexpr unsigned kTermGraceSeconds = 20;
 
-extern "C" void on_sigint(int) {
-    if (g_cancel.exchange(true)) _exit(130);  // second Ctrl-C: leave now
-    const char msg[] = "\nsimbi: stopping after the current chunk (Ctrl-C again to quit at once)\n";
-    ssize_t ignored = write(2, msg, sizeof msg - 1);
+void say(const char* s) {
+    ssize_t ignored = write(2, s, std::strlen(s));
     (void)ignored;
+}
+
+extern "C" void on_grace_over(int) {
+    say("\nsimbi: still running after the grace period; quitting now (what was saved resumes)\n");
+    _exit(143);
+}
+
+extern "C" void on_stop_signal(int sig) {
+    if (g_cancel.exchange(true)) {  // the second signal: leave now; journals and checkpoints resume
+        say("\nsimbi: quitting at once\n");
+        _exit(128 + sig);
+    }
+    say("\nsimbi: stopping after ");
+    say(g_safe_point.load());
+    say(sig == SIGTERM ? " (a second signal, or 20 s, quits at once)\n" : " (Ctrl-C again to quit at once)\n");
+    if (sig == SIGTERM) {
+        signal(SIGALRM, &on_grace_over);
+        alarm(kTermGraceSeconds);
+    }
 }
 }  // namespace
 
@@ -43,11 +64,13 @@ HostServices::HostServices() {
 
 void HostServices::install_interrupt_handler() {
     struct sigaction sa {};
-    sa.sa_handler = &on_sigint;
+    sa.sa_handler = &on_stop_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
 }
+
+void HostServices::set_safe_point(const char* description) { g_safe_point = description; }
 
 bool HostServices::cancelled() { return g_cancel.load(std::memory_order_relaxed); }
 void HostServices::request_cancel() { g_cancel = true; }

@@ -11,6 +11,78 @@ std::string brief(const json& v) {
     return s.size() > 60 ? s.substr(0, 57) + "..." : s;
 }
 
+std::string clip(const std::string& text, size_t limit) {
+    if (text.size() <= limit) return text;
+    return text.substr(0, limit) + "... (" + std::to_string(text.size()) + " characters in all)";
+}
+
+namespace {
+
+// One open object or array while parsing, for duplicate keys and the path in messages.
+struct OpenScope {
+    bool object = false;
+    std::set<std::string> keys;
+    std::string key;   // the current key, in an object
+    size_t index = 0;  // the current element, in an array
+};
+
+// The JSON pointer of the value being parsed; of the innermost open object itself with inner = false.
+std::string scope_path(const std::vector<OpenScope>& stack, bool inner = true) {
+    std::string p;
+    for (size_t i = 0; i + (inner ? 0 : 1) < stack.size(); ++i) {
+        const OpenScope& s = stack[i];
+        p += "/" + (s.object ? clip(s.key, 60) : std::to_string(s.index));
+    }
+    return p.empty() ? "/" : p;
+}
+
+struct StrictJsonError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace
+
+json parse_json_strict(const std::string& text, const std::string& what) {
+    std::vector<OpenScope> stack;
+    auto element_done = [&] {
+        if (!stack.empty() && !stack.back().object) ++stack.back().index;
+    };
+    auto callback = [&](int /*depth*/, json::parse_event_t event, json& parsed) -> bool {
+        switch (event) {
+            case json::parse_event_t::object_start:
+            case json::parse_event_t::array_start:
+                if (stack.size() >= size_t(kMaxJsonDepth))
+                    throw StrictJsonError(scope_path(stack) + ": nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+                stack.push_back(OpenScope{event == json::parse_event_t::object_start, {}, {}, 0});
+                break;
+            case json::parse_event_t::key: {
+                OpenScope& top = stack.back();
+                top.key = parsed.get<std::string>();
+                if (!top.keys.insert(top.key).second) throw StrictJsonError(scope_path(stack, false) + ": duplicate key \"" + clip(top.key, 60) + "\"");
+                break;
+            }
+            case json::parse_event_t::object_end:
+            case json::parse_event_t::array_end:
+                stack.pop_back();
+                element_done();
+                break;
+            case json::parse_event_t::value:
+                element_done();
+                break;
+        }
+        return true;
+    };
+    try {
+        return json::parse(text, callback);
+    } catch (const StrictJsonError& e) {
+        throw UsageError(what + ": " + e.what());
+    } catch (const json::parse_error& e) {
+        throw UsageError(what + ": not valid JSON: " + clip(e.what()));
+    } catch (const json::out_of_range& e) {
+        throw UsageError(what + ": a number out of range: " + clip(e.what()));
+    }
+}
+
 JsonReader::JsonReader(const json& value, std::string file, std::string path)
     : v_(value), file_(std::move(file)), path_(std::move(path)) {
     if (!v_.is_object())
@@ -72,15 +144,16 @@ uint64_t JsonReader::count(const std::string& key) const {
     if (!has(key)) fail(key, "a positive integer");
     return count(key, 0, false);
 }
-uint64_t JsonReader::count(const std::string& key, uint64_t fallback, bool allow_zero) const {
+uint64_t JsonReader::count(const std::string& key, uint64_t fallback, bool allow_zero, uint64_t max) const {
     if (!has(key)) {
         used_.insert(key);
         return fallback;
     }
     const json& v = get(key);
     bool ok = v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
-    if (!ok || (!allow_zero && v.get<uint64_t>() == 0))
-        fail(key, allow_zero ? "a non-negative integer" : "a positive integer");
+    std::string expected = allow_zero ? "a non-negative integer" : "a positive integer";
+    if (max != UINT64_MAX) expected += " up to " + std::to_string(max);
+    if (!ok || (!allow_zero && v.get<uint64_t>() == 0) || v.get<uint64_t>() > max) fail(key, expected);
     return v.get<uint64_t>();
 }
 
@@ -142,7 +215,7 @@ void JsonReader::check_no_unknown_keys() const {
         if (!used_.count(it.key())) {
             std::string known;
             for (const auto& k : used_) known += (known.empty() ? "" : ", ") + k;
-            throw UsageError(file_ + ": " + child_path(it.key()) + ": unknown key (expected one of: " + known + ")");
+            throw UsageError(file_ + ": " + clip(child_path(it.key())) + ": unknown key (expected one of: " + known + ")");
         }
 }
 

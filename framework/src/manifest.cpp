@@ -1,7 +1,9 @@
 #include "simbi_host/manifest.hpp"
 
 #include <filesystem>
+#include <cmath>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "simbi_host/errors.hpp"
@@ -28,35 +30,40 @@ PluginRef read_plugin_ref(const JsonReader& r) {
 
 void apply_override(json& doc, const std::string& assignment) {
     size_t eq = assignment.find('=');
-    if (eq == std::string::npos || eq == 0) throw UsageError("--set " + assignment + ": expected PATH=VALUE, e.g. simulation.budget=1000");
+    const std::string shown = clip(assignment);
+    if (eq == std::string::npos || eq == 0) throw UsageError("--set " + shown + ": expected PATH=VALUE, e.g. simulation.budget=1000");
     std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
     json value;
-    try {
-        value = json::parse(text);
-    } catch (const std::exception&) {
-        value = text;  // a bare word is a string
+    const size_t first = text.find_first_not_of(" \t");
+    if (first != std::string::npos && (text[first] == '{' || text[first] == '[')) {
+        value = parse_json_strict(text, "--set " + clip(path));  // a structure must be valid JSON
+    } else {
+        try {
+            value = json::parse(text);
+        } catch (const std::exception&) {
+            value = text;  // a bare word is a string
+        }
     }
     json* node = &doc;
     std::stringstream ss(path);
     std::string seg;
     std::vector<std::string> segs;
     while (std::getline(ss, seg, '.')) segs.push_back(seg);
+    if (segs.size() > size_t(kMaxJsonDepth)) throw UsageError("--set " + shown + ": the path is deeper than " + std::to_string(kMaxJsonDepth) + " levels");
     for (size_t i = 0; i < segs.size(); ++i) {
         const std::string& s = segs[i];
-        if (s.empty()) throw UsageError("--set " + assignment + ": empty path segment");
+        if (s.empty()) throw UsageError("--set " + shown + ": empty path segment");
         bool last = i + 1 == segs.size();
         if (node->is_array()) {
-            size_t idx = 0;
-            try {
-                idx = std::stoul(s);
-            } catch (...) {
-                throw UsageError("--set " + assignment + ": '" + s + "' must be an array index");
-            }
-            if (idx >= node->size()) throw UsageError("--set " + assignment + ": index " + s + " is out of range");
+            // The whole segment must be a decimal index: "1abc" is not 1.
+            if (s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+                throw UsageError("--set " + shown + ": '" + clip(s, 40) + "' must be an array index");
+            size_t idx = std::stoul(s);
+            if (idx >= node->size()) throw UsageError("--set " + shown + ": index " + s + " is out of range");
             node = &(*node)[idx];
         } else {
             if (node->is_null()) *node = json::object();
-            if (!node->is_object()) throw UsageError("--set " + assignment + ": '" + s + "' is inside a value that is not an object");
+            if (!node->is_object()) throw UsageError("--set " + shown + ": '" + clip(s, 40) + "' is inside a value that is not an object");
             node = &(*node)[s];
         }
         if (last) *node = value;
@@ -82,6 +89,22 @@ void check_plugin_config(const PluginInfo& info, const json& config, const std::
     }
 }
 
+double parse_number_strict(const std::string& text, const std::string& where) {
+    const size_t b = text.find_first_not_of(" \t\r"), e = text.find_last_not_of(" \t\r");
+    if (b == std::string::npos) throw UsageError(where + ": an empty value where a number belongs");
+    const std::string token = text.substr(b, e - b + 1);
+    size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(token, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != token.size()) throw UsageError(where + ": '" + clip(token, 60) + "' is not a number");
+    if (!std::isfinite(v)) throw UsageError(where + ": '" + clip(token, 60) + "' is not a finite number");
+    return v;
+}
+
 std::vector<std::vector<double>> read_csv_rows(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw UsageError(path + ": cannot read");
@@ -92,18 +115,17 @@ std::vector<std::vector<double>> read_csv_rows(const std::string& path) {
         ++lineno;
         if (lineno == 1 || line.find_first_not_of(" \t\r") == std::string::npos) continue;  // header
         std::vector<double> row;
-        std::stringstream ss(line);
-        std::string cell;
-        while (std::getline(ss, cell, ',')) {
-            try {
-                size_t used = 0;
-                row.push_back(std::stod(cell, &used));
-            } catch (...) {
-                throw UsageError(path + ":" + std::to_string(lineno) + ": '" + cell + "' is not a number");
-            }
+        size_t start = 0;
+        for (;;) {
+            size_t comma = line.find(',', start);
+            std::string cell = line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            row.push_back(parse_number_strict(cell, path + ":" + std::to_string(lineno) + ": column " + std::to_string(row.size() + 1)));
+            if (comma == std::string::npos) break;
+            start = comma + 1;
         }
         if (!rows.empty() && row.size() != rows[0].size())
-            throw UsageError(path + ":" + std::to_string(lineno) + ": expected " + std::to_string(rows[0].size()) + " values");
+            throw UsageError(path + ":" + std::to_string(lineno) + ": expected " + std::to_string(rows[0].size()) + " values, found " +
+                             std::to_string(row.size()));
         rows.push_back(row);
     }
     if (rows.empty()) throw UsageError(path + ": no data rows below the header");
@@ -119,13 +141,10 @@ std::string manifest_for_record(const json& doc) {
 Manifest load_manifest(const std::string& path, const std::vector<std::string>& overrides) {
     Manifest m;
     m.file = path;
-    std::ifstream in(path);
+    std::ifstream in(path, std::ios::binary);
     if (!in) throw UsageError(path + ": cannot read the manifest");
-    try {
-        m.doc = json::parse(in);
-    } catch (const json::parse_error& e) {
-        throw UsageError(path + ": not valid JSON: " + e.what());
-    }
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    m.doc = parse_json_strict(text, path);
     for (const auto& o : overrides) apply_override(m.doc, o);
     m.dir = fs::absolute(fs::path(path)).parent_path().lexically_normal().string();
 
@@ -145,16 +164,18 @@ Manifest load_manifest(const std::string& path, const std::vector<std::string>& 
     if (root.has("simulation")) {
         JsonReader s = root.object("simulation");
         SimulationSection& sim = m.simulation;
-        sim.budget = s.count("budget", sim.budget);
+        sim.budget = s.count("budget", sim.budget, false, kMaxBudget);
         sim.seed = s.count("seed", sim.seed, true);
         uint64_t threads = s.count("threads", 0, true);
         if (threads > 1024) s.fail("threads", "0 (one per core) or a thread count up to 1024");
         sim.threads = unsigned(threads);
-        sim.batch_rows = s.count("batch_size", sim.batch_rows);
-        sim.chunk_rows = s.count("chunk_rows", sim.chunk_rows);
+        sim.batch_rows = s.count("batch_size", sim.batch_rows, false, kMaxBatchRows);
+        sim.chunk_rows = s.count("chunk_rows", sim.chunk_rows, false, kMaxChunkRows);
         sim.invalid = s.choice("invalid", {"drop", "resample", "fail"}, "drop");
-        sim.max_attempts = unsigned(s.count("max_attempts", sim.max_attempts));
-        sim.store = resolve(m.dir, s.string("store", "sims.h5"));
+        sim.max_attempts = unsigned(s.count("max_attempts", sim.max_attempts, false, kMaxAttempts));
+        const std::string store = s.string("store", "sims.h5");
+        if (store.empty() || store.back() == '/') s.fail("store", "a file path, e.g. \"runs/sims.h5\"");
+        sim.store = resolve(m.dir, store);
         sim.float64 = s.choice("dtype", {"float32", "float64"}, "float32") == "float64";
         s.check_no_unknown_keys();
     } else {
@@ -203,7 +224,7 @@ Manifest load_manifest(const std::string& path, const std::vector<std::string>& 
 
     if (root.has("inference")) {
         JsonReader i = root.object("inference");
-        m.inference.samples = i.count("samples", m.inference.samples);
+        m.inference.samples = i.count("samples", m.inference.samples, false, kMaxSamples);
         m.inference.seed = i.count("seed", m.inference.seed, true);
         i.check_no_unknown_keys();
     }
@@ -211,11 +232,11 @@ Manifest load_manifest(const std::string& path, const std::vector<std::string>& 
     if (root.has("sequential")) {
         JsonReader q = root.object("sequential");
         SequentialSection seq;
-        seq.rounds = q.count("rounds", seq.rounds);
-        seq.budget_per_round = q.count("budget_per_round", m.simulation.budget);
+        seq.rounds = q.count("rounds", seq.rounds, false, 100);
+        seq.budget_per_round = q.count("budget_per_round", m.simulation.budget, false, kMaxBudget);
         seq.quantile = q.number("quantile", seq.quantile);
         if (!(seq.quantile > 0 && seq.quantile < 0.5)) q.fail("quantile", "a number in (0, 0.5)");
-        seq.max_candidates = q.count("max_candidates", seq.max_candidates);
+        seq.max_candidates = q.count("max_candidates", seq.max_candidates, false, kMaxAttempts);
         q.check_no_unknown_keys();
         m.sequential = seq;
     }
@@ -229,7 +250,9 @@ Manifest load_manifest(const std::string& path, const std::vector<std::string>& 
             r.check_no_unknown_keys();
         }
     }
-    m.output = resolve(m.dir, root.string("output", "runs/" + fs::path(path).stem().string()));
+    const std::string output = root.string("output", "runs/" + fs::path(path).stem().string());
+    if (output.empty()) root.fail("output", "a folder path, e.g. \"runs/my_run\"");
+    m.output = resolve(m.dir, output);
     root.check_no_unknown_keys();
     return m;
 }

@@ -15,6 +15,7 @@
 #include "simbi_host/errors.hpp"
 #include "simbi_host/json_reader.hpp"
 #include "simbi_host/prior.hpp"
+#include "simbi_host/process_guard.hpp"
 #include "simbi_host/sha256.hpp"
 
 namespace fs = std::filesystem;
@@ -98,6 +99,10 @@ PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, 
 
 }  // namespace
 
+std::string with_article(const std::string& noun) {
+    return (noun.find_first_of("aeiou") == 0 ? "an " : "a ") + noun;
+}
+
 const char* kind_name(simbi_kind kind) {
     switch (kind) {
         case SIMBI_KIND_SIMULATOR: return "simulator";
@@ -143,6 +148,7 @@ std::vector<PluginInfo> load_plugin_library(const std::string& path_in, bool all
     }
     // Never destroyed: see the header.
     auto* lib = new boost::dll::shared_library();
+    PluginActivity activity("loading the plugin library " + path);
     try {
         lib->load(path, boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
     } catch (const std::exception& e) {
@@ -253,7 +259,8 @@ const PluginInfo& PluginRegistry::find(const std::string& id, simbi_kind kind) c
     for (const auto& p : plugins_)
         if (p.id == id) {
             if (kind && p.kind != kind)
-                throw RunError("plugin '" + id + "' is a " + kind_name(p.kind) + ", not a " + kind_name(kind) + " (" + p.path + ")");
+                throw UsageError("plugin '" + id + "' is " + with_article(kind_name(p.kind)) + ", not " + with_article(kind_name(kind)) + " (" +
+                                 p.path + ")");
             return p;
         }
     std::string msg = "no plugin with id '" + id + "' was found. Searched:";

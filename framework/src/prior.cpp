@@ -274,6 +274,9 @@ std::unique_ptr<Prior> parse_prior(const JsonReader& r) {
         std::vector<double> low = vector_of(r, "low", 0), high = vector_of(r, "high", low.size());
         for (size_t i = 0; i < low.size(); ++i) {
             if (!(high[i] > low[i])) r.fail("high", "values above \"low\" in every dimension");
+            // A width that overflows to inf has no uniform density, and sampling it never ends.
+            if (!std::isfinite(high[i] - low[i]))
+                r.fail("high", "a finite width high - low in every dimension (dimension " + std::to_string(i) + " overflows)");
             if (type == "log_uniform" && !(low[i] > 0.0)) r.fail("low", "positive numbers (log-uniform)");
         }
         if (type == "box_uniform") prior = std::make_unique<BoxUniform>(low, high);
@@ -283,7 +286,7 @@ std::unique_ptr<Prior> parse_prior(const JsonReader& r) {
     } else if (type == "log_normal") {
         std::vector<double> loc = vector_of(r, "loc", 0), scale = vector_of(r, "scale", loc.size());
         for (double s : scale)
-            if (!(s > 0.0)) r.fail("scale", "positive numbers");
+            if (!(s > 0.0) || !std::isfinite(s)) r.fail("scale", "positive finite numbers");
         prior = std::make_unique<LogNormal>(loc, scale);
     } else {
         const json& parts = r.raw("parts");
@@ -298,12 +301,7 @@ std::unique_ptr<Prior> parse_prior(const JsonReader& r) {
 }
 
 std::unique_ptr<Prior> parse_prior_json(const std::string& text, const std::string& where) {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const std::exception& e) {
-        throw UsageError(where + ": prior is not valid JSON: " + e.what());
-    }
+    json j = parse_json_strict(text, where + ": prior");
     return parse_prior(JsonReader(j, where, ""));
 }
 

@@ -1,100 +1,61 @@
-// SHA-256 as specified in FIPS 180-4, section 6.2.
 #include "simbi_host/sha256.hpp"
 
+#include <openssl/evp.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <vector>
 
 #include "simbi_host/errors.hpp"
 
 namespace simbi::host {
-namespace {
 
-const uint32_t K[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-
-inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-
-class Sha256 {
-public:
-    void update(const uint8_t* p, size_t n) {
-        total_ += n;
-        while (n > 0) {
-            size_t take = std::min(n, size_t(64) - fill_);
-            std::memcpy(buf_ + fill_, p, take);
-            fill_ += take;
-            p += take;
-            n -= take;
-            if (fill_ == 64) {
-                block(buf_);
-                fill_ = 0;
-            }
-        }
-    }
-    std::string hex() {
-        uint64_t bits = total_ * 8;
-        uint8_t pad = 0x80;
-        update(&pad, 1);
-        uint8_t zero = 0;
-        while (fill_ != 56) update(&zero, 1);
-        uint8_t len[8];
-        for (int i = 0; i < 8; ++i) len[i] = uint8_t(bits >> (56 - 8 * i));
-        update(len, 8);
-        char out[65];
-        for (int i = 0; i < 8; ++i) std::snprintf(out + 8 * i, 9, "%08x", h_[i]);
-        return std::string(out, 64);
-    }
-
-private:
-    void block(const uint8_t* p) {
-        uint32_t w[64];
-        for (int i = 0; i < 16; ++i)
-            w[i] = uint32_t(p[4 * i]) << 24 | uint32_t(p[4 * i + 1]) << 16 | uint32_t(p[4 * i + 2]) << 8 | p[4 * i + 3];
-        for (int i = 16; i < 64; ++i) {
-            uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-            uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-        }
-        uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], h = h_[7];
-        for (int i = 0; i < 64; ++i) {
-            uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
-            uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-            h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
-        }
-        h_[0] += a; h_[1] += b; h_[2] += c; h_[3] += d; h_[4] += e; h_[5] += f; h_[6] += g; h_[7] += h;
-    }
-    uint32_t h_[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    uint8_t buf_[64];
-    size_t fill_ = 0;
-    uint64_t total_ = 0;
+struct Sha256::State {
+    EVP_MD_CTX* ctx = nullptr;
 };
 
-}  // namespace
+Sha256::Sha256() : state_(new State) {
+    state_->ctx = EVP_MD_CTX_new();
+    if (!state_->ctx || EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) throw RunError("libcrypto: cannot start SHA-256");
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(state_->ctx); }
+
+void Sha256::update(const void* data, size_t n) {
+    if (n > 0 && EVP_DigestUpdate(state_->ctx, data, n) != 1) throw RunError("libcrypto: SHA-256 update failed");
+}
+
+std::string Sha256::hex() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(state_->ctx, md, &len) != 1) throw RunError("libcrypto: SHA-256 final failed");
+    static const char digits[] = "0123456789abcdef";
+    std::string out(size_t(len) * 2, '0');
+    for (unsigned i = 0; i < len; ++i) {
+        out[2 * i] = digits[md[i] >> 4];
+        out[2 * i + 1] = digits[md[i] & 15];
+    }
+    return out;
+}
 
 std::string sha256_hex(const void* data, size_t n) {
-    Sha256 s;
-    s.update(static_cast<const uint8_t*>(data), n);
-    return s.hex();
+    Sha256 h;
+    h.update(data, n);
+    return h.hex();
 }
 
 std::string sha256_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw RunError("cannot read " + path);
-    Sha256 s;
-    std::vector<char> buf(1 << 16);
-    while (in) {
-        in.read(buf.data(), std::streamsize(buf.size()));
-        s.update(reinterpret_cast<const uint8_t*>(buf.data()), size_t(in.gcount()));
-    }
-    return s.hex();
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) throw RunError("cannot read " + path + ": " + std::strerror(errno));
+    Sha256 h;
+    std::vector<char> buf(1 << 20);
+    size_t got;
+    while ((got = std::fread(buf.data(), 1, buf.size(), f)) > 0) h.update(buf.data(), got);
+    bool bad = std::ferror(f);
+    std::fclose(f);
+    if (bad) throw RunError("cannot read " + path);
+    return h.hex();
 }
 
 }  // namespace simbi::host

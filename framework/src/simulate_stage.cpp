@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "simbi_host/errors.hpp"
+#include "simbi_host/process_guard.hpp"
 #include "simbi_host/progress.hpp"
 #include "simbi_host/simulation_engine.hpp"
 
@@ -42,6 +43,7 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
     std::unique_ptr<Prior> own_prior = manifest_prior(m, info);
     const Prior* prior = plan.proposal ? plan.proposal : own_prior.get();
     SimulationSection s = m.simulation;
+    if (s.store.empty()) throw UsageError(m.file + ": /simulation/store: expected a file path");
     if (!plan.store.empty()) s.store = plan.store;
     if (plan.budget) s.budget = plan.budget;
     if (plan.seed) s.seed = *plan.seed;
@@ -61,10 +63,13 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
     meta.float64 = s.float64;
     meta.manifest_json = manifest_for_record(m.doc);
 
+    const std::string fingerprint = meta.fingerprint();
     SimulateResult result;
-    result.store = s.store;
-    if (!options.force && store_fingerprint(s.store) == meta.fingerprint()) {
-        DatasetReader r(s.store);
+    result.store = choose_store_path(s.store, fingerprint, options.force, options.quiet);
+    RunLock lock(result.store, "the store " + result.store);
+    if (!options.force && store_fingerprint(result.store) == fingerprint) {
+        DatasetReader r(result.store);
+        r.verify();
         json a = r.attributes();
         result.reused = true;
         result.totals.kept = r.rows();
@@ -73,7 +78,11 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
         result.totals.resampled = a.value("n_resampled", uint64_t(0));
         return result;
     }
-    if (!s.store.empty() && fs::path(s.store).has_parent_path()) fs::create_directories(fs::path(s.store).parent_path());
+    std::error_code ec;
+    if (fs::path(result.store).has_parent_path()) fs::create_directories(fs::path(result.store).parent_path(), ec);
+    if (ec) throw RunError("cannot create the folder of " + result.store + ": " + ec.message());
+    const std::string journal_path = result.store + ".journal";
+    if (options.force) fs::remove(journal_path, ec);
 
     const unsigned threads = resolve_threads(s.threads);
     SimulatorInstances sims(info, m.simulator.config.dump(), host, threads);
@@ -85,13 +94,14 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
     eo.max_attempts = s.max_attempts;
     SimulationEngine engine(*prior, sims, eo);
 
-    Journal journal(s.store + ".journal", meta);
+    Journal journal(journal_path, meta);
     result.resumed = journal.resumed() && journal.chunks_done() > 0;
-    const uint64_t chunks = (s.budget + s.chunk_rows - 1) / s.chunk_rows;
+    const uint64_t chunks = s.budget / s.chunk_rows + (s.budget % s.chunk_rows != 0);
     uint64_t done = std::min(s.budget, journal.chunks_done() * s.chunk_rows);
     if (result.resumed && !options.quiet)
         std::fprintf(stderr, "resuming %s: %llu of %llu rows already simulated\n", journal.path().c_str(),
                      (unsigned long long)done, (unsigned long long)s.budget);
+    HostServices::set_safe_point("the current chunk of simulations");
     Progress progress("simulate " + info.id, s.budget, done, !options.quiet);
     ChunkRows rows;
     for (uint64_t c = journal.chunks_done(); c < chunks; ++c) {
@@ -101,17 +111,52 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
                            journal.path() + "; run the same command again to resume");
         }
         uint64_t first = c * s.chunk_rows, count = std::min(s.chunk_rows, s.budget - first);
-        engine.run(first, count, rows);
+        {
+            PluginActivity activity("simulator '" + info.id + "' at rows " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
+                                    " (earlier rows are kept in " + journal.path() + ")");
+            engine.run(first, count, rows);
+        }
         journal.append(c, rows);
         done = first + count;
         progress.update(done);
     }
     progress.finish(done);
-    seal_store(journal, s.store, meta);
-    fs::remove(journal.path());
+    if (journal.totals().kept == 0)
+        throw RunError("simulator '" + info.id + "': all " + std::to_string(journal.totals().simulated) +
+                       " simulations were invalid and the policy \"" + s.invalid + "\" dropped every row; nothing to store. Check the "
+                       "simulator and the prior (the journal " + journal.path() + " is kept)");
+    seal_store(journal, result.store, meta);
+    fs::remove(journal.path(), ec);
     result.totals = journal.totals();
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return result;
+}
+
+std::string choose_store_path(const std::string& store, const std::string& fingerprint, bool force, bool quiet) {
+    if (force) return store;
+    auto owner = [&](const std::string& path) {
+        std::error_code ec;
+        if (fs::exists(path, ec)) {
+            std::string fp = store_fingerprint(path);
+            return fp.empty() ? std::string("unreadable") : fp;
+        }
+        return journal_fingerprint(path + ".journal");
+    };
+    const std::string own = owner(store);
+    if (own.empty() || own == fingerprint) return store;
+    if (own == "corrupt")
+        throw RunError(store + ".journal is not a readable simbi journal; move it away, or pass --force to start this simulation over");
+    // Another setup's files stay untouched: this setup gets a place of its own beside them.
+    fs::path p(store);
+    std::string stem = p.stem().string(), ext = p.extension().string();
+    const std::string fresh = (p.parent_path() / (stem + "." + fingerprint.substr(0, 12) + (ext.empty() ? ".h5" : ext))).string();
+    const std::string other = owner(fresh);
+    if (!other.empty() && other != fingerprint)
+        throw RunError(fresh + " holds files of another setup as well; pass --force to replace " + store);
+    if (!quiet)
+        std::fprintf(stderr, "note: %s holds %s of another simulation setup, kept as it is; this setup's dataset goes to %s\n",
+                     store.c_str(), own == "unreadable" ? "an unreadable file" : "the data", fresh.c_str());
+    return fresh;
 }
 
 }  // namespace simbi::host

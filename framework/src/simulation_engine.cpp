@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
+#include <cstring>
 #include <algorithm>
 #include <exception>
 #include <mutex>
@@ -59,7 +60,29 @@ struct SimulationEngine::Pool {
     std::atomic<uint64_t> next_batch{0};
     std::atomic<uint64_t> invalid_rows{0};
     std::exception_ptr error;
+    // Per thread: the copy of theta the plugin sees, and its x buffer followed by guard values.
+    std::vector<std::vector<double>> theta_copy, x_guarded;
 };
+
+namespace {
+
+// A NaN with a payload no arithmetic produces: a plugin that writes past its rows overwrites it.
+const uint64_t kGuardBits = 0x7ff4dead5eedf00dull;
+constexpr uint64_t kGuardValues = 16;
+
+double guard_value() {
+    double v;
+    std::memcpy(&v, &kGuardBits, 8);
+    return v;
+}
+
+bool guard_intact(const double* p) {
+    uint64_t bits;
+    std::memcpy(&bits, p, 8);
+    return bits == kGuardBits;
+}
+
+}  // namespace
 
 SimulationEngine::SimulationEngine(const Prior& prior, const SimulatorInstances& sims, EngineOptions options)
     : prior_(prior), sims_(sims), opt_(options), pool_(new Pool) {
@@ -68,6 +91,8 @@ SimulationEngine::SimulationEngine(const Prior& prior, const SimulatorInstances&
                          "' takes " + std::to_string(sims.theta_dim()) + " parameters");
     if (opt_.threads == 0) opt_.threads = 1;
     if (opt_.batch_rows == 0) opt_.batch_rows = 1;
+    pool_->theta_copy.resize(opt_.threads);
+    pool_->x_guarded.resize(opt_.threads);
     for (unsigned t = 1; t < opt_.threads; ++t)
         pool_->threads.emplace_back([this, t] {
             uint64_t seen = 0;
@@ -102,21 +127,36 @@ SimulationEngine::~SimulationEngine() {
 
 void SimulationEngine::simulate_batch(unsigned thread, uint64_t first, uint64_t n, double* theta, double* x,
                                       uint8_t* valid, unsigned attempt) {
-    const uint64_t d = sims_.theta_dim();
+    const uint64_t d = sims_.theta_dim(), k = sims_.x_dim();
     const uint64_t ps = prior_seed(opt_.seed, attempt);
     for (uint64_t i = 0; i < n; ++i) {
         simbi_rng rng;
         simbi_rng_init(&rng, ps, first + i);
         prior_.sample_row(first + i, rng, theta + i * d);
     }
+    // The plugin gets a copy of theta, checked after the call, and an x buffer followed by guard
+    // values: a plugin that writes where it must not is caught before its rows are kept.
+    std::vector<double>& theta_in = pool_->theta_copy[thread];
+    std::vector<double>& x_out = pool_->x_guarded[thread];
+    theta_in.assign(theta, theta + n * d);
+    x_out.resize(n * k + kGuardValues);
+    std::fill(x_out.begin() + long(n * k), x_out.end(), guard_value());
     simbi_simulator* sim = sims_.for_thread(thread);
     ErrorBuffer eb;
-    simbi_status st = sim->simulate(sim, n, theta, simulator_seed(opt_.seed, attempt), first, x, valid, eb.get());
+    simbi_status st = sim->simulate(sim, n, theta_in.data(), simulator_seed(opt_.seed, attempt), first, x_out.data(), valid, eb.get());
+    const std::string rows = std::to_string(first) + ".." + std::to_string(first + n - 1);
+    for (uint64_t g = 0; g < kGuardValues; ++g)
+        if (!guard_intact(&x_out[n * k + g]))
+            throw RunError("simulator '" + sims_.info().id + "' wrote past its " + std::to_string(k) + " declared outputs per row at rows " +
+                           rows + " (its descriptor's output_dim is wrong, or it overruns its buffer); nothing of this chunk was kept");
+    if (std::memcmp(theta_in.data(), theta, n * d * sizeof(double)) != 0)
+        throw RunError("simulator '" + sims_.info().id + "' wrote into its read-only theta at rows " + rows +
+                       "; nothing of this chunk was kept");
+    std::copy(x_out.begin(), x_out.begin() + long(n * k), x);
     if (st == SIMBI_DISCARD) {
         for (uint64_t i = 0; i < n; ++i) valid[i] = 0;
     } else if (st != SIMBI_OK) {
-        throw RunError("simulator '" + sims_.info().id + "' returned " + status_name(st) + " at rows " + std::to_string(first) +
-                       ".." + std::to_string(first + n - 1) + ": " + eb.message());
+        throw RunError("simulator '" + sims_.info().id + "' returned " + status_name(st) + " at rows " + rows + ": " + eb.message());
     }
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <hdf5.h>
+#include <simbi/version.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -9,10 +10,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 
 #include "simbi_host/errors.hpp"
 #include "simbi_host/sha256.hpp"
+#include "hdf5_io.hpp"
 
 namespace fs = std::filesystem;
 
@@ -39,56 +42,6 @@ void write_all(int fd, const void* data, size_t n, const std::string& path) {
         p += w;
         n -= size_t(w);
     }
-}
-
-// Silences HDF5's own error printing; our messages name the file.
-struct QuietHdf5 {
-    QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-};
-const QuietHdf5 quiet_hdf5;
-
-void check(herr_t status, const std::string& what) {
-    if (status < 0) throw RunError("HDF5: " + what + " failed");
-}
-hid_t check_id(hid_t id, const std::string& what) {
-    if (id < 0) throw RunError("HDF5: " + what + " failed");
-    return id;
-}
-
-void put_string(hid_t obj, const char* name, const std::string& value) {
-    hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, H5T_VARIABLE);
-    H5Tset_cset(type, H5T_CSET_UTF8);
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t attr = check_id(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), std::string("attribute ") + name);
-    const char* p = value.c_str();
-    check(H5Awrite(attr, type, &p), std::string("writing attribute ") + name);
-    H5Aclose(attr);
-    H5Sclose(space);
-    H5Tclose(type);
-}
-
-void put_strings(hid_t obj, const char* name, const std::vector<std::string>& values) {
-    hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, H5T_VARIABLE);
-    H5Tset_cset(type, H5T_CSET_UTF8);
-    hsize_t n = values.size();
-    hid_t space = H5Screate_simple(1, &n, nullptr);
-    hid_t attr = check_id(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), std::string("attribute ") + name);
-    std::vector<const char*> ptrs;
-    for (const auto& v : values) ptrs.push_back(v.c_str());
-    check(H5Awrite(attr, type, ptrs.data()), std::string("writing attribute ") + name);
-    H5Aclose(attr);
-    H5Sclose(space);
-    H5Tclose(type);
-}
-
-void put_u64(hid_t obj, const char* name, uint64_t value) {
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t attr = check_id(H5Acreate2(obj, name, H5T_STD_U64LE, space, H5P_DEFAULT, H5P_DEFAULT), std::string("attribute ") + name);
-    check(H5Awrite(attr, H5T_NATIVE_UINT64, &value), std::string("writing attribute ") + name);
-    H5Aclose(attr);
-    H5Sclose(space);
 }
 
 }  // namespace
@@ -119,9 +72,12 @@ Journal::Journal(std::string path, const StoreMeta& meta) : path_(std::move(path
         std::fclose(f);
         if (ok && header == header_) {
             read_existing(header);
+        } else if (!ok) {
+            throw RunError(path_ + " is not a readable simbi journal (" + (fs::file_size(path_) == 0 ? "zero length" : "corrupt header") +
+                           "); move it away, or pass --force to start this simulation over");
         } else {
-            std::fprintf(stderr, "note: %s belongs to a different simulation setup; starting over\n", path_.c_str());
-            fs::remove(path_);
+            throw RunError(path_ + " holds the journal of another simulation setup; it is kept: choose another store, or pass --force to "
+                           "replace it");
         }
     }
     if (!resumed_) {
@@ -210,193 +166,248 @@ void Journal::for_each(const std::function<void(const double*, const double*, ui
     std::fclose(in);
 }
 
+namespace {
+
+// A dataset's rows in the file's type: float32 or float64, little-endian, row-major.
+struct FileRows {
+    std::vector<float> f32;
+    const double* f64 = nullptr;
+    size_t values = 0;
+    const void* data() const { return f64 ? static_cast<const void*>(f64) : f32.data(); }
+    size_t bytes() const { return values * (f64 ? 8 : 4); }
+};
+void to_file_rows(const double* v, size_t n, bool float64, FileRows& out) {
+    out.values = n;
+    if (float64) {
+        out.f64 = v;
+        return;
+    }
+    out.f64 = nullptr;
+    out.f32.resize(n);
+    for (size_t i = 0; i < n; ++i) out.f32[i] = float(v[i]);
+}
+
+h5::Id create_rows_dataset(hid_t file, const char* name, uint64_t n, uint64_t cols, const StoreMeta& meta) {
+    hsize_t dims[2] = {n, cols};
+    h5::Id space(H5Screate_simple(2, dims, nullptr), &H5Sclose, std::string("dataspace ") + name);
+    h5::Id dcpl(H5Pcreate(H5P_DATASET_CREATE), &H5Pclose, "dataset property list");
+    H5Pset_obj_track_times(dcpl, 0);
+    if (n > 0 && cols > 0) {
+        // HDF5 chunks of at most about 1 MiB read well from h5py and from simbi alike.
+        hsize_t cap = std::max<hsize_t>(1, (1u << 20) / (cols * (meta.float64 ? 8 : 4)));
+        hsize_t chunk[2] = {std::min<hsize_t>({n, meta.chunk_rows, cap}), cols};
+        H5Pset_chunk(dcpl, 2, chunk);
+    }
+    hid_t ftype = meta.float64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE;
+    return h5::Id(H5Dcreate2(file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), &H5Dclose, std::string("creating /") + name);
+}
+
+void write_rows(hid_t ds, uint64_t row, uint64_t rows, uint64_t cols, const FileRows& data, bool float64, const std::string& path) {
+    hsize_t start[2] = {row, 0}, count[2] = {rows, cols};
+    h5::Id fspace(H5Dget_space(ds), &H5Sclose, "dataspace");
+    h5::check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, count, nullptr), "selecting rows");
+    h5::Id mspace(H5Screate_simple(2, count, nullptr), &H5Sclose, "dataspace");
+    h5::check(H5Dwrite(ds, float64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, data.data()),
+              "writing " + path + " (" + std::strerror(errno) + ")");
+}
+
+}  // namespace
+
 void seal_store(const Journal& journal, const std::string& store_path, const StoreMeta& meta) {
     const std::string tmp = store_path + ".tmp";
     const uint64_t n = journal.totals().kept, d = meta.parameter_names.size(), k = meta.x_dim;
-    fs::remove(tmp);
-    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
-    H5Pset_obj_track_times(fcpl, 0);  // no timestamps: equal content gives equal bytes
-    hid_t file = check_id(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT), "creating " + tmp);
-    H5Pclose(fcpl);
-    hid_t ftype = meta.float64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE;
-    auto make = [&](const char* name, uint64_t cols) {
-        hsize_t dims[2] = {n, cols};
-        hid_t space = H5Screate_simple(2, dims, nullptr);
-        hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-        H5Pset_obj_track_times(dcpl, 0);
-        if (n > 0) {
-            // HDF5 chunks of at most about 1 MiB read well from h5py and from simbi alike.
-            hsize_t cap = std::max<hsize_t>(1, (1u << 20) / (std::max<uint64_t>(cols, 1) * (meta.float64 ? 8 : 4)));
-            hsize_t chunk[2] = {std::min<hsize_t>({n, meta.chunk_rows, cap}), cols};
-            H5Pset_chunk(dcpl, 2, chunk);
-        }
-        hid_t ds = check_id(H5Dcreate2(file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), std::string("creating ") + name);
-        H5Pclose(dcpl);
-        H5Sclose(space);
-        return ds;
-    };
-    hid_t theta = make("theta", d), x = make("x", k);
-    uint64_t row = 0;
-    journal.for_each([&](const double* t, const double* xs, uint64_t rows) {
-        if (rows == 0) return;
-        auto write = [&](hid_t ds, const double* data, uint64_t cols) {
-            hsize_t start[2] = {row, 0}, count[2] = {rows, cols};
-            hid_t fspace = H5Dget_space(ds);
-            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, count, nullptr);
-            hid_t mspace = H5Screate_simple(2, count, nullptr);
-            check(H5Dwrite(ds, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, data), "writing " + store_path);
-            H5Sclose(mspace);
-            H5Sclose(fspace);
-        };
-        write(theta, t, d);
-        write(x, xs, k);
-        row += rows;
-    });
-    H5Dclose(theta);
-    H5Dclose(x);
-    hid_t root = H5Gopen2(file, "/", H5P_DEFAULT);
-    const StoreTotals& tot = journal.totals();
-    put_strings(root, "parameter_names", meta.parameter_names);
-    put_string(root, "simulator_id", meta.simulator_id);
-    put_string(root, "simulator_version", meta.simulator_version);
-    put_string(root, "simulator_sha256", meta.simulator_sha256);
-    put_string(root, "simulator_config", meta.simulator_config);
-    put_string(root, "prior", meta.prior_json);
-    put_u64(root, "seed", meta.seed);
-    put_u64(root, "budget", meta.budget);
-    put_string(root, "invalid_policy", meta.invalid_policy);
-    put_u64(root, "n_simulated", tot.simulated);
-    put_u64(root, "n_invalid", tot.invalid);
-    put_u64(root, "n_resampled", tot.resampled);
-    put_u64(root, "n_dropped", tot.simulated - tot.kept);
-    put_string(root, "dtype", meta.float64 ? "float64" : "float32");
-    put_string(root, "manifest", meta.manifest_json);
-    put_string(root, "simbi_version", SIMBI_VERSION_STRING);
-    put_string(root, "fingerprint", meta.fingerprint());
-    H5Gclose(root);
-    check(H5Fclose(file), "closing " + tmp);
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    try {
+        h5::Id fcpl = h5::untimed_file_plist();
+        h5::Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT), &H5Fclose, "creating " + tmp);
+        h5::Id theta = create_rows_dataset(file, "theta", n, d, meta), x = create_rows_dataset(file, "x", n, k, meta);
+        Sha256 theta_sum, x_sum;
+        FileRows rows_t, rows_x;
+        uint64_t row = 0;
+        journal.for_each([&](const double* t, const double* xs, uint64_t rows) {
+            if (rows == 0) return;
+            to_file_rows(t, rows * d, meta.float64, rows_t);
+            to_file_rows(xs, rows * k, meta.float64, rows_x);
+            theta_sum.update(rows_t.data(), rows_t.bytes());
+            x_sum.update(rows_x.data(), rows_x.bytes());
+            write_rows(theta, row, rows, d, rows_t, meta.float64, tmp);
+            write_rows(x, row, rows, k, rows_x, meta.float64, tmp);
+            row += rows;
+        });
+        h5::check(theta.close(), "closing /theta of " + tmp);
+        h5::check(x.close(), "closing /x of " + tmp);
+        const StoreTotals& tot = journal.totals();
+        const json attributes = {{"parameter_names", meta.parameter_names},
+                                 {"x_dim", meta.x_dim},
+                                 {"rows", n},
+                                 {"simulator_id", meta.simulator_id},
+                                 {"simulator_version", meta.simulator_version},
+                                 {"simulator_sha256", meta.simulator_sha256},
+                                 {"simulator_config", meta.simulator_config},
+                                 {"prior", meta.prior_json},
+                                 {"seed", meta.seed},
+                                 {"budget", meta.budget},
+                                 {"invalid_policy", meta.invalid_policy},
+                                 {"n_simulated", tot.simulated},
+                                 {"n_invalid", tot.invalid},
+                                 {"n_resampled", tot.resampled},
+                                 {"n_dropped", tot.simulated - tot.kept},
+                                 {"dtype", meta.float64 ? "float64" : "float32"},
+                                 {"manifest", meta.manifest_json},
+                                 {"simbi_version", SIMBI_VERSION_STRING},
+                                 {"fingerprint", meta.fingerprint()},
+                                 {"theta_sha256", theta_sum.hex()},
+                                 {"x_sha256", x_sum.hex()}};
+        for (auto it = attributes.begin(); it != attributes.end(); ++it) h5::write_attribute(file, it.key(), it.value());
+        if (file.close() < 0) throw RunError("closing " + tmp + " failed (is the disk full?)");
+    } catch (const RunError& e) {
+        fs::remove(tmp, ec);
+        throw RunError(std::string(e.what()) + "; the journal " + journal.path() + " is kept, and running again retries the sealing");
+    }
     int fd = ::open(tmp.c_str(), O_RDONLY);
     if (fd >= 0) {
-        ::fsync(fd);
+        if (::fsync(fd) != 0) {
+            ::close(fd);
+            fs::remove(tmp, ec);
+            throw RunError("cannot flush " + tmp + ": " + std::strerror(errno) + "; the journal " + journal.path() + " is kept");
+        }
         ::close(fd);
     }
-    std::error_code ec;
     fs::rename(tmp, store_path, ec);
     if (ec) throw RunError("cannot rename " + tmp + " to " + store_path + ": " + ec.message());
 }
 
 std::string store_fingerprint(const std::string& store_path) {
-    if (!fs::exists(store_path)) return "";
-    hid_t file = H5Fopen(store_path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) return "";
-    std::string out;
-    if (H5Aexists_by_name(file, "/", "fingerprint", H5P_DEFAULT) > 0) {
-        hid_t attr = H5Aopen_by_name(file, "/", "fingerprint", H5P_DEFAULT, H5P_DEFAULT);
-        hid_t type = H5Aget_type(attr);
-        hid_t mem = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mem, H5T_VARIABLE);
-        H5Tset_cset(mem, H5Tget_cset(type));  // HDF5 does not convert between character sets
-        char* p = nullptr;
-        if (H5Tis_variable_str(type) > 0 && H5Aread(attr, mem, &p) >= 0 && p) {
-            out = p;
-            H5free_memory(p);
-        }
-        H5Tclose(mem);
-        H5Tclose(type);
-        H5Aclose(attr);
-    }
-    H5Fclose(file);
-    return out;
+    std::error_code ec;
+    if (!fs::exists(store_path, ec)) return "";
+    hid_t raw = H5Fopen(store_path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (raw < 0) return "";
+    h5::Id file(raw, &H5Fclose, "opening " + store_path);
+    json a = h5::read_attributes(file);
+    return a.contains("fingerprint") && a["fingerprint"].is_string() ? a["fingerprint"].get<std::string>() : std::string();
 }
 
-DatasetReader::DatasetReader(const std::string& path) : path_(path) {
-    if (!fs::exists(path)) throw RunError(path + ": no such file");
-    file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file_ < 0) throw RunError(path + ": not an HDF5 file");
-    if (H5Lexists(file_, "theta", H5P_DEFAULT) <= 0 || H5Lexists(file_, "x", H5P_DEFAULT) <= 0)
+std::string journal_fingerprint(const std::string& journal_path) {
+    std::FILE* f = std::fopen(journal_path.c_str(), "rb");
+    if (!f) return "";
+    char magic[8];
+    uint64_t len = 0;
+    std::string header;
+    bool ok = std::fread(magic, 1, 8, f) == 8 && std::memcmp(magic, kMagic, 8) == 0 && std::fread(&len, 8, 1, f) == 1 && len < (1u << 20);
+    if (ok) {
+        header.resize(len);
+        ok = std::fread(&header[0], 1, len, f) == len;
+    }
+    std::fclose(f);
+    if (!ok) return "corrupt";
+    try {
+        return json::parse(header).value("fingerprint", "corrupt");
+    } catch (const std::exception&) {
+        return "corrupt";
+    }
+}
+
+struct DatasetReader::Handles {
+    h5::Id file, theta, x;
+};
+
+DatasetReader::DatasetReader(const std::string& path) : h_(new Handles), path_(path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) throw RunError(path + ": no such file");
+    hid_t raw = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (raw < 0) throw RunError(path + ": not an HDF5 file (or a damaged one)");
+    h_->file = h5::Id(raw, &H5Fclose, "opening " + path);
+    if (H5Lexists(h_->file, "theta", H5P_DEFAULT) <= 0 || H5Lexists(h_->file, "x", H5P_DEFAULT) <= 0)
         throw RunError(path + ": not a simbi dataset (expected /theta and /x)");
-    theta_ = H5Dopen2(file_, "theta", H5P_DEFAULT);
-    x_ = H5Dopen2(file_, "x", H5P_DEFAULT);
-    auto dims = [&](hid_t ds, uint64_t& rows, uint64_t& cols) {
-        hid_t s = H5Dget_space(ds);
+    h_->theta = h5::Id(H5Dopen2(h_->file, "theta", H5P_DEFAULT), &H5Dclose, "opening /theta of " + path);
+    h_->x = h5::Id(H5Dopen2(h_->file, "x", H5P_DEFAULT), &H5Dclose, "opening /x of " + path);
+    auto dims = [&](hid_t ds, const char* name, uint64_t& rows, uint64_t& cols) {
+        h5::Id s(H5Dget_space(ds), &H5Sclose, "dataspace");
         hsize_t dd[2] = {0, 0};
-        if (H5Sget_simple_extent_ndims(s) != 2) throw RunError(path + ": /theta and /x must be 2-D");
+        if (H5Sget_simple_extent_ndims(s) != 2) throw RunError(path + ": /" + name + " must be 2-D");
         H5Sget_simple_extent_dims(s, dd, nullptr);
-        H5Sclose(s);
         rows = dd[0];
         cols = dd[1];
     };
     uint64_t xr = 0;
-    dims(theta_, rows_, d_);
-    dims(x_, xr, k_);
-    if (xr != rows_) throw RunError(path + ": /theta and /x have different row counts");
-    hid_t t = H5Dget_type(theta_);
-    dtype_ = H5Tget_size(t) == 8 ? "float64" : "float32";
-    H5Tclose(t);
+    dims(h_->theta, "theta", rows_, d_);
+    dims(h_->x, "x", xr, k_);
+    if (xr != rows_) throw RunError(path + ": /theta and /x have different row counts (" + std::to_string(rows_) + " and " + std::to_string(xr) + ")");
+    auto type_size = [&](hid_t ds) {
+        h5::Id t(H5Dget_type(ds), &H5Tclose, "dataset type");
+        if (H5Tget_class(t) != H5T_FLOAT) throw RunError(path + ": /theta and /x must hold floating-point numbers");
+        return H5Tget_size(t);
+    };
+    const size_t ts = type_size(h_->theta), xs = type_size(h_->x);
+    if (ts != xs || (ts != 4 && ts != 8)) throw RunError(path + ": /theta and /x must both be float32 or both float64");
+    dtype_ = ts == 8 ? "float64" : "float32";
+    attributes_ = h5::read_attributes(h_->file);
 }
 
-DatasetReader::~DatasetReader() {
-    if (theta_ >= 0) H5Dclose(theta_);
-    if (x_ >= 0) H5Dclose(x_);
-    if (file_ >= 0) H5Fclose(file_);
+DatasetReader::~DatasetReader() = default;
+
+void DatasetReader::verify() const {
+    const json& a = attributes_;
+    auto need = [&](const char* key) -> const json& {
+        if (!a.contains(key)) throw RunError(path_ + ": attribute '" + key + "' is missing: not a sealed simbi store, or one written "
+                                                     "before stores carried checksums; simulate it again");
+        return a[key];
+    };
+    const json& names = need("parameter_names");
+    if (!names.is_array() || names.size() != d_)
+        throw RunError(path_ + ": /theta has " + std::to_string(d_) + " columns but parameter_names lists " +
+                       std::to_string(names.is_array() ? names.size() : 0) + " parameters");
+    if (!need("x_dim").is_number_unsigned() || a["x_dim"].get<uint64_t>() != k_)
+        throw RunError(path_ + ": /x has " + std::to_string(k_) + " columns but the store says x_dim = " + a["x_dim"].dump());
+    if (!need("rows").is_number_unsigned() || a["rows"].get<uint64_t>() != rows_)
+        throw RunError(path_ + ": /theta has " + std::to_string(rows_) + " rows but the store says " + a["rows"].dump());
+    if (!need("dtype").is_string() || a["dtype"].get<std::string>() != dtype_)
+        throw RunError(path_ + ": the datasets are " + dtype_ + " but the store says " + a["dtype"].dump());
+    Sha256 theta_sum, x_sum;
+    const uint64_t block = std::max<uint64_t>(1, (uint64_t(8) << 20) / ((d_ + k_ + 1) * 8));
+    std::vector<char> tbuf, xbuf;
+    for (uint64_t start = 0; start < rows_; start += block) {
+        const uint64_t count = std::min(block, rows_ - start);
+        read_file_type(start, count, tbuf, xbuf);
+        theta_sum.update(tbuf.data(), tbuf.size());
+        x_sum.update(xbuf.data(), xbuf.size());
+    }
+    const std::string ts = theta_sum.hex(), xs = x_sum.hex();
+    if (ts != need("theta_sha256").get<std::string>())
+        throw RunError(path_ + ": /theta does not match its checksum (the file was changed or damaged after sealing); simulate it again");
+    if (xs != need("x_sha256").get<std::string>())
+        throw RunError(path_ + ": /x does not match its checksum (the file was changed or damaged after sealing); simulate it again");
+}
+
+std::string DatasetReader::checksum() const {
+    return attributes_.value("theta_sha256", "") + ":" + attributes_.value("x_sha256", "");
+}
+
+void DatasetReader::read_file_type(uint64_t start, uint64_t count, std::vector<char>& theta, std::vector<char>& x) const {
+    const size_t size = dtype_ == "float64" ? 8 : 4;
+    theta.resize(count * d_ * size);
+    x.resize(count * k_ * size);
+    hid_t mem = size == 8 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT;
+    read_block(h_->theta, start, count, d_, mem, theta.data());
+    read_block(h_->x, start, count, k_, mem, x.data());
+}
+
+void DatasetReader::read_block(long long ds, uint64_t start, uint64_t count, uint64_t cols, long long mem_type, void* out) const {
+    if (count == 0 || cols == 0) return;
+    hsize_t st[2] = {start, 0}, cn[2] = {count, cols};
+    h5::Id fspace(H5Dget_space(ds), &H5Sclose, "dataspace");
+    h5::check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, st, nullptr, cn, nullptr), "selecting rows of " + path_);
+    h5::Id mspace(H5Screate_simple(2, cn, nullptr), &H5Sclose, "dataspace");
+    h5::check(H5Dread(ds, mem_type, mspace, fspace, H5P_DEFAULT, out), "reading " + path_);
 }
 
 void DatasetReader::read(uint64_t start, uint64_t count, double* theta, double* x) const {
-    if (start + count > rows_) throw RunError(path_ + ": read past the end");
-    if (count == 0) return;
-    auto rd = [&](hid_t ds, double* out, uint64_t cols) {
-        hsize_t st[2] = {start, 0}, cn[2] = {count, cols};
-        hid_t fspace = H5Dget_space(ds);
-        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, st, nullptr, cn, nullptr);
-        hid_t mspace = H5Screate_simple(2, cn, nullptr);
-        herr_t s = H5Dread(ds, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, out);
-        H5Sclose(mspace);
-        H5Sclose(fspace);
-        check(s, "reading " + path_);
-    };
-    rd(theta_, theta, d_);
-    rd(x_, x, k_);
+    if (start > rows_ || count > rows_ - start) throw RunError(path_ + ": read past the end");
+    read_block(h_->theta, start, count, d_, H5T_NATIVE_DOUBLE, theta);
+    read_block(h_->x, start, count, k_, H5T_NATIVE_DOUBLE, x);
 }
 
-json DatasetReader::attributes() const {
-    json out = json::object();
-    H5Aiterate2(
-        file_, H5_INDEX_NAME, H5_ITER_INC, nullptr,
-        [](hid_t loc, const char* name, const H5A_info_t*, void* data) -> herr_t {
-            json& o = *static_cast<json*>(data);
-            hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
-            hid_t type = H5Aget_type(attr);
-            hid_t space = H5Aget_space(attr);
-            hssize_t n = H5Sget_simple_extent_npoints(space);
-            bool scalar = H5Sget_simple_extent_type(space) == H5S_SCALAR;
-            H5T_class_t cls = H5Tget_class(type);
-            if (cls == H5T_STRING && H5Tis_variable_str(type) > 0) {
-                hid_t mem = H5Tcopy(H5T_C_S1);
-                H5Tset_size(mem, H5T_VARIABLE);
-                H5Tset_cset(mem, H5Tget_cset(type));
-                std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
-                H5Aread(attr, mem, ptrs.data());
-                json arr = json::array();
-                for (char* p : ptrs) arr.push_back(p ? std::string(p) : std::string());
-                H5Dvlen_reclaim(mem, space, H5P_DEFAULT, ptrs.data());
-                H5Tclose(mem);
-                o[name] = scalar ? arr[0] : arr;
-            } else if (cls == H5T_INTEGER) {
-                std::vector<uint64_t> v(static_cast<size_t>(n));
-                H5Aread(attr, H5T_NATIVE_UINT64, v.data());
-                o[name] = scalar ? json(v[0]) : json(v);
-            } else if (cls == H5T_FLOAT) {
-                std::vector<double> v(static_cast<size_t>(n));
-                H5Aread(attr, H5T_NATIVE_DOUBLE, v.data());
-                o[name] = scalar ? json(v[0]) : json(v);
-            }
-            H5Sclose(space);
-            H5Tclose(type);
-            H5Aclose(attr);
-            return 0;
-        },
-        &out);
-    return out;
-}
+json DatasetReader::attributes() const { return attributes_; }
 
 }  // namespace simbi::host

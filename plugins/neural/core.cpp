@@ -10,6 +10,8 @@
 
 #include "neural.hpp"
 
+#include <openssl/evp.h>
+
 namespace simbi::nn {
 
 at::Generator make_generator(uint64_t seed, uint64_t stream) { return at::detail::createCPUGenerator(simbi_rng_mix(seed, stream)); }
@@ -473,6 +475,25 @@ json read_json(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error("cannot read " + path);
     return json::parse(in);
+}
+
+std::string file_sha256(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw std::runtime_error("libcrypto: cannot start SHA-256");
+    std::vector<char> buf(1 << 20);
+    while (in) {
+        in.read(buf.data(), std::streamsize(buf.size()));
+        if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buf.data(), size_t(in.gcount()));
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx.get(), md, &len);
+    static const char digits[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned i = 0; i < len; ++i) hex += {digits[md[i] >> 4], digits[md[i] & 15]};
+    return hex;
 }
 
 std::string torch_version() {

@@ -309,6 +309,8 @@ void save_module(torch::nn::Module& m, const std::string& path);
 void load_module(torch::nn::Module& m, const std::string& path);
 void write_json(const std::string& path, const json& j);
 json read_json(const std::string& path);
+// SHA-256 of a file's bytes, in hex (libcrypto); throws if it cannot be read.
+std::string file_sha256(const std::string& path);
 std::string torch_version();
 
 // ---------------------------------------------------------------- C2ST

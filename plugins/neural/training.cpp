@@ -254,40 +254,79 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
     // resuming, so the run's loss history is whole after a kill.
     json history = json::array();
     const bool checkpoints = !checkpoint_dir.empty();
+    // A checkpoint is one folder epoch-N holding the weights and the optimizer, renamed into place
+    // whole, and state.json, renamed after it, naming that folder: a kill at any instant leaves
+    // state.json pointing at a complete folder.
     const std::string state_path = checkpoint_dir + "/state.json";
     if (checkpoints && fs::exists(state_path)) {
-        json st = read_json(state_path);
-        if (st.value("fingerprint", "") == fingerprint) {
-            std::vector<Tensor> current;
-            torch::load(current, checkpoint_dir + "/model.pt");
-            torch::load(best_state, checkpoint_dir + "/best.pt");
-            opt.load(checkpoint_dir + "/optimizer.pt");
-            restore(model, current);
-            epoch = st.at("epoch").get<int64_t>();
-            best = st.at("best_val").get<double>();
-            bad = st.at("bad_epochs").get<int64_t>();
-            opt.set_learning_rate(st.value("learning_rate", cfg.learning_rate));
-            finished = st.value("finished", false);
-            history = st.value("history", json::array());
+        try {
+            json st = read_json(state_path);
+            if (st.value("fingerprint", "") == fingerprint) {
+                // Everything is read before anything changes: a failure leaves a fresh training.
+                const std::string folder = checkpoint_dir + "/" + st.at("folder").get<std::string>();
+                const int64_t st_epoch = st.at("epoch").get<int64_t>(), st_bad = st.at("bad_epochs").get<int64_t>();
+                const double st_best = st.at("best_val").is_number() ? st["best_val"].get<double>() : std::numeric_limits<double>::infinity(), st_lr = st.value("learning_rate", cfg.learning_rate);
+                const bool st_finished = st.value("finished", false);
+                json st_history = st.value("history", json::array());
+                // The files must be the bytes that were saved: torch loads damaged weights silently.
+                const json sums = st.at("files");
+                for (const char* f : {"model.pt", "best.pt", "optimizer.pt"})
+                    if (file_sha256(folder + "/" + f) != sums.at(f).get<std::string>())
+                        throw std::runtime_error(std::string(f) + " does not match its checksum");
+                std::vector<Tensor> current, best_saved;
+                torch::load(current, folder + "/model.pt");
+                torch::load(best_saved, folder + "/best.pt");
+                if (current.size() != best_state.size() || best_saved.size() != best_state.size())
+                    throw std::runtime_error("the saved weights do not fit this model");
+                for (size_t i = 0; i < current.size(); ++i)
+                    if (!current[i].sizes().equals(best_state[i].sizes()) || !best_saved[i].sizes().equals(best_state[i].sizes()))
+                        throw std::runtime_error("the saved weights do not fit this model");
+                opt.load(folder + "/optimizer.pt");  // checks before it changes anything
+                restore(model, current);
+                best_state = best_saved;
+                epoch = st_epoch;
+                best = st_best;
+                bad = st_bad;
+                opt.set_learning_rate(st_lr);
+                finished = st_finished;
+                history = st_history;
+                result.resumed = true;
+            }
+        } catch (const std::exception& e) {
+            // An unreadable checkpoint costs the epochs it held, never the run.
+            if (host && host->log)
+                host->log(host, SIMBI_LOG_WARNING,
+                          ("the checkpoint in " + checkpoint_dir + " is unreadable (" + std::string(e.what()).substr(0, 200) +
+                           "); training starts over")
+                              .c_str());
+        }
+        if (result.resumed) {
             auto number = [](const json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };  // JSON writes NaN as null
             if (host && host->metric)
                 for (const auto& h : history) {
                     host->metric(host, "train_loss", h.at(0).get<uint64_t>(), number(h.at(1)));
                     host->metric(host, "val_loss", h.at(0).get<uint64_t>(), number(h.at(2)));
                 }
-            result.resumed = true;
             if (host && host->log) host->log(host, SIMBI_LOG_INFO, ("resuming training after epoch " + std::to_string(epoch)).c_str());
         }
     }
     auto save_checkpoint = [&](bool done) {
         if (!checkpoints) return;
-        fs::create_directories(checkpoint_dir);
-        torch::save(snapshot(model), checkpoint_dir + "/model.pt");
-        torch::save(best_state, checkpoint_dir + "/best.pt");
-        opt.save(checkpoint_dir + "/optimizer.pt");
-        // state.json last: it is what makes the other files count.
-        write_json(state_path + ".tmp", {{"fingerprint", fingerprint}, {"epoch", epoch}, {"best_val", best}, {"bad_epochs", bad}, {"learning_rate", opt.learning_rate()}, {"finished", done}, {"history", history}});
+        const std::string name = "epoch-" + std::to_string(epoch), folder = checkpoint_dir + "/" + name;
+        fs::remove_all(folder + ".tmp");
+        fs::create_directories(folder + ".tmp");
+        torch::save(snapshot(model), folder + ".tmp/model.pt");
+        torch::save(best_state, folder + ".tmp/best.pt");
+        opt.save(folder + ".tmp/optimizer.pt");
+        json sums = json::object();
+        for (const char* f : {"model.pt", "best.pt", "optimizer.pt"}) sums[f] = file_sha256(folder + ".tmp/" + f);
+        fs::remove_all(folder);
+        fs::rename(folder + ".tmp", folder);
+        write_json(state_path + ".tmp", {{"fingerprint", fingerprint}, {"folder", name}, {"files", sums}, {"epoch", epoch}, {"best_val", best}, {"bad_epochs", bad}, {"learning_rate", opt.learning_rate()}, {"finished", done}, {"history", history}});
         fs::rename(state_path + ".tmp", state_path);
+        for (const auto& e : fs::directory_iterator(checkpoint_dir))  // older epochs, now unreferenced
+            if (e.is_directory() && e.path().filename().string() != name && e.path().filename().string().rfind("epoch-", 0) == 0)
+                fs::remove_all(e.path());
     };
 
     int64_t epochs_here = 0;
@@ -370,7 +409,11 @@ std::unique_ptr<DataSource> NeuralEstimator::prepare(const simbi_train_context& 
     config = TrainingConfig::from_json(ctx.training_json ? ctx.training_json : "{}", config);
     auto data = std::make_unique<DataSource>(ctx.data, config.validation_fraction, runtime_.memory_bytes);
     if (config.batch_size == 0) config.batch_size = TrainingConfig::auto_batch_size(data->train_rows());
-    if (host_ && host_->metric) host_->metric(host_, "resident_rows", 0, double(data->resident_rows()));
+    if (host_ && host_->metric) {
+        host_->metric(host_, "resident_rows", 0, double(data->resident_rows()));
+        host_->metric(host_, "training_rows", 0, double(data->train_rows()));
+        host_->metric(host_, "validation_rows", 0, double(data->val_rows()));
+    }
     data->moments(g, theta_.mean, theta_.std, x_.mean, x_.std);
     torch::manual_seed(ctx.seed);  // the network's initial weights
     return data;

@@ -180,8 +180,10 @@ TEST_CASE("an NRE classifier with dropout tracks the true ratio, deterministic o
     REQUIRE(a.exit_code == 0);
     std::vector<double> lp = parse_column(a.output);
     REQUIRE(lp.size() == 3);
-    CHECK(lp[0] == lp[1]);
-    CHECK(lp[1] == lp[2]);
+    // Rows of one batch may round differently in float32 matrix kernels (about 1e-7); a dropout
+    // mask of rate 0.2 would move log r by orders of magnitude more.
+    CHECK(lp[0] == Approx(lp[1]).epsilon(1e-5));
+    CHECK(lp[1] == Approx(lp[2]).epsilon(1e-5));
     CHECK(lp == parse_column(b.output));
 }
 
@@ -354,11 +356,12 @@ TEST_CASE("a killed training resumes from its checkpoint", "[estimators][recover
         pid_t pid;
         REQUIRE(posix_spawn(&pid, SIMBI_TEST_BINARY, nullptr, nullptr, argv.data(), environ) == 0);
         bool killed = false;
-        const std::string state = dir.file("out/checkpoint/state.json");
+        std::string state;
         for (int i = 0; i < 6000 && !killed; ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
             try {
-                if (fs::exists(state) && read_json_file(state)["epoch"].get<int>() >= 3) {
+                state = simbi_test::checkpoint_state(dir.file("out"));
+                if (!state.empty() && read_json_file(state)["epoch"].get<int>() >= 3) {
                     kill(pid, SIGKILL);
                     killed = true;
                 }
@@ -389,14 +392,14 @@ TEST_CASE("a validation plateau lowers the learning rate", "[estimators][trainin
     REQUIRE(r.exit_code == 0);
     // Training stops after 6 epochs without improvement, and halves the rate after 3 and 6 of them:
     // the final rate is 1e-3 / 2^k for some k >= 2.
-    json st = read_json_file(dir.file("out/checkpoint/state.json"));
+    json st = read_json_file(simbi_test::checkpoint_state(dir.file("out")));
     const double halvings = std::log2(1e-3 / st["learning_rate"].get<double>());
     CHECK(halvings >= 2 - 1e-9);
     CHECK(std::fabs(halvings - std::round(halvings)) < 1e-6);
     // BNRE's default keeps the rate constant.
     simbi_test::write_file(dir.file("b.json"), toy_manifest("simbi.bnre", 2000, R"(, "max_epochs": 300, "patience": 6)"));
     REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre")).exit_code == 0);
-    CHECK(read_json_file(dir.file("bnre/checkpoint/state.json"))["learning_rate"].get<double>() == 1e-3);
+    CHECK(read_json_file(simbi_test::checkpoint_state(dir.file("bnre")))["learning_rate"].get<double>() == 1e-3);
 }
 
 TEST_CASE("a dataset larger than the memory bound trains by streaming", "[estimators][streaming]") {

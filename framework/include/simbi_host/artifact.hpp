@@ -20,11 +20,20 @@ struct ArtifactMeta {
     std::string simbi_version;
     uint32_t abi_major = 0, abi_minor = 0;
     uint64_t training_rows = 0;
+    std::string training_fingerprint;   // what made it: data checksums, estimator, settings, seed
+    json record = json::object();       // the training's history: losses, seconds, rounds
+    json files = json::object();        // relative path -> SHA-256 of every file the estimator saved
 };
 
+// Writes simbi.json into dir, with the SHA-256 of every other file in dir and of simbi.json's
+// own content, so that a reader can tell a changed or mixed artifact from the one written.
 void write_artifact_meta(const std::string& dir, const ArtifactMeta& meta);
-// Throws RunError if the folder is not an artifact or was written by another ABI major.
+// Reads simbi.json and checks its fields' ranges and its own checksum; throws RunError if the
+// folder is not an artifact, was written by another ABI major, or its record was changed.
 ArtifactMeta read_artifact_meta(const std::string& dir);
+// Checks every file the artifact lists against its SHA-256 (and that none is missing); throws
+// RunError naming the first that differs.
+void verify_artifact_files(const std::string& dir, const ArtifactMeta& meta);
 
 // Posterior samples as HDF5 (/samples [n, d] float64 with parameter_names) and as CSV.
 void write_samples_h5(const std::string& path, const std::vector<std::string>& names, const std::vector<double>& samples,

@@ -21,6 +21,10 @@ public:
     static void install_interrupt_handler();
     static bool cancelled();
     static void request_cancel();
+    // Where the running stage stops when asked to, for the message (a string literal, e.g.
+    // "the current chunk"). A first SIGINT or SIGTERM stops there; a second one, or SIGTERM's
+    // grace period running out, exits at once.
+    static void set_safe_point(const char* description);
 
     // Series recorded through simbi_host.metric, by name: (step, value) pairs.
     std::map<std::string, std::vector<std::pair<uint64_t, double>>> metrics() const;

@@ -1,6 +1,7 @@
 // Strict reading of JSON objects: every error names the file, the JSON path and what was expected,
 // and keys nobody asked for are errors (they are usually typos).
 #pragma once
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -30,7 +31,8 @@ public:
     double number(const std::string& key, double fallback) const;
     double positive(const std::string& key, double fallback) const;
     uint64_t count(const std::string& key) const;  // a positive integer
-    uint64_t count(const std::string& key, uint64_t fallback, bool allow_zero = false) const;
+    // A non-negative (allow_zero) or positive integer, at most `max`.
+    uint64_t count(const std::string& key, uint64_t fallback, bool allow_zero = false, uint64_t max = UINT64_MAX) const;
     bool boolean(const std::string& key, bool fallback) const;
     std::vector<double> numbers(const std::string& key) const;
     std::vector<std::vector<double>> matrix(const std::string& key) const;
@@ -52,5 +54,14 @@ private:
 
 // A short rendering of a JSON value for messages.
 std::string brief(const json& v);
+// text cut to about `limit` characters, with the cut said, for echoing user input in messages.
+std::string clip(const std::string& text, size_t limit = 200);
+
+// The deepest nesting of objects and arrays a simbi document may have.
+constexpr int kMaxJsonDepth = 64;
+
+// Parses JSON strictly: a duplicate key in one object, nesting deeper than kMaxJsonDepth, or
+// malformed text throws UsageError naming `what` (a file, or "--set a.b") and the JSON path.
+json parse_json_strict(const std::string& text, const std::string& what);
 
 }  // namespace simbi::host

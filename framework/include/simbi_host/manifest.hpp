@@ -9,6 +9,13 @@
 
 namespace simbi::host {
 
+// Upper limits on what a manifest may ask for: past them a typo, not a plan.
+constexpr uint64_t kMaxBudget = uint64_t(1) << 40;        // simulations in one store (~1.1e12)
+constexpr uint64_t kMaxChunkRows = uint64_t(1) << 24;     // rows held in memory per journal record
+constexpr uint64_t kMaxBatchRows = uint64_t(1) << 20;     // rows per simulate() call
+constexpr uint64_t kMaxSamples = uint64_t(100000000);     // posterior samples per request
+constexpr uint64_t kMaxAttempts = 1000000;                // draws per row under "resample"
+
 struct PluginRef {
     std::string id;
     json config = json::object();
@@ -72,6 +79,9 @@ void apply_override(json& doc, const std::string& assignment);
 
 // Checks a plugin's config against the schema in its descriptor.
 void check_plugin_config(const PluginInfo& info, const json& config, const std::string& file, const std::string& json_path);
+
+// The whole of text as one finite number, or UsageError naming `where`.
+double parse_number_strict(const std::string& text, const std::string& where);
 
 // Reads observations from a CSV file with a header row: one row per observation.
 std::vector<std::vector<double>> read_csv_rows(const std::string& path);

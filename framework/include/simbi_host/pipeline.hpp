@@ -1,82 +1,29 @@
-// The stages after simulation: train an estimator, sample the posterior, run diagnostics. Host
-// objects are shown to plugins through the C views declared in the SDK.
+// `simbi run`: a short sequence of stages (simulate, train, sample, diagnose), each in its own
+// file, after every input has been checked.
 #pragma once
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "simbi_host/artifact.hpp"
-#include "simbi_host/host_services.hpp"
+#include "simbi_host/estimator_instance.hpp"
 #include "simbi_host/manifest.hpp"
-#include "simbi_host/plugin_registry.hpp"
-#include "simbi_host/prior.hpp"
-#include "simbi_host/store.hpp"
+#include "simbi_host/stages.hpp"
 
 namespace simbi::host {
-
-// A Prior seen through simbi_prior.
-class PriorView {
-public:
-    explicit PriorView(const Prior& prior);
-    const simbi_prior* c() const { return &c_; }
-
-private:
-    const Prior& prior_;
-    std::string json_;
-    simbi_prior c_{};
-};
-
-// Sealed stores, one after another, seen through simbi_batch_reader as one dataset.
-class StoreBatchReader {
-public:
-    explicit StoreBatchReader(std::vector<const DatasetReader*> readers);
-    const simbi_batch_reader* c() const { return &c_; }
-    void read(uint64_t start, uint64_t count, double* theta, double* x) const;
-
-private:
-    std::vector<const DatasetReader*> readers_;
-    simbi_batch_reader c_{};
-};
-
-// One estimator instance; destroys it when done.
-class EstimatorInstance {
-public:
-    EstimatorInstance(const PluginInfo& info, const json& config, const HostServices& host);
-    ~EstimatorInstance();
-    EstimatorInstance(const EstimatorInstance&) = delete;
-    EstimatorInstance& operator=(const EstimatorInstance&) = delete;
-
-    void train(const DatasetReader& data, const Prior& prior, const json& training, const std::string& checkpoint_dir, uint64_t seed);
-    void train(const std::vector<const DatasetReader*>& data, const Prior& prior, const json& training, const std::string& checkpoint_dir,
-               uint64_t seed);
-    // observations: n_obs rows of x_dim values.
-    std::vector<double> sample(const std::vector<std::vector<double>>& observations, uint64_t n, uint64_t seed, uint64_t theta_dim);
-    std::vector<double> log_prob(const std::vector<double>& theta, const std::vector<double>& x, uint64_t n);
-    void save(const std::string& dir);
-    void load(const std::string& dir);
-    simbi_estimator* c() const { return est_; }
-    const PluginInfo& info() const { return info_; }
-
-private:
-    [[noreturn]] void fail(const char* call, simbi_status st, const ErrorBuffer& eb) const;
-    PluginInfo info_;
-    const HostServices& host_;
-    simbi_estimator* est_ = nullptr;
-};
 
 struct RunReport {
     std::string output_dir;
     uint64_t simulated = 0, rows = 0;
-    json rounds = json::array();  // sequential rounds: simulations, acceptance, threshold
     bool reused_simulations = false;
+    bool reused_training = false;      // the artifact was up to date
     std::vector<std::string> written;  // files, relative to output_dir
 };
 
-// Runs every stage the manifest names. Stages whose plugins are missing fail with RunError.
-RunReport run_pipeline(const Manifest& m, const PluginRegistry& registry, HostServices& host, bool quiet);
+// Checks everything that can be checked before simulating: the plugins exist and accept their
+// configs, the prior fits the simulator, the observation has the simulator's length and finite
+// values. Throws UsageError naming the manifest path.
+void validate_run(const Manifest& m, const PluginRegistry& registry, const HostServices& host);
 
-// Loads an artifact folder and returns the estimator ready to sample.
-std::unique_ptr<EstimatorInstance> load_artifact(const std::string& dir, const PluginRegistry& registry, const HostServices& host,
-                                                 ArtifactMeta& meta);
+// Runs every stage the manifest names. Stages whose plugins are missing fail with RunError.
+RunReport run_pipeline(const Manifest& m, const PluginRegistry& registry, HostServices& host, RunOptions options);
 
 }  // namespace simbi::host

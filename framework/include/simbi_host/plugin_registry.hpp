@@ -31,6 +31,8 @@ struct PluginInfo {
 };
 
 const char* kind_name(simbi_kind kind);
+// "a simulator", "an estimator".
+std::string with_article(const std::string& noun);
 
 struct RegistryOptions {
     std::vector<std::string> first_paths;  // e.g. the manifest's plugin_paths, already absolute

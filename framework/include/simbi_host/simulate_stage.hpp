@@ -13,7 +13,7 @@ namespace simbi::host {
 
 struct SimulateOptions {
     bool quiet = false;   // no progress display
-    bool force = false;   // rewrite the store even if it is up to date
+    bool force = false;   // rewrite the store even if it is up to date, or holds another setup's data
 };
 
 // A simulation other than the manifest's own (a sequential round): another proposal, store,
@@ -42,5 +42,10 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
                               const SimulationPlan& plan = {});
 
 unsigned resolve_threads(unsigned requested);
+
+// Where a setup's store goes: `store` when it is free or already this setup's; else a file of its
+// own beside it (<stem>.<fingerprint prefix>.h5), so another setup's data is never deleted.
+// force: `store`, whatever it holds. Throws RunError for an unreadable journal.
+std::string choose_store_path(const std::string& store, const std::string& fingerprint, bool force, bool quiet);
 
 }  // namespace simbi::host

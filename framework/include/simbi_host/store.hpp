@@ -8,9 +8,10 @@
 //
 // HDF5 layout, readable by h5py without simbi:
 //   /theta [n, d], /x [n, k]  float32 (default) or float64
-//   attributes on /: parameter_names, simulator_id, simulator_version, simulator_sha256,
-//   simulator_config, prior, seed, budget, invalid_policy, n_simulated, n_invalid, n_resampled,
-//   n_dropped, dtype, manifest, simbi_version, fingerprint.
+//   attributes on /: parameter_names, x_dim, rows, simulator_id, simulator_version,
+//   simulator_sha256, simulator_config, prior, seed, budget, invalid_policy, n_simulated,
+//   n_invalid, n_resampled, n_dropped, dtype, manifest, simbi_version, fingerprint, and
+//   theta_sha256 / x_sha256: SHA-256 of each dataset's bytes as stored (little-endian, row-major).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -71,12 +72,21 @@ void seal_store(const Journal& journal, const std::string& store_path, const Sto
 
 // The fingerprint attribute of an existing store, or "" if there is none or it is unreadable.
 std::string store_fingerprint(const std::string& store_path);
+// The fingerprint in a journal's header; "" if there is no file, "corrupt" if it is unreadable.
+std::string journal_fingerprint(const std::string& journal_path);
 
 // Reading a sealed store.
 class DatasetReader {
 public:
-    explicit DatasetReader(const std::string& path);  // throws RunError if not a simbi store
+    // Opens the file and checks that /theta and /x are 2-D float arrays of equal rows; throws
+    // RunError if not. verify() checks the rest before the data is used.
+    explicit DatasetReader(const std::string& path);
     ~DatasetReader();
+    // Checks the shapes against the metadata and the data against its SHA-256 checksums; throws
+    // RunError naming what differs.
+    void verify() const;
+    // The data's checksum, "<theta sha256>:<x sha256>", from the metadata (verify() first).
+    std::string checksum() const;
     DatasetReader(const DatasetReader&) = delete;
     DatasetReader& operator=(const DatasetReader&) = delete;
     uint64_t rows() const { return rows_; }
@@ -89,9 +99,13 @@ public:
     std::string dtype() const { return dtype_; }
 
 private:
-    long long file_ = -1, theta_ = -1, x_ = -1;
+    void read_block(long long ds, uint64_t start, uint64_t count, uint64_t cols, long long mem_type, void* out) const;
+    void read_file_type(uint64_t start, uint64_t count, std::vector<char>& theta, std::vector<char>& x) const;
+    struct Handles;  // the open HDF5 file and datasets
+    std::unique_ptr<Handles> h_;
     uint64_t rows_ = 0, d_ = 0, k_ = 0;
     std::string path_, dtype_;
+    json attributes_;
 };
 
 }  // namespace simbi::host

@@ -1,0 +1,71 @@
+// The host's side of an estimator plugin: one instance, the prior and the training data seen
+// through the SDK's C views, and loading a trained artifact.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "simbi_host/artifact.hpp"
+#include "simbi_host/host_services.hpp"
+#include "simbi_host/plugin_registry.hpp"
+#include "simbi_host/prior.hpp"
+#include "simbi_host/store.hpp"
+
+namespace simbi::host {
+
+// A Prior seen through simbi_prior.
+class PriorView {
+public:
+    explicit PriorView(const Prior& prior);
+    const simbi_prior* c() const { return &c_; }
+
+private:
+    const Prior& prior_;
+    std::string json_;
+    simbi_prior c_{};
+};
+
+// Sealed stores, one after another, seen through simbi_batch_reader as one dataset.
+class StoreBatchReader {
+public:
+    explicit StoreBatchReader(std::vector<const DatasetReader*> readers);
+    const simbi_batch_reader* c() const { return &c_; }
+    void read(uint64_t start, uint64_t count, double* theta, double* x) const;
+
+private:
+    std::vector<const DatasetReader*> readers_;
+    simbi_batch_reader c_{};
+};
+
+// One estimator instance; destroys it when done.
+class EstimatorInstance {
+public:
+    EstimatorInstance(const PluginInfo& info, const json& config, const HostServices& host);
+    ~EstimatorInstance();
+    EstimatorInstance(const EstimatorInstance&) = delete;
+    EstimatorInstance& operator=(const EstimatorInstance&) = delete;
+
+    void train(const DatasetReader& data, const Prior& prior, const json& training, const std::string& checkpoint_dir, uint64_t seed);
+    void train(const std::vector<const DatasetReader*>& data, const Prior& prior, const json& training, const std::string& checkpoint_dir,
+               uint64_t seed);
+    // observations: n_obs rows of x_dim values.
+    std::vector<double> sample(const std::vector<std::vector<double>>& observations, uint64_t n, uint64_t seed, uint64_t theta_dim);
+    std::vector<double> log_prob(const std::vector<double>& theta, const std::vector<double>& x, uint64_t n);
+    void save(const std::string& dir);
+    void load(const std::string& dir);
+    simbi_estimator* c() const { return est_; }
+    const PluginInfo& info() const { return info_; }
+
+private:
+    [[noreturn]] void fail(const char* call, simbi_status st, const ErrorBuffer& eb) const;
+    PluginInfo info_;
+    const HostServices& host_;
+    simbi_estimator* est_ = nullptr;
+};
+
+// Loads an artifact folder, after checking its record and every file's checksum, and returns the
+// estimator ready to sample.
+std::unique_ptr<EstimatorInstance> load_artifact(const std::string& dir, const PluginRegistry& registry, const HostServices& host,
+                                                 ArtifactMeta& meta);
+
+}  // namespace simbi::host

@@ -1,0 +1,50 @@
+// The stages of `simbi run` after simulation, one file each: train (train_stage.cpp), sample
+// (sample_stage.cpp), diagnose (diagnose_stage.cpp). Each reuses earlier work only when its
+// fingerprint matches exactly.
+#pragma once
+#include <string>
+
+#include "simbi_host/estimator_instance.hpp"
+#include "simbi_host/manifest.hpp"
+#include "simbi_host/simulate_stage.hpp"
+
+namespace simbi::host {
+
+struct RunOptions {
+    bool quiet = false;  // no progress display
+    bool force = false;  // replace another setup's results in the output folder
+};
+
+// Everything a stage after simulation needs to know about the run.
+struct RunContext {
+    const Manifest& manifest;
+    const PluginRegistry& registry;
+    HostServices& host;
+    RunOptions options;
+    const PluginInfo& simulator;
+    const PluginInfo& estimator;
+    const Prior& prior;
+};
+
+struct TrainStageResult {
+    std::string artifact;  // the folder
+    bool reused = false;   // an artifact of the same fingerprint was there
+    uint64_t simulations = 0, rows = 0;
+};
+
+// Trains the manifest's estimator on the simulated store (and any sequential rounds) into
+// <output>/artifact, or reuses the artifact there when its training fingerprint matches. An
+// artifact of another fingerprint is kept unless options.force: a RunError says so.
+TrainStageResult run_training(const RunContext& run, const SimulateResult& simulation);
+
+// Draws the posterior at the manifest's observation from the artifact on disk and writes
+// posterior.h5, posterior.csv and summary.json; returns the files written.
+std::vector<std::string> run_sampling(const RunContext& run, const TrainStageResult& trained);
+
+// Runs the manifest's diagnostics on the artifact; writes diagnostics.json.
+std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStageResult& trained);
+
+// Writes text to path through a temporary file and a rename, so a reader never sees half of it.
+void write_text_atomic(const std::string& path, const std::string& text);
+
+}  // namespace simbi::host

@@ -1,0 +1,188 @@
+#include "simbi_host/estimator_instance.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "simbi_host/errors.hpp"
+#include "simbi_host/simulator_instance.hpp"
+
+namespace fs = std::filesystem;
+
+namespace simbi::host {
+
+// ---- PriorView
+
+PriorView::PriorView(const Prior& prior) : prior_(prior), json_(prior.spec().dump()) {
+    c_.size = sizeof c_;
+    c_.data = this;
+    c_.dim = prior.dim();
+    c_.lower = prior.lower().data();
+    c_.upper = prior.upper().data();
+    c_.json = json_.c_str();
+    c_.sample = [](const simbi_prior* self, uint64_t n, uint64_t seed, uint64_t row_offset, double* theta, simbi_error*) -> simbi_status {
+        static_cast<const PriorView*>(self->data)->prior_.sample_rows(n, seed, row_offset, theta);
+        return SIMBI_OK;
+    };
+    c_.log_prob = [](const simbi_prior* self, uint64_t n, const double* theta, double* out, simbi_error*) -> simbi_status {
+        const Prior& p = static_cast<const PriorView*>(self->data)->prior_;
+        for (uint64_t i = 0; i < n; ++i) out[i] = p.log_prob(theta + i * p.dim());
+        return SIMBI_OK;
+    };
+}
+
+// ---- StoreBatchReader
+
+StoreBatchReader::StoreBatchReader(std::vector<const DatasetReader*> readers) : readers_(std::move(readers)) {
+    if (readers_.empty()) throw RunError("no dataset to train on");
+    c_.size = sizeof c_;
+    c_.data = this;
+    c_.theta_dim = readers_[0]->theta_dim();
+    c_.x_dim = readers_[0]->x_dim();
+    for (const auto* r : readers_) {
+        if (r->theta_dim() != c_.theta_dim || r->x_dim() != c_.x_dim) throw RunError("the stores of one run differ in their dimensions");
+        c_.rows += r->rows();
+    }
+    c_.read = [](const simbi_batch_reader* self, uint64_t start, uint64_t count, double* theta, double* x, simbi_error* err) -> simbi_status {
+        try {
+            static_cast<const StoreBatchReader*>(self->data)->read(start, count, theta, x);
+            return SIMBI_OK;
+        } catch (const std::exception& e) {
+            return simbi_error_set(err, SIMBI_ERROR, e.what());
+        }
+    };
+}
+
+void StoreBatchReader::read(uint64_t start, uint64_t count, double* theta, double* x) const {
+    if (start + count > c_.rows) throw RunError("read past the end of the training data");
+    for (const auto* r : readers_) {
+        if (count == 0) break;
+        if (start >= r->rows()) {
+            start -= r->rows();
+            continue;
+        }
+        uint64_t m = std::min(count, r->rows() - start);
+        r->read(start, m, theta, x);
+        theta += m * c_.theta_dim;
+        x += m * c_.x_dim;
+        count -= m;
+        start = 0;
+    }
+}
+
+// ---- EstimatorInstance
+
+EstimatorInstance::EstimatorInstance(const PluginInfo& info, const json& config, const HostServices& host) : info_(info), host_(host) {
+    if (info.kind != SIMBI_KIND_ESTIMATOR) throw RunError("plugin '" + info.id + "' is " + with_article(kind_name(info.kind)) + ", not an estimator");
+    est_ = static_cast<simbi_estimator*>(create_plugin_object(info, config.dump(), host));
+    if (est_->size < sizeof(simbi_estimator) || !est_->train || !est_->sample || !est_->log_prob || !est_->save || !est_->load ||
+        !est_->destroy)
+        throw RunError("plugin '" + info.id + "': create() returned an incomplete estimator");
+}
+
+EstimatorInstance::~EstimatorInstance() {
+    if (est_) est_->destroy(est_);
+}
+
+void EstimatorInstance::fail(const char* call, simbi_status st, const ErrorBuffer& eb) const {
+    throw RunError("estimator '" + info_.id + "' " + call + " returned " + status_name(st) + ": " + eb.message());
+}
+
+void EstimatorInstance::train(const DatasetReader& data, const Prior& prior, const json& training, const std::string& checkpoint_dir,
+                              uint64_t seed) {
+    train(std::vector<const DatasetReader*>{&data}, prior, training, checkpoint_dir, seed);
+}
+
+void EstimatorInstance::train(const std::vector<const DatasetReader*>& data, const Prior& prior, const json& training,
+                              const std::string& checkpoint_dir, uint64_t seed) {
+    StoreBatchReader reader(data);
+    PriorView pv(prior);
+    std::string training_json = training.dump();
+    simbi_train_context ctx{};
+    ctx.size = sizeof ctx;
+    ctx.data = reader.c();
+    ctx.prior = pv.c();
+    ctx.host = host_.c_host();
+    ctx.training_json = training_json.c_str();
+    ctx.checkpoint_dir = checkpoint_dir.c_str();
+    ctx.seed = seed;
+    ctx.simulator = nullptr;
+    ErrorBuffer eb;
+    simbi_status st = est_->train(est_, &ctx, eb.get());
+    if (st != SIMBI_OK) fail("train", st, eb);
+}
+
+namespace {
+
+// Guard values after a caller-owned output buffer: an estimator that writes more than it was
+// asked for (its artifact does not match its record) is caught before the values are used.
+const uint64_t kGuardBits = 0x7ff4dead5eedf00dull;
+constexpr size_t kGuardValues = 16;
+
+void arm_guard(std::vector<double>& buffer, size_t used) {
+    buffer.resize(used + kGuardValues);
+    for (size_t i = used; i < buffer.size(); ++i) std::memcpy(&buffer[i], &kGuardBits, 8);
+}
+
+bool guard_intact(const std::vector<double>& buffer, size_t used) {
+    for (size_t i = used; i < buffer.size(); ++i)
+        if (std::memcmp(&buffer[i], &kGuardBits, 8) != 0) return false;
+    return true;
+}
+
+}  // namespace
+
+std::vector<double> EstimatorInstance::sample(const std::vector<std::vector<double>>& obs, uint64_t n, uint64_t seed, uint64_t d) {
+    std::vector<double> flat;
+    for (const auto& row : obs) flat.insert(flat.end(), row.begin(), row.end());
+    std::vector<double> out;
+    arm_guard(out, n * d);
+    ErrorBuffer eb;
+    simbi_status st = est_->sample(est_, obs.size(), flat.data(), n, seed, out.data(), eb.get());
+    if (st != SIMBI_OK) fail("sample", st, eb);
+    if (!guard_intact(out, n * d))
+        throw RunError("estimator '" + info_.id + "' wrote more than " + std::to_string(d) + " values per sample: it was trained for another "
+                       "number of parameters than its artifact says");
+    out.resize(n * d);
+    return out;
+}
+
+std::vector<double> EstimatorInstance::log_prob(const std::vector<double>& theta, const std::vector<double>& x, uint64_t n) {
+    std::vector<double> out;
+    arm_guard(out, n);
+    ErrorBuffer eb;
+    simbi_status st = est_->log_prob(est_, n, theta.data(), x.data(), out.data(), eb.get());
+    if (st != SIMBI_OK) fail("log_prob", st, eb);
+    if (!guard_intact(out, n)) throw RunError("estimator '" + info_.id + "' wrote past the end of log_prob's output");
+    out.resize(n);
+    return out;
+}
+
+void EstimatorInstance::save(const std::string& dir) {
+    fs::create_directories(dir);
+    ErrorBuffer eb;
+    simbi_status st = est_->save(est_, dir.c_str(), eb.get());
+    if (st != SIMBI_OK) fail("save", st, eb);
+}
+
+void EstimatorInstance::load(const std::string& dir) {
+    ErrorBuffer eb;
+    simbi_status st = est_->load(est_, dir.c_str(), eb.get());
+    if (st != SIMBI_OK) fail("load", st, eb);
+}
+
+std::unique_ptr<EstimatorInstance> load_artifact(const std::string& dir, const PluginRegistry& registry, const HostServices& host,
+                                                 ArtifactMeta& meta) {
+    meta = read_artifact_meta(dir);
+    verify_artifact_files(dir, meta);
+    std::unique_ptr<Prior> prior = parse_prior_json(meta.prior.dump(), dir + "/simbi.json");
+    if (prior->dim() != meta.parameter_names.size())
+        throw RunError(dir + "/simbi.json: its prior has " + std::to_string(prior->dim()) + " dimensions for " +
+                       std::to_string(meta.parameter_names.size()) + " parameter names");
+    const PluginInfo& info = registry.find(meta.estimator_id, SIMBI_KIND_ESTIMATOR);
+    auto est = std::make_unique<EstimatorInstance>(info, meta.estimator_config, host);
+    est->load(dir);
+    return est;
+}
+
+}  // namespace simbi::host
