@@ -1,4 +1,7 @@
 // simbi plugins list | info ID
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 
@@ -6,6 +9,7 @@
 #include "common.hpp"
 #include "simbi_host/errors.hpp"
 #include "simbi_host/json_reader.hpp"
+#include "simbi_host/plugin_scan.hpp"
 
 namespace simbi_cli {
 
@@ -28,13 +32,40 @@ static json plugin_json(const simbi::host::PluginInfo& p, bool full) {
         if (!p.output_shape.empty()) j["output_shape"] = p.output_shape;
         j["default_prior"] = p.default_prior_json.empty() ? json(nullptr) : json::parse(p.default_prior_json);
         j["config"] = json::parse(p.config_schema_json);
+        if (!p.training_schema_json.empty()) j["training"] = json::parse(p.training_schema_json);
     }
     return j;
 }
 
+// simbi plugins describe LIB [--out FILE]: the library's description, as its descriptor file holds it.
+static int cmd_describe(const Args& args) {
+    po::options_description desc("options");
+    std::string lib, out;
+    bool allow_unsafe = false;
+    desc.add_options()("help,h", "show this help")("library", po::value<std::string>(&lib)->required(), "plugin library (.so)")(
+        "out", po::value<std::string>(&out), "write the description here (the library's descriptor file) instead of stdout")(
+        "allow-unsafe-plugins", po::bool_switch(&allow_unsafe), "describe it even if other users could have replaced it");
+    po::positional_options_description pos;
+    pos.add("library", 1);
+    po::variables_map vm;
+    if (!parse(args, desc, pos, vm, "simbi plugins describe LIBRARY [--out FILE]")) return 0;
+    json d = simbi::host::describe_library(lib, allow_unsafe);
+    if (out.empty()) {
+        std::cout << d.dump(2) << "\n";
+    } else {
+        std::ofstream f(out + ".tmp");
+        f << d.dump(2) << "\n";
+        f.close();
+        if (!f) throw simbi::host::RunError("cannot write " + out + ".tmp");
+        std::filesystem::rename(out + ".tmp", out);
+    }
+    return 0;
+}
+
 int cmd_plugins(const Args& args) {
+    if (!args.empty() && args[0] == "describe") return cmd_describe(Args(args.begin() + 1, args.end()));
     if (args.empty() || (args[0] != "list" && args[0] != "info" && args[0] != "--help")) {
-        throw simbi::host::UsageError("expected 'plugins list' or 'plugins info ID'");
+        throw simbi::host::UsageError("expected 'plugins list', 'plugins info ID' or 'plugins describe LIBRARY'");
     }
     const bool info = args[0] == "info";
     po::options_description desc("options");
@@ -73,12 +104,16 @@ int cmd_plugins(const Args& args) {
             std::cout << "\n  outputs:     " << p.output_dim << "\n"
                       << "  prior:       " << (p.default_prior_json.empty() ? "(none)" : p.default_prior_json) << "\n";
         }
-        json schema = json::parse(p.config_schema_json);
-        std::cout << "  config:" << (schema.empty() ? "      (no keys)" : "") << "\n";
-        for (auto it = schema.begin(); it != schema.end(); ++it)
-            std::cout << "    " << it.key() << " (" << it.value().value("type", "?") << ", default "
-                      << (it.value().contains("default") ? it.value()["default"].dump() : "none") << "): "
-                      << it.value().value("doc", "") << "\n";
+        auto print_schema = [](const char* title, const std::string& text) {
+            json schema = json::parse(text);
+            std::cout << "  " << title << ":" << (schema.empty() ? std::string(12 - std::strlen(title), ' ') + "(no keys)" : "") << "\n";
+            for (auto it = schema.begin(); it != schema.end(); ++it)
+                std::cout << "    " << it.key() << " (" << it.value().value("type", "?") << ", default "
+                          << (it.value().contains("default") ? it.value()["default"].dump() : "none") << "): "
+                          << it.value().value("doc", "") << "\n";
+        };
+        print_schema("config", p.config_schema_json);
+        if (!p.training_schema_json.empty()) print_schema("training", p.training_schema_json);
         return 0;
     }
     if (as_json) {

@@ -29,6 +29,7 @@ int cmd_run(const Args& args) {
     if (vm.count("out")) m.output = std::filesystem::absolute(out).lexically_normal().string();
     simbi::host::PluginRegistry registry(flags.options(m.plugin_paths, m.allow_unsafe_plugins));
     warn_problems(registry);
+    simbi::host::adapt_to_switched_estimator(m, registry);
     simbi::host::HostServices host;
     host.set_quiet(vm.count("quiet") > 0);
     simbi::host::RunOptions options;

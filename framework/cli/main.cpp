@@ -20,6 +20,7 @@ const char* kUsage =
     "commands:\n"
     "  plugins list [--json]            list the plugins found on the search path\n"
     "  plugins info ID [--json]         show one plugin's descriptor\n"
+    "  plugins describe LIB [--out F]   write a library's descriptor file (done at build time)\n"
     "  simulate MANIFEST [--budget N] [--threads N] [--seed S] [--out FILE]\n"
     "                                   simulate the manifest's dataset into an HDF5 store\n"
     "  dataset info FILE [--json]       describe a stored dataset\n"

@@ -88,7 +88,7 @@ std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStage
         const PluginInfo& info = run.registry.find(ref.id, SIMBI_KIND_DIAGNOSTIC);
         PluginActivity activity("diagnostic '" + ref.id + "'");
         auto* diag = static_cast<simbi_diagnostic*>(create_plugin_object(info, ref.config.dump(), run.host));
-        if (diag->size < offsetof(simbi_diagnostic, run) + sizeof diag->run || !diag->run || !diag->destroy)
+        if (diag->size < SIMBI_DIAGNOSTIC_SIZE_1_0 || !diag->run || !diag->destroy)
             throw RunError("plugin '" + ref.id + "': create() returned an incomplete diagnostic");
         ResultSink sink;
         simbi_diagnostic_context ctx{};

@@ -75,7 +75,7 @@ void StoreBatchReader::read(uint64_t start, uint64_t count, double* theta, doubl
 EstimatorInstance::EstimatorInstance(const PluginInfo& info, const json& config, const HostServices& host) : info_(info), host_(host) {
     if (info.kind != SIMBI_KIND_ESTIMATOR) throw RunError("plugin '" + info.id + "' is " + with_article(kind_name(info.kind)) + ", not an estimator");
     est_ = static_cast<simbi_estimator*>(create_plugin_object(info, config.dump(), host));
-    if (est_->size < sizeof(simbi_estimator) || !est_->train || !est_->sample || !est_->log_prob || !est_->save || !est_->load ||
+    if (est_->size < SIMBI_ESTIMATOR_SIZE_1_0 || !est_->train || !est_->sample || !est_->log_prob || !est_->save || !est_->load ||
         !est_->destroy)
         throw RunError("plugin '" + info.id + "': create() returned an incomplete estimator");
 }

@@ -70,14 +70,15 @@ void apply_override(json& doc, const std::string& assignment) {
     }
 }
 
-void check_plugin_config(const PluginInfo& info, const json& config, const std::string& file, const std::string& path) {
-    json schema = json::parse(info.config_schema_json);
-    for (auto it = config.begin(); it != config.end(); ++it) {
-        std::string where = file + ": " + path + "/" + it.key();
+void check_against_schema(const std::string& schema_json, const std::string& plugin_id, const json& value, const std::string& file,
+                          const std::string& path) {
+    json schema = json::parse(schema_json.empty() ? "{}" : schema_json);
+    for (auto it = value.begin(); it != value.end(); ++it) {
+        std::string where = file + ": " + path + "/" + clip(it.key(), 80);
         if (!schema.contains(it.key())) {
             std::string keys;
             for (auto s = schema.begin(); s != schema.end(); ++s) keys += (keys.empty() ? "" : ", ") + s.key();
-            throw UsageError(where + ": unknown config key for plugin '" + info.id + "' (accepted: " + (keys.empty() ? "none" : keys) + ")");
+            throw UsageError(where + ": unknown key for plugin '" + plugin_id + "' (accepted: " + (keys.empty() ? "none" : keys) + ")");
         }
         const json& spec = schema[it.key()];
         std::string type = spec.is_object() && spec.contains("type") && spec["type"].is_string() ? spec["type"].get<std::string>() : "";
@@ -85,8 +86,23 @@ void check_plugin_config(const PluginInfo& info, const json& config, const std::
         bool ok = type.empty() || (type == "number" && v.is_number()) || (type == "integer" && v.is_number_integer()) ||
                   (type == "string" && v.is_string()) || (type == "boolean" && v.is_boolean()) ||
                   (type == "array" && v.is_array()) || (type == "object" && v.is_object());
+        // null asks for the plugin's own choice where its default is null
+        if (!ok && v.is_null() && spec.is_object() && spec.contains("default") && spec["default"].is_null()) ok = true;
         if (!ok) throw UsageError(where + ": expected " + (type == "integer" ? "an integer" : "a " + type) + ", got " + brief(v));
     }
+}
+
+void check_plugin_config(const PluginInfo& info, const json& config, const std::string& file, const std::string& path) {
+    check_against_schema(info.config_schema_json, info.id, config, file, path);
+}
+
+json resolved_settings(const std::string& schema_json, const json& given) {
+    json out = json::object();
+    json schema = json::parse(schema_json.empty() ? "{}" : schema_json);
+    for (auto it = schema.begin(); it != schema.end(); ++it)
+        if (it.value().is_object() && it.value().contains("default")) out[it.key()] = it.value()["default"];
+    for (auto it = given.begin(); it != given.end(); ++it) out[it.key()] = it.value();
+    return out;
 }
 
 double parse_number_strict(const std::string& text, const std::string& where) {
@@ -145,7 +161,10 @@ Manifest load_manifest(const std::string& path, const std::vector<std::string>& 
     if (!in) throw UsageError(path + ": cannot read the manifest");
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     m.doc = parse_json_strict(text, path);
-    for (const auto& o : overrides) apply_override(m.doc, o);
+    for (const auto& o : overrides) {
+        apply_override(m.doc, o);
+        if (o.rfind("estimator.id=", 0) == 0) m.estimator_switched = true;
+    }
     m.dir = fs::absolute(fs::path(path)).parent_path().lexically_normal().string();
 
     JsonReader root(m.doc, path, "");
@@ -186,25 +205,13 @@ Manifest load_manifest(const std::string& path, const std::vector<std::string>& 
         JsonReader e = root.object("estimator");
         EstimatorSection est;
         est.plugin = read_plugin_ref(e);
+        // The training settings belong to the estimator plugin, which declares and checks them.
         if (e.has("training")) {
             JsonReader t = e.object("training");
-            t.count("batch_size", 256);
-            t.positive("learning_rate", 1e-3);
-            double vf = t.number("validation_fraction", 0.1);
-            if (!(vf > 0.0 && vf < 1.0)) t.fail("validation_fraction", "a number in (0, 1)");
-            t.count("patience", 20);
-            t.count("max_epochs", 1000);
-            t.positive("max_seconds", 1e9);
-            t.positive("clip_norm", 5.0);
-            double decay = t.number("lr_decay", 1.0);
-            if (!(decay > 0.0 && decay <= 1.0)) t.fail("lr_decay", "a number in (0, 1]");
-            if (!(t.number("weight_decay", 0.0) >= 0.0)) t.fail("weight_decay", "a non-negative number");
-            double average = t.number("average", 0.0);
-            if (!(average >= 0.0 && average < 1.0)) t.fail("average", "a number in [0, 1)");
-            t.count("seed", 0, true);
-            t.check_no_unknown_keys();
+            if (t.has("seed")) t.fail_here("\"seed\" is the host's, not the estimator's: write it as /estimator/seed");
             est.training = t.value();
         }
+        if (e.has("seed")) est.seed = e.count("seed", 0, true);
         e.check_no_unknown_keys();
         m.estimator = est;
     }

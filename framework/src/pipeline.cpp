@@ -18,6 +18,8 @@ void validate_run(const Manifest& m, const PluginRegistry& registry, const HostS
     if (m.estimator) {
         const PluginInfo& est = registry.find(m.estimator->plugin.id, SIMBI_KIND_ESTIMATOR);
         check_plugin_config(est, m.estimator->plugin.config, m.file, m.estimator->plugin.json_path + "/config");
+        if (!est.training_schema_json.empty())
+            check_against_schema(est.training_schema_json, est.id, m.estimator->training, m.file, m.estimator->plugin.json_path + "/training");
         EstimatorInstance probe(est, m.estimator->plugin.config, host);  // the plugin's own checks of its config
     }
     for (const auto& d : m.diagnostics) check_plugin_config(registry.find(d.id, SIMBI_KIND_DIAGNOSTIC), d.config, m.file, d.json_path + "/config");
@@ -40,6 +42,31 @@ void validate_run(const Manifest& m, const PluginRegistry& registry, const HostS
                          std::to_string(sim.param_names.size()) + " parameters are more than one run may hold in memory");
 }
 
+void adapt_to_switched_estimator(Manifest& m, const PluginRegistry& registry) {
+    if (!m.estimator || !m.estimator_switched) return;
+    const PluginInfo& est = registry.find(m.estimator->plugin.id, SIMBI_KIND_ESTIMATOR);
+    std::string dropped;
+    auto drop_foreign = [&](json& settings, const std::string& schema_json, const std::string& section) {
+        if (schema_json.empty()) return;
+        json schema = json::parse(schema_json);
+        for (auto it = settings.begin(); it != settings.end();) {
+            if (schema.contains(it.key())) {
+                ++it;
+                continue;
+            }
+            dropped += (dropped.empty() ? "" : ", ") + section + "." + it.key();
+            it = settings.erase(it);
+        }
+    };
+    drop_foreign(m.estimator->plugin.config, est.config_schema_json, "config");
+    drop_foreign(m.estimator->training, est.training_schema_json, "training");
+    if (!dropped.empty()) {
+        std::fprintf(stderr, "note: estimator switched to '%s'; dropped the settings it does not take: %s\n", est.id.c_str(), dropped.c_str());
+        m.doc["estimator"]["config"] = m.estimator->plugin.config;
+        if (m.doc["estimator"].contains("training")) m.doc["estimator"]["training"] = m.estimator->training;
+    }
+}
+
 RunReport run_pipeline(const Manifest& m, const PluginRegistry& registry, HostServices& host, RunOptions options) {
     validate_run(m, registry, host);
     RunReport report;
@@ -50,6 +77,20 @@ RunReport run_pipeline(const Manifest& m, const PluginRegistry& registry, HostSe
     RunLock lock(m.output + "/.run", "the output folder " + m.output);
     write_text_atomic(m.output + "/manifest.json", m.doc.dump(2) + "\n");
     report.written.push_back("manifest.json");
+    {
+        // Every setting each plugin runs with, its defaults included, as its descriptor states them.
+        const PluginInfo& sim = registry.find(m.simulator.id, SIMBI_KIND_SIMULATOR);
+        json settings = {{"simulator", {{"id", sim.id}, {"version", sim.version}, {"config", resolved_settings(sim.config_schema_json, m.simulator.config)}}}};
+        if (m.estimator) {
+            const PluginInfo& est = registry.find(m.estimator->plugin.id, SIMBI_KIND_ESTIMATOR);
+            settings["estimator"] = {{"id", est.id}, {"version", est.version},
+                                     {"config", resolved_settings(est.config_schema_json, m.estimator->plugin.config)},
+                                     {"training", resolved_settings(est.training_schema_json, m.estimator->training)},
+                                     {"seed", m.estimator->seed.value_or(m.simulation.seed)}};
+        }
+        write_text_atomic(m.output + "/settings.json", settings.dump(2) + "\n");
+        report.written.push_back("settings.json");
+    }
 
     SimulateOptions so;
     so.quiet = options.quiet;

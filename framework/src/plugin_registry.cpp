@@ -15,6 +15,7 @@
 #include "simbi_host/errors.hpp"
 #include "simbi_host/json_reader.hpp"
 #include "simbi_host/prior.hpp"
+#include "simbi_host/plugin_scan.hpp"
 #include "simbi_host/process_guard.hpp"
 #include "simbi_host/sha256.hpp"
 
@@ -38,7 +39,7 @@ std::string str_or_empty(const char* s) { return s ? std::string(s) : std::strin
 PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, uint64_t index) {
     std::string where = path + ": plugin " + std::to_string(index) + ": ";
     if (!d) throw RunError(where + "descriptor is NULL");
-    if (d->size < offsetof(simbi_descriptor, config_schema_json) + sizeof(const char*))
+    if (d->size < SIMBI_DESCRIPTOR_SIZE_1_0)
         throw RunError(where + "descriptor size " + std::to_string(d->size) + " is smaller than ABI 1.0's");
     static const std::regex id_re("[a-z0-9_-]+(\\.[a-z0-9_-]+)+");
     if (!d->id || !std::regex_match(d->id, id_re))
@@ -78,10 +79,16 @@ PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, 
     }
     info.default_prior_json = str_or_empty(d->default_prior_json);
     info.config_schema_json = d->config_schema_json ? d->config_schema_json : "{}";
-    try {
-        if (!json::parse(info.config_schema_json).is_object()) throw std::runtime_error("not an object");
-    } catch (const std::exception& e) {
-        throw RunError(where + "config schema is not a JSON object: " + e.what());
+    // 1.1: read only when the plugin's descriptor is long enough to hold it.
+    if (d->size >= offsetof(simbi_descriptor, training_schema_json) + sizeof(const char*) && d->training_schema_json)
+        info.training_schema_json = d->training_schema_json;
+    for (const std::string* schema : {&info.config_schema_json, &info.training_schema_json}) {
+        if (schema->empty()) continue;
+        try {
+            if (!json::parse(*schema).is_object()) throw std::runtime_error("not an object");
+        } catch (const std::exception& e) {
+            throw RunError(where + (schema == &info.config_schema_json ? "config" : "training") + " schema is not a JSON object: " + e.what());
+        }
     }
     if (!info.default_prior_json.empty()) {
         std::unique_ptr<Prior> prior;
@@ -112,23 +119,27 @@ const char* kind_name(simbi_kind kind) {
     }
 }
 
-std::string PluginInfo::sha256() const { return sha256_file(path); }
+std::string PluginInfo::sha256() const { return described_sha256.empty() ? sha256_file(path) : described_sha256; }
 
 std::string unsafe_reason(const std::string& path) {
     const uid_t me = geteuid();
     struct stat st;
     if (stat(path.c_str(), &st) != 0) return "cannot stat " + path;
-    if (st.st_uid != me && st.st_uid != 0) return path + " is owned by another user (uid " + std::to_string(st.st_uid) + ")";
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) return path + " is writable by other users";
+    auto who = [](mode_t mode) {
+        return std::string((mode & S_IWGRP) && (mode & S_IWOTH) ? "its group and other users" : (mode & S_IWGRP) ? "its group" : "other users");
+    };
+    if (st.st_uid != me && st.st_uid != 0)
+        return path + " is owned by another user (uid " + std::to_string(st.st_uid) + "); fix: copy it to a folder of your own";
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) return path + " is writable by " + who(st.st_mode) + "; fix: chmod go-w " + path;
     std::string dir = fs::path(path).parent_path().string();
     if (dir.empty()) dir = ".";
     struct stat ds;
     if (stat(dir.c_str(), &ds) != 0) return "cannot stat " + dir;
     // A sticky folder (like /tmp) lets others add files but not replace ours.
     if ((ds.st_mode & (S_IWGRP | S_IWOTH)) && !(ds.st_mode & S_ISVTX))
-        return "its folder " + dir + " is writable by other users";
+        return "its folder " + dir + " is writable by " + who(ds.st_mode) + "; fix: chmod go-w " + dir;
     if (ds.st_uid != me && ds.st_uid != 0 && !(ds.st_mode & S_ISVTX))
-        return "its folder " + dir + " is owned by another user (uid " + std::to_string(ds.st_uid) + ")";
+        return "its folder " + dir + " is owned by another user (uid " + std::to_string(ds.st_uid) + "); fix: copy it to a folder of your own";
     return "";
 }
 
@@ -158,7 +169,7 @@ std::vector<PluginInfo> load_plugin_library(const std::string& path_in, bool all
     if (!lib->has(SIMBI_ENTRY_SYMBOL))
         throw RunError(path + ": no entry symbol '" SIMBI_ENTRY_SYMBOL "': not a simbi plugin, or built without SIMBI_EXPORT");
     const simbi_entry& entry = lib->get<const simbi_entry>(SIMBI_ENTRY_SYMBOL);
-    if (entry.size < offsetof(simbi_entry, get_factory) + sizeof(entry.get_factory))
+    if (entry.size < SIMBI_ENTRY_SIZE_1_0)
         throw RunError(path + ": entry size " + std::to_string(entry.size) + " is smaller than ABI 1.0's");
     if (entry.abi_major != SIMBI_ABI_MAJOR)
         throw RunError(path + ": plugin ABI " + std::to_string(entry.abi_major) + "." + std::to_string(entry.abi_minor) +
@@ -169,7 +180,7 @@ std::vector<PluginInfo> load_plugin_library(const std::string& path_in, bool all
     simbi_error err{sizeof(simbi_error), SIMBI_OK, 0, message, sizeof message};
     if (entry.init(path.c_str(), &err) != SIMBI_OK) throw RunError(path + ": init failed: " + message);
     const simbi_factory* factory = entry.get_factory();
-    if (!factory || factory->size < sizeof(simbi_factory) || !factory->count || !factory->descriptor || !factory->create)
+    if (!factory || factory->size < SIMBI_FACTORY_SIZE_1_0 || !factory->count || !factory->descriptor || !factory->create)
         throw RunError(path + ": get_factory returned an incomplete factory");
     std::vector<PluginInfo> out;
     uint64_t n = factory->count(factory);
@@ -235,7 +246,7 @@ void PluginRegistry::scan_folder(const std::string& folder) {
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
         try {
-            for (auto& info : load_plugin_library(f, allow_unsafe_)) {
+            for (auto& info : scan_library(f, allow_unsafe_)) {
                 auto dup = std::find_if(plugins_.begin(), plugins_.end(), [&](const PluginInfo& p) { return p.id == info.id; });
                 if (dup != plugins_.end()) {
                     if (dup->path == info.path) continue;

@@ -1,12 +1,19 @@
 #include "simbi_host/simulator_instance.hpp"
 
 #include "simbi_host/errors.hpp"
+#include "simbi_host/plugin_scan.hpp"
+#include "simbi_host/process_guard.hpp"
 
 namespace simbi::host {
 
 void* create_plugin_object(const PluginInfo& info, const std::string& config_json, const HostServices& host) {
     ErrorBuffer eb;
-    void* obj = info.factory->create(info.factory, host.c_host(), info.id.c_str(), config_json.c_str(), eb.get());
+    const simbi_factory* factory = plugin_factory(info);
+    void* obj;
+    {
+        PluginActivity activity("creating an instance of plugin '" + info.id + "'");
+        obj = factory->create(factory, host.c_host(), info.id.c_str(), config_json.c_str(), eb.get());
+    }
     // A config the plugin rejects is a bad manifest: a usage error.
     if (!obj) throw UsageError("plugin '" + info.id + "' rejected its config " + config_json + ": " + eb.message());
     return obj;
@@ -20,7 +27,7 @@ SimulatorInstances::SimulatorInstances(const PluginInfo& info, const std::string
     try {
         for (unsigned t = 0; t < n; ++t) {
             auto* s = static_cast<simbi_simulator*>(create_plugin_object(info, config_json, host));
-            if (s->size < sizeof(simbi_simulator) || !s->simulate || !s->destroy) {
+            if (s->size < SIMBI_SIMULATOR_SIZE_1_0 || !s->simulate || !s->destroy) {
                 instances_.push_back(nullptr);
                 throw RunError("plugin '" + info.id + "': create() returned an incomplete simulator");
             }

@@ -141,7 +141,7 @@ TrainStageResult run_training(const RunContext& run, const SimulateResult& simul
     result.artifact = m.output + "/artifact";
     std::vector<std::unique_ptr<DatasetReader>> stores;
     stores.push_back(open_training_store(simulation.store, run.simulator));
-    const uint64_t seed = m.estimator->training.value("seed", m.simulation.seed);
+    const uint64_t seed = m.estimator->seed.value_or(m.simulation.seed);
     const std::string fingerprint = training_fingerprint(run, *stores[0], seed);
 
     std::error_code ec;

@@ -75,8 +75,11 @@ struct TrainingConfig {
     // Validation and the kept weights use an exponential moving average of the weights over
     // steps, w_avg <- a w_avg + (1 - a) w (Polyak and Juditsky 1992); 0: the weights themselves.
     double average = 0.0;
-    // The settings in `text` over `defaults` (an estimator's own defaults).
+    // The settings in `text` over `defaults` (an estimator's own defaults); an unknown key or a
+    // value out of range throws, naming it.
     static TrainingConfig from_json(const std::string& text, const TrainingConfig& defaults);
+    // Declares every key of the training object, with these defaults, in the plugin's descriptor.
+    static void declare(simbi::Info& info, const TrainingConfig& defaults);
     static TrainingConfig from_json(const std::string& text);
     json to_json() const;
     // n/16 clamped to [64, 256]: a small dataset still gets 16 steps an epoch, so early stopping

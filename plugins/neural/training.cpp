@@ -16,6 +16,11 @@ namespace simbi::nn {
 TrainingConfig TrainingConfig::from_json(const std::string& text, const TrainingConfig& defaults) {
     TrainingConfig c = defaults;
     json j = text.empty() ? json::object() : json::parse(text);
+    static const char* keys[] = {"batch_size", "learning_rate", "validation_fraction", "patience", "max_epochs", "max_seconds",
+                                 "clip_norm", "lr_decay", "weight_decay", "average"};
+    for (auto it = j.begin(); it != j.end(); ++it)
+        if (std::find_if(std::begin(keys), std::end(keys), [&](const char* k) { return it.key() == k; }) == std::end(keys))
+            throw std::invalid_argument("unknown training setting '" + it.key() + "'");
     c.batch_size = j.value("batch_size", c.batch_size);
     c.learning_rate = j.value("learning_rate", c.learning_rate);
     c.validation_fraction = j.value("validation_fraction", c.validation_fraction);
@@ -35,6 +40,20 @@ TrainingConfig TrainingConfig::from_json(const std::string& text, const Training
 }
 
 TrainingConfig TrainingConfig::from_json(const std::string& text) { return from_json(text, TrainingConfig()); }
+
+void TrainingConfig::declare(simbi::Info& info, const TrainingConfig& d) {
+    auto num = [](double v) { return json(v).dump(); };
+    info.training_option("batch_size", "integer", "0", "rows per step; 0: n/16 in [64, 256] for n training rows")
+        .training_option("learning_rate", "number", num(d.learning_rate), "Adam's step size")
+        .training_option("validation_fraction", "number", num(d.validation_fraction), "the last rows of the data held out, in (0, 1)")
+        .training_option("patience", "integer", std::to_string(d.patience), "epochs without a better validation loss before stopping")
+        .training_option("max_epochs", "integer", std::to_string(d.max_epochs), "at most this many epochs")
+        .training_option("max_seconds", "number", num(d.max_seconds), "wall-clock limit")
+        .training_option("clip_norm", "number", num(d.clip_norm), "gradient norm clipping")
+        .training_option("lr_decay", "number", num(d.lr_decay), "after patience/2 epochs without improvement the rate is multiplied by this; in (0, 1], 1 keeps it")
+        .training_option("weight_decay", "number", num(d.weight_decay), "Adam's L2 term, as torch.optim.Adam's weight_decay")
+        .training_option("average", "number", num(d.average), "validate and keep a moving average of the weights with this decay, in [0, 1); 0 is off");
+}
 
 int64_t TrainingConfig::auto_batch_size(int64_t train_rows) { return std::clamp<int64_t>(train_rows / 16, 64, 256); }
 

@@ -22,6 +22,7 @@ public:
         declare_flow_options(i, "maf");
         declare_sampler_options(i);
         declare_runtime_options(i);
+        TrainingConfig::declare(i, TrainingConfig());
         return i;
     }
 

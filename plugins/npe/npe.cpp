@@ -38,6 +38,9 @@ public:
         i.option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
             .option("bounds", "string", "\"reject\"", "keeping samples in the prior's support: reject | transform | none");
         declare_runtime_options(i);
+        TrainingConfig d;
+        d.average = 0.99;
+        TrainingConfig::declare(i, d);
         return i;
     }
 

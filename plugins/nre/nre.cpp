@@ -102,6 +102,9 @@ public:
         } else {
             i.option("loss", "string", "\"binary\"", "binary: cross-entropy of joint against marginal pairs; contrastive: pick the joint theta among K + 1 (NRE-B, Durkan et al. 2020)");
         }
+        TrainingConfig defaults;
+        if (Balanced) defaults.lr_decay = 1.0;
+        TrainingConfig::declare(i, defaults);
         return i;
     }
 

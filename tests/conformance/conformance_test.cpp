@@ -8,6 +8,7 @@
 #include "simbi_host/host_services.hpp"
 #include "simbi_host/json_reader.hpp"
 #include "simbi_host/plugin_registry.hpp"
+#include "simbi_host/plugin_scan.hpp"
 #include "simbi_host/prior.hpp"
 #include "simbi_host/simulation_engine.hpp"
 
@@ -86,12 +87,13 @@ TEST_CASE("conformance: a bad config gives an error status with a message", "[co
         INFO(p.id);
         char buf[512] = {0};
         simbi_error err{sizeof(simbi_error), SIMBI_OK, 0, buf, sizeof buf};
-        void* obj = p.factory->create(p.factory, host.c_host(), p.id.c_str(), R"({"no_such_key_zzz": 1})", &err);
+        const simbi_factory* factory = simbi::host::plugin_factory(p);
+        void* obj = factory->create(factory, host.c_host(), p.id.c_str(), R"({"no_such_key_zzz": 1})", &err);
         CHECK(obj == nullptr);
         CHECK(err.status != SIMBI_OK);
         CHECK(std::string(buf).size() > 0);
         err.status = SIMBI_OK;
-        CHECK(p.factory->create(p.factory, host.c_host(), p.id.c_str(), "{not json", &err) == nullptr);
+        CHECK(factory->create(factory, host.c_host(), p.id.c_str(), "{not json", &err) == nullptr);
         CHECK(err.status != SIMBI_OK);
     }
 }

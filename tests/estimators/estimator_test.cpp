@@ -27,11 +27,14 @@ using simbi_test::run_cli;
 using simbi_test::TempDir;
 
 namespace {
+// extra_training: ", key: value, ..." members that add to or replace the default training settings.
 std::string toy_manifest(const std::string& estimator, uint64_t budget, const std::string& extra_training = "") {
+    json training = {{"max_epochs", 80}, {"patience", 10}};
+    if (!extra_training.empty()) training.update(json::parse("{" + extra_training.substr(extra_training.find(',') + 1) + "}"));
     return std::string(R"({"simbi": 1, "plugin_paths": [")") + SIMBI_TEST_TOY_DIR + R"("],
       "simulator": {"id": "test.gaussian_1d"},
       "simulation": {"budget": )" + std::to_string(budget) + R"(, "seed": 1, "store": "sims.h5"},
-      "estimator": {"id": ")" + estimator + R"(", "training": {"max_epochs": 80, "patience": 10)" + extra_training + R"(}},
+      "estimator": {"id": ")" + estimator + R"(", "training": )" + training.dump() + R"(},
       "observation": {"x": [0.5]},
       "inference": {"samples": 4000, "seed": 2},
       "output": "out"})";
@@ -527,7 +530,7 @@ TEST_CASE("embedding networks for x: MLP and 1-D CNN", "[estimators][embedding]"
     simbi_test::write_file(dir.file("m.json"), m.dump());
     for (std::string e : {R"({"type": "mlp", "hidden": [32], "features": 8})", R"({"type": "cnn", "channels": 2, "features": 8})"}) {
         INFO(e);
-        auto r = run_cli("run " + dir.file("m.json") + " -q --set 'estimator.config.embedding=" + e + "' --out " + dir.file("o"));
+        auto r = run_cli("run " + dir.file("m.json") + " -q --force --set 'estimator.config.embedding=" + e + "' --out " + dir.file("o"));
         INFO(r.output);
         CHECK(r.exit_code == 0);
         json est = read_json_file(dir.file("o/artifact/estimator.json"));

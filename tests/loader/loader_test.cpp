@@ -66,6 +66,60 @@ TEST_CASE("a throwing simulator fails the run with exit code 1 and its message",
     CHECK_THAT(r.output, Catch::Contains("the solver diverged"));
 }
 
+TEST_CASE("a truncated library on the search path is reported, and the rest is listed", "[loader][scan]") {
+    simbi_test::TempDir dir;
+    fs::path folder = fs::path(dir.path()) / "plugins";
+    fs::create_directories(folder);
+    fs::permissions(folder, fs::perms(0755));
+    const std::string whole = simbi_test::read_file(std::string(SIMBI_TEST_PLUGIN_DIR) + "/simbi_slcp.so");
+    simbi_test::write_file((folder / "simbi_cut.so").string(), whole.substr(0, whole.size() / 3));
+    fs::permissions(folder / "simbi_cut.so", fs::perms(0755));
+    auto r = run_cli("plugins list --plugin-path " + folder.string());
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("simbi_cut.so") && Catch::Contains("warning:") && Catch::Contains("simbi.projectile"));
+}
+
+TEST_CASE("plugins are listed from their descriptor files without loading them", "[loader][scan]") {
+    // Built plugins come with a descriptor file; listing reads those and opens no library.
+    for (const char* lib : {"simbi_projectile", "simbi_npe"})
+        CHECK(fs::exists(std::string(SIMBI_TEST_PLUGIN_DIR) + "/" + lib + ".simbi.json"));
+    auto r = run_cli("plugins list", "LD_DEBUG=files");
+    INFO(r.output.substr(0, 3000));
+    CHECK(r.exit_code == 0);
+    CHECK(r.output.find("simbi.npe") != std::string::npos);
+    CHECK(r.output.find("simbi_npe.so") != std::string::npos);  // in the listing
+    CHECK(r.output.find("file=" SIMBI_TEST_PLUGIN_DIR "/simbi_npe.so") == std::string::npos);  // but never opened
+    CHECK(r.output.find("libtorch") == std::string::npos);
+    // A simulation maps its simulator's library and no LibTorch.
+    simbi_test::TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": 100}})");
+    r = run_cli("simulate " + dir.file("m.json") + " -q", "LD_DEBUG=files");
+    CHECK(r.exit_code == 0);
+    CHECK(r.output.find("file=" SIMBI_TEST_PLUGIN_DIR "/simbi_projectile.so") != std::string::npos);
+    CHECK(r.output.find("libtorch") == std::string::npos);
+    CHECK(r.output.find("simbi_npe.so") == std::string::npos);
+}
+
+TEST_CASE("a library that changed since it was described is refused when used", "[loader][scan]") {
+    simbi_test::TempDir dir;
+    fs::path folder = fs::path(dir.path()) / "plugins";
+    fs::create_directories(folder);
+    fs::permissions(folder, fs::perms(0755));
+    fs::copy_file(std::string(SIMBI_TEST_TOY_DIR) + "/simbi_test_gaussian_1d.so", folder / "simbi_p.so");
+    fs::permissions(folder / "simbi_p.so", fs::perms(0755));
+    REQUIRE(run_cli("plugins describe " + (folder / "simbi_p.so").string() + " --out " + (folder / "simbi_p.simbi.json").string()).exit_code == 0);
+    // The same size, other bytes: the listing trusts the descriptor, the load checks the hash.
+    std::string bytes = simbi_test::read_file((folder / "simbi_p.so").string());
+    bytes[bytes.size() - 10] ^= 0x01;
+    simbi_test::write_file((folder / "simbi_p.so").string(), bytes);
+    simbi_test::write_file(dir.file("m.json"), R"({"simbi": 1, "plugin_paths": ["plugins"], "simulator": {"id": "test.gaussian_1d"}, "simulation": {"budget": 100}})");
+    auto r = run_cli("simulate " + dir.file("m.json") + " -q");
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Catch::Contains("the library changed since it was described"));
+}
+
 TEST_CASE("plugins that other users could replace are refused unless allowed", "[loader][safety]") {
     simbi_test::TempDir dir;
     fs::path folder = fs::path(dir.path()) / "plugins";
@@ -79,8 +133,15 @@ TEST_CASE("plugins that other users could replace are refused unless allowed", "
     fs::path writable = folder / "simbi_two_moons_w.so";
     fs::copy_file(std::string(SIMBI_TEST_PLUGIN_DIR) + "/simbi_two_moons.so", writable);
     fs::permissions(writable, fs::perms(0757));
-    CHECK_THAT(load_error(writable.string()), Catch::Contains("writable by other users") && Catch::Contains("simbi_two_moons_w.so"));
+    CHECK_THAT(load_error(writable.string()), Catch::Contains("writable by other users") && Catch::Contains("simbi_two_moons_w.so") &&
+                                                  Catch::Contains("fix: chmod go-w " + writable.string()));
     CHECK(load_error(writable.string(), true) == "loaded");
+    // Group-writable is said as such.
+    fs::permissions(writable, fs::perms(0775));
+    CHECK_THAT(unsafe_reason(writable.string()), Catch::Contains("writable by its group;") && Catch::Contains("chmod go-w"));
+    fs::permissions(writable, fs::perms(0777));
+    CHECK_THAT(unsafe_reason(writable.string()), Catch::Contains("writable by its group and other users"));
+    fs::permissions(writable, fs::perms(0757));
 
     fs::path open_dir = fs::path(dir.path()) / "open";
     fs::create_directories(open_dir);

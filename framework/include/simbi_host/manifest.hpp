@@ -36,7 +36,8 @@ struct SimulationSection {
 
 struct EstimatorSection {
     PluginRef plugin;
-    json training = json::object();
+    json training = json::object();  // the plugin's keys, checked against its training schema
+    std::optional<uint64_t> seed;    // initialization and batch order; unset: simulation.seed
 };
 
 // Truncated sequential rounds (TSNPE, Deistler et al. 2022): after the first, prior round, each
@@ -68,6 +69,7 @@ struct Manifest {
     std::optional<SequentialSection> sequential;
     std::vector<PluginRef> diagnostics;
     std::string output;  // absolute
+    bool estimator_switched = false;  // --set estimator.id=... was given
 };
 
 // Reads, overrides and validates a manifest. Throws UsageError naming the file and JSON path.
@@ -77,8 +79,14 @@ Manifest load_manifest(const std::string& path, const std::vector<std::string>& 
 // Applies one "a.b.c=VALUE" override to a JSON document.
 void apply_override(json& doc, const std::string& assignment);
 
-// Checks a plugin's config against the schema in its descriptor.
+// Checks a JSON object's keys and value types against a schema in the descriptor form
+// ({"key": {"type": ..., "default": ..., "doc": ...}}); UsageError names the key and the accepted ones.
+void check_against_schema(const std::string& schema_json, const std::string& plugin_id, const json& value, const std::string& file,
+                          const std::string& json_path);
+// Checks a plugin's config against the config schema in its descriptor.
 void check_plugin_config(const PluginInfo& info, const json& config, const std::string& file, const std::string& json_path);
+// The schema's defaults with the given values over them: the settings a plugin runs with.
+json resolved_settings(const std::string& schema_json, const json& given);
 
 // The whole of text as one finite number, or UsageError naming `where`.
 double parse_number_strict(const std::string& text, const std::string& where);

@@ -23,6 +23,10 @@ struct RunReport {
 // values. Throws UsageError naming the manifest path.
 void validate_run(const Manifest& m, const PluginRegistry& registry, const HostServices& host);
 
+// After --set estimator.id=...: drops the config and training keys the new estimator does not
+// declare, with one note on stderr, so that switching estimators is one line.
+void adapt_to_switched_estimator(Manifest& m, const PluginRegistry& registry);
+
 // Runs every stage the manifest names. Stages whose plugins are missing fail with RunError.
 RunReport run_pipeline(const Manifest& m, const PluginRegistry& registry, HostServices& host, RunOptions options);
 

@@ -22,12 +22,15 @@ struct PluginInfo {
     uint64_t output_dim = 0;
     std::vector<uint64_t> output_shape;
     std::string default_prior_json;  // empty if none
-    std::string config_schema_json;  // "{}" if none
+    std::string config_schema_json;    // "{}" if none
+    std::string training_schema_json;  // estimators, ABI 1.1; "" if none declared
     std::string path;                // the library file
     uint32_t abi_major = 0, abi_minor = 0;
-    const simbi_factory* factory = nullptr;
+    const simbi_factory* factory = nullptr;  // set once the library is loaded (plugin_factory())
+    std::string described_sha256;            // the library's SHA-256 as its description gives it
+    bool allow_unsafe = false;               // how it was found, for loading it later
 
-    std::string sha256() const;  // of the library file
+    std::string sha256() const;  // of the library file: as described, or computed now
 };
 
 const char* kind_name(simbi_kind kind);

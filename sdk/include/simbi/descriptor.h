@@ -38,7 +38,17 @@ typedef struct simbi_descriptor {
     /* The config keys an instance accepts: a JSON object {"key": {"type": "number|integer|string|
      * boolean|array|object", "default": ..., "doc": "..."}}. The host rejects other keys. */
     const char *config_schema_json;
+
+    /* ---- ABI 1.1: read only when size covers it. */
+
+    /* Estimators: the keys of the manifest's estimator.training object, in the form of
+     * config_schema_json. The host validates training settings against it and knows no keys of
+     * its own; NULL (or an older descriptor) means the host passes the object unchecked. */
+    const char *training_schema_json;
 } simbi_descriptor;
+
+/* The size of a 1.0 descriptor: what a host requires of every plugin. */
+#define SIMBI_DESCRIPTOR_SIZE_1_0 (offsetof(simbi_descriptor, config_schema_json) + sizeof(const char *))
 
 #ifdef __cplusplus
 }

@@ -66,6 +66,9 @@ typedef struct simbi_diagnostic {
                         simbi_error *err); /* [main-thread] */
 } simbi_diagnostic;
 
+/* The size of a 1.0 diagnostic: what a host requires. */
+#define SIMBI_DIAGNOSTIC_SIZE_1_0 (offsetof(simbi_diagnostic, run) + sizeof(void *))
+
 #ifdef __cplusplus
 }
 #endif

@@ -40,7 +40,20 @@ typedef struct simbi_factory {
      * [thread-safe] */
     void *(*create)(const struct simbi_factory *self, const simbi_host *host, const char *id,
                     const char *config_json, simbi_error *err);
+
+    /* ---- ABI 1.1: read only when size covers it. */
+
+    /* Optional capabilities, in the style of CLAP's get_extension: returns the library's struct
+     * for extension_id (a versioned name such as "vendor.thing/1"; the struct starts with
+     * uint64_t size), or NULL if the library does not offer it. Plugin-owned, valid until the
+     * last deinit(). A host asks only for extensions it knows and ignores NULL. May be NULL.
+     * [thread-safe] */
+    const void *(*get_extension)(const struct simbi_factory *self, const char *extension_id);
 } simbi_factory;
+
+/* What a host requires of every library: the 1.0 fields of each struct. */
+#define SIMBI_FACTORY_SIZE_1_0 (offsetof(simbi_factory, create) + sizeof(void *))
+#define SIMBI_ENTRY_SIZE_1_0 (offsetof(simbi_entry, get_factory) + sizeof(void *))
 
 typedef struct simbi_entry {
     uint64_t size;

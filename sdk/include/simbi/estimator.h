@@ -66,6 +66,9 @@ typedef struct simbi_estimator {
     simbi_status (*load)(struct simbi_estimator *self, const char *dir, simbi_error *err);
 } simbi_estimator;
 
+/* The size of a 1.0 estimator: what a host requires. */
+#define SIMBI_ESTIMATOR_SIZE_1_0 (offsetof(simbi_estimator, load) + sizeof(void *))
+
 #ifdef __cplusplus
 }
 #endif

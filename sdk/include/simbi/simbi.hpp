@@ -61,9 +61,18 @@ public:
         return *this;
     }
 
+    // A key of the manifest's estimator.training object (estimators), in the form of option().
+    Info& training_option(const std::string& key, const std::string& type, const std::string& default_json, const std::string& doc) {
+        if (!training_.empty()) training_ += ",";
+        training_ += "\"" + key + "\":{\"type\":\"" + type + "\",\"default\":" + default_json + ",\"doc\":\"" + escape(doc) + "\"}";
+        has_training_ = true;
+        return *this;
+    }
+
     // Freezes the strings and returns the C descriptor that points into them.
     const simbi_descriptor* descriptor() {
         schema_json_ = "{" + schema_ + "}";
+        training_json_ = "{" + training_ + "}";
         name_ptrs_.clear();
         for (const auto& p : params_) name_ptrs_.push_back(p.c_str());
         std::memset(&d_, 0, sizeof d_);
@@ -82,6 +91,7 @@ public:
         d_.output_shape = shape_.empty() ? nullptr : shape_.data();
         d_.default_prior_json = prior_.empty() ? nullptr : prior_.c_str();
         d_.config_schema_json = schema_json_.c_str();
+        d_.training_schema_json = has_training_ ? training_json_.c_str() : nullptr;
         return &d_;
     }
     const std::string& id() const { return id_; }
@@ -94,7 +104,8 @@ private:
         for (char c : s) { if (c == '"' || c == '\\') o += '\\'; o += c; }
         return o;
     }
-    std::string id_, name_, version_ = "1.0.0", vendor_, description_, prior_, schema_, schema_json_;
+    std::string id_, name_, version_ = "1.0.0", vendor_, description_, prior_, schema_, schema_json_, training_, training_json_;
+    bool has_training_ = false;
     simbi_kind kind_;
     simbi_thread_safety thread_;
     std::vector<std::string> params_;
@@ -201,8 +212,9 @@ struct Library {
         }
     }
     static void deinit() {}
+    static const void* get_extension(const simbi_factory*, const char*) { return nullptr; }
     static const simbi_factory* factory() {
-        static const simbi_factory f{sizeof(simbi_factory), &count, &descriptor, &create};
+        static const simbi_factory f{sizeof(simbi_factory), &count, &descriptor, &create, &get_extension};
         return &f;
     }
 };

@@ -33,6 +33,9 @@ typedef struct simbi_simulator {
                              simbi_error *err);
 } simbi_simulator;
 
+/* The size of a 1.0 simulator: what a host requires. */
+#define SIMBI_SIMULATOR_SIZE_1_0 (offsetof(simbi_simulator, simulate) + sizeof(void *))
+
 #ifdef __cplusplus
 }
 #endif

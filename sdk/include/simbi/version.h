@@ -5,13 +5,16 @@
  *    whose major differs from its own, naming both versions and the file.
  *  - MINOR grows when something is appended: a field at the end of a struct, a new struct, a new
  *    enum value. A host of minor M runs plugins of any minor; each side reads a struct's `size`
- *    field before touching a field that a later minor appended.
+ *    field before touching a field that a later minor appended, and requires of the other side
+ *    only the fields of 1.0 (the SIMBI_*_SIZE_1_0 constants).
+ *
+ * 1.1 appended: simbi_descriptor.training_schema_json, simbi_factory.get_extension.
  */
 #ifndef SIMBI_VERSION_H
 #define SIMBI_VERSION_H
 
 #define SIMBI_ABI_MAJOR 1
-#define SIMBI_ABI_MINOR 0
+#define SIMBI_ABI_MINOR 1
 
 /* The version of the simbi release that shipped this SDK (informational only). */
 #define SIMBI_VERSION_STRING "0.1.0"
