@@ -23,6 +23,8 @@ const char* kUsage =
     "  plugins describe LIB [--out F]   write a library's descriptor file (done at build time)\n"
     "  simulate MANIFEST [--budget N] [--threads N] [--seed S] [--out FILE]\n"
     "                                   simulate the manifest's dataset into an HDF5 store\n"
+    "  simulate MANIFEST --at '[THETA]' [--rows N] [--out F.csv]\n"
+    "                                   simulate N rows at one fixed theta (to check a simulator)\n"
     "  dataset info FILE [--json]       describe a stored dataset\n"
     "  dataset verify FILE              check a store's shapes and checksums\n"
     "  artifact verify DIR              check a trained artifact's record and checksums\n"

@@ -19,7 +19,8 @@ void validate_run(const Manifest& m, const PluginRegistry& registry, const HostS
         const PluginInfo& est = registry.find(m.estimator->plugin.id, SIMBI_KIND_ESTIMATOR);
         check_plugin_config(est, m.estimator->plugin.config, m.file, m.estimator->plugin.json_path + "/config");
         if (!est.training_schema_json.empty())
-            check_against_schema(est.training_schema_json, est.id, m.estimator->training, m.file, m.estimator->plugin.json_path + "/training");
+            check_against_schema(est.training_schema_json, est.id, m.estimator->training, m.file, m.estimator->plugin.json_path + "/training",
+                                 "training");
         EstimatorInstance probe(est, m.estimator->plugin.config, host);  // the plugin's own checks of its config
     }
     for (const auto& d : m.diagnostics) check_plugin_config(registry.find(d.id, SIMBI_KIND_DIAGNOSTIC), d.config, m.file, d.json_path + "/config");

@@ -66,6 +66,9 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
     const std::string fingerprint = meta.fingerprint();
     SimulateResult result;
     result.store = choose_store_path(s.store, fingerprint, options.force, options.quiet);
+    std::error_code ec;
+    if (fs::path(result.store).has_parent_path()) fs::create_directories(fs::path(result.store).parent_path(), ec);
+    if (ec) throw RunError("cannot create the folder of " + result.store + ": " + ec.message());
     RunLock lock(result.store, "the store " + result.store);
     if (!options.force && store_fingerprint(result.store) == fingerprint) {
         DatasetReader r(result.store);
@@ -78,9 +81,6 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
         result.totals.resampled = a.value("n_resampled", uint64_t(0));
         return result;
     }
-    std::error_code ec;
-    if (fs::path(result.store).has_parent_path()) fs::create_directories(fs::path(result.store).parent_path(), ec);
-    if (ec) throw RunError("cannot create the folder of " + result.store + ": " + ec.message());
     const std::string journal_path = result.store + ".journal";
     if (options.force) fs::remove(journal_path, ec);
 

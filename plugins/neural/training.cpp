@@ -43,16 +43,19 @@ TrainingConfig TrainingConfig::from_json(const std::string& text) { return from_
 
 void TrainingConfig::declare(simbi::Info& info, const TrainingConfig& d) {
     auto num = [](double v) { return json(v).dump(); };
-    info.training_option("batch_size", "integer", "0", "rows per step; 0: n/16 in [64, 256] for n training rows")
-        .training_option("learning_rate", "number", num(d.learning_rate), "Adam's step size")
-        .training_option("validation_fraction", "number", num(d.validation_fraction), "the last rows of the data held out, in (0, 1)")
-        .training_option("patience", "integer", std::to_string(d.patience), "epochs without a better validation loss before stopping")
-        .training_option("max_epochs", "integer", std::to_string(d.max_epochs), "at most this many epochs")
-        .training_option("max_seconds", "number", num(d.max_seconds), "wall-clock limit")
-        .training_option("clip_norm", "number", num(d.clip_norm), "gradient norm clipping")
-        .training_option("lr_decay", "number", num(d.lr_decay), "after patience/2 epochs without improvement the rate is multiplied by this; in (0, 1], 1 keeps it")
-        .training_option("weight_decay", "number", num(d.weight_decay), "Adam's L2 term, as torch.optim.Adam's weight_decay")
-        .training_option("average", "number", num(d.average), "validate and keep a moving average of the weights with this decay, in [0, 1); 0 is off");
+    info.training_option("batch_size", "integer", "0", "rows per step; 0: n/16 in [64, 256] for n training rows", "\"minimum\": 0")
+        .training_option("learning_rate", "number", num(d.learning_rate), "Adam's step size", "\"exclusive_minimum\": 0")
+        .training_option("validation_fraction", "number", num(d.validation_fraction), "the last rows of the data held out, in (0, 1)",
+                         "\"exclusive_minimum\": 0, \"exclusive_maximum\": 1")
+        .training_option("patience", "integer", std::to_string(d.patience), "epochs without a better validation loss before stopping", "\"minimum\": 1")
+        .training_option("max_epochs", "integer", std::to_string(d.max_epochs), "at most this many epochs", "\"minimum\": 1")
+        .training_option("max_seconds", "number", num(d.max_seconds), "wall-clock limit", "\"exclusive_minimum\": 0")
+        .training_option("clip_norm", "number", num(d.clip_norm), "gradient norm clipping", "\"exclusive_minimum\": 0")
+        .training_option("lr_decay", "number", num(d.lr_decay), "after patience/2 epochs without improvement the rate is multiplied by this; in (0, 1], 1 keeps it",
+                         "\"exclusive_minimum\": 0, \"maximum\": 1")
+        .training_option("weight_decay", "number", num(d.weight_decay), "Adam's L2 term, as torch.optim.Adam's weight_decay", "\"minimum\": 0")
+        .training_option("average", "number", num(d.average), "validate and keep a moving average of the weights with this decay, in [0, 1); 0 is off",
+                         "\"minimum\": 0, \"exclusive_maximum\": 1");
 }
 
 int64_t TrainingConfig::auto_batch_size(int64_t train_rows) { return std::clamp<int64_t>(train_rows / 16, 64, 256); }

@@ -3,6 +3,7 @@
 #include "simbi_host/manifest.hpp"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "../support.hpp"
 #include "simbi_host/errors.hpp"
@@ -42,14 +43,12 @@ TEST_CASE("malformed manifests exit with 2 and name the JSON path", "[framework]
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "prior": {"type": "box_uniform", "low": [0], "high": [1]}})",
          "/prior: has 1 dimensions but simulator 'simbi.projectile' takes 2"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "prior": {"type": "uniform"}})", "/prior/type"},
-        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile", "config": {"dtt": 0.1}}})", "/simulator/config/dtt: unknown config key"},
+        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile", "config": {"dtt": 0.1}}})", "/simulator/config/dtt: unknown config key for plugin 'simbi.projectile' (accepted: dt, g)"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile", "config": {"dt": "small"}}})", "/simulator/config/dt: expected a number"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "observation": {"x": [1, "a"]}})", "/observation/x/1"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "observation": {}})", "/observation: expected exactly one"},
-        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "estimator": {"id": "x.y", "training": {"patience": 0}}})",
-         "/estimator/training/patience"},
-        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "estimator": {"id": "x.y", "training": {"validation_fraction": 1.5}}})",
-         "/estimator/training/validation_fraction"},
+        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "estimator": {"id": "x.y", "training": {"seed": 3}}})",
+         "write it as /estimator/seed"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "diagnostics": {"id": "x"}})", "/diagnostics: expected an array"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "plugin_paths": "plugins"})", "/plugin_paths: expected an array of strings"},
     };
@@ -61,6 +60,30 @@ TEST_CASE("malformed manifests exit with 2 and name the JSON path", "[framework]
         CHECK(r.exit_code == 2);
         CHECK_THAT(r.output, Catch::Contains(c.expect));
         CHECK_THAT(r.output, Catch::Contains("m.json"));
+    }
+}
+
+TEST_CASE("an estimator's training settings are checked against its schema before simulating", "[framework][manifest]") {
+    // The host knows no training key: simbi.npe's descriptor declares them with their bounds.
+    struct Case {
+        const char* training;
+        const char* expect;
+    };
+    const Case cases[] = {
+        {R"({"patience": 0})", "/estimator/training/patience: expected a number at least 1, got 0"},
+        {R"({"validation_fraction": 1.5})", "/estimator/training/validation_fraction: expected a number below 1, got 1.5"},
+        {R"({"max_epochs": "many"})", "/estimator/training/max_epochs: expected an integer"},
+        {R"({"patiense": 3})", "/estimator/training/patiense: unknown training key for plugin 'simbi.npe' (accepted: average, batch_size"},
+    };
+    TempDir dir;
+    for (const auto& c : cases) {
+        INFO(c.training);
+        simbi_test::write_file(dir.file("m.json"), std::string(R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": 100},
+            "estimator": {"id": "simbi.npe", "training": )") + c.training + R"(}, "observation": {"x": [38.2]}})");
+        auto r = run_cli("run " + dir.file("m.json") + " -q");
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.output, Catch::Contains(c.expect));
+        CHECK(!std::filesystem::exists(dir.file("sims.h5")));
     }
 }
 

@@ -158,3 +158,27 @@ TEST_CASE("plugins that other users could replace are refused unless allowed", "
     auto ok = run_cli("plugins list --allow-unsafe-plugins --plugin-path " + folder.string());
     CHECK_THAT(ok.output, Catch::Contains("simbi_two_moons_w.so"));
 }
+
+TEST_CASE("plugins built against ABI 1.0, this minor and a later minor all load and run", "[loader][abi]") {
+    for (const char* minor : {"0", "1", "9"}) {
+        INFO("minor " << minor);
+        const std::string id = std::string("abi.minor") + minor;
+        simbi_test::TempDir dir;
+        simbi_test::write_file(dir.file("m.json"), std::string(R"({"simbi": 1, "plugin_paths": [")") + SIMBI_TEST_ABI_VERSIONS_DIR +
+                                                       R"("], "simulator": {"id": ")" + id + R"("}, "simulation": {"budget": 500}})");
+        auto info = run_cli("plugins info " + id + " --plugin-path " SIMBI_TEST_ABI_VERSIONS_DIR);
+        INFO(info.output);
+        CHECK(info.exit_code == 0);
+        CHECK_THAT(info.output, Catch::Contains(std::string("abi:         1.") + minor));
+        auto r = run_cli("simulate " + dir.file("m.json") + " -q");
+        INFO(r.output);
+        CHECK(r.exit_code == 0);
+        CHECK_THAT(r.output, Catch::Contains("wrote 500 rows"));
+        // Loaded in this process too, where the descriptor's size decides what is read.
+        auto plugins = load_plugin_library(std::string(SIMBI_TEST_ABI_VERSIONS_DIR) + "/simbi_test_abi_minor" + minor + ".so", false);
+        REQUIRE(plugins.size() == 1);
+        CHECK(plugins[0].id == id);
+        CHECK(plugins[0].training_schema_json.empty());
+        CHECK(plugins[0].abi_minor == uint32_t(std::stoi(minor)));
+    }
+}

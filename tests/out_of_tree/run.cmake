@@ -13,7 +13,7 @@ function(run)
 endfunction()
 
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX})
-foreach(sample c_plugin cpp_plugin)
+foreach(sample c_plugin cpp_plugin linear_estimator)
   run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/samples/${sample} -B ${WORK_DIR}/${sample} -DCMAKE_PREFIX_PATH=${PREFIX}
       -DCMAKE_BUILD_TYPE=Release)
   run(${CMAKE_COMMAND} --build ${WORK_DIR}/${sample})
@@ -51,7 +51,33 @@ if(NOT x_simbi.projectile STREQUAL x_sample.projectile_c OR NOT x_simbi.projecti
   message(FATAL_ERROR "the sample plugins' datasets differ from simbi.projectile's")
 endif()
 
+# An outside estimator, without LibTorch, is used by changing only estimator.id: the sample
+# manifest names simbi.npe with NPE's settings, which the switch drops. On gaussian_linear the
+# posterior is N(x / 2, 0.05 I): the means must be within 0.02 (about ten standard errors of
+# 10,000 draws) of x / 2, and the standard deviations within 5% of sqrt(0.05).
+run(${PREFIX}/bin/simbi run ${SOURCE_DIR}/samples/linear_estimator/manifest.json -q --plugin-path ${WORK_DIR}/linear_estimator
+    --out ${WORK_DIR}/linear_run --set simulation.store=${WORK_DIR}/linear_sims.h5 --set estimator.id=sample.linear_gaussian)
+string(FIND "${LAST_OUTPUT}" "dropped the settings it does not take: config.flow, config.transforms, training.max_epochs" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "the estimator switch did not drop NPE's settings:\n${LAST_OUTPUT}")
+endif()
+file(READ ${WORK_DIR}/linear_run/summary.json summary)
+file(READ ${SOURCE_DIR}/samples/linear_estimator/manifest.json manifest)
+foreach(i RANGE 0 9)
+  math(EXPR n "${i} + 1")
+  string(JSON x GET "${manifest}" observation x ${i})
+  string(JSON mean GET "${summary}" parameters theta_${n} mean)
+  string(JSON sd GET "${summary}" parameters theta_${n} std)
+  execute_process(COMMAND awk -v m=${mean} -v x=${x} -v s=${sd}
+                          "BEGIN { d = m - x / 2; r = s / sqrt(0.05); exit !(d < 0.02 && d > -0.02 && r > 0.95 && r < 1.05) }"
+                  RESULT_VARIABLE bad)
+  if(bad)
+    message(FATAL_ERROR "sample.linear_gaussian: theta_${n} has mean ${mean} and std ${sd}; the posterior's are ${x}/2 and 0.2236")
+  endif()
+endforeach()
+message(STATUS "out-of-tree estimator: sample.linear_gaussian ran by switching estimator.id")
+
 # The samples pass the conformance suite.
-set(ENV{SIMBI_PLUGIN_PATH} "${WORK_DIR}/c_plugin:${WORK_DIR}/cpp_plugin")
+set(ENV{SIMBI_PLUGIN_PATH} "${WORK_DIR}/c_plugin:${WORK_DIR}/cpp_plugin:${WORK_DIR}/linear_estimator")
 run(${CONFORMANCE} "[conformance]")
 message(STATUS "out-of-tree samples: built, loaded and conformant")

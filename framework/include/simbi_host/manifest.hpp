@@ -79,10 +79,12 @@ Manifest load_manifest(const std::string& path, const std::vector<std::string>& 
 // Applies one "a.b.c=VALUE" override to a JSON document.
 void apply_override(json& doc, const std::string& assignment);
 
-// Checks a JSON object's keys and value types against a schema in the descriptor form
-// ({"key": {"type": ..., "default": ..., "doc": ...}}); UsageError names the key and the accepted ones.
+// Checks a JSON object's keys, value types and stated bounds against a schema in the descriptor
+// form ({"key": {"type": ..., "default": ..., "doc": ..., and optionally "minimum",
+// "exclusive_minimum", "maximum", "exclusive_maximum", "enum"}}); UsageError names the key and
+// the accepted ones. what: "config" or "training", for messages.
 void check_against_schema(const std::string& schema_json, const std::string& plugin_id, const json& value, const std::string& file,
-                          const std::string& json_path);
+                          const std::string& json_path, const std::string& what);
 // Checks a plugin's config against the config schema in its descriptor.
 void check_plugin_config(const PluginInfo& info, const json& config, const std::string& file, const std::string& json_path);
 // The schema's defaults with the given values over them: the settings a plugin runs with.

@@ -1,6 +1,7 @@
 // simbi/estimator.hpp: the C++ layer for estimator plugins. Derive from simbi::Estimator, give the
-// class `static simbi::Info info()` (kind SIMBI_KIND_ESTIMATOR) and a constructor taking
-// (const simbi::Config&, const simbi_host*), and list it in SIMBI_EXPORT_PLUGINS. Exceptions become
+// class `static simbi::Info info()` (kind SIMBI_KIND_ESTIMATOR), a constructor taking
+// (const simbi::Config&, const simbi_host*) and `using adapter = simbi::EstimatorAdapter<Class>;`,
+// and list it in SIMBI_EXPORT_PLUGINS. Exceptions become
 // a status and a message at the boundary.
 #ifndef SIMBI_ESTIMATOR_HPP
 #define SIMBI_ESTIMATOR_HPP
@@ -91,6 +92,11 @@ struct EstimatorAdapter {
 };
 
 }  // namespace detail
+
+// An estimator class names this as its adapter: `using adapter = simbi::EstimatorAdapter<MyClass>;`
+template <class T>
+using EstimatorAdapter = detail::EstimatorAdapter<T>;
+
 }  // namespace simbi
 
 #endif

@@ -62,9 +62,13 @@ public:
     }
 
     // A key of the manifest's estimator.training object (estimators), in the form of option().
-    Info& training_option(const std::string& key, const std::string& type, const std::string& default_json, const std::string& doc) {
+    // constraints: more members of the key's schema that the host checks before any work, e.g.
+    // "\"minimum\": 1" or "\"exclusive_minimum\": 0, \"maximum\": 1" (also exclusive_maximum, enum).
+    Info& training_option(const std::string& key, const std::string& type, const std::string& default_json, const std::string& doc,
+                          const std::string& constraints = "") {
         if (!training_.empty()) training_ += ",";
-        training_ += "\"" + key + "\":{\"type\":\"" + type + "\",\"default\":" + default_json + ",\"doc\":\"" + escape(doc) + "\"}";
+        training_ += "\"" + key + "\":{\"type\":\"" + type + "\",\"default\":" + default_json + ",\"doc\":\"" + escape(doc) + "\"" +
+                     (constraints.empty() ? "" : "," + constraints) + "}";
         has_training_ = true;
         return *this;
     }
