@@ -1,6 +1,7 @@
 // Simulation throughput: the plugin path (loaded library, engine, prior, validity checks) against
 // the same simulate function called directly in a plain loop on one thread, and 2 threads
-// against 1. Targets: plugin/direct >= 0.97, 2 threads/1 thread >= 1.85.
+// against 1. Targets: plugin/direct >= 0.97, 2 threads/1 thread >= 1.85. Also the cost of the
+// engine's buffer guards (a copy of theta, guard values after x), as guarded/unguarded.
 //
 // usage: bench_simulation [rows per measurement, default 400000] [repeats, default 5]
 #define SIMBI_NO_ENTRY
@@ -43,13 +44,14 @@ double direct_loop(const Prior& prior, uint64_t rows, uint64_t seed) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-double plugin_path(const PluginInfo& info, const Prior& prior, unsigned threads, uint64_t rows, uint64_t seed) {
+double plugin_path(const PluginInfo& info, const Prior& prior, unsigned threads, uint64_t rows, uint64_t seed, bool guards = true) {
     HostServices host;
     SimulatorInstances sims(info, "{}", host, threads);
     EngineOptions o;
     o.seed = seed;
     o.threads = threads;
     o.batch_rows = 64;
+    o.guard_buffers = guards;
     SimulationEngine engine(prior, sims, o);
     const uint64_t chunk = 16384;
     auto t0 = Clock::now();
@@ -67,16 +69,18 @@ template <class Sim>
 void bench(const PluginRegistry& reg, const char* id, uint64_t rows, int repeats) {
     const PluginInfo& info = reg.find(id);
     auto prior = parse_prior_json(info.default_prior_json, id);
-    double direct = 1e30, one = 1e30, two = 1e30;
+    double direct = 1e30, one = 1e30, two = 1e30, unguarded = 1e30;
     for (int r = 0; r < repeats; ++r) {  // interleaved, best of each
         direct = std::min(direct, direct_loop<Sim>(*prior, rows, 7));
         one = std::min(one, plugin_path(info, *prior, 1, rows, 7));
         two = std::min(two, plugin_path(info, *prior, 2, rows, 7));
+        unguarded = std::min(unguarded, plugin_path(info, *prior, 1, rows, 7, false));
     }
     std::printf("%s: %llu rows; direct %.3f s (%.0f/s), plugin 1 thread %.3f s (%.0f/s), plugin 2 threads %.3f s (%.0f/s)\n", id,
                 (unsigned long long)rows, direct, rows / direct, one, rows / one, two, rows / two);
     std::printf("%s plugin/direct: %.3f\n", id, direct / one);
     std::printf("%s 2 threads/1 thread: %.3f\n", id, one / two);
+    std::printf("%s guarded/unguarded time: %.3f (the guards' cost: %.1f%%)\n", id, one / unguarded, 100.0 * (one / unguarded - 1.0));
 }
 }  // namespace
 

@@ -64,8 +64,9 @@ static int cmd_describe(const Args& args) {
 
 int cmd_plugins(const Args& args) {
     if (!args.empty() && args[0] == "describe") return cmd_describe(Args(args.begin() + 1, args.end()));
+    if (!args.empty() && args[0] == "check") return cmd_check(Args(args.begin() + 1, args.end()));
     if (args.empty() || (args[0] != "list" && args[0] != "info" && args[0] != "--help")) {
-        throw simbi::host::UsageError("expected 'plugins list', 'plugins info ID' or 'plugins describe LIBRARY'");
+        throw simbi::host::UsageError("expected 'plugins list', 'plugins info ID', 'plugins check LIBRARY' or 'plugins describe LIBRARY'");
     }
     const bool info = args[0] == "info";
     po::options_description desc("options");

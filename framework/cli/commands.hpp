@@ -15,5 +15,7 @@ int cmd_run(const Args& args);
 int cmd_sample(const Args& args);
 int cmd_log_prob(const Args& args);
 int cmd_artifact(const Args& args);
+int cmd_new(const Args& args);
+int cmd_check(const Args& args);
 
 }  // namespace simbi_cli

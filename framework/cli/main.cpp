@@ -20,7 +20,10 @@ const char* kUsage =
     "commands:\n"
     "  plugins list [--json]            list the plugins found on the search path\n"
     "  plugins info ID [--json]         show one plugin's descriptor\n"
+    "  plugins check LIB [--json]       run the conformance checks on one plugin library\n"
     "  plugins describe LIB [--out F]   write a library's descriptor file (done at build time)\n"
+    "  new simulator NAME [--lang c|cpp]\n"
+    "                                   write a buildable plugin folder from the SDK's templates\n"
     "  simulate MANIFEST [--budget N] [--threads N] [--seed S] [--out FILE]\n"
     "                                   simulate the manifest's dataset into an HDF5 store\n"
     "  simulate MANIFEST --at '[THETA]' [--rows N] [--out F.csv]\n"
@@ -57,7 +60,7 @@ int main(int argc, char** argv) {
     }
     static const std::map<std::string, int (*)(const Args&)> commands = {
         {"plugins", &cmd_plugins}, {"simulate", &cmd_simulate}, {"dataset", &cmd_dataset},
-        {"run", &cmd_run},         {"sample", &cmd_sample},     {"log-prob", &cmd_log_prob}, {"artifact", &cmd_artifact}};
+        {"run", &cmd_run},         {"sample", &cmd_sample},     {"log-prob", &cmd_log_prob}, {"artifact", &cmd_artifact}, {"new", &cmd_new}};
     auto it = commands.find(cmd);
     if (it == commands.end()) {
         std::cerr << "simbi: unknown command '" << cmd << "'\n\n" << kUsage;

@@ -4,6 +4,7 @@
 #include "simbi_host/process_guard.hpp"
 #include "simbi_host/simulator_instance.hpp"
 #include "simbi_host/stages.hpp"
+#include "simbi_host/streams.hpp"
 
 namespace simbi::host {
 
@@ -98,7 +99,7 @@ std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStage
         ctx.simulator = &sim_view.c;
         ctx.sink = &sink.c;
         ctx.host = run.host.c_host();
-        ctx.seed = simbi_rng_mix(m.inference.seed, 100 + i);
+        ctx.seed = simbi_rng_mix(m.inference.seed, streams::kDiagnosticBase + i);
         ErrorBuffer eb;
         simbi_status st = diag->run(diag, &ctx, eb.get());
         diag->destroy(diag);

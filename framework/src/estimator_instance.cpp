@@ -84,6 +84,23 @@ EstimatorInstance::~EstimatorInstance() {
     if (est_) est_->destroy(est_);
 }
 
+void EstimatorInstance::set_prior(const Prior& prior) {
+    if (prior_ == &prior && prior_view_) return;
+    auto view = std::make_unique<PriorView>(prior);
+    if (est_->size >= offsetof(simbi_estimator, set_prior) + sizeof est_->set_prior && est_->set_prior) {
+        ErrorBuffer eb;
+        simbi_status st = est_->set_prior(est_, view->c(), eb.get());
+        if (st != SIMBI_OK) fail("set_prior", st, eb);
+    }
+    prior_view_ = std::move(view);  // the old view lives until the plugin has the new one
+    prior_ = &prior;
+}
+
+void EstimatorInstance::set_prior(std::unique_ptr<Prior> prior) {
+    set_prior(*prior);
+    owned_prior_ = std::move(prior);
+}
+
 void EstimatorInstance::fail(const char* call, simbi_status st, const ErrorBuffer& eb) const {
     throw RunError("estimator '" + info_.id + "' " + call + " returned " + status_name(st) + ": " + eb.message());
 }
@@ -96,12 +113,12 @@ void EstimatorInstance::train(const DatasetReader& data, const Prior& prior, con
 void EstimatorInstance::train(const std::vector<const DatasetReader*>& data, const Prior& prior, const json& training,
                               const std::string& checkpoint_dir, uint64_t seed) {
     StoreBatchReader reader(data);
-    PriorView pv(prior);
+    set_prior(prior);
     std::string training_json = training.dump();
     simbi_train_context ctx{};
     ctx.size = sizeof ctx;
     ctx.data = reader.c();
-    ctx.prior = pv.c();
+    ctx.prior = prior_view_->c();
     ctx.host = host_.c_host();
     ctx.training_json = training_json.c_str();
     ctx.checkpoint_dir = checkpoint_dir.c_str();
@@ -181,6 +198,7 @@ std::unique_ptr<EstimatorInstance> load_artifact(const std::string& dir, const P
                        std::to_string(meta.parameter_names.size()) + " parameter names");
     const PluginInfo& info = registry.find(meta.estimator_id, SIMBI_KIND_ESTIMATOR);
     auto est = std::make_unique<EstimatorInstance>(info, meta.estimator_config, host);
+    est->set_prior(std::move(prior));
     est->load(dir);
     return est;
 }

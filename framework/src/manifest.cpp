@@ -171,11 +171,15 @@ std::string manifest_for_record(const json& doc) {
 }
 
 Manifest load_manifest(const std::string& path, const std::vector<std::string>& overrides) {
-    Manifest m;
-    m.file = path;
     std::ifstream in(path, std::ios::binary);
     if (!in) throw UsageError(path + ": cannot read the manifest");
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return load_manifest_text(text, path, overrides);
+}
+
+Manifest load_manifest_text(const std::string& text, const std::string& path, const std::vector<std::string>& overrides) {
+    Manifest m;
+    m.file = path;
     m.doc = parse_json_strict(text, path);
     for (const auto& o : overrides) {
         apply_override(m.doc, o);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "simbi_host/errors.hpp"
+#include "simbi_host/streams.hpp"
 
 namespace simbi::host {
 
@@ -38,10 +39,10 @@ bool row_is_valid(uint8_t valid_flag, const double* x, uint64_t k) {
 }
 
 uint64_t SimulationEngine::prior_seed(uint64_t seed, unsigned attempt) {
-    return simbi_rng_mix(simbi_rng_mix(seed, 1), attempt);
+    return simbi_rng_mix(simbi_rng_mix(seed, streams::kPrior), attempt);
 }
 uint64_t SimulationEngine::simulator_seed(uint64_t seed, unsigned attempt) {
-    return simbi_rng_mix(simbi_rng_mix(seed, 2), attempt);
+    return simbi_rng_mix(simbi_rng_mix(seed, streams::kSimulator), attempt);
 }
 
 // A fixed set of worker threads that share the batches of one chunk.
@@ -134,29 +135,34 @@ void SimulationEngine::simulate_batch(unsigned thread, uint64_t first, uint64_t 
         simbi_rng_init(&rng, ps, first + i);
         prior_.sample_row(first + i, rng, theta + i * d);
     }
-    // The plugin gets a copy of theta, checked after the call, and an x buffer followed by guard
-    // values: a plugin that writes where it must not is caught before its rows are kept.
-    std::vector<double>& theta_in = pool_->theta_copy[thread];
-    std::vector<double>& x_out = pool_->x_guarded[thread];
-    theta_in.assign(theta, theta + n * d);
-    x_out.resize(n * k + kGuardValues);
-    std::fill(x_out.begin() + long(n * k), x_out.end(), guard_value());
     simbi_simulator* sim = sims_.for_thread(thread);
     ErrorBuffer eb;
-    simbi_status st = sim->simulate(sim, n, theta_in.data(), simulator_seed(opt_.seed, attempt), first, x_out.data(), valid, eb.get());
-    const std::string rows = std::to_string(first) + ".." + std::to_string(first + n - 1);
-    for (uint64_t g = 0; g < kGuardValues; ++g)
-        if (!guard_intact(&x_out[n * k + g]))
-            throw RunError("simulator '" + sims_.info().id + "' wrote past its " + std::to_string(k) + " declared outputs per row at rows " +
-                           rows + " (its descriptor's output_dim is wrong, or it overruns its buffer); nothing of this chunk was kept");
-    if (std::memcmp(theta_in.data(), theta, n * d * sizeof(double)) != 0)
-        throw RunError("simulator '" + sims_.info().id + "' wrote into its read-only theta at rows " + rows +
-                       "; nothing of this chunk was kept");
-    std::copy(x_out.begin(), x_out.begin() + long(n * k), x);
+    const std::string rows_of = std::to_string(first) + ".." + std::to_string(first + n - 1);
+    simbi_status st;
+    if (!opt_.guard_buffers) {
+        st = sim->simulate(sim, n, theta, simulator_seed(opt_.seed, attempt), first, x, valid, eb.get());
+    } else {
+        // The plugin gets a copy of theta, checked after the call, and an x buffer followed by
+        // guard values: a plugin that writes where it must not is caught before its rows are kept.
+        std::vector<double>& theta_in = pool_->theta_copy[thread];
+        std::vector<double>& x_out = pool_->x_guarded[thread];
+        theta_in.assign(theta, theta + n * d);
+        x_out.resize(n * k + kGuardValues);
+        std::fill(x_out.begin() + long(n * k), x_out.end(), guard_value());
+        st = sim->simulate(sim, n, theta_in.data(), simulator_seed(opt_.seed, attempt), first, x_out.data(), valid, eb.get());
+        for (uint64_t g = 0; g < kGuardValues; ++g)
+            if (!guard_intact(&x_out[n * k + g]))
+                throw RunError("simulator '" + sims_.info().id + "' wrote past its " + std::to_string(k) + " declared outputs per row at rows " +
+                               rows_of + " (its descriptor's output_dim is wrong, or it overruns its buffer); nothing of this chunk was kept");
+        if (std::memcmp(theta_in.data(), theta, n * d * sizeof(double)) != 0)
+            throw RunError("simulator '" + sims_.info().id + "' wrote into its read-only theta at rows " + rows_of +
+                           "; nothing of this chunk was kept");
+        std::copy(x_out.begin(), x_out.begin() + long(n * k), x);
+    }
     if (st == SIMBI_DISCARD) {
         for (uint64_t i = 0; i < n; ++i) valid[i] = 0;
     } else if (st != SIMBI_OK) {
-        throw RunError("simulator '" + sims_.info().id + "' returned " + status_name(st) + " at rows " + rows + ": " + eb.message());
+        throw RunError("simulator '" + sims_.info().id + "' returned " + status_name(st) + " at rows " + rows_of + ": " + eb.message());
     }
 }
 

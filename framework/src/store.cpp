@@ -211,7 +211,77 @@ void write_rows(hid_t ds, uint64_t row, uint64_t rows, uint64_t cols, const File
               "writing " + path + " (" + std::strerror(errno) + ")");
 }
 
+// The store's header in the HDF5 user block, which HDF5 and h5py skip: the SHA-256 of every byte
+// after it, and the setup's fingerprint.
+constexpr hsize_t kUserBlock = 512;
+const char kHeaderMagic[] = "SIMBI-STORE 1\n";
+
+void write_store_header(const std::string& path, const std::string& fingerprint) {
+    int fd = ::open(path.c_str(), O_RDWR);
+    if (fd < 0) throw RunError("cannot reopen " + path + ": " + std::strerror(errno));
+    Sha256 sum;
+    std::vector<char> buf(1 << 20);
+    off_t at = off_t(kUserBlock);
+    for (;;) {
+        ssize_t n = ::pread(fd, buf.data(), buf.size(), at);
+        if (n < 0) {
+            ::close(fd);
+            throw RunError("cannot read " + path + ": " + std::strerror(errno));
+        }
+        if (n == 0) break;
+        sum.update(buf.data(), size_t(n));
+        at += n;
+    }
+    std::string header = std::string(kHeaderMagic) + "sha256 " + sum.hex() + "\nfingerprint " + fingerprint + "\n";
+    header.resize(kUserBlock, '\0');
+    const bool ok = ::pwrite(fd, header.data(), header.size(), 0) == ssize_t(header.size()) && ::fsync(fd) == 0;
+    const int err = errno;
+    ::close(fd);
+    if (!ok) throw RunError("cannot write the header of " + path + ": " + std::strerror(err) + " (is the disk full?)");
+}
+
 }  // namespace
+
+StoreHeader read_store_header(const std::string& path) {
+    StoreHeader h;
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return h;
+    char block[kUserBlock];
+    const bool whole = std::fread(block, 1, kUserBlock, f) == kUserBlock;
+    std::fclose(f);
+    if (!whole || std::memcmp(block, kHeaderMagic, sizeof kHeaderMagic - 1) != 0) return h;
+    std::string text(block, strnlen(block, kUserBlock));
+    auto field = [&](const std::string& name) {
+        size_t at = text.find("\n" + name + " ");
+        if (at == std::string::npos) return std::string();
+        at += name.size() + 2;
+        size_t end = text.find('\n', at);
+        return end == std::string::npos ? std::string() : text.substr(at, end - at);
+    };
+    h.sha256 = field("sha256");
+    h.fingerprint = field("fingerprint");
+    h.ok = h.sha256.size() == 64 && !h.fingerprint.empty();
+    return h;
+}
+
+void check_store_file(const std::string& path) {
+    StoreHeader h = read_store_header(path);
+    if (!h.ok)
+        throw RunError(path + ": not a sealed simbi store (no valid header: not written by simbi, written before stores carried "
+                              "checksums, or damaged); simulate it again");
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) throw RunError("cannot read " + path + ": " + std::strerror(errno));
+    std::fseek(f, long(kUserBlock), SEEK_SET);
+    Sha256 sum;
+    std::vector<char> buf(1 << 20);
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) sum.update(buf.data(), n);
+    const bool bad = std::ferror(f);
+    std::fclose(f);
+    if (bad) throw RunError("cannot read " + path);
+    if (sum.hex() != h.sha256)
+        throw RunError(path + ": does not match its checksum (the file was changed or damaged after sealing); simulate it again");
+}
 
 void seal_store(const Journal& journal, const std::string& store_path, const StoreMeta& meta) {
     const std::string tmp = store_path + ".tmp";
@@ -220,6 +290,7 @@ void seal_store(const Journal& journal, const std::string& store_path, const Sto
     fs::remove(tmp, ec);
     try {
         h5::Id fcpl = h5::untimed_file_plist();
+        h5::check(H5Pset_userblock(fcpl, kUserBlock), "reserving the store's header");
         h5::Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT), &H5Fclose, "creating " + tmp);
         h5::Id theta = create_rows_dataset(file, "theta", n, d, meta), x = create_rows_dataset(file, "x", n, k, meta);
         Sha256 theta_sum, x_sum;
@@ -265,14 +336,11 @@ void seal_store(const Journal& journal, const std::string& store_path, const Sto
         fs::remove(tmp, ec);
         throw RunError(std::string(e.what()) + "; the journal " + journal.path() + " is kept, and running again retries the sealing");
     }
-    int fd = ::open(tmp.c_str(), O_RDONLY);
-    if (fd >= 0) {
-        if (::fsync(fd) != 0) {
-            ::close(fd);
-            fs::remove(tmp, ec);
-            throw RunError("cannot flush " + tmp + ": " + std::strerror(errno) + "; the journal " + journal.path() + " is kept");
-        }
-        ::close(fd);
+    try {
+        write_store_header(tmp, meta.fingerprint());
+    } catch (const RunError& e) {
+        fs::remove(tmp, ec);
+        throw RunError(std::string(e.what()) + "; the journal " + journal.path() + " is kept");
     }
     fs::rename(tmp, store_path, ec);
     if (ec) throw RunError("cannot rename " + tmp + " to " + store_path + ": " + ec.message());
@@ -281,11 +349,8 @@ void seal_store(const Journal& journal, const std::string& store_path, const Sto
 std::string store_fingerprint(const std::string& store_path) {
     std::error_code ec;
     if (!fs::exists(store_path, ec)) return "";
-    hid_t raw = H5Fopen(store_path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (raw < 0) return "";
-    h5::Id file(raw, &H5Fclose, "opening " + store_path);
-    json a = h5::read_attributes(file);
-    return a.contains("fingerprint") && a["fingerprint"].is_string() ? a["fingerprint"].get<std::string>() : std::string();
+    StoreHeader h = read_store_header(store_path);
+    return h.ok ? h.fingerprint : std::string();
 }
 
 std::string journal_fingerprint(const std::string& journal_path) {
@@ -315,6 +380,8 @@ struct DatasetReader::Handles {
 DatasetReader::DatasetReader(const std::string& path) : h_(new Handles), path_(path) {
     std::error_code ec;
     if (!fs::exists(path, ec)) throw RunError(path + ": no such file");
+    // Every byte is checked before HDF5 parses any: HDF5 can crash on a damaged file.
+    check_store_file(path);
     hid_t raw = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
     if (raw < 0) throw RunError(path + ": not an HDF5 file (or a damaged one)");
     h_->file = h5::Id(raw, &H5Fclose, "opening " + path);
@@ -347,7 +414,7 @@ DatasetReader::DatasetReader(const std::string& path) : h_(new Handles), path_(p
 
 DatasetReader::~DatasetReader() = default;
 
-void DatasetReader::verify() const {
+void DatasetReader::verify(bool datasets) const {
     const json& a = attributes_;
     auto need = [&](const char* key) -> const json& {
         if (!a.contains(key)) throw RunError(path_ + ": attribute '" + key + "' is missing: not a sealed simbi store, or one written "
@@ -364,6 +431,7 @@ void DatasetReader::verify() const {
         throw RunError(path_ + ": /theta has " + std::to_string(rows_) + " rows but the store says " + a["rows"].dump());
     if (!need("dtype").is_string() || a["dtype"].get<std::string>() != dtype_)
         throw RunError(path_ + ": the datasets are " + dtype_ + " but the store says " + a["dtype"].dump());
+    if (!datasets) return;
     Sha256 theta_sum, x_sum;
     const uint64_t block = std::max<uint64_t>(1, (uint64_t(8) << 20) / ((d_ + k_ + 1) * 8));
     std::vector<char> tbuf, xbuf;

@@ -10,6 +10,7 @@
 #include "simbi_host/process_guard.hpp"
 #include "simbi_host/sha256.hpp"
 #include "simbi_host/stages.hpp"
+#include "simbi_host/streams.hpp"
 
 namespace fs = std::filesystem;
 
@@ -37,7 +38,7 @@ json run_truncated_round(const Manifest& m, const PluginRegistry& registry, cons
                          const Prior& prior, uint64_t round, bool quiet) {
     const SequentialSection& q = *m.sequential;
     const auto& obs = *m.observation;
-    const uint64_t d = prior.dim(), seed = simbi_rng_mix(m.simulation.seed, 500 + round);
+    const uint64_t d = prior.dim(), seed = simbi_rng_mix(m.simulation.seed, streams::kTruncationBase + round);
     // log of the posterior at the observations, up to a constant: sum_j log_prob(theta, x_j)
     // counts the prior n_obs times, so n_obs - 1 of them come off.
     auto log_post = [&](const std::vector<double>& theta, uint64_t n) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "neural.hpp"
+#include "streams.hpp"
 
 namespace simbi::nn {
 
@@ -39,7 +40,7 @@ double c2st(const Tensor& reference, const Tensor& approximate, uint64_t seed, i
     Tensor X = torch::cat({(ref - mean) / std, (app - mean) / std}, 0);
     Tensor y = torch::cat({torch::zeros({ref.size(0)}), torch::ones({app.size(0)})});
     const int64_t n = X.size(0), d = X.size(1);
-    at::Generator shuffle = make_generator(seed, 7);
+    at::Generator shuffle = make_generator(seed, streams::kC2stShuffle);
     Tensor perm = torch::randperm(n, shuffle);
     X = X.index_select(0, perm);
     y = y.index_select(0, perm);
@@ -48,7 +49,7 @@ double c2st(const Tensor& reference, const Tensor& approximate, uint64_t seed, i
     // many folds run at once.
     std::vector<torch::nn::Sequential> nets;
     for (int64_t f = 0; f < folds; ++f) {
-        torch::manual_seed(simbi_rng_mix(seed, uint64_t(100 + f)));
+        torch::manual_seed(simbi_rng_mix(seed, streams::kC2stInitBase + uint64_t(f)));
         nets.push_back(make_mlp(d, {10 * d, 10 * d}, 1));
         glorot_uniform(nets.back());
     }
@@ -59,7 +60,7 @@ double c2st(const Tensor& reference, const Tensor& approximate, uint64_t seed, i
         test_mask.narrow(0, lo, hi - lo).fill_(true);
         Tensor Xtr = X.index({~test_mask}), ytr = y.index({~test_mask}), Xte = X.index({test_mask}), yte = y.index({test_mask});
         auto& net = nets[size_t(f)];
-        at::Generator gen = make_generator(seed, uint64_t(200 + f));
+        at::Generator gen = make_generator(seed, streams::kC2stBatchBase + uint64_t(f));
         FlatAdam opt(net->parameters(), 1e-3);
         std::vector<Tensor> weights;
         for (const auto& p : net->named_parameters())

@@ -175,104 +175,38 @@ Tensor EmbeddingImpl::forward(const Tensor& x) {
 
 // ---- the prior in torch
 
-TorchPrior::TorchPrior(const json& spec) : spec_(spec) { add(spec); }
-
-void TorchPrior::add(const json& s) {
-    const std::string type = s.at("type").get<std::string>();
-    if (type == "product") {
-        for (const auto& p : s.at("parts")) add(p);
-        return;
-    }
-    Part p;
-    p.type = type;
-    p.offset = dim_;
-    const double inf = std::numeric_limits<double>::infinity();
-    auto vec = [](const json& v) { return torch::tensor(v.get<std::vector<double>>(), torch::kFloat64); };
-    if (type == "box_uniform" || type == "log_uniform") {
-        p.a = vec(s.at("low"));
-        p.b = vec(s.at("high"));
-        p.dim = p.a.size(0);
-        p.log_norm = type == "box_uniform" ? -(p.b - p.a).log().sum().item<double>() : -(p.b.log() - p.a.log()).log().sum().item<double>();
-        for (int64_t i = 0; i < p.dim; ++i) {
-            lower_.push_back(p.a[i].item<double>());
-            upper_.push_back(p.b[i].item<double>());
-        }
-    } else if (type == "log_normal") {
-        p.a = vec(s.at("loc"));
-        p.b = vec(s.at("scale"));
-        p.dim = p.a.size(0);
-        for (int64_t i = 0; i < p.dim; ++i) {
-            lower_.push_back(0.0);
-            upper_.push_back(inf);
-        }
-    } else if (type == "normal") {
-        p.a = vec(s.at("mean"));
-        p.dim = p.a.size(0);
-        Tensor cov;
-        if (s.contains("std")) {
-            cov = torch::diag(vec(s.at("std")).pow(2));
-        } else {
-            auto rows = s.contains("cov") ? s.at("cov").get<std::vector<std::vector<double>>>() : s.at("precision").get<std::vector<std::vector<double>>>();
-            std::vector<double> flat;
-            for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
-            Tensor m = torch::tensor(flat, torch::kFloat64).view({p.dim, p.dim});
-            cov = s.contains("cov") ? m : torch::inverse(m);
-        }
-        p.chol = torch::linalg_cholesky(cov);
-        p.chol_inv = torch::inverse(p.chol);
-        p.log_norm = -0.5 * double(p.dim) * std::log(2 * M_PI) - p.chol.diagonal().log().sum().item<double>();
-        for (int64_t i = 0; i < p.dim; ++i) {
-            lower_.push_back(-inf);
-            upper_.push_back(inf);
-        }
-    } else {
-        throw std::invalid_argument("unknown prior type '" + type + "'");
-    }
-    dim_ += p.dim;
-    parts_.push_back(p);
+TorchPrior::TorchPrior(const simbi_prior* prior) : prior_(prior) {
+    if (!prior || !prior->lower || !prior->upper || !prior->sample || !prior->log_prob) throw std::invalid_argument("the host's prior is incomplete");
+    lower_.assign(prior->lower, prior->lower + prior->dim);
+    upper_.assign(prior->upper, prior->upper + prior->dim);
 }
 
+namespace {
+void check_prior_call(simbi_status st, const char* call, const char* message) {
+    if (st != SIMBI_OK) throw std::runtime_error(std::string("the host's prior ") + call + " failed: " + message);
+}
+}  // namespace
+
 Tensor TorchPrior::log_prob(const Tensor& theta_in) const {
-    Tensor theta = theta_in.to(torch::kFloat64);
-    Tensor lp = torch::zeros({theta.size(0)}, torch::kFloat64);
-    const double inf = std::numeric_limits<double>::infinity();
-    for (const auto& p : parts_) {
-        Tensor t = theta.narrow(1, p.offset, p.dim);
-        if (p.type == "box_uniform") {
-            Tensor inside = ((t >= p.a) & (t <= p.b)).all(1);
-            lp = lp + torch::where(inside, torch::full_like(lp, p.log_norm), torch::full_like(lp, -inf));
-        } else if (p.type == "log_uniform") {
-            Tensor inside = ((t >= p.a) & (t <= p.b)).all(1);
-            Tensor v = p.log_norm - t.clamp_min(1e-300).log().sum(1);
-            lp = lp + torch::where(inside, v, torch::full_like(lp, -inf));
-        } else if (p.type == "log_normal") {
-            Tensor inside = (t > 0).all(1);
-            Tensor lt = t.clamp_min(1e-300).log();
-            Tensor z = (lt - p.a) / p.b;
-            Tensor v = (-0.5 * z.pow(2) - 0.5 * std::log(2 * M_PI) - p.b.log() - lt).sum(1);
-            lp = lp + torch::where(inside, v, torch::full_like(lp, -inf));
-        } else {
-            Tensor z = torch::matmul(t - p.a, p.chol_inv.t());
-            lp = lp + p.log_norm - 0.5 * z.pow(2).sum(1);
-        }
-    }
-    return lp;
+    if (!prior_) throw std::runtime_error("no prior: the host did not give one (it needs ABI 1.1)");
+    Tensor theta = theta_in.to(torch::kFloat64).contiguous();
+    Tensor out = torch::empty({theta.size(0)}, torch::kFloat64);
+    char message[256] = {0};
+    simbi_error err{sizeof err, SIMBI_OK, 0, message, sizeof message};
+    check_prior_call(prior_->log_prob(prior_, uint64_t(theta.size(0)), theta.data_ptr<double>(), out.data_ptr<double>(), &err), "log_prob",
+                     message);
+    return out;
 }
 
 Tensor TorchPrior::sample(int64_t n, at::Generator& gen) const {
-    std::vector<Tensor> cols;
-    for (const auto& p : parts_) {
-        if (p.type == "box_uniform") {
-            cols.push_back(p.a + (p.b - p.a) * torch::rand({n, p.dim}, gen, torch::kFloat64));
-        } else if (p.type == "log_uniform") {
-            cols.push_back((p.a.log() + (p.b.log() - p.a.log()) * torch::rand({n, p.dim}, gen, torch::kFloat64)).exp());
-        } else if (p.type == "log_normal") {
-            cols.push_back((p.a + p.b * torch::randn({n, p.dim}, gen, torch::kFloat64)).exp());
-        } else {
-            cols.push_back(p.a + torch::matmul(torch::randn({n, p.dim}, gen, torch::kFloat64), p.chol.t()));
-        }
-    }
-    return torch::cat(cols, 1);
+    if (!prior_) throw std::runtime_error("no prior: the host did not give one (it needs ABI 1.1)");
+    // The host's counter-based draws, seeded from this generator: deterministic as before.
+    const uint64_t seed = uint64_t(torch::randint(0, int64_t(1) << 62, {1}, gen, torch::kInt64).item<int64_t>());
+    Tensor out = torch::empty({n, dim()}, torch::kFloat64);
+    char message[256] = {0};
+    simbi_error err{sizeof err, SIMBI_OK, 0, message, sizeof message};
+    check_prior_call(prior_->sample(prior_, uint64_t(n), seed, 0, out.data_ptr<double>(), &err), "sample", message);
+    return out;
 }
 
 // ---- support bijection
@@ -431,7 +365,6 @@ void NeuralEstimator::save(const std::string& dir) {
         j["x_dim"] = x_.mean.size(0);
         j["theta_standardization"] = theta_.to_json();
         j["x_standardization"] = x_.to_json();
-        j["prior"] = prior_.spec();
         j["training"] = {{"epochs", result_.epochs}, {"batch_size", result_.batch_size}, {"best_val_loss", result_.best_val}, {"seconds", result_.seconds}};
         std::filesystem::create_directories(dir);
         save_module(network(), dir + "/weights.pt");
@@ -444,7 +377,7 @@ void NeuralEstimator::load(const std::string& dir) {
         json j = read_artifact(dir, id_);
         theta_ = Standardizer::from_json(j.at("theta_standardization"));
         x_ = Standardizer::from_json(j.at("x_standardization"));
-        prior_ = TorchPrior(j.at("prior"));
+        if (!prior_.defined()) throw std::runtime_error("no prior: the host must give one before load (ABI 1.1)");
         rebuild(j);
         load_module(network(), dir + "/weights.pt");
         network().eval();

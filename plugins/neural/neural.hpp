@@ -188,30 +188,22 @@ json flow_spec(const simbi::Config& c, const std::string& default_flow = "nsf");
 
 // ---------------------------------------------------------------- the prior in torch
 
-// Evaluates and samples simbi prior JSON (box_uniform, normal, log_uniform, log_normal, product).
+// The host's prior (simbi_prior, given by set_prior or in the training context) seen with
+// tensors: one prior grammar, the host's. Host-owned; the host keeps it valid for the instance.
 class TorchPrior {
 public:
     TorchPrior() = default;
-    explicit TorchPrior(const json& spec);
-    Tensor log_prob(const Tensor& theta) const;  // [B]; -inf outside the support
-    Tensor sample(int64_t n, at::Generator& gen) const;
-    int64_t dim() const { return dim_; }
-    const json& spec() const { return spec_; }
+    explicit TorchPrior(const simbi_prior* prior);
+    bool defined() const { return prior_ != nullptr; }
+    Tensor log_prob(const Tensor& theta) const;  // [B] float64; -inf outside the support
+    Tensor sample(int64_t n, at::Generator& gen) const;  // [n, d] float64, seeded from gen
+    int64_t dim() const { return int64_t(lower_.size()); }
     const std::vector<double>& lower() const { return lower_; }
     const std::vector<double>& upper() const { return upper_; }
 
 private:
-    struct Part {
-        std::string type;
-        int64_t offset, dim;
-        Tensor a, b, chol, chol_inv;  // per type
-        double log_norm = 0;
-    };
-    json spec_;
-    int64_t dim_ = 0;
-    std::vector<Part> parts_;
+    const simbi_prior* prior_ = nullptr;
     std::vector<double> lower_, upper_;
-    void add(const json& spec);
 };
 
 // A bijection from the prior's support to R^d: logit of the scaled box where both bounds are
@@ -337,6 +329,7 @@ public:
     void log_prob(uint64_t n, const double* theta, const double* x, double* out) final;
     void save(const std::string& dir) final;
     void load(const std::string& dir) final;
+    void set_prior(const simbi_prior& prior) final { prior_ = TorchPrior(&prior); }
 
 protected:
     virtual void do_train(const simbi_train_context& ctx) = 0;

@@ -8,6 +8,7 @@
 #include <simbi/rng.h>
 
 #include "neural.hpp"
+#include "streams.hpp"
 
 namespace fs = std::filesystem;
 
@@ -104,7 +105,7 @@ void DataSource::read_block(int64_t start, int64_t count, Tensor& theta, Tensor&
 }
 
 void DataSource::for_each_train_batch(int64_t batch, uint64_t seed, int64_t epoch, const std::function<void(const Tensor&, const Tensor&)>& f) const {
-    at::Generator gen = make_generator(seed, 1000 + uint64_t(epoch));
+    at::Generator gen = make_generator(seed, streams::kBatchOrderBase + uint64_t(epoch));
     if (in_memory_) {
         Tensor perm = torch::randperm(n_train_, gen);
         for (int64_t s = 0; s < n_train_; s += batch) {
@@ -356,7 +357,7 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
         model.train();
         // Dropout draws from torch's global generator: seeding it per epoch makes a resumed
         // training draw the same masks as an uninterrupted one.
-        torch::manual_seed(simbi_rng_mix(seed, 5000 + uint64_t(epoch)));
+        torch::manual_seed(simbi_rng_mix(seed, streams::kDropoutBase + uint64_t(epoch)));
         double total = 0;
         int64_t count = 0;
         data.for_each_train_batch(cfg.batch_size, seed, epoch, [&](const Tensor& theta, const Tensor& x) {
@@ -427,7 +428,7 @@ namespace simbi::nn {
 
 std::unique_ptr<DataSource> NeuralEstimator::prepare(const simbi_train_context& ctx, const std::function<Tensor(const Tensor&)>& g,
                                                      TrainingConfig& config) {
-    prior_ = TorchPrior(json::parse(ctx.prior->json));
+    prior_ = TorchPrior(ctx.prior);
     config = TrainingConfig::from_json(ctx.training_json ? ctx.training_json : "{}", config);
     auto data = std::make_unique<DataSource>(ctx.data, config.validation_fraction, runtime_.memory_bytes);
     if (config.batch_size == 0) config.batch_size = TrainingConfig::auto_batch_size(data->train_rows());

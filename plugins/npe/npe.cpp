@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "neural/neural.hpp"
+#include "neural/streams.hpp"
 
 using namespace simbi::nn;
 
@@ -73,7 +74,7 @@ protected:
         if (n_obs != 1)
             throw std::invalid_argument("NPE conditions on one observation; got " + std::to_string(n_obs) +
                                         " (for i.i.d. sets use simbi.nre or simbi.nle, or an embedding of the set)");
-        at::Generator gen = make_generator(seed, 11);
+        at::Generator gen = make_generator(seed, streams::kNpeSampling);
         const int64_t d = theta_.mean.size(0);
         Tensor c1 = net_->embed->forward(x_.apply(to_tensor(x_obs, 1, x_.mean.size(0))));
         std::vector<Tensor> kept;

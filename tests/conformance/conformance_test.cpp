@@ -162,10 +162,12 @@ TEST_CASE("conformance: estimators train, sample, evaluate and round-trip their 
         const std::string art = dir.file(p.id);
         est.save(art);
         EstimatorInstance loaded(p, json::object(), host);
+        loaded.set_prior(*prior);  // as the host does before load (ABI 1.1)
         loaded.load(art);
         CHECK(loaded.sample(obs, 64, 5, 2) == s);
         CHECK(loaded.log_prob(s, xs, 64) == lp);
         EstimatorInstance other(p, json::object(), host);
+        other.set_prior(*prior);
         CHECK_THROWS_AS(other.load(dir.file("nowhere")), RunError);
     }
 #ifdef SIMBI_TEST_WITH_TORCH

@@ -11,8 +11,10 @@
 #include <thread>
 
 #include "../support.hpp"
+#include "simbi_host/json_reader.hpp"
 #include "simbi_host/process_guard.hpp"
 #include "simbi_host/sha256.hpp"
+#include "simbi_host/store.hpp"
 
 using simbi_test::read_file;
 using simbi_test::run_cli;
@@ -92,6 +94,17 @@ void reshape_dataset(const std::string& path, const char* name, hsize_t cols) {
     H5Dclose(nds);
     H5Sclose(nsp);
     H5Fclose(f);
+}
+
+// Writes a store's header afresh for its present bytes, as if a tool had re-sealed a file it had
+// changed: the reader's shape checks must still refuse it.
+void reseal_header(const std::string& path) {
+    std::string bytes = read_file(path);
+    const std::string body = bytes.substr(512);
+    const auto header = simbi::host::read_store_header(path);
+    std::string text = "SIMBI-STORE 1\nsha256 " + simbi::host::sha256_hex(body) + "\nfingerprint " + header.fingerprint + "\n";
+    text.resize(512, '\0');
+    write_file(path, text + body);
 }
 
 void overwrite_bytes(const std::string& path, long offset, size_t n) {
@@ -180,7 +193,7 @@ TEST_CASE("fault 4: a sealed store whose data changed is refused", "[faults]") {
     auto r = run_cli("run " + run.manifest_path + " -q");
     INFO(r.output);
     CHECK(r.exit_code == 1);
-    CHECK(r.output.find("/theta does not match its checksum") != std::string::npos);
+    CHECK(r.output.find("sims.h5: does not match its checksum (the file was changed or damaged after sealing)") != std::string::npos);
     r = run_cli("dataset verify " + store);
     CHECK(r.exit_code == 1);
     CHECK(run_cli("dataset verify " + run.dir.file("orig.h5")).exit_code == 0);
@@ -190,13 +203,25 @@ TEST_CASE("fault 4: a sealed store whose data changed is refused", "[faults]") {
     r = run_cli("run " + run.manifest_path + " -q");
     INFO(r.output);
     CHECK(r.exit_code == 1);
+    CHECK(r.output.find("does not match its checksum") != std::string::npos);
+    reseal_header(store);  // a consistent file hash, inconsistent content
+    r = run_cli("run " + run.manifest_path + " -q");
+    CHECK(r.exit_code == 1);
     CHECK(r.output.find("/x has 3 columns but the store says x_dim = 2") != std::string::npos);
 
     fs::copy_file(run.dir.file("orig.h5"), store, fs::copy_options::overwrite_existing);
     reshape_dataset(store, "theta", 3);
+    reseal_header(store);
     r = run_cli("run " + run.manifest_path + " -q");
     CHECK(r.exit_code == 1);
     CHECK(r.output.find("/theta has 3 columns but parameter_names lists 2") != std::string::npos);
+    // Data rescaled in place with a consistent file hash: the datasets' own checksums catch it.
+    fs::copy_file(run.dir.file("orig.h5"), store, fs::copy_options::overwrite_existing);
+    scale_theta(store, 2.0);
+    reseal_header(store);
+    r = run_cli("dataset verify " + store);
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find("/theta does not match its checksum") != std::string::npos);
 }
 
 TEST_CASE("fault 5: a changed or mixed artifact is refused", "[faults]") {
@@ -479,4 +504,24 @@ TEST_CASE("fault 21: unclear inputs get clear messages", "[faults]") {
     r = run_cli("run " + dir.file("m.json") + " -q");
     CHECK(r.exit_code == 2);
     CHECK(r.output.find("plugin 'simbi.projectile' is a simulator, not an estimator") != std::string::npos);
+}
+
+TEST_CASE("plugins check: a conforming library passes, each broken rule is named", "[faults][check]") {
+    auto ok = run_cli("plugins check " SIMBI_TEST_PLUGIN_DIR "/simbi_projectile.so");
+    INFO(ok.output);
+    CHECK(ok.exit_code == 0);
+    CHECK(ok.output.find(" 0 failed") != std::string::npos);
+    auto r = run_cli("plugins check " + kFaulty + "/simbi_test_faulty.so --json");
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    auto j = simbi::host::json::parse(r.output);
+    auto failed = [&](const std::string& plugin, const std::string& words) {
+        for (const auto& c : j["checks"])
+            if (c["plugin"] == plugin && !c["ok"].get<bool>() && c["detail"].get<std::string>().find(words) != std::string::npos) return true;
+        return false;
+    };
+    CHECK(failed("faulty.writes_theta", "wrote into its read-only theta"));
+    CHECK(failed("faulty.overrun", "wrote past its 5 declared outputs"));
+    CHECK(failed("faulty.nondeterministic", "rows differ between batch size 1 on one thread and batch size"));
+    CHECK(j["failed"].get<int>() >= 3);
 }

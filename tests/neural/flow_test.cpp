@@ -5,6 +5,9 @@
 #undef CHECK
 #include <catch2/catch.hpp>
 
+#include "simbi_host/estimator_instance.hpp"
+#include "simbi_host/prior.hpp"
+
 using namespace simbi::nn;
 
 namespace {
@@ -88,9 +91,11 @@ TEST_CASE("gradients reach every parameter", "[neural][flow]") {
     }
 }
 
-TEST_CASE("the torch prior matches its JSON definition", "[neural][prior]") {
-    TorchPrior p(json::parse(R"({"type": "product", "parts": [{"type": "box_uniform", "low": [0], "high": [2]},
-                                {"type": "normal", "mean": [1], "std": [2]}]})"));
+TEST_CASE("the torch prior evaluates and samples the host's prior through the ABI", "[neural][prior]") {
+    auto host_prior = simbi::host::parse_prior_json(R"({"type": "product", "parts": [{"type": "box_uniform", "low": [0], "high": [2]},
+                                {"type": "normal", "mean": [1], "std": [2]}]})", "test prior");
+    simbi::host::PriorView view(*host_prior);
+    TorchPrior p(view.c());
     Tensor t = torch::tensor({{1.0, 1.0}, {3.0, 0.0}}, torch::kFloat64);
     Tensor lp = p.log_prob(t);
     CHECK(lp[0].item<double>() == Approx(-std::log(2.0) - 0.5 * std::log(2 * M_PI) - std::log(2.0)));

@@ -42,6 +42,11 @@ class EstimatorInstance {
 public:
     EstimatorInstance(const PluginInfo& info, const json& config, const HostServices& host);
     ~EstimatorInstance();
+    // Gives the plugin this prior through simbi_estimator.set_prior (ABI 1.1; a 1.0 plugin is
+    // not asked). The prior must outlive the instance or the next call; train() calls it too.
+    void set_prior(const Prior& prior);
+    // The same for a prior the instance keeps, e.g. an artifact's.
+    void set_prior(std::unique_ptr<Prior> prior);
     EstimatorInstance(const EstimatorInstance&) = delete;
     EstimatorInstance& operator=(const EstimatorInstance&) = delete;
 
@@ -61,6 +66,9 @@ private:
     PluginInfo info_;
     const HostServices& host_;
     simbi_estimator* est_ = nullptr;
+    std::unique_ptr<Prior> owned_prior_;
+    std::unique_ptr<PriorView> prior_view_;
+    const Prior* prior_ = nullptr;
 };
 
 // Loads an artifact folder, after checking its record and every file's checksum, and returns the

@@ -75,6 +75,8 @@ struct Manifest {
 // Reads, overrides and validates a manifest. Throws UsageError naming the file and JSON path.
 // overrides: "dotted.path=VALUE" where VALUE is JSON, or else taken as a string.
 Manifest load_manifest(const std::string& path, const std::vector<std::string>& overrides = {});
+// The same for a manifest's text; path names it in messages and anchors its relative paths.
+Manifest load_manifest_text(const std::string& text, const std::string& path, const std::vector<std::string>& overrides = {});
 
 // Applies one "a.b.c=VALUE" override to a JSON document.
 void apply_override(json& doc, const std::string& assignment);

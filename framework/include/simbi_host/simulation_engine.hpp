@@ -21,6 +21,9 @@ struct EngineOptions {
     uint64_t batch_rows = 64;  // rows per simulate() call; does not change results
     InvalidPolicy invalid = InvalidPolicy::Drop;
     unsigned max_attempts = 100;  // per row, under Resample
+    // The plugin gets a copy of theta and an x buffer with guard values after it, both checked
+    // after each call. Off only to measure what the guards cost (bench_simulation).
+    bool guard_buffers = true;
 };
 
 // The rows of one chunk after the invalid-row policy.

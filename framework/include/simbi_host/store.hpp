@@ -12,6 +12,9 @@
 //   simulator_sha256, simulator_config, prior, seed, budget, invalid_policy, n_simulated,
 //   n_invalid, n_resampled, n_dropped, dtype, manifest, simbi_version, fingerprint, and
 //   theta_sha256 / x_sha256: SHA-256 of each dataset's bytes as stored (little-endian, row-major).
+//   The first 512 bytes (an HDF5 user block, which h5py skips) hold "SIMBI-STORE 1", the SHA-256
+//   of every byte after them and the fingerprint: readers check the whole file before HDF5
+//   parses any of it.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -72,19 +75,31 @@ void seal_store(const Journal& journal, const std::string& store_path, const Sto
 
 // The fingerprint attribute of an existing store, or "" if there is none or it is unreadable.
 std::string store_fingerprint(const std::string& store_path);
+// A sealed store's header (the HDF5 user block): the SHA-256 of the rest of the file and the
+// setup's fingerprint. ok is false when the file has none.
+struct StoreHeader {
+    bool ok = false;
+    std::string sha256, fingerprint;
+};
+StoreHeader read_store_header(const std::string& path);
+// Checks every byte of a sealed store against its header before any HDF5 call reads it; throws
+// RunError naming the file.
+void check_store_file(const std::string& path);
+
 // The fingerprint in a journal's header; "" if there is no file, "corrupt" if it is unreadable.
 std::string journal_fingerprint(const std::string& journal_path);
 
 // Reading a sealed store.
 class DatasetReader {
 public:
-    // Opens the file and checks that /theta and /x are 2-D float arrays of equal rows; throws
-    // RunError if not. verify() checks the rest before the data is used.
+    // Checks the whole file against its checksum, opens it and checks that /theta and /x are 2-D
+    // float arrays of equal rows; throws RunError if not. verify() checks the rest.
     explicit DatasetReader(const std::string& path);
     ~DatasetReader();
-    // Checks the shapes against the metadata and the data against its SHA-256 checksums; throws
-    // RunError naming what differs.
-    void verify() const;
+    // Checks the shapes against the metadata and, with datasets, each dataset against its own
+    // SHA-256 too (the constructor has checked every byte already); throws RunError naming what
+    // differs.
+    void verify(bool datasets = false) const;
     // The data's checksum, "<theta sha256>:<x sha256>", from the metadata (verify() first).
     std::string checksum() const;
     DatasetReader(const DatasetReader&) = delete;

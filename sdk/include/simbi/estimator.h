@@ -64,6 +64,15 @@ typedef struct simbi_estimator {
     /* Saves the trained estimator to (creates) folder dir / loads it from there. [main-thread] */
     simbi_status (*save)(struct simbi_estimator *self, const char *dir, simbi_error *err);
     simbi_status (*load)(struct simbi_estimator *self, const char *dir, simbi_error *err);
+
+    /* ---- ABI 1.1: read only when size covers it. */
+
+    /* Gives the instance the host's prior, for train() (ctx->prior is then this same prior),
+     * sample(), log_prob() and load(): the support to keep samples in, the prior term of ratio
+     * and likelihood posteriors. Host-owned; valid until the instance is destroyed or set_prior
+     * is called again. A 1.1 host calls it right after create(), before any other call. May be
+     * NULL. [main-thread] */
+    simbi_status (*set_prior)(struct simbi_estimator *self, const simbi_prior *prior, simbi_error *err);
 } simbi_estimator;
 
 /* The size of a 1.0 estimator: what a host requires. */

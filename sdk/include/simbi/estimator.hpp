@@ -20,6 +20,8 @@ public:
     virtual void log_prob(uint64_t n, const double* theta, const double* x, double* out) = 0;
     virtual void save(const std::string& dir) = 0;
     virtual void load(const std::string& dir) = 0;
+    // The host's prior (ABI 1.1), valid until the next call of set_prior or the instance's end.
+    virtual void set_prior(const simbi_prior& prior) { (void)prior; }
 };
 
 // Thrown to report SIMBI_DISCARD (e.g. cancelled by the user) rather than SIMBI_ERROR.
@@ -66,6 +68,12 @@ struct EstimatorAdapter {
     static simbi_status load(simbi_estimator* e, const char* dir, simbi_error* err) {
         return guard(err, "load", [&] { self(e).load(dir); });
     }
+    static simbi_status set_prior(simbi_estimator* e, const simbi_prior* prior, simbi_error* err) {
+        return guard(err, "set_prior", [&] {
+            if (!prior) throw std::invalid_argument("the prior is NULL");
+            self(e).set_prior(*prior);
+        });
+    }
     static void* create(Info& info, const simbi_host* host, const char* config, simbi_error* err) {
         try {
             Config cfg(config ? config : "{}");
@@ -81,6 +89,7 @@ struct EstimatorAdapter {
             in->c.log_prob = &log_prob;
             in->c.save = &save;
             in->c.load = &load;
+            in->c.set_prior = &set_prior;
             return &in.release()->c;
         } catch (const std::exception& e) {
             fail(err, SIMBI_ERROR, info.id() + ": " + e.what());

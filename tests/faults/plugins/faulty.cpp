@@ -1,24 +1,11 @@
 // Simulators that break the contract in one way each, for the fault-injection tests.
 #include <simbi/simbi.hpp>
 
-#include <chrono>
-#include <cstdlib>
-#include <thread>
+#include <atomic>
 
 namespace {
 const char* kBox = R"({"type": "box_uniform", "low": [0, 0], "high": [1, 1]})";
 }
-
-// Calls exit(0) from inside simulate, at row 150.
-struct ExitInSimulate {
-    static simbi::Info info() { return simbi::Info("faulty.exit", "exit() in simulate").params({"a", "b"}).outputs(1).prior(kBox); }
-    explicit ExitInSimulate(const simbi::Config&) {}
-    bool simulate(const double* theta, simbi::Rng& rng, double* x) const {
-        if (rng.uniform() < 0.01) std::exit(0);
-        x[0] = theta[0] + theta[1];
-        return true;
-    }
-};
 
 // Writes into the read-only theta it was handed.
 struct WritesTheta {
@@ -41,17 +28,6 @@ struct Overrun {
     }
 };
 
-// Never returns.
-struct Hang {
-    static simbi::Info info() { return simbi::Info("faulty.hang", "hangs").params({"a", "b"}).outputs(1).prior(kBox); }
-    explicit Hang(const simbi::Config&) {}
-    bool simulate(const double*, simbi::Rng&, double* x) const {
-        for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
-        x[0] = 0;
-        return true;
-    }
-};
-
 // Marks every row invalid.
 struct AllInvalid {
     static simbi::Info info() { return simbi::Info("faulty.all_invalid", "all invalid").params({"a", "b"}).outputs(1).prior(kBox); }
@@ -62,4 +38,15 @@ struct AllInvalid {
     }
 };
 
-SIMBI_EXPORT_PLUGINS(ExitInSimulate, WritesTheta, Overrun, Hang, AllInvalid)
+// Depends on how many rows it has simulated before, not only on (seed, row).
+struct NonDeterministic {
+    static simbi::Info info() { return simbi::Info("faulty.nondeterministic", "order-dependent").params({"a", "b"}).outputs(1).prior(kBox); }
+    explicit NonDeterministic(const simbi::Config&) {}
+    bool simulate(const double* theta, simbi::Rng&, double* x) const {
+        static std::atomic<uint64_t> calls{0};
+        x[0] = theta[0] + double(calls++ % 7);
+        return true;
+    }
+};
+
+SIMBI_EXPORT_PLUGINS(WritesTheta, Overrun, AllInvalid, NonDeterministic)

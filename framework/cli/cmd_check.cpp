@@ -1,0 +1,146 @@
+// simbi plugins check LIBRARY [--json]: the conformance checks on one plugin file, for an
+// author's CI. Exit code 0 when every check passes, 1 otherwise.
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "commands.hpp"
+#include "common.hpp"
+#include "simbi_host/errors.hpp"
+#include "simbi_host/host_services.hpp"
+#include "simbi_host/plugin_scan.hpp"
+#include "simbi_host/prior.hpp"
+#include "simbi_host/simulation_engine.hpp"
+#include "simbi_host/simulator_instance.hpp"
+
+namespace simbi_cli {
+
+using simbi::host::json;
+
+namespace {
+
+struct Report {
+    json checks = json::array();
+    int passed = 0, failed = 0;
+    void add(const std::string& plugin, const std::string& check, bool ok, const std::string& detail) {
+        checks.push_back({{"plugin", plugin}, {"check", check}, {"ok", ok}, {"detail", detail}});
+        ++(ok ? passed : failed);
+    }
+    // Runs f; an exception is a failed check with its message.
+    template <class F>
+    void run(const std::string& plugin, const std::string& check, F f) {
+        try {
+            std::string detail = f();
+            add(plugin, check, true, detail);
+        } catch (const std::exception& e) {
+            add(plugin, check, false, e.what());
+        }
+    }
+};
+
+void check_bad_config(Report& report, const simbi::host::PluginInfo& p, const simbi::host::HostServices& host) {
+    report.run(p.id, "bad config", [&] {
+        const simbi_factory* f = simbi::host::plugin_factory(p);
+        char buf[512] = {0};
+        simbi_error err{sizeof(simbi_error), SIMBI_OK, 0, buf, sizeof buf};
+        void* obj = f->create(f, host.c_host(), p.id.c_str(), R"({"no_such_key_zzz": 1})", &err);
+        if (obj) throw std::runtime_error("create() accepted the unknown config key 'no_such_key_zzz'");
+        if (err.status == SIMBI_OK || !buf[0]) throw std::runtime_error("create() failed without an error status and message");
+        return std::string("an unknown key is refused: ") + buf;
+    });
+}
+
+void check_simulator(Report& report, const simbi::host::PluginInfo& p, const simbi::host::HostServices& host) {
+    using namespace simbi::host;
+    const uint64_t d = p.param_names.size(), k = p.output_dim;
+    report.run(p.id, "n = 0", [&] {
+        SimulatorInstances sims(p, "{}", host, 1);
+        simbi_simulator* s = sims.for_thread(0);
+        ErrorBuffer eb;
+        double theta = 0, x = 0;
+        uint8_t valid = 0;
+        simbi_status st = s->simulate(s, 0, &theta, 1, 0, &x, &valid, eb.get());
+        if (st != SIMBI_OK) throw std::runtime_error("simulate(n = 0) returned " + std::string(status_name(st)) + ": " + eb.message());
+        return std::string("returns ok");
+    });
+    if (p.default_prior_json.empty()) {
+        report.add(p.id, "determinism", false, "no default prior to draw theta from; declare one in the descriptor");
+        return;
+    }
+    std::unique_ptr<Prior> prior = parse_prior_json(p.default_prior_json, "default prior of '" + p.id + "'");
+    report.run(p.id, "valid flags", [&] {
+        SimulatorInstances sims(p, "{}", host, 1);
+        simbi_simulator* s = sims.for_thread(0);
+        const uint64_t n = 64;
+        std::vector<double> theta(n * d), x(n * k);
+        prior->sample_rows(n, 3, 0, theta.data());
+        std::vector<uint8_t> valid(n, 7);
+        ErrorBuffer eb;
+        simbi_status st = s->simulate(s, n, theta.data(), 1, 0, x.data(), valid.data(), eb.get());
+        if (st != SIMBI_OK && st != SIMBI_DISCARD) throw std::runtime_error("simulate returned " + std::string(status_name(st)) + ": " + eb.message());
+        for (uint64_t i = 0; st == SIMBI_OK && i < n; ++i)
+            if (valid[i] > 1) throw std::runtime_error("valid[" + std::to_string(i) + "] was left at " + std::to_string(valid[i]) + ", not 0 or 1");
+        return std::string("every row's flag is written 0 or 1");
+    });
+    report.run(p.id, "determinism and buffers", [&] {
+        // The same rows whatever the batch size or thread count; the engine's guards catch writes
+        // into theta or past the declared outputs.
+        std::vector<double> first;
+        for (auto [threads, batch] : {std::pair<unsigned, uint64_t>{1, 1}, {1, 7}, {2, 64}, {2, 1000}}) {
+            SimulatorInstances sims(p, "{}", host, threads);
+            EngineOptions eo;
+            eo.seed = 11;
+            eo.threads = threads;
+            eo.batch_rows = batch;
+            eo.invalid = InvalidPolicy::Drop;
+            SimulationEngine engine(*prior, sims, eo);
+            ChunkRows rows = engine.run(0, 1000);
+            std::vector<double> all = rows.theta;
+            all.insert(all.end(), rows.x.begin(), rows.x.end());
+            if (first.empty()) first = all;
+            else if (all.size() != first.size() || std::memcmp(all.data(), first.data(), all.size() * 8) != 0)
+                throw std::runtime_error("1000 rows differ between batch size 1 on one thread and batch size " + std::to_string(batch) + " on " +
+                                         std::to_string(threads) + " threads: a row must depend on (seed, row index) only");
+        }
+        return std::string("1000 rows identical across batch sizes 1, 7, 64, 1000 and 1 or 2 threads; theta untouched, no write past ") +
+               std::to_string(k) + " outputs";
+    });
+}
+
+}  // namespace
+
+int cmd_check(const Args& args) {
+    po::options_description desc("options");
+    std::string lib;
+    bool allow_unsafe = false;
+    desc.add_options()("help,h", "show this help")("library", po::value<std::string>(&lib)->required(), "plugin library (.so)")(
+        "json", "print JSON")("allow-unsafe-plugins", po::bool_switch(&allow_unsafe), "check it even if other users could have replaced it");
+    po::positional_options_description pos;
+    pos.add("library", 1);
+    po::variables_map vm;
+    if (!parse(args, desc, pos, vm, "simbi plugins check LIBRARY [--json]")) return 0;
+    Report report;
+    std::vector<simbi::host::PluginInfo> plugins;
+    report.run(std::filesystem::path(lib).filename().string(), "describe", [&] {
+        plugins = simbi::host::scan_library(lib, allow_unsafe);  // in a child process: a crash is reported
+        if (plugins.empty()) throw std::runtime_error("the library offers no plugin");
+        return std::to_string(plugins.size()) + " plugin(s), descriptors valid";
+    });
+    simbi::host::HostServices host;
+    host.set_quiet(true);
+    for (const auto& p : plugins) {
+        check_bad_config(report, p, host);
+        if (p.kind == SIMBI_KIND_SIMULATOR) check_simulator(report, p, host);
+    }
+    if (vm.count("json")) {
+        std::cout << json{{"library", lib}, {"checks", report.checks}, {"passed", report.passed}, {"failed", report.failed}}.dump(2) << "\n";
+    } else {
+        for (const auto& c : report.checks)
+            std::cout << (c["ok"].get<bool>() ? "ok    " : "FAIL  ") << c["plugin"].get<std::string>() << ": " << c["check"].get<std::string>()
+                      << ": " << c["detail"].get<std::string>() << "\n";
+        std::cout << report.passed << " passed, " << report.failed << " failed\n";
+    }
+    return report.failed ? simbi::host::kExitRunFailed : 0;
+}
+
+}  // namespace simbi_cli
