@@ -44,6 +44,21 @@ void write_all(int fd, const void* data, size_t n, const std::string& path) {
     }
 }
 
+// The header record of a journal file; false if the file is unreadable or not a journal.
+bool read_journal_header(const std::string& path, std::string& header) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return false;
+    char magic[8];
+    uint64_t len = 0;
+    bool ok = std::fread(magic, 1, 8, f) == 8 && std::memcmp(magic, kMagic, 8) == 0 && std::fread(&len, 8, 1, f) == 1 && len < (1u << 20);
+    if (ok) {
+        header.resize(len);
+        ok = std::fread(&header[0], 1, len, f) == len;
+    }
+    std::fclose(f);
+    return ok;
+}
+
 }  // namespace
 
 std::string StoreMeta::fingerprint() const {
@@ -59,17 +74,8 @@ std::string StoreMeta::fingerprint() const {
 Journal::Journal(std::string path, const StoreMeta& meta) : path_(std::move(path)), d_(meta.parameter_names.size()), k_(meta.x_dim) {
     header_ = json{{"fingerprint", meta.fingerprint()}, {"theta_dim", d_}, {"x_dim", k_}}.dump();
     if (fs::exists(path_)) {
-        std::FILE* f = std::fopen(path_.c_str(), "rb");
-        if (!f) throw RunError("cannot read " + path_ + ": " + std::strerror(errno));
-        char magic[8];
-        uint64_t len = 0;
         std::string header;
-        bool ok = std::fread(magic, 1, 8, f) == 8 && std::memcmp(magic, kMagic, 8) == 0 && std::fread(&len, 8, 1, f) == 1 && len < (1u << 20);
-        if (ok) {
-            header.resize(len);
-            ok = std::fread(&header[0], 1, len, f) == len;
-        }
-        std::fclose(f);
+        const bool ok = read_journal_header(path_, header);
         if (ok && header == header_) {
             read_existing(header);
         } else if (!ok) {
@@ -354,17 +360,10 @@ std::string store_fingerprint(const std::string& store_path) {
 }
 
 std::string journal_fingerprint(const std::string& journal_path) {
-    std::FILE* f = std::fopen(journal_path.c_str(), "rb");
-    if (!f) return "";
-    char magic[8];
-    uint64_t len = 0;
+    std::error_code ec;
+    if (!fs::exists(journal_path, ec)) return "";
     std::string header;
-    bool ok = std::fread(magic, 1, 8, f) == 8 && std::memcmp(magic, kMagic, 8) == 0 && std::fread(&len, 8, 1, f) == 1 && len < (1u << 20);
-    if (ok) {
-        header.resize(len);
-        ok = std::fread(&header[0], 1, len, f) == len;
-    }
-    std::fclose(f);
+    const bool ok = read_journal_header(journal_path, header);
     if (!ok) return "corrupt";
     try {
         return json::parse(header).value("fingerprint", "corrupt");
