@@ -35,6 +35,18 @@ void validate_run(const Manifest& m, const PluginRegistry& registry, const HostS
                 if (!std::isfinite(obs[i][j]))
                     throw UsageError(m.file + ": /observation: row " + std::to_string(i) + ", value " + std::to_string(j) + " is not finite");
         }
+        if (!sim.output_support_json.empty()) {
+            // No simulation can produce an observation outside the simulator's declared support.
+            const json support = json::parse(sim.output_support_json);
+            for (size_t i = 0; i < obs.size(); ++i)
+                for (size_t j = 0; j < obs[i].size(); ++j) {
+                    const json &lo = support["low"][j], &hi = support["high"][j];
+                    if ((lo.is_number() && obs[i][j] < lo.get<double>()) || (hi.is_number() && obs[i][j] > hi.get<double>()))
+                        throw UsageError(m.file + ": /observation: row " + std::to_string(i) + ", value " + std::to_string(j) + " (" +
+                                         brief(json(obs[i][j])) + ") is outside the support of simulator '" + sim.id + "', [" + lo.dump() + ", " +
+                                         hi.dump() + "]: no simulation can give it");
+                }
+        }
     }
     if (m.sequential && m.sequential->rounds > 1 && !m.observation)
         throw UsageError(m.file + ": /sequential: sequential rounds need an \"observation\" to focus on");

@@ -82,6 +82,16 @@ PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, 
     // 1.1: read only when the plugin's descriptor is long enough to hold it.
     if (d->size >= offsetof(simbi_descriptor, training_schema_json) + sizeof(const char*) && d->training_schema_json)
         info.training_schema_json = d->training_schema_json;
+    if (d->size >= offsetof(simbi_descriptor, output_support_json) + sizeof(const char*) && d->output_support_json) {
+        info.output_support_json = d->output_support_json;
+        try {
+            json s = json::parse(info.output_support_json);
+            if (!s.is_object() || !s.contains("low") || !s.contains("high") || s["low"].size() != d->output_dim || s["high"].size() != d->output_dim)
+                throw std::runtime_error("expected {\"low\": [" + std::to_string(d->output_dim) + " numbers or null], \"high\": [...]}");
+        } catch (const std::exception& e) {
+            throw RunError(where + "bad output support: " + e.what());
+        }
+    }
     for (const std::string* schema : {&info.config_schema_json, &info.training_schema_json}) {
         if (schema->empty()) continue;
         try {

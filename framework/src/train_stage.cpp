@@ -96,7 +96,6 @@ json run_truncated_round(const Manifest& m, const PluginRegistry& registry, cons
             {"acceptance", acceptance}, {"threshold", threshold}, {"store", r.store}};
 }
 
-
 // A store opened for training: verified against its checksums and the simulator's dimensions.
 std::unique_ptr<DatasetReader> open_training_store(const std::string& path, const PluginInfo& simulator) {
     auto r = std::make_unique<DatasetReader>(path);

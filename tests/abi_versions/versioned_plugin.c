@@ -29,6 +29,7 @@ typedef struct {
     const char *config_schema_json;
 #if PLUGIN_MINOR >= 1
     const char *training_schema_json;
+    const char *output_support_json;
 #endif
 #if PLUGIN_MINOR >= 9
     const char *field_of_a_later_minor;
@@ -62,7 +63,7 @@ static const versioned_descriptor desc = {
     SIMBI_KIND_SIMULATOR, SIMBI_THREAD_SHARED, 1, names, 1, 0, NULL,
     "{\"type\": \"normal\", \"mean\": [0], \"std\": [1]}", "{}"
 #if PLUGIN_MINOR >= 1
-    , NULL
+    , NULL, NULL
 #endif
 #if PLUGIN_MINOR >= 9
     , "unknown to this host", 42

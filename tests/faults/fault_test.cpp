@@ -480,6 +480,14 @@ TEST_CASE("fault 20: the observation and configs are checked before simulating",
     r = run_cli("run " + dir.file("m.json") + " -q");
     CHECK(r.exit_code == 2);
     CHECK(!fs::exists(dir.file("sims.h5")));
+    // Outside the support the simulator declares (outputs >= 0).
+    write_file(dir.file("m.json"), manifest("faulty.all_invalid", R"({"budget": 100})",
+                                            R"(, "estimator": {"id": "simbi.npe"}, "observation": {"x": [-1.5]})"));
+    r = run_cli("run " + dir.file("m.json") + " -q");
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find("/observation: row 0, value 0 (-1.5) is outside the support of simulator 'faulty.all_invalid', [0, null]") != std::string::npos);
+    CHECK(!fs::exists(dir.file("sims.h5")));
 }
 
 TEST_CASE("fault 21: unclear inputs get clear messages", "[faults]") {

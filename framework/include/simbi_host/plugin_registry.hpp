@@ -24,6 +24,7 @@ struct PluginInfo {
     std::string default_prior_json;  // empty if none
     std::string config_schema_json;    // "{}" if none
     std::string training_schema_json;  // estimators, ABI 1.1; "" if none declared
+    std::string output_support_json;   // simulators, ABI 1.1; "" if none declared
     std::string path;                // the library file
     uint32_t abi_major = 0, abi_minor = 0;
     const simbi_factory* factory = nullptr;  // set once the library is loaded (plugin_factory())

@@ -45,6 +45,11 @@ typedef struct simbi_descriptor {
      * config_schema_json. The host validates training settings against it and knows no keys of
      * its own; NULL (or an older descriptor) means the host passes the object unchecked. */
     const char *training_schema_json;
+
+    /* Simulators: bounds every valid output row lies in, {"low": [k numbers], "high": [k numbers]}
+     * (null for an unbounded side), or NULL. The host refuses an observation outside them before
+     * simulating. */
+    const char *output_support_json;
 } simbi_descriptor;
 
 /* The size of a 1.0 descriptor: what a host requires of every plugin. */

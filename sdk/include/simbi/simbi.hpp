@@ -53,6 +53,8 @@ public:
     Info& outputs(uint64_t k) { output_dim_ = k; return *this; }
     Info& shape(std::vector<uint64_t> s) { shape_ = std::move(s); return *this; }
     Info& prior(std::string json) { prior_ = std::move(json); return *this; }
+    // Bounds of the outputs, {"low": [...], "high": [...]} with null for an unbounded side.
+    Info& support(std::string json) { support_ = std::move(json); return *this; }
     Info& thread_safe(bool shared) { thread_ = shared ? SIMBI_THREAD_SHARED : SIMBI_THREAD_INSTANCE; return *this; }
     // A config key: type is number|integer|string|boolean|array|object; default_json is JSON text.
     Info& option(const std::string& key, const std::string& type, const std::string& default_json, const std::string& doc) {
@@ -96,6 +98,7 @@ public:
         d_.default_prior_json = prior_.empty() ? nullptr : prior_.c_str();
         d_.config_schema_json = schema_json_.c_str();
         d_.training_schema_json = has_training_ ? training_json_.c_str() : nullptr;
+        d_.output_support_json = support_.empty() ? nullptr : support_.c_str();
         return &d_;
     }
     const std::string& id() const { return id_; }
@@ -108,7 +111,7 @@ private:
         for (char c : s) { if (c == '"' || c == '\\') o += '\\'; o += c; }
         return o;
     }
-    std::string id_, name_, version_ = "1.0.0", vendor_, description_, prior_, schema_, schema_json_, training_, training_json_;
+    std::string id_, name_, version_ = "1.0.0", vendor_, description_, prior_, schema_, schema_json_, training_, training_json_, support_;
     bool has_training_ = false;
     simbi_kind kind_;
     simbi_thread_safety thread_;

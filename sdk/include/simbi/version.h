@@ -8,7 +8,8 @@
  *    field before touching a field that a later minor appended, and requires of the other side
  *    only the fields of 1.0 (the SIMBI_*_SIZE_1_0 constants).
  *
- * 1.1 appended: simbi_descriptor.training_schema_json, simbi_factory.get_extension,
+ * 1.1 appended: simbi_descriptor.training_schema_json and output_support_json,
+ * simbi_factory.get_extension,
  * simbi_estimator.set_prior.
  */
 #ifndef SIMBI_VERSION_H

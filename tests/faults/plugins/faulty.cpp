@@ -30,7 +30,9 @@ struct Overrun {
 
 // Marks every row invalid.
 struct AllInvalid {
-    static simbi::Info info() { return simbi::Info("faulty.all_invalid", "all invalid").params({"a", "b"}).outputs(1).prior(kBox); }
+    static simbi::Info info() {
+        return simbi::Info("faulty.all_invalid", "all invalid").params({"a", "b"}).outputs(1).prior(kBox).support(R"({"low": [0], "high": [null]})");
+    }
     explicit AllInvalid(const simbi::Config&) {}
     bool simulate(const double*, simbi::Rng&, double* x) const {
         x[0] = 0;
