@@ -63,10 +63,15 @@ void from_tensor(const Tensor& t, double* out) {
 std::vector<int64_t> int_list(const simbi::Config& c, const std::string& key, std::vector<int64_t> fallback) {
     std::vector<double> fb(fallback.begin(), fallback.end());
     std::vector<int64_t> out;
+    // Bounded so that a typo is an error, not an allocation of terabytes.
+    constexpr double kMaxWidth = 16384;
+    constexpr size_t kMaxLayers = 64;
     for (double v : c.numbers(key, fb)) {
-        if (v < 1 || v != std::floor(v)) throw std::invalid_argument("'" + key + "' must list positive integers");
+        if (v < 1 || v > kMaxWidth || v != std::floor(v))
+            throw std::invalid_argument("'" + key + "' must list integers from 1 to " + std::to_string(int(kMaxWidth)));
         out.push_back(int64_t(v));
     }
+    if (out.size() > kMaxLayers) throw std::invalid_argument("'" + key + "' lists more than " + std::to_string(kMaxLayers) + " layers");
     return out;
 }
 

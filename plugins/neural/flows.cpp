@@ -134,8 +134,10 @@ json flow_spec(const simbi::Config& c, const std::string& default_flow) {
     s["bins"] = c.integer("bins", 8);
     s["bound"] = c.number("bound", 5.0);
     if (s["flow"] != "nsf" && s["flow"] != "maf") throw std::invalid_argument("flow must be \"nsf\" or \"maf\"");
-    if (s["transforms"].get<int64_t>() < 1 || s["bins"].get<int64_t>() < 2 || !(s["bound"].get<double>() > 0))
-        throw std::invalid_argument("transforms >= 1, bins >= 2 and bound > 0 are required");
+    const int64_t transforms = s["transforms"].get<int64_t>(), bins = s["bins"].get<int64_t>();
+    const double bound = s["bound"].get<double>();
+    if (transforms < 1 || transforms > 100 || bins < 2 || bins > 1024 || !(bound > 0) || !std::isfinite(bound))
+        throw std::invalid_argument("transforms from 1 to 100, bins from 2 to 1024 and a finite bound > 0 are required");
     return s;
 }
 

@@ -6,6 +6,7 @@
 // the posterior p(theta | x_1..x_N) is proportional to prod_j q(x_j | theta) p(theta) and is
 // sampled by vectorized MCMC (config "sampler": mh | slice | sir). x and theta are z-scored.
 #include "neural/neural.hpp"
+#include "neural/streams.hpp"
 
 using namespace simbi::nn;
 
@@ -26,7 +27,7 @@ public:
         return i;
     }
 
-    Nle(const simbi::Config& c, const simbi_host* host) : McmcEstimator("simbi.nle", "1.0.0", c, host, 13) { flow_ = flow_spec(c, "maf"); }
+    Nle(const simbi::Config& c, const simbi_host* host) : McmcEstimator("simbi.nle", "1.0.0", c, host, streams::kNleSampling) { flow_ = flow_spec(c, "maf"); }
 
 protected:
     void do_train(const simbi_train_context& ctx) override {

@@ -20,6 +20,7 @@
 #include <optional>
 
 #include "neural/neural.hpp"
+#include "neural/streams.hpp"
 
 using namespace simbi::nn;
 
@@ -108,7 +109,7 @@ public:
         return i;
     }
 
-    RatioEstimator(const simbi::Config& c, const simbi_host* host) : McmcEstimator(kId, "1.0.0", c, host, 12) {
+    RatioEstimator(const simbi::Config& c, const simbi_host* host) : McmcEstimator(kId, "1.0.0", c, host, streams::kNreSampling) {
         const std::string network = c.string("network", "mlp");
         if (network != "mlp" && network != "residual") throw std::invalid_argument("network must be \"mlp\" or \"residual\", not \"" + network + "\"");
         residual_ = network == "residual";

@@ -465,6 +465,13 @@ TEST_CASE("fault 19: a second stop signal ends a stuck run at once", "[faults]")
     CHECK(seconds < 8);
     r = run_cli("simulate " + dir.file("m.json") + " -q --set simulation.budget=1000000000000000000");
     CHECK(r.exit_code == 2);
+    // A network of 100,000 transforms is a typo, refused before any simulation.
+    write_file(dir.file("n.json"), R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": 100, "store": "n.h5"},
+        "estimator": {"id": "simbi.npe", "config": {"transforms": 100000}}, "observation": {"x": [38.2]}})");
+    r = run_cli("run " + dir.file("n.json") + " -q");
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find("transforms from 1 to 100") != std::string::npos);
+    CHECK(!fs::exists(dir.file("n.h5")));
 }
 
 TEST_CASE("fault 20: the observation and configs are checked before simulating", "[faults]") {
