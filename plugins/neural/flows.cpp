@@ -53,13 +53,53 @@ Tensor MadeImpl::forward(const Tensor& u, const Tensor& c) {
 
 // ---- transforms
 
+namespace {
+
+// The element-wise transforms an autoregressive flow can use, by name. Each gets `params(bins)`
+// numbers per dimension from the MADE and maps u to z (inverse = false, with log|dz/du| summed
+// over dimensions) or z back to u (inverse = true; the log-determinant is then not needed).
+// Adding a flow is adding a row.
+struct FlowKind {
+    const char* name;
+    int64_t (*params)(int64_t bins);
+    std::pair<Tensor, Tensor> (*apply)(const Tensor& u, const Tensor& params, int64_t bins, double bound, bool inverse);
+};
+
+// MAF (Papamakarios et al. 2017): z = (u - shift) exp(-log_scale), the scale soft-clamped to e^±3.
+std::pair<Tensor, Tensor> affine(const Tensor& u, const Tensor& params, int64_t, double, bool inverse) {
+    Tensor shift = params.select(-1, 0), log_scale = 3.0 * torch::tanh(params.select(-1, 1) / 3.0);
+    if (inverse) return {u * torch::exp(log_scale) + shift, log_scale.sum(1)};
+    return {(u - shift) * torch::exp(-log_scale), -log_scale.sum(1)};
+}
+
+// NSF (Durkan et al. 2019): a rational-quadratic spline of `bins` bins on [-bound, bound].
+std::pair<Tensor, Tensor> spline(const Tensor& u, const Tensor& params, int64_t bins, double bound, bool inverse) {
+    if (inverse) return {spline_inverse(u, params, bins, bound), Tensor()};
+    auto r = spline_transform(u, params, bins, bound);
+    return {r.first, r.second.sum(1)};
+}
+
+const FlowKind kFlowKinds[] = {
+    {"maf", [](int64_t) -> int64_t { return 2; }, &affine},
+    {"nsf", [](int64_t bins) -> int64_t { return 3 * bins - 1; }, &spline},
+};
+
+const FlowKind& flow_kind(const std::string& name) {
+    std::string names;
+    for (const auto& k : kFlowKinds) {
+        if (name == k.name) return k;
+        names += std::string(names.empty() ? "" : ", ") + k.name;
+    }
+    throw std::invalid_argument("flow must be one of " + names + ", not '" + name + "'");
+}
+
+}  // namespace
+
 AutoregressiveTransformImpl::AutoregressiveTransformImpl(const std::string& kind, int64_t dim, int64_t context,
                                                          const std::vector<int64_t>& hidden, int64_t bins, double bound,
                                                          const std::vector<int64_t>& order)
     : kind_(kind), dim_(dim), bins_(bins), bound_(bound), order_(order) {
-    if (kind != "maf" && kind != "nsf") throw std::invalid_argument("flow must be maf or nsf, not '" + kind + "'");
-    int64_t p = kind == "maf" ? 2 : 3 * bins - 1;
-    made_ = register_module("made", Made(dim, context, hidden, p, order));
+    made_ = register_module("made", Made(dim, context, hidden, flow_kind(kind).params(bins), order));
 }
 
 // Monotonic rational-quadratic spline on [-B, B] with linear tails (Durkan et al. 2019, eqs. 4-6
@@ -100,14 +140,7 @@ std::pair<Tensor, Tensor> spline_reference(const Tensor& x, const Tensor& p, int
 }
 
 std::pair<Tensor, Tensor> AutoregressiveTransformImpl::apply(const Tensor& u, const Tensor& params, bool inverse) {
-    if (kind_ == "maf") {
-        Tensor shift = params.select(-1, 0), log_scale = 3.0 * torch::tanh(params.select(-1, 1) / 3.0);
-        if (inverse) return {u * torch::exp(log_scale) + shift, log_scale.sum(1)};
-        return {(u - shift) * torch::exp(-log_scale), -log_scale.sum(1)};
-    }
-    if (inverse) return {spline_inverse(u, params, bins_, bound_), Tensor()};
-    auto r = spline_transform(u, params, bins_, bound_);
-    return {r.first, r.second.sum(1)};
+    return flow_kind(kind_).apply(u, params, bins_, bound_, inverse);
 }
 
 std::pair<Tensor, Tensor> AutoregressiveTransformImpl::forward(const Tensor& u, const Tensor& c) { return apply(u, made_->forward(u, c), false); }
@@ -133,7 +166,7 @@ json flow_spec(const simbi::Config& c, const std::string& default_flow) {
     s["hidden"] = int_list(c, "hidden", {64, 64});
     s["bins"] = c.integer("bins", 8);
     s["bound"] = c.number("bound", 5.0);
-    if (s["flow"] != "nsf" && s["flow"] != "maf") throw std::invalid_argument("flow must be \"nsf\" or \"maf\"");
+    flow_kind(s["flow"].get<std::string>());  // throws for an unknown name, listing the known ones
     const int64_t transforms = s["transforms"].get<int64_t>(), bins = s["bins"].get<int64_t>();
     const double bound = s["bound"].get<double>();
     if (transforms < 1 || transforms > 100 || bins < 2 || bins > 1024 || !(bound > 0) || !std::isfinite(bound))
