@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "simbi_host/buffer_guard.hpp"
 #include "simbi_host/errors.hpp"
 #include "simbi_host/simulator_instance.hpp"
 
@@ -129,25 +130,8 @@ void EstimatorInstance::train(const std::vector<const DatasetReader*>& data, con
     if (st != SIMBI_OK) fail("train", st, eb);
 }
 
-namespace {
-
-// Guard values after a caller-owned output buffer: an estimator that writes more than it was
-// asked for (its artifact does not match its record) is caught before the values are used.
-const uint64_t kGuardBits = 0x7ff4dead5eedf00dull;
-constexpr size_t kGuardValues = 16;
-
-void arm_guard(std::vector<double>& buffer, size_t used) {
-    buffer.resize(used + kGuardValues);
-    for (size_t i = used; i < buffer.size(); ++i) std::memcpy(&buffer[i], &kGuardBits, 8);
-}
-
-bool guard_intact(const std::vector<double>& buffer, size_t used) {
-    for (size_t i = used; i < buffer.size(); ++i)
-        if (std::memcmp(&buffer[i], &kGuardBits, 8) != 0) return false;
-    return true;
-}
-
-}  // namespace
+// An estimator that writes more than it was asked for (its artifact does not match its record)
+// is caught by guard values after its output buffer, before the values are used.
 
 std::vector<double> EstimatorInstance::sample(const std::vector<std::vector<double>>& obs, uint64_t n, uint64_t seed, uint64_t d) {
     std::vector<double> flat;

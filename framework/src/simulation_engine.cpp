@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "simbi_host/buffer_guard.hpp"
 #include "simbi_host/errors.hpp"
 #include "simbi_host/streams.hpp"
 
@@ -65,25 +66,6 @@ struct SimulationEngine::Pool {
     std::vector<std::vector<double>> theta_copy, x_guarded;
 };
 
-namespace {
-
-// A NaN with a payload no arithmetic produces: a plugin that writes past its rows overwrites it.
-const uint64_t kGuardBits = 0x7ff4dead5eedf00dull;
-constexpr uint64_t kGuardValues = 16;
-
-double guard_value() {
-    double v;
-    std::memcpy(&v, &kGuardBits, 8);
-    return v;
-}
-
-bool guard_intact(const double* p) {
-    uint64_t bits;
-    std::memcpy(&bits, p, 8);
-    return bits == kGuardBits;
-}
-
-}  // namespace
 
 SimulationEngine::SimulationEngine(const Prior& prior, const SimulatorInstances& sims, EngineOptions options)
     : prior_(prior), sims_(sims), opt_(options), pool_(new Pool) {
@@ -137,7 +119,7 @@ void SimulationEngine::simulate_batch(unsigned thread, uint64_t first, uint64_t 
     }
     simbi_simulator* sim = sims_.for_thread(thread);
     ErrorBuffer eb;
-    const std::string rows_of = std::to_string(first) + ".." + std::to_string(first + n - 1);
+    auto rows_of = [&] { return std::to_string(first) + ".." + std::to_string(first + n - 1); };  // for messages only
     simbi_status st;
     if (!opt_.guard_buffers) {
         st = sim->simulate(sim, n, theta, simulator_seed(opt_.seed, attempt), first, x, valid, eb.get());
@@ -147,22 +129,20 @@ void SimulationEngine::simulate_batch(unsigned thread, uint64_t first, uint64_t 
         std::vector<double>& theta_in = pool_->theta_copy[thread];
         std::vector<double>& x_out = pool_->x_guarded[thread];
         theta_in.assign(theta, theta + n * d);
-        x_out.resize(n * k + kGuardValues);
-        std::fill(x_out.begin() + long(n * k), x_out.end(), guard_value());
+        arm_guard(x_out, n * k);
         st = sim->simulate(sim, n, theta_in.data(), simulator_seed(opt_.seed, attempt), first, x_out.data(), valid, eb.get());
-        for (uint64_t g = 0; g < kGuardValues; ++g)
-            if (!guard_intact(&x_out[n * k + g]))
-                throw RunError("simulator '" + sims_.info().id + "' wrote past its " + std::to_string(k) + " declared outputs per row at rows " +
-                               rows_of + " (its descriptor's output_dim is wrong, or it overruns its buffer); nothing of this chunk was kept");
+        if (!guard_intact(x_out, n * k))
+            throw RunError("simulator '" + sims_.info().id + "' wrote past its " + std::to_string(k) + " declared outputs per row at rows " +
+                               rows_of() + " (its descriptor's output_dim is wrong, or it overruns its buffer); nothing of this chunk was kept");
         if (std::memcmp(theta_in.data(), theta, n * d * sizeof(double)) != 0)
-            throw RunError("simulator '" + sims_.info().id + "' wrote into its read-only theta at rows " + rows_of +
+            throw RunError("simulator '" + sims_.info().id + "' wrote into its read-only theta at rows " + rows_of() +
                            "; nothing of this chunk was kept");
         std::copy(x_out.begin(), x_out.begin() + long(n * k), x);
     }
     if (st == SIMBI_DISCARD) {
         for (uint64_t i = 0; i < n; ++i) valid[i] = 0;
     } else if (st != SIMBI_OK) {
-        throw RunError("simulator '" + sims_.info().id + "' returned " + status_name(st) + " at rows " + rows_of + ": " + eb.message());
+        throw RunError("simulator '" + sims_.info().id + "' returned " + status_name(st) + " at rows " + rows_of() + ": " + eb.message());
     }
 }
 

@@ -107,6 +107,17 @@ void reseal_header(const std::string& path) {
     write_file(path, text + body);
 }
 
+// `simbi simulate` of one faulty simulator: exit 1 with `message` in its output, and no store.
+void expect_simulate_fails(const std::string& simulator, const std::string& message) {
+    TempDir dir;
+    write_file(dir.file("m.json"), manifest(simulator));
+    auto r = run_cli("simulate " + dir.file("m.json") + " -q");
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find(message) != std::string::npos);
+    CHECK(!fs::exists(dir.file("sims.h5")));
+}
+
 void overwrite_bytes(const std::string& path, long offset, size_t n) {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(offset);
@@ -294,13 +305,7 @@ TEST_CASE("fault 7: a plugin that calls exit(0) makes the run fail, naming it", 
 }
 
 TEST_CASE("fault 8: a simulator that writes into theta is caught before its rows are kept", "[faults]") {
-    TempDir dir;
-    write_file(dir.file("m.json"), manifest("faulty.writes_theta"));
-    auto r = run_cli("simulate " + dir.file("m.json") + " -q");
-    INFO(r.output);
-    CHECK(r.exit_code == 1);
-    CHECK(r.output.find("simulator 'faulty.writes_theta' wrote into its read-only theta at rows ") != std::string::npos);
-    CHECK(!fs::exists(dir.file("sims.h5")));
+    expect_simulate_fails("faulty.writes_theta", "simulator 'faulty.writes_theta' wrote into its read-only theta at rows ");
 }
 
 TEST_CASE("fault 9: a simulator that writes past its outputs fails the run and seals nothing", "[faults]") {
@@ -345,13 +350,7 @@ TEST_CASE("fault 10: numbers, keys and paths parse strictly", "[faults]") {
 }
 
 TEST_CASE("fault 11: a policy that drops every row fails instead of sealing an empty store", "[faults]") {
-    TempDir dir;
-    write_file(dir.file("m.json"), manifest("faulty.all_invalid"));
-    auto r = run_cli("simulate " + dir.file("m.json") + " -q");
-    INFO(r.output);
-    CHECK(r.exit_code == 1);
-    CHECK(r.output.find("dropped every row") != std::string::npos);
-    CHECK(!fs::exists(dir.file("sims.h5")));
+    expect_simulate_fails("faulty.all_invalid", "dropped every row");
 }
 
 TEST_CASE("fault 12: a store in use is locked", "[faults]") {
