@@ -107,13 +107,8 @@ void EstimatorInstance::fail(const char* call, simbi_status st, const ErrorBuffe
 }
 
 void EstimatorInstance::train(const DatasetReader& data, const Prior& prior, const json& training, const std::string& checkpoint_dir,
-                              uint64_t seed) {
-    train(std::vector<const DatasetReader*>{&data}, prior, training, checkpoint_dir, seed);
-}
-
-void EstimatorInstance::train(const std::vector<const DatasetReader*>& data, const Prior& prior, const json& training,
-                              const std::string& checkpoint_dir, uint64_t seed) {
-    StoreBatchReader reader(data);
+                              uint64_t seed, const simbi_simulation_service* simulation) {
+    StoreBatchReader reader({&data});
     set_prior(prior);
     std::string training_json = training.dump();
     simbi_train_context ctx{};
@@ -125,6 +120,7 @@ void EstimatorInstance::train(const std::vector<const DatasetReader*>& data, con
     ctx.checkpoint_dir = checkpoint_dir.c_str();
     ctx.seed = seed;
     ctx.simulator = nullptr;
+    ctx.simulation = simulation;
     ErrorBuffer eb;
     simbi_status st = est_->train(est_, &ctx, eb.get());
     if (st != SIMBI_OK) fail("train", st, eb);

@@ -256,17 +256,9 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
         i.check_no_unknown_keys();
     }
 
-    if (root.has("sequential")) {
-        JsonReader q = root.object("sequential");
-        SequentialSection seq;
-        seq.rounds = q.count("rounds", seq.rounds, false, 100);
-        seq.budget_per_round = q.count("budget_per_round", m.simulation.budget, false, kMaxBudget);
-        seq.quantile = q.number("quantile", seq.quantile);
-        if (!(seq.quantile > 0 && seq.quantile < 0.5)) q.fail("quantile", "a number in (0, 0.5)");
-        seq.max_candidates = q.count("max_candidates", seq.max_candidates, false, kMaxAttempts);
-        q.check_no_unknown_keys();
-        m.sequential = seq;
-    }
+    if (root.has("sequential"))
+        throw UsageError(path + ": /sequential: sequential rounds are estimator settings: estimator.training.rounds, "
+                         "round_budget, truncation_quantile and max_candidates (see `simbi plugins info simbi.npe`)");
 
     if (root.has("diagnostics")) {
         const json& d = root.raw("diagnostics");

@@ -48,8 +48,6 @@ void validate_run(const Manifest& m, const PluginRegistry& registry, const HostS
                 }
         }
     }
-    if (m.sequential && m.sequential->rounds > 1 && !m.observation)
-        throw UsageError(m.file + ": /sequential: sequential rounds need an \"observation\" to focus on");
     if (m.estimator && m.inference.samples * sim.param_names.size() > kMaxSamples * 10)
         throw UsageError(m.file + ": /inference/samples: " + std::to_string(m.inference.samples) + " samples of " +
                          std::to_string(sim.param_names.size()) + " parameters are more than one run may hold in memory");

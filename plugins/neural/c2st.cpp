@@ -12,7 +12,9 @@
 #include <mutex>
 #include <thread>
 
-#include "neural.hpp"
+#include "c2st.hpp"
+#include "networks.hpp"
+#include "training.hpp"
 #include "streams.hpp"
 
 namespace simbi::nn {

@@ -341,7 +341,15 @@ void NeuralEstimator::require_trained() const {
 
 void NeuralEstimator::train(const simbi_train_context& ctx) {
     ThreadScope threads(runtime_.threads);
-    torch_errors_as_messages([&] { do_train(ctx); });
+    torch_errors_as_messages([&] {
+        json training = ctx.training_json && *ctx.training_json ? json::parse(ctx.training_json) : json::object();
+        const RoundsConfig rounds = RoundsConfig::take_from(training);
+        const std::string rest = training.dump();
+        simbi_train_context first = ctx;
+        first.training_json = rest.c_str();
+        do_train(first);
+        if (rounds.rounds > 1) train_rounds(first, rounds);
+    });
 }
 
 void NeuralEstimator::sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) {

@@ -2,7 +2,7 @@
 // spline (NSF) transforms.
 #include <cmath>
 
-#include "neural.hpp"
+#include "networks.hpp"
 
 namespace simbi::nn {
 

@@ -2,7 +2,7 @@
 // so each step is one batched network evaluation.
 #include <cmath>
 
-#include "neural.hpp"
+#include "estimator.hpp"
 
 namespace simbi::nn {
 

@@ -14,7 +14,7 @@
 //   Outside [-B, B] the map is the identity.
 #include <cmath>
 
-#include "neural.hpp"
+#include "networks.hpp"
 
 namespace simbi::nn {
 namespace {

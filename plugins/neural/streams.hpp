@@ -10,6 +10,7 @@ constexpr uint64_t kDropoutBase = 5000;     // + the epoch: torch's global gener
 constexpr uint64_t kNpeSampling = 11;       // NPE's flow draws
 constexpr uint64_t kNreSampling = 12;       // NRE's and BNRE's MCMC
 constexpr uint64_t kNleSampling = 13;       // NLE's MCMC
+constexpr uint64_t kTruncationBase = 500;   // + the round: a sequential round's region and draws
 constexpr uint64_t kC2stShuffle = 7;        // C2ST's split of the two samples
 constexpr uint64_t kC2stInitBase = 100;     // + the fold: the classifier's initial weights
 constexpr uint64_t kC2stBatchBase = 200;    // + the fold: the classifier's batch order

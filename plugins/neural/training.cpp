@@ -7,7 +7,7 @@
 
 #include <simbi/rng.h>
 
-#include "neural.hpp"
+#include "estimator.hpp"
 #include "streams.hpp"
 
 namespace fs = std::filesystem;
@@ -57,6 +57,7 @@ void TrainingConfig::declare(simbi::Info& info, const TrainingConfig& d) {
         .training_option("weight_decay", "number", num(d.weight_decay), "Adam's L2 term, as torch.optim.Adam's weight_decay", "\"minimum\": 0")
         .training_option("average", "number", num(d.average), "validate and keep a moving average of the weights with this decay, in [0, 1); 0 is off",
                          "\"minimum\": 0, \"exclusive_maximum\": 1");
+    RoundsConfig::declare(info);
 }
 
 int64_t TrainingConfig::auto_batch_size(int64_t train_rows) { return std::clamp<int64_t>(train_rows / 16, 64, 256); }

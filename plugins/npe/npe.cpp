@@ -60,8 +60,7 @@ protected:
         bijection_ = bounds_ == "transform" ? SupportBijection(lo, hi)
                                             : SupportBijection(std::vector<double>(size_t(d), -inf), std::vector<double>(size_t(d), inf));
         TrainingConfig config;
-        // The weights' moving average: C2ST better on 12 of sbibm's 14 NPE cells, gaussian_linear
-        // 10^4 0.566 -> 0.547 (docs/benchmarks.md).
+        // The weights' moving average: better C2ST on most of sbibm's NPE cells.
         config.average = 0.99;
         auto data = prepare(ctx, [&](const Tensor& t) { return bijection_.to_unbounded(t); }, config);
         net_ = NpeNet(flow_, embedding_, d, k);

@@ -57,21 +57,12 @@ class RatioEstimator final : public McmcEstimator {
 public:
     using adapter = simbi::detail::EstimatorAdapter<RatioEstimator>;
     static constexpr const char* kId = Balanced ? "simbi.bnre" : "simbi.nre";
-    // Five classifiers: for NRE their mixture took gaussian_linear's C2ST from 0.671 / 0.584 to
-    // 0.620 / 0.554 at 10^3 / 10^4 simulations and left the other tasks within their run-to-run
-    // spread; for BNRE, balanced as a mixture with the pooled penalty, gaussian_linear 10^4 went
-    // from 0.612 to 0.555 (0.559 since the pool re-evaluates one pair per row; docs/benchmarks.md).
-    // The cost is 2-5 times the training time.
+    // Five classifiers whose mixture is the ratio: on sbibm's tasks it lowered C2ST where
+    // anything changed, at 2-5 times the training time (docs/benchmarks.md has the tables).
     static constexpr int64_t kDefaultEnsemble = 5;
-    // NRE's defaults for small datasets (fewer training rows than this): dropout 0.1, and early
-    // stopping that judges the ensemble's mixture, so the regularized members train on while their
-    // mixture improves. Together they took slcp at 10^3 simulations from 0.978 to 0.971 (mean of
-    // five runs, 0.970-0.973; two_moons 0.769 -> 0.737, gaussian_linear 0.615 -> 0.611,
-    // gaussian_mixture 0.737 -> 0.745); at 10^4 either one made gaussian_linear worse (0.545 ->
-    // 0.566 with both, 0.568 with dropout alone; docs/benchmarks.md), so larger datasets keep neither.
-    // BNRE's small-data defaults add two wider layers and the balance on held-out rows: slcp at 10^3
-    // 0.967, 0.974, 0.972 over three runs against 0.977, 0.978, 0.977 (docs/benchmarks.md); with the
-    // training rows' balance, dropout and the mixture's judgement had made it worse (0.979).
+    // Small datasets (fewer training rows than this) get dropout 0.1 and early stopping judged
+    // on the ensemble's mixture, and BNRE two wider layers and the balance on held-out rows: they
+    // help at 10^3 simulations and hurt at 10^4, so larger datasets keep none of them.
     static constexpr int64_t kSmallData = 2000;
     // Held-out rows that estimate the balance, at most (each is evaluated at every step).
     static constexpr int64_t kHeldOutRows = 2048;
@@ -154,8 +145,8 @@ public:
 protected:
     void do_train(const simbi_train_context& ctx) override {
         TrainingConfig config;
-        // BNRE keeps a constant learning rate unless told otherwise: on two_moons at 10^3
-        // simulations the plateau schedule took its C2ST from 0.774 to 0.840 (docs/benchmarks.md).
+        // BNRE keeps a constant learning rate unless told otherwise: the plateau schedule made
+        // its posteriors worse.
         if (Balanced) config.lr_decay = 1.0;
         auto data = prepare(ctx, [](const Tensor& t) { return t; }, config);
         const bool small = data->train_rows() < kSmallData;

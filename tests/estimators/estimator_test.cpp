@@ -82,7 +82,10 @@ TEST_CASE("NPE on gaussian_linear recovers the analytic posterior", "[estimators
     if (average > 0) {
         auto plain = run_cli("run " + dir.file("m.json") + " -q --set estimator.training.average=0 --out " + dir.file("plain"));
         REQUIRE(plain.exit_code == 0);
-        CHECK(read_json_file(dir.file("plain/losses.json"))["val_loss"] != read_json_file(dir.file("out/losses.json"))["val_loss"]);
+        // The averaged weights validate measurably differently, not by rounding.
+        const double plain_best = read_json_file(dir.file("plain/losses.json"))["val_loss"].back()[1].get<double>();
+        const double averaged_best = read_json_file(dir.file("out/losses.json"))["val_loss"].back()[1].get<double>();
+        CHECK(std::fabs(plain_best - averaged_best) > 1e-4 * std::fabs(plain_best));
     }
     json s = read_json_file(dir.file("out/summary.json"));
     // The posterior is N(x / 2, 0.05 I) (sbibm's Gaussian linear task).
@@ -167,7 +170,7 @@ TEST_CASE("an NRE ensemble trains distinct members whose mixture tracks the true
     // batches but stopped at the ensemble's epoch; its log r differs from the mixture's.
     auto one = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=1 --out " + dir.file("one"));
     REQUIRE(one.exit_code == 0);
-    CHECK(log_ratio_error(dir.file("one/artifact")).first != mixture);
+    CHECK(std::fabs(log_ratio_error(dir.file("one/artifact")).first - mixture) > 1e-4 * std::fabs(mixture));
 }
 
 TEST_CASE("an NRE classifier with dropout tracks the true ratio, deterministic once trained", "[estimators][nre][dropout]") {
@@ -206,7 +209,7 @@ TEST_CASE("NRE's early stopping can judge the ensemble's mixture; small datasets
     REQUIRE(members.size() == 3);
     for (size_t e = 0; e < 3; ++e) {
         CHECK(mixture[e][1] == members[e][1]);
-        CHECK(mixture[e][2] != members[e][2]);
+        CHECK(std::fabs(mixture[e][2] - members[e][2]) > 1e-5 * std::fabs(members[e][2]));
     }
     // One classifier is its own mixture: both judgements agree to the last digit.
     const std::string one = " --set estimator.config.ensemble=1 --set estimator.config.dropout=0";
@@ -467,9 +470,8 @@ TEST_CASE("sequential rounds simulate from the truncated prior and report their 
     // Uniform prior on [-20, 20] and x ~ N(theta, 1) at x = 0.5: the 99% highest-density region
     // of the posterior N(0.5, 1) is 0.5 +- 2.6, an eighth of the prior. (The default quantile,
     // 1e-4, reaches into a learned flow's tails, which are far less certain.)
-    json m = json::parse(toy_manifest("simbi.npe", 1500, R"(, "max_epochs": 60)"));
+    json m = json::parse(toy_manifest("simbi.npe", 1500, R"(, "max_epochs": 60, "rounds": 3, "round_budget": 1000, "truncation_quantile": 0.01)"));
     m["prior"] = {{"type", "box_uniform"}, {"low", {-20.0}}, {"high", {20.0}}};
-    m["sequential"] = {{"rounds", 3}, {"budget_per_round", 1000}, {"quantile", 0.01}};
     simbi_test::write_file(dir.file("m.json"), m.dump());
     auto r = run_cli("run " + dir.file("m.json") + " -q");
     INFO(r.output);
@@ -492,9 +494,26 @@ TEST_CASE("sequential rounds simulate from the truncated prior and report their 
     }
     double mean = s["parameters"]["theta"]["mean"].get<double>();
     CHECK(std::fabs(mean - 0.5) < 0.15);
-    auto bad = run_cli("run " + dir.file("m.json") + " -q --set sequential.quantile=0.7");
+    // A rerun is up to date; a new observation retrains, since the rounds focused on the old one.
+    auto again = run_cli("run " + dir.file("m.json") + " -q");
+    CHECK(again.exit_code == 0);
+    CHECK(read_json_file(dir.file("out/summary.json"))["parameters"]["theta"]["mean"] == s["parameters"]["theta"]["mean"]);
+    auto moved = run_cli("run " + dir.file("m.json") + " -q --set observation.x=[1.5]");
+    CHECK(moved.exit_code == 1);
+    CHECK_THAT(moved.output, Catch::Contains("holds an estimator of another setup"));
+    auto bad = run_cli("run " + dir.file("m.json") + " -q --set estimator.training.truncation_quantile=0.7");
     CHECK(bad.exit_code == 2);
-    CHECK_THAT(bad.output, Catch::Contains("/sequential/quantile"));
+    CHECK_THAT(bad.output, Catch::Contains("/estimator/training/truncation_quantile"));
+    json unfocused = m;
+    unfocused.erase("observation");
+    unfocused["output"] = "none";
+    simbi_test::write_file(dir.file("none.json"), unfocused.dump());
+    auto none = run_cli("run " + dir.file("none.json") + " -q");
+    CHECK(none.exit_code == 1);
+    CHECK_THAT(none.output, Catch::Contains("need an \"observation\""));
+    auto old = run_cli("run " + dir.file("m.json") + " -q --set sequential.rounds=2");
+    CHECK(old.exit_code == 2);
+    CHECK_THAT(old.output, Catch::Contains("estimator.training.rounds"));
 }
 
 TEST_CASE("ratio and likelihood estimators combine i.i.d. observations", "[estimators][iid]") {

@@ -50,9 +50,9 @@ public:
     EstimatorInstance(const EstimatorInstance&) = delete;
     EstimatorInstance& operator=(const EstimatorInstance&) = delete;
 
-    void train(const DatasetReader& data, const Prior& prior, const json& training, const std::string& checkpoint_dir, uint64_t seed);
-    void train(const std::vector<const DatasetReader*>& data, const Prior& prior, const json& training, const std::string& checkpoint_dir,
-               uint64_t seed);
+    // simulation: the host's service for sequential rounds, or NULL.
+    void train(const DatasetReader& data, const Prior& prior, const json& training, const std::string& checkpoint_dir, uint64_t seed,
+               const simbi_simulation_service* simulation = nullptr);
     // observations: n_obs rows of x_dim values.
     std::vector<double> sample(const std::vector<std::vector<double>>& observations, uint64_t n, uint64_t seed, uint64_t theta_dim);
     std::vector<double> log_prob(const std::vector<double>& theta, const std::vector<double>& x, uint64_t n);

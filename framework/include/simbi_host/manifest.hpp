@@ -40,15 +40,6 @@ struct EstimatorSection {
     std::optional<uint64_t> seed;    // initialization and batch order; unset: simulation.seed
 };
 
-// Truncated sequential rounds (TSNPE, Deistler et al. 2022): after the first, prior round, each
-// round simulates from the prior truncated to the current posterior's highest-density region.
-struct SequentialSection {
-    uint64_t rounds = 1;
-    uint64_t budget_per_round = 0;  // 0: simulation.budget
-    double quantile = 1e-4;         // the region excludes this much posterior mass
-    uint64_t max_candidates = 1000; // prior draws tried per accepted row, at most
-};
-
 struct InferenceSection {
     uint64_t samples = 10000;
     uint64_t seed = 2;
@@ -66,7 +57,6 @@ struct Manifest {
     std::optional<EstimatorSection> estimator;
     std::optional<std::vector<std::vector<double>>> observation;  // one row per i.i.d. observation
     InferenceSection inference;
-    std::optional<SequentialSection> sequential;
     std::vector<PluginRef> diagnostics;
     std::string output;  // absolute
     bool estimator_switched = false;  // --set estimator.id=... was given

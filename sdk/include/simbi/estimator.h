@@ -27,6 +27,29 @@ typedef struct simbi_batch_reader {
                          double *theta, double *x, simbi_error *err);
 } simbi_batch_reader;
 
+/* The host's simulation service, for sequential methods (ABI 1.1): the estimator chooses the
+ * parameters of a round, the host simulates and stores them like the first round's, crash-safe.
+ * Host-owned; valid for the duration of the train() call. */
+typedef struct simbi_simulation_service {
+    uint64_t size;
+    void *data; /* host-private */
+
+    /* The run's observation, n_obs i.i.d. rows of x_dim values, host-owned and valid during
+     * train(); *n_obs is 0 when the run has none. Asking for it makes the trained estimator depend
+     * on it: the host then retrains when the observation changes. [main-thread] */
+    simbi_status (*observation)(const struct simbi_simulation_service *self, uint64_t *n_obs,
+                                const double **x_obs, simbi_error *err);
+
+    /* Simulates one row at each of theta[n, theta_dim] (caller-owned, read only) as round
+     * `round` (2, 3, ...), stores the rows beside the first round's store and sets *rows to a
+     * reader of the round's valid rows, host-owned and valid until train() returns. A rerun with
+     * the same theta reuses the stored rows. note_json: NULL or a JSON object the host records
+     * with the round (e.g. the estimator's acceptance rate). [main-thread] */
+    simbi_status (*simulate)(const struct simbi_simulation_service *self, uint64_t round,
+                             uint64_t n, const double *theta, const char *note_json,
+                             const simbi_batch_reader **rows, simbi_error *err);
+} simbi_simulation_service;
+
 /* Everything train() may use. Host-owned; valid for the duration of the call. */
 typedef struct simbi_train_context {
     uint64_t size;
@@ -36,9 +59,17 @@ typedef struct simbi_train_context {
     const char *training_json;  /* the manifest's estimator.training object */
     const char *checkpoint_dir; /* a folder the estimator may use to resume a killed training */
     uint64_t seed;
-    /* Sequential methods may simulate more: NULL when the host offers no simulator. */
+    /* Reserved in 1.0 and always NULL: sequential methods use `simulation` below. */
     simbi_simulator *simulator;
+
+    /* ---- ABI 1.1: read only when size covers it. */
+
+    /* The host's simulation service for sequential rounds; NULL when it offers none. */
+    const simbi_simulation_service *simulation;
 } simbi_train_context;
+
+/* The size of a 1.0 training context. */
+#define SIMBI_TRAIN_CONTEXT_SIZE_1_0 (offsetof(simbi_train_context, simulator) + sizeof(void *))
 
 typedef struct simbi_estimator {
     uint64_t size;

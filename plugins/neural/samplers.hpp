@@ -1,0 +1,25 @@
+// MCMC over many chains at once, for posteriors known up to a constant.
+#pragma once
+#include <functional>
+
+#include "support.hpp"
+
+namespace simbi::nn {
+
+struct SamplerConfig {
+    std::string method = "mh";  // mh | slice | sir
+    // warmup and thin 0: chosen from the dimension d, max(100, 50 d) and max(5, d), since chains
+    // need longer to forget their start and to decorrelate in more dimensions.
+    int64_t chains = 1000, warmup = 0, thin = 0, sir_factor = 20;
+    static SamplerConfig from_config(const simbi::Config& c);
+    json to_json() const;
+    static SamplerConfig from_json(const json& j);
+};
+
+// Draws n samples from exp(log_target) by a vectorized sampler: sampling-importance-resampling
+// from the prior for the initial states, then adaptive Metropolis-Hastings (Haario et al. 2001)
+// or slice sampling (Neal 2003) across many chains at once.
+Tensor sample_posterior(const std::function<Tensor(const Tensor&)>& log_target, const TorchPrior& prior, int64_t n,
+                        const SamplerConfig& cfg, at::Generator& gen);
+
+}  // namespace simbi::nn

@@ -1,0 +1,62 @@
+// The neural plugins' common ground: torch and JSON names, small tensor utilities, thread scopes,
+// standardization, and the files of an artifact.
+#pragma once
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <simbi/estimator.hpp>
+#include <string>
+#include <vector>
+
+namespace simbi::nn {
+
+using json = nlohmann::json;
+using torch::Tensor;
+
+// A CPU generator seeded from (seed, stream).
+at::Generator make_generator(uint64_t seed, uint64_t stream);
+// Sets torch's intra-op threads for a scope and restores them after (the host's global state).
+class ThreadScope {
+public:
+    explicit ThreadScope(int threads);
+    ~ThreadScope();
+
+private:
+    int previous_, previous_blas_ = 0;
+    bool flush_denormal_ = false;
+};
+Tensor to_tensor(const double* data, int64_t rows, int64_t cols);
+void from_tensor(const Tensor& t, double* out);
+std::vector<int64_t> int_list(const simbi::Config& c, const std::string& key, std::vector<int64_t> fallback);
+
+// z-scoring with statistics from the training data.
+struct Standardizer {
+    Tensor mean, std;  // float32 [dim]
+    Tensor apply(const Tensor& t) const { return (t - mean) / std; }
+    Tensor invert(const Tensor& t) const { return t * std + mean; }
+    double log_std_sum() const { return std.log().sum().item<double>(); }
+    json to_json() const;
+    static Standardizer from_json(const json& j);
+};
+
+// Settings every neural estimator takes: intra-op threads and the memory for training data.
+struct RuntimeConfig {
+    int threads = 1;
+    int64_t memory_bytes = int64_t(2048) << 20;
+    static RuntimeConfig from_config(const simbi::Config& c);
+};
+
+// The fields every artifact's estimator.json starts with.
+json artifact_header(const std::string& id, const std::string& version);
+// Reads estimator.json from dir and checks that it belongs to `id`.
+json read_artifact(const std::string& dir, const std::string& id);
+
+void save_module(torch::nn::Module& m, const std::string& path);
+void load_module(torch::nn::Module& m, const std::string& path);
+void write_json(const std::string& path, const json& j);
+json read_json(const std::string& path);
+// SHA-256 of a file's bytes, in hex (libcrypto); throws if it cannot be read.
+std::string file_sha256(const std::string& path);
+std::string torch_version();
+
+}  // namespace simbi::nn
