@@ -574,13 +574,19 @@ TEST_CASE("every sample manifest runs with every estimator", "[estimators][sampl
         TempDir dir;
         for (std::string id : {"simbi.npe", "simbi.nre", "simbi.bnre", "simbi.nle"}) {
             INFO(m << " with " << id);
-            // Few MCMC chains keep the ratio and likelihood estimators' sampling short here.
+            // Few MCMC chains keep the ratio and likelihood estimators' sampling short here; the
+            // diagnostics, small, run with every estimator on every sample.
             std::string chains = id == "simbi.npe" ? "" : " --set estimator.config.chains=50";
+            const std::string diagnostics =
+                R"( --set 'diagnostics=[{"id": "simbi.coverage", "config": {"pairs": 8, "samples": 40}},)"
+                R"({"id": "simbi.sbc", "config": {"pairs": 8, "samples": 19, "bins": 5}}, {"id": "simbi.ppc", "config": {"draws": 40}}]')";
             auto r = run_cli("run " + m + " -q --set simulation.budget=300 --set simulation.store=" + dir.file("s.h5") + " --set estimator.id=" + id +
-                             chains + " --set estimator.training.max_epochs=2 --set inference.samples=100 --out " + dir.file(id));
+                             chains + " --set estimator.training.max_epochs=2 --set inference.samples=100" + diagnostics + " --out " + dir.file(id));
             INFO(r.output);
             CHECK(r.exit_code == 0);
             CHECK(fs::exists(dir.file(id + "/summary.json")));
+            CHECK(fs::exists(dir.file(id + "/diagnostics/simbi.coverage.json")));
+            CHECK(fs::exists(dir.file(id + "/report.html")));
         }
     }
 }
@@ -592,7 +598,7 @@ TEST_CASE("switching the estimator is one line of the manifest", "[estimators][m
     for (std::string id : {"simbi.npe", "simbi.nre", "simbi.bnre", "simbi.nle"}) {
         INFO(id);
         auto r = run_cli("run " + dir.file("manifest.json") + " -q --set simulation.budget=2000 --set estimator.id=" + id +
-                         " --set estimator.training.max_epochs=3 --set inference.samples=500 --out " + dir.file(id));
+                         " --set estimator.training.max_epochs=3 --set inference.samples=500 --set 'diagnostics=[]' --out " + dir.file(id));
         INFO(r.output);
         REQUIRE(r.exit_code == 0);
         json s = read_json_file(dir.file(id + "/summary.json"));

@@ -7,6 +7,7 @@
 #include "simbi_host/estimator_instance.hpp"
 #include "simbi_host/manifest.hpp"
 #include "simbi_host/simulate_stage.hpp"
+#include "simbi_host/text_file.hpp"
 
 namespace simbi::host {
 
@@ -41,10 +42,15 @@ TrainStageResult run_training(const RunContext& run, const SimulateResult& simul
 // posterior.h5, posterior.csv and summary.json; returns the files written.
 std::vector<std::string> run_sampling(const RunContext& run, const TrainStageResult& trained);
 
-// Runs the manifest's diagnostics on the artifact; writes diagnostics.json.
+// Runs the manifest's diagnostics on the artifact: each writes diagnostics/<id>.json (reused when
+// its fingerprint matches), and all of them diagnostics.json. A failing diagnostic does not stop
+// the others; a RunError names every failure after the rest are written.
 std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStageResult& trained);
 
-// Writes text to path through a temporary file and a rename, so a reader never sees half of it.
-void write_text_atomic(const std::string& path, const std::string& text);
+// Runs one diagnostic with no posterior, prior or simulator, on files its config names (as
+// simbi.c2st on two sample files); returns its results.
+json run_standalone_diagnostic(const PluginRegistry& registry, const HostServices& host, const std::string& id, const json& config,
+                               uint64_t seed);
+
 
 }  // namespace simbi::host

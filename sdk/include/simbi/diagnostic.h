@@ -1,8 +1,10 @@
 /* simbi/diagnostic.h: a diagnostic checks a trained posterior (coverage, SBC, C2ST, ...).
- * Declared in ABI 1.0; the diagnostic plugins implement it. */
+ * Declared in ABI 1.0; the diagnostic plugins implement it. simbi/diagnostic.hpp is its C++
+ * layer. */
 #ifndef SIMBI_DIAGNOSTIC_H
 #define SIMBI_DIAGNOSTIC_H
 
+#include "estimator.h"
 #include "host.h"
 #include "prior.h"
 #include "types.h"
@@ -11,7 +13,8 @@
 extern "C" {
 #endif
 
-/* The host's trained posterior. Host-owned; valid during run(). */
+/* The host's trained posterior. Host-owned; valid during run(). NULL in the context when the
+ * diagnostic runs without one (e.g. `simbi c2st A.csv B.csv`). */
 typedef struct simbi_posterior_view {
     uint64_t size;
     void *data;
@@ -51,12 +54,26 @@ typedef struct simbi_result_sink {
 typedef struct simbi_diagnostic_context {
     uint64_t size;
     const simbi_posterior_view *posterior;
-    const simbi_prior *prior;
+    const simbi_prior *prior; /* NULL only when the diagnostic runs on files alone */
     const simbi_simulator_view *simulator;
     const simbi_result_sink *sink;
     const simbi_host *host;
     uint64_t seed;
+
+    /* ---- ABI 1.1: read only when size covers it. */
+
+    /* The run's observation, n_obs i.i.d. rows of x_dim values; 0 and NULL when it has none. */
+    uint64_t n_obs;
+    const double *x_obs;
+    /* Held-out pairs from a store the manifest names for this diagnostic ("held_out"); NULL when
+     * none: a diagnostic then simulates its own from the prior. */
+    const simbi_batch_reader *held_out;
+    /* The folder of the run (results go through sink; a diagnostic may read files there). */
+    const char *run_dir;
 } simbi_diagnostic_context;
+
+/* The size of a 1.0 diagnostic context. */
+#define SIMBI_DIAGNOSTIC_CONTEXT_SIZE_1_0 (offsetof(simbi_diagnostic_context, seed) + sizeof(uint64_t))
 
 typedef struct simbi_diagnostic {
     uint64_t size;

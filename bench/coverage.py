@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Expected-coverage tables: level against empirical coverage of highest-posterior-density regions,
+with N held-out pairs, for estimators x tasks x budgets, through `simbi run` and the simbi.coverage
+diagnostic. Prints one table per task and budget, and each cell's verdict against the targets:
+
+  - BNRE conservative (coverage >= level - 0.02 at every level);
+  - NPE on gaussian_linear at 10^4 within +-0.05 of every level.
+
+With --timing it also times coverage with 1000 pairs x 1000 posterior draws on two_moons NPE.
+Python's standard library only; run from the repository root after scripts/build.sh:
+
+  python3 bench/coverage.py [--tasks two_moons,slcp] [--methods npe,nre,bnre,nle]
+                            [--budgets 1000,10000] [--pairs 500] [--work bench-work] [--timing]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIMBI = os.path.join(ROOT, "build", "bin", "simbi")
+
+
+def run_cell(task, method, budget, pairs, samples, work):
+    out = os.path.join(work, f"{task}-{method}-{budget}")
+    manifest = {
+        "simbi": 1,
+        "simulator": {"id": f"sbibm.{task}"},
+        "simulation": {"budget": budget, "seed": 1000 + budget, "store": f"{task}-{budget}.h5"},
+        "estimator": {"id": f"simbi.{method}"},
+        "diagnostics": [{"id": "simbi.coverage", "config": {"pairs": pairs, "samples": samples}}],
+        "output": out,
+    }
+    path = os.path.join(work, f"{task}-{method}-{budget}.json")
+    with open(path, "w") as f:
+        json.dump(manifest, f)
+    t0 = time.time()
+    r = subprocess.run([SIMBI, "run", path, "-q"], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout + r.stderr)
+        return None, time.time() - t0
+    with open(os.path.join(out, "diagnostics", "simbi.coverage.json")) as f:
+        return json.load(f)["results"], time.time() - t0
+
+
+def verdict(method, task, budget, res):
+    levels, cov = res["levels"]["values"], res["coverage"]["values"]
+    gaps = [c - l for l, c in zip(levels, cov)]
+    notes = [f"worst gap {min(gaps):+.3f}", "conservative" if res["conservative"] >= 1 else "overconfident"]
+    if method == "bnre":
+        ok = all(g >= -0.02 for g in gaps)
+        notes.append("target (>= level - 0.02): " + ("met" if ok else "missed"))
+    if method == "npe" and task == "gaussian_linear" and budget == 10000:
+        ok = all(abs(g) <= 0.05 for g in gaps)
+        notes.append("target (+-0.05): " + ("met" if ok else "missed"))
+    return ", ".join(notes)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tasks", default="two_moons,slcp")
+    ap.add_argument("--methods", default="npe,nre,bnre,nle")
+    ap.add_argument("--budgets", default="1000,10000")
+    ap.add_argument("--pairs", type=int, default=500)
+    ap.add_argument("--samples", type=int, default=1000)
+    ap.add_argument("--work", default="bench-coverage")
+    ap.add_argument("--timing", action="store_true")
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    work = os.path.abspath(a.work)
+    methods = a.methods.split(",")
+    for task in a.tasks.split(","):
+        for budget in [int(b) for b in a.budgets.split(",")]:
+            results = {}
+            for m in methods:
+                res, secs = run_cell(task, m, budget, a.pairs, a.samples, work)
+                if res is None:
+                    print(f"{task} {m} {budget}: failed")
+                    continue
+                results[m] = res
+                print(f"{task} {budget} {m}: {verdict(m, task, budget, res)} ({secs:.0f} s with training)", flush=True)
+            if not results:
+                continue
+            first = next(iter(results.values()))
+            print(f"\n{task}, {budget} simulations, {a.pairs} held-out pairs: empirical coverage")
+            print("| level | " + " | ".join(results) + " |")
+            print("|---|" + "---|" * len(results))
+            for i, level in enumerate(first["levels"]["values"]):
+                print(f"| {level:.2f} | " + " | ".join(f"{results[m]['coverage']['values'][i]:.3f}" for m in results) + " |")
+            print(flush=True)
+    if a.timing:
+        # Train once (coverage off), then time the coverage diagnostic alone on the saved run.
+        res, _ = run_cell("two_moons", "npe", 10000, 10, 10, work)
+        run_dir = os.path.join(work, "two_moons-npe-10000")
+        manifest = json.load(open(os.path.join(run_dir, "manifest.json")))
+        manifest["diagnostics"] = [{"id": "simbi.coverage", "config": {"pairs": 1000, "samples": 1000}}]
+        json.dump(manifest, open(os.path.join(run_dir, "manifest.json"), "w"))
+        t0 = time.time()
+        r = subprocess.run([SIMBI, "diagnose", run_dir, "-q"], capture_output=True, text=True)
+        secs = time.time() - t0
+        print(f"coverage, two_moons NPE 10^4, 1000 pairs x 1000 draws: {secs:.1f} s (target <= 30 s)" if r.returncode == 0 else r.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+// What the calibration diagnostics (coverage, sbc, tarp) share: binomial bands, the chi-square
+// test, per-pair seeds and ranks. Header-only and torch-free.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <simbi/rng.h>
+
+namespace simbi::calibration {
+
+// log C(n, k) p^k (1-p)^(n-k)
+inline double log_binomial_pmf(uint64_t k, uint64_t n, double p) {
+    if (p <= 0) return k == 0 ? 0.0 : -INFINITY;
+    if (p >= 1) return k == n ? 0.0 : -INFINITY;
+    return std::lgamma(double(n) + 1) - std::lgamma(double(k) + 1) - std::lgamma(double(n - k) + 1) + double(k) * std::log(p) +
+           double(n - k) * std::log1p(-p);
+}
+
+// The central `level` interval of Binomial(n, p) / n: the fractions a calibrated method's
+// empirical frequency falls between with probability at least `level`.
+struct Band {
+    double low, high;
+};
+inline Band binomial_band(uint64_t n, double p, double level) {
+    if (n == 0) return {0.0, 1.0};
+    const double tail = (1 - level) / 2;
+    double cdf = 0;
+    uint64_t lo = 0, hi = n;
+    bool have_lo = false;
+    for (uint64_t k = 0; k <= n; ++k) {
+        cdf += std::exp(log_binomial_pmf(k, n, p));
+        if (!have_lo && cdf >= tail) {
+            lo = k;
+            have_lo = true;
+        }
+        if (cdf >= 1 - tail) {
+            hi = k;
+            break;
+        }
+    }
+    return {double(lo) / double(n), double(hi) / double(n)};
+}
+
+// The regularized upper incomplete gamma function Q(a, x) (Numerical Recipes' gammq: a series
+// below a + 1, Lentz's continued fraction above).
+inline double gamma_q(double a, double x) {
+    if (x <= 0) return 1.0;
+    const double gln = std::lgamma(a);
+    if (x < a + 1) {
+        double sum = 1.0 / a, term = sum, ap = a;
+        for (int i = 0; i < 1000; ++i) {
+            ap += 1;
+            term *= x / ap;
+            sum += term;
+            if (std::fabs(term) < std::fabs(sum) * 1e-15) break;
+        }
+        return std::max(0.0, 1.0 - sum * std::exp(-x + a * std::log(x) - gln));
+    }
+    double b = x + 1 - a, c = 1e300, d = 1 / b, h = d;
+    for (int i = 1; i < 1000; ++i) {
+        const double an = -i * (i - a);
+        b += 2;
+        d = an * d + b;
+        if (std::fabs(d) < 1e-300) d = 1e-300;
+        c = b + an / c;
+        if (std::fabs(c) < 1e-300) c = 1e-300;
+        d = 1 / d;
+        const double delta = d * c;
+        h *= delta;
+        if (std::fabs(delta - 1) < 1e-15) break;
+    }
+    return std::exp(-x + a * std::log(x) - gln) * h;
+}
+
+// Pearson's chi-square test of counts against equal expected counts: the p-value.
+inline double chi_square_uniform_p(const std::vector<double>& counts) {
+    double total = 0;
+    for (double c : counts) total += c;
+    if (counts.size() < 2 || total <= 0) return 1.0;
+    const double expected = total / double(counts.size());
+    double stat = 0;
+    for (double c : counts) stat += (c - expected) * (c - expected) / expected;
+    return gamma_q(0.5 * double(counts.size() - 1), 0.5 * stat);
+}
+
+// The seed of pair i's posterior draws: its own stream of the diagnostic's seed.
+inline uint64_t pair_seed(uint64_t seed, uint64_t i) { return simbi_rng_mix(seed, 1000003 + i); }
+
+// The default grid of credibility levels: 0.05, 0.10, ..., 0.95, 0.99.
+inline std::vector<double> default_levels() {
+    std::vector<double> l;
+    for (int i = 1; i <= 19; ++i) l.push_back(0.05 * i);
+    l.push_back(0.99);
+    return l;
+}
+
+inline std::vector<double> checked_levels(std::vector<double> levels, const std::string& key) {
+    for (double v : levels)
+        if (!(v > 0 && v < 1)) throw std::invalid_argument(key + ": every level must be in (0, 1)");
+    if (levels.empty()) throw std::invalid_argument(key + ": no levels");
+    std::sort(levels.begin(), levels.end());
+    return levels;
+}
+
+}  // namespace simbi::calibration
