@@ -1,7 +1,8 @@
 // Simulation throughput: the plugin path (loaded library, engine, prior, validity checks) against
 // the same simulate function called directly in a plain loop on one thread, and 2 threads
 // against 1. Targets: plugin/direct >= 0.97, 2 threads/1 thread >= 1.85. Also the cost of the
-// engine's buffer guards (a copy of theta, guard values after x), as guarded/unguarded.
+// engine's buffer guards (a copy of theta, guard values after x), as guarded/unguarded, and of
+// process isolation at batch 1024, as isolated/in-process throughput (target >= 0.9).
 //
 // usage: bench_simulation [rows per measurement, default 400000] [repeats, default 5]
 #define SIMBI_NO_ENTRY
@@ -13,11 +14,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 
 #include "simbi_host/host_services.hpp"
 #include "simbi_host/plugin_registry.hpp"
 #include "simbi_host/prior.hpp"
 #include "simbi_host/simulation_engine.hpp"
+#include "simbi_host/simulator_instance.hpp"
 
 using namespace simbi::host;
 using Clock = std::chrono::steady_clock;
@@ -44,13 +47,20 @@ double direct_loop(const Prior& prior, uint64_t rows, uint64_t seed) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-double plugin_path(const PluginInfo& info, const Prior& prior, unsigned threads, uint64_t rows, uint64_t seed, bool guards = true) {
+double plugin_path(const PluginInfo& info, const Prior& prior, unsigned threads, uint64_t rows, uint64_t seed, bool guards = true,
+                   bool isolated = false, uint64_t batch_rows = 64) {
     HostServices host;
-    SimulatorInstances sims(info, "{}", host, threads);
+    IsolationOptions iso;
+    iso.command = {SIMBI_BENCH_SIMBI_BINARY, "worker", "--library", info.path, "--id", info.id};
+    iso.theta_dim = info.param_names.size();
+    iso.x_dim = info.output_dim;
+    iso.what = info.id;
+    auto owned = isolated ? std::make_unique<SimulatorInstances>(info, threads, iso) : std::make_unique<SimulatorInstances>(info, "{}", host, threads);
+    const SimulatorInstances& sims = *owned;
     EngineOptions o;
     o.seed = seed;
     o.threads = threads;
-    o.batch_rows = 64;
+    o.batch_rows = batch_rows;
     o.guard_buffers = guards;
     SimulationEngine engine(prior, sims, o);
     const uint64_t chunk = 16384;
@@ -81,6 +91,14 @@ void bench(const PluginRegistry& reg, const char* id, uint64_t rows, int repeats
     std::printf("%s plugin/direct: %.3f\n", id, direct / one);
     std::printf("%s 2 threads/1 thread: %.3f\n", id, one / two);
     std::printf("%s guarded/unguarded time: %.3f (the guards' cost: %.1f%%)\n", id, one / unguarded, 100.0 * (one / unguarded - 1.0));
+    // Process isolation at batch 1024, one worker, against in-process at the same batch.
+    double in_process = 1e30, isolated = 1e30;
+    for (int r = 0; r < repeats; ++r) {
+        in_process = std::min(in_process, plugin_path(info, *prior, 1, rows, 7, true, false, 1024));
+        isolated = std::min(isolated, plugin_path(info, *prior, 1, rows, 7, true, true, 1024));
+    }
+    std::printf("%s isolated/in-process throughput at batch 1024: %.3f (%.0f/s against %.0f/s)\n", id, in_process / isolated, rows / isolated,
+                rows / in_process);
 }
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include "common.hpp"
 #include "simbi_host/errors.hpp"
 #include "simbi_host/json_reader.hpp"
+#include "simbi_host/manifest.hpp"
 #include "simbi_host/plugin_scan.hpp"
 
 namespace simbi_cli {
@@ -62,11 +63,46 @@ static int cmd_describe(const Args& args) {
     return 0;
 }
 
+// simbi plugins verify MANIFEST: every plugin the manifest names, found and matching its pin.
+static int cmd_verify(const Args& args) {
+    po::options_description desc("options");
+    std::string manifest_path;
+    PluginFlags flags;
+    desc.add_options()("help,h", "show this help")("manifest", po::value<std::string>(&manifest_path)->required(), "manifest file");
+    flags.add_to(desc);
+    po::positional_options_description pos;
+    pos.add("manifest", 1);
+    po::variables_map vm;
+    if (!parse(args, desc, pos, vm, "simbi plugins verify MANIFEST")) return 0;
+    simbi::host::Manifest m = simbi::host::load_manifest(manifest_path);
+    simbi::host::PluginRegistry registry(flags.options(m.plugin_paths, m.allow_unsafe_plugins));
+    std::vector<std::pair<const simbi::host::PluginRef*, simbi_kind>> refs{{&m.simulator, SIMBI_KIND_SIMULATOR}};
+    if (m.estimator) refs.emplace_back(&m.estimator->plugin, SIMBI_KIND_ESTIMATOR);
+    for (const auto& d : m.diagnostics) refs.emplace_back(&d, SIMBI_KIND_DIAGNOSTIC);
+    int bad = 0;
+    for (const auto& [ref, kind] : refs) {
+        std::string line;
+        try {
+            const auto& info = registry.find(ref->id, kind);
+            const std::string actual = info.sha256();
+            if (ref->sha256.empty()) line = "unpinned  " + ref->id + "  " + actual + "  " + info.path;
+            else if (ref->sha256 == actual) line = "ok        " + ref->id + "  " + actual + "  " + info.path;
+            else line = "MISMATCH  " + ref->id + "  pinned " + ref->sha256 + ", found " + actual + " in " + info.path, ++bad;
+        } catch (const std::exception& e) {
+            line = "MISSING   " + ref->id + "  " + e.what();
+            ++bad;
+        }
+        std::cout << line << "\n";
+    }
+    return bad ? simbi::host::kExitRunFailed : 0;
+}
+
 int cmd_plugins(const Args& args) {
+    if (!args.empty() && args[0] == "verify") return cmd_verify(Args(args.begin() + 1, args.end()));
     if (!args.empty() && args[0] == "describe") return cmd_describe(Args(args.begin() + 1, args.end()));
     if (!args.empty() && args[0] == "check") return cmd_check(Args(args.begin() + 1, args.end()));
     if (args.empty() || (args[0] != "list" && args[0] != "info" && args[0] != "--help")) {
-        throw simbi::host::UsageError("expected 'plugins list', 'plugins info ID', 'plugins check LIBRARY' or 'plugins describe LIBRARY'");
+        throw simbi::host::UsageError("expected 'plugins list', 'plugins info ID', 'plugins check LIBRARY', 'plugins verify MANIFEST' or 'plugins describe LIBRARY'");
     }
     const bool info = args[0] == "info";
     po::options_description desc("options");

@@ -36,6 +36,10 @@ int cmd_run(const Args& args) {
     options.quiet = vm.count("quiet") > 0;
     options.force = vm.count("force") > 0;
     auto report = simbi::host::run_pipeline(m, registry, host, options);
+    if (report.rank > 0) {
+        std::cout << "rank " << report.rank << ": simulated its share; rank 0 trains and writes " << report.output_dir << "\n";
+        return 0;
+    }
     if (report.reused_simulations && report.reused_training)
         std::cout << "up to date: " << report.output_dir << " (the same data and estimator; outputs written again, identical)\n";
     else

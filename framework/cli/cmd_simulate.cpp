@@ -103,12 +103,17 @@ int cmd_simulate(const Args& args) {
         std::cout << r.store << " is up to date (" << r.totals.kept << " rows); use --force to simulate again\n";
         return 0;
     }
+    if (!r.shard.empty()) {
+        std::cout << "wrote " << r.totals.kept << " rows to the shard " << r.shard << "; rank 0 joins the shards into " << r.store << "\n";
+        return 0;
+    }
     std::cout << "wrote " << r.totals.kept << " rows to " << r.store << " (" << r.totals.simulated << " simulated, "
               << r.totals.invalid << " invalid";
     if (r.totals.resampled) std::cout << ", " << r.totals.resampled << " rows resampled";
     if (r.totals.simulated > r.totals.kept) std::cout << ", " << r.totals.simulated - r.totals.kept << " dropped";
     std::printf(") in %.2f s, %.0f simulations/s%s\n", r.seconds, r.seconds > 0 ? double(r.totals.simulated) / r.seconds : 0.0,
                 r.resumed ? " (resumed)" : "");
+    if (r.isolation.is_object() && r.isolation.value("failed_batches", uint64_t(0)) > 0) std::cout << "isolation: " << r.isolation.dump() << "\n";
     return 0;
 }
 

@@ -17,5 +17,9 @@ int cmd_log_prob(const Args& args);
 int cmd_artifact(const Args& args);
 int cmd_new(const Args& args);
 int cmd_check(const Args& args);
+int cmd_diagnose(const Args& args);
+int cmd_c2st(const Args& args);
+int cmd_report(const Args& args);
+int cmd_worker(const Args& args);
 
 }  // namespace simbi_cli

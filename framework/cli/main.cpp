@@ -21,6 +21,7 @@ const char* kUsage =
     "  plugins list [--json]            list the plugins found on the search path\n"
     "  plugins info ID [--json]         show one plugin's descriptor\n"
     "  plugins check LIB [--json]       run the conformance checks on one plugin library\n"
+    "  plugins verify MANIFEST          check that every plugin a manifest names matches its sha256 pin\n"
     "  plugins describe LIB [--out F]   write a library's descriptor file (done at build time)\n"
     "  new simulator NAME [--lang c|cpp]\n"
     "                                   write a buildable plugin folder from the SDK's templates\n"
@@ -37,6 +38,10 @@ const char* kUsage =
     "                                   draw posterior samples from a trained estimator\n"
     "  log-prob ARTIFACT --theta VALUES|FILE --x VALUES|FILE\n"
     "                                   evaluate a trained estimator's log density\n"
+    "  diagnose RUN_DIR [--diagnostic ID ...]\n"
+    "                                   run diagnostics (coverage, sbc, tarp, ppc, ...) on a saved run\n"
+    "  report RUN_DIR                   write RUN_DIR/report.html and its plots as SVG files\n"
+    "  c2st REFERENCE.csv SAMPLES.csv   classifier two-sample test of two sample files\n"
     "  --version                        print the versions of simbi and its ABI\n"
     "\n"
     "exit codes: 0 ok, 1 the run failed, 2 usage or manifest error\n";
@@ -60,7 +65,9 @@ int main(int argc, char** argv) {
     }
     static const std::map<std::string, int (*)(const Args&)> commands = {
         {"plugins", &cmd_plugins}, {"simulate", &cmd_simulate}, {"dataset", &cmd_dataset},
-        {"run", &cmd_run},         {"sample", &cmd_sample},     {"log-prob", &cmd_log_prob}, {"artifact", &cmd_artifact}, {"new", &cmd_new}};
+        {"run", &cmd_run},         {"sample", &cmd_sample},     {"log-prob", &cmd_log_prob}, {"artifact", &cmd_artifact}, {"new", &cmd_new},
+        {"diagnose", &cmd_diagnose}, {"c2st", &cmd_c2st},         {"report", &cmd_report},
+        {"worker", &cmd_worker}};
     auto it = commands.find(cmd);
     if (it == commands.end()) {
         std::cerr << "simbi: unknown command '" << cmd << "'\n\n" << kUsage;

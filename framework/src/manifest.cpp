@@ -1,3 +1,4 @@
+#include <cctype>
 #include "simbi_host/manifest.hpp"
 
 #include <filesystem>
@@ -23,6 +24,13 @@ PluginRef read_plugin_ref(const JsonReader& r) {
     PluginRef ref;
     ref.id = r.string("id");
     if (r.has("config")) ref.config = r.object("config").value();
+    if (r.has("sha256")) {
+        ref.sha256 = r.string("sha256");
+        bool hex = ref.sha256.size() == 64;
+        for (char c : ref.sha256) hex = hex && std::isxdigit(static_cast<unsigned char>(c));
+        if (!hex) r.fail("sha256", "the 64 hex digits of the plugin library's SHA-256 (`simbi plugins info ID` shows it)");
+        for (char& c : ref.sha256) c = char(std::tolower(static_cast<unsigned char>(c)));
+    }
     ref.json_path = r.path();
     return ref;
 }
@@ -166,7 +174,9 @@ std::vector<std::vector<double>> read_csv_rows(const std::string& path) {
 
 std::string manifest_for_record(const json& doc) {
     json copy = doc;
-    if (copy.contains("simulation") && copy["simulation"].is_object()) copy["simulation"].erase("threads");
+    // How rows are computed, not which: no part of the record.
+    if (copy.contains("simulation") && copy["simulation"].is_object())
+        for (const char* key : {"threads", "isolation", "timeout_s"}) copy["simulation"].erase(key);
     return copy.dump();
 }
 
@@ -216,6 +226,10 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
         if (store.empty() || store.back() == '/') s.fail("store", "a file path, e.g. \"runs/sims.h5\"");
         sim.store = resolve(m.dir, store);
         sim.float64 = s.choice("dtype", {"float32", "float64"}, "float32") == "float64";
+        sim.isolation = s.choice("isolation", {"none", "process"}, "none");
+        sim.timeout_s = s.number("timeout_s", 0.0);
+        if (!(sim.timeout_s >= 0 && sim.timeout_s <= 1e6)) s.fail("timeout_s", "seconds from 0 (no limit) to 1000000");
+        if (sim.timeout_s > 0 && sim.isolation != "process") s.fail("timeout_s", "\"isolation\": \"process\" as well: only a worker process can be stopped");
         s.check_no_unknown_keys();
     } else {
         m.simulation.store = resolve(m.dir, "sims.h5");
@@ -246,6 +260,7 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
             if (x.is_array() && !x.empty() && x[0].is_array()) m.observation = o.matrix("x");
             else m.observation = std::vector<std::vector<double>>{o.numbers("x")};
         }
+        if (o.has("theta")) m.truth = o.numbers("theta");
         o.check_no_unknown_keys();
     }
 
@@ -266,6 +281,7 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
         for (size_t i = 0; i < d.size(); ++i) {
             JsonReader r(d[i], path, "/diagnostics/" + std::to_string(i));
             m.diagnostics.push_back(read_plugin_ref(r));
+            if (r.has("held_out")) m.diagnostics.back().held_out = resolve(m.dir, r.string("held_out"));
             r.check_no_unknown_keys();
         }
     }
@@ -274,6 +290,28 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
     m.output = resolve(m.dir, output);
     root.check_no_unknown_keys();
     return m;
+}
+
+void check_pin(const PluginRef& ref, const PluginInfo& info, const std::string& file) {
+    if (ref.sha256.empty()) return;
+    const std::string actual = info.sha256();
+    if (actual != ref.sha256)
+        throw UsageError(file + ": " + ref.json_path + "/sha256: plugin '" + ref.id + "' is pinned to " + ref.sha256 + " but " + info.path +
+                         " has SHA-256 " + actual + " (another build or version; update the pin or install the pinned library)");
+}
+
+json self_contained_doc(const Manifest& m) {
+    json doc = m.doc;
+    if (!m.plugin_paths.empty()) doc["plugin_paths"] = m.plugin_paths;
+    doc["simulation"]["store"] = m.simulation.store;
+    doc["output"] = m.output;
+    if (m.observation) {
+        doc["observation"].erase("file");
+        doc["observation"]["x"] = *m.observation;
+    }
+    for (size_t i = 0; i < m.diagnostics.size(); ++i)
+        if (!m.diagnostics[i].held_out.empty()) doc["diagnostics"][i]["held_out"] = m.diagnostics[i].held_out;
+    return doc;
 }
 
 }  // namespace simbi::host

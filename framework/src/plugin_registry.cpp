@@ -8,6 +8,7 @@
 #include <boost/dll/shared_library.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -127,6 +128,46 @@ const char* kind_name(simbi_kind kind) {
         case SIMBI_KIND_DIAGNOSTIC: return "diagnostic";
         default: return "unknown";
     }
+}
+
+PluginInfo read_bridge_definition(const std::string& path, bool allow_unsafe) {
+    if (!allow_unsafe) {
+        const std::string why = unsafe_reason(path);
+        if (!why.empty()) throw RunError(path + ": " + why);
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw RunError(path + ": cannot read it");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    json doc;
+    try {
+        doc = parse_json_strict(text, path);
+    } catch (const std::exception& e) {
+        throw RunError(e.what());
+    }
+    JsonReader r(doc, path, "");
+    PluginInfo info;
+    info.id = r.string("id");
+    info.name = r.string("name", info.id);
+    info.version = r.string("version", "1.0.0");
+    info.vendor = r.string("vendor", "");
+    info.description = r.string("description", "a simulator behind the process bridge");
+    info.kind = SIMBI_KIND_SIMULATOR;
+    info.thread_safety = SIMBI_THREAD_INSTANCE;
+    info.param_names = r.strings("parameters");
+    if (info.param_names.empty()) r.fail("parameters", "the names of the parameters, at least one");
+    info.output_dim = r.count("outputs");
+    if (info.output_dim > (uint64_t(1) << 24)) r.fail("outputs", "at most 16777216 outputs");
+    if (r.has("prior")) info.default_prior_json = r.object("prior").value().dump();
+    info.bridge_command = r.strings("command");
+    if (info.bridge_command.empty()) r.fail("command", "the program and its arguments, e.g. [\"/usr/bin/python3\", \"sir.py\"]");
+    r.check_no_unknown_keys();
+    info.config_schema_json = "{}";
+    info.path = fs::absolute(path).lexically_normal().string();
+    info.abi_major = SIMBI_ABI_MAJOR;
+    info.abi_minor = SIMBI_ABI_MINOR;
+    info.allow_unsafe = allow_unsafe;
+    info.described_sha256 = sha256_hex(text.data(), text.size());
+    return info;
 }
 
 std::string PluginInfo::sha256() const { return described_sha256.empty() ? sha256_file(path) : described_sha256; }
@@ -251,12 +292,17 @@ void PluginRegistry::scan_folder(const std::string& folder) {
     std::error_code ec;
     if (!fs::is_directory(folder, ec)) return;
     std::vector<std::string> files;
+    auto is_bridge = [](const fs::path& p) {
+        const std::string name = p.filename().string();
+        return name.size() > 12 && name.compare(name.size() - 12, 12, ".bridge.json") == 0;
+    };
     for (const auto& e : fs::directory_iterator(folder, ec))
-        if (e.path().extension() == ".so" && e.is_regular_file(ec)) files.push_back(e.path().string());
+        if ((e.path().extension() == ".so" || is_bridge(e.path())) && e.is_regular_file(ec)) files.push_back(e.path().string());
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
         try {
-            for (auto& info : scan_library(f, allow_unsafe_)) {
+            std::vector<PluginInfo> found = is_bridge(f) ? std::vector<PluginInfo>{read_bridge_definition(f, allow_unsafe_)} : scan_library(f, allow_unsafe_);
+            for (auto& info : found) {
                 auto dup = std::find_if(plugins_.begin(), plugins_.end(), [&](const PluginInfo& p) { return p.id == info.id; });
                 if (dup != plugins_.end()) {
                     if (dup->path == info.path) continue;

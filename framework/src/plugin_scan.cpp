@@ -262,6 +262,8 @@ std::vector<PluginInfo> scan_library(const std::string& library, bool allow_unsa
 
 const simbi_factory* plugin_factory(const PluginInfo& info) {
     if (info.factory) return info.factory;
+    if (!info.bridge_command.empty())
+        throw RunError("plugin '" + info.id + "' is a process bridge (" + info.path + "): it runs only in worker processes, not as a library");
     if (!info.described_sha256.empty()) {
         std::lock_guard<std::mutex> lock(verified_mutex());
         if (!verified_libraries().count(info.path)) {

@@ -1,6 +1,10 @@
 #include "simbi_host/simulate_stage.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <functional>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -18,6 +22,86 @@ unsigned resolve_threads(unsigned requested) {
     if (requested > 0) return requested;
     unsigned hc = std::thread::hardware_concurrency();
     return hc ? hc : 1;
+}
+
+RankInfo rank_from_environment() {
+    // Open MPI, MPICH and Intel MPI (PMI), PMIx, and SLURM's srun, in that order.
+    const std::pair<const char*, const char*> vars[] = {
+        {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"}, {"PMI_RANK", "PMI_SIZE"}, {"PMIX_RANK", "PMIX_SIZE"}, {"SLURM_PROCID", "SLURM_NTASKS"}};
+    for (const auto& [rank_var, size_var] : vars) {
+        const char *r = std::getenv(rank_var), *n = std::getenv(size_var);
+        if (!r || !n) continue;
+        char *end_r = nullptr, *end_n = nullptr;
+        const unsigned long rank = std::strtoul(r, &end_r, 10), size = std::strtoul(n, &end_n, 10);
+        if (*end_r || *end_n || size < 1 || size > 65536 || rank >= size)
+            throw UsageError(std::string(rank_var) + "=" + r + ", " + size_var + "=" + n + ": not a rank and a size of a parallel job");
+        return {unsigned(rank), unsigned(size)};
+    }
+    return {};
+}
+
+namespace {
+
+// Rank 0: waits until every rank's shard holds its chunks, then writes them, in chunk order, into
+// the store's journal (resuming a join that was cut short).
+void join_shards(const std::string& journal_path, const StoreMeta& meta, uint64_t chunks, unsigned size,
+                 const std::function<std::string(unsigned)>& shard_path, bool quiet) {
+    auto expected = [&](unsigned r) {
+        uint64_t n = 0;
+        for (uint64_t c = r; c < chunks; c += size) ++n;
+        return n;
+    };
+    bool told = false;
+    for (unsigned r = 1; r < size; ++r) {
+        const std::string shard = std::to_string(r) + "/" + std::to_string(size);
+        while (JournalReader::count(shard_path(r), meta, shard) < expected(r)) {
+            if (HostServices::cancelled()) throw RunError("interrupted while waiting for the other ranks; run the same command again to resume");
+            if (!quiet && !told) std::fprintf(stderr, "rank 0: waiting for the other ranks' shards\n");
+            told = true;
+            ::usleep(200000);
+        }
+    }
+    Journal journal(journal_path, meta);
+    std::vector<std::unique_ptr<JournalReader>> readers;
+    for (unsigned r = 0; r < size; ++r)
+        readers.push_back(std::make_unique<JournalReader>(shard_path(r), meta, std::to_string(r) + "/" + std::to_string(size)));
+    ChunkRows rows;
+    for (uint64_t c = 0; c < chunks; ++c) {
+        if (!readers[c % size]->next(rows)) throw RunError(shard_path(unsigned(c % size)) + ": chunk " + std::to_string(c) + " is missing");
+        if (c >= journal.chunks_done()) journal.append(c, rows);
+    }
+}
+
+}  // namespace
+
+std::string self_executable() {
+    std::error_code ec;
+    const fs::path p = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) throw RunError("cannot find the simbi binary to start worker processes: " + ec.message());
+    return p.string();
+}
+
+std::unique_ptr<SimulatorInstances> make_simulators(const PluginInfo& info, const Manifest& m, const HostServices& host, unsigned threads,
+                                                    bool quiet) {
+    const bool bridge = !info.bridge_command.empty();
+    if (!bridge && m.simulation.isolation != "process")
+        return std::make_unique<SimulatorInstances>(info, m.simulator.config.dump(), host, threads);
+    IsolationOptions iso;
+    if (bridge) {
+        if (!m.simulator.config.empty())
+            throw UsageError(m.file + ": " + m.simulator.json_path + "/config: simulator '" + info.id + "' is a process bridge and takes no config");
+        iso.command = info.bridge_command;
+        iso.cwd = fs::path(info.path).parent_path().string();
+    } else {
+        iso.command = {self_executable(), "worker", "--library", info.path, "--id", info.id, "--config", m.simulator.config.dump()};
+        if (info.allow_unsafe) iso.command.push_back("--allow-unsafe-plugins");
+    }
+    iso.timeout_s = m.simulation.timeout_s;
+    iso.theta_dim = info.param_names.size();
+    iso.x_dim = info.output_dim;
+    iso.what = "simulator '" + info.id + "'";
+    iso.quiet = quiet;
+    return std::make_unique<SimulatorInstances>(info, threads, iso);
 }
 
 std::unique_ptr<Prior> manifest_prior(const Manifest& m, const PluginInfo& sim) {
@@ -39,6 +123,7 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
                               const SimulationPlan& plan) {
     const auto t0 = std::chrono::steady_clock::now();
     const PluginInfo& info = registry.find(m.simulator.id, SIMBI_KIND_SIMULATOR);
+    check_pin(m.simulator, info, m.file);
     check_plugin_config(info, m.simulator.config, m.file, m.simulator.json_path + "/config");
     std::unique_ptr<Prior> own_prior = manifest_prior(m, info);
     const Prior* prior = plan.proposal ? plan.proposal : own_prior.get();
@@ -69,7 +154,13 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
     std::error_code ec;
     if (fs::path(result.store).has_parent_path()) fs::create_directories(fs::path(result.store).parent_path(), ec);
     if (ec) throw RunError("cannot create the folder of " + result.store + ": " + ec.message());
-    RunLock lock(result.store, "the store " + result.store);
+    // Under mpirun each rank simulates its share of the chunks into a shard of its own; rank 0
+    // joins the shards into the store. A sequential round (plan.store) is rank 0's alone.
+    const RankInfo ranks = plan.store.empty() ? rank_from_environment() : RankInfo{};
+    const std::string shard = ranks.size > 1 ? std::to_string(ranks.rank) + "/" + std::to_string(ranks.size) : "";
+    auto shard_path = [&](unsigned r) { return result.store + ".journal.rank" + std::to_string(r) + "-of-" + std::to_string(ranks.size); };
+    std::unique_ptr<RunLock> lock = ranks.rank == 0 ? std::make_unique<RunLock>(result.store, "the store " + result.store)
+                                                    : std::make_unique<RunLock>(shard_path(ranks.rank), "the shard " + shard_path(ranks.rank));
     if (!options.force && store_fingerprint(result.store) == fingerprint) {
         DatasetReader r(result.store);
         r.verify();
@@ -85,7 +176,8 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
     if (options.force) fs::remove(journal_path, ec);
 
     const unsigned threads = resolve_threads(s.threads);
-    SimulatorInstances sims(info, m.simulator.config.dump(), host, threads);
+    std::unique_ptr<SimulatorInstances> sims_owned = make_simulators(info, m, host, threads, options.quiet);
+    const SimulatorInstances& sims = *sims_owned;
     EngineOptions eo;
     eo.seed = s.seed;
     eo.threads = threads;
@@ -94,40 +186,71 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
     eo.max_attempts = s.max_attempts;
     SimulationEngine engine(*prior, sims, eo);
 
-    Journal journal(journal_path, meta);
-    result.resumed = journal.resumed() && journal.chunks_done() > 0;
     const uint64_t chunks = s.budget / s.chunk_rows + (s.budget % s.chunk_rows != 0);
-    uint64_t done = std::min(s.budget, journal.chunks_done() * s.chunk_rows);
-    if (result.resumed && !options.quiet)
-        std::fprintf(stderr, "resuming %s: %llu of %llu rows already simulated\n", journal.path().c_str(),
-                     (unsigned long long)done, (unsigned long long)s.budget);
-    HostServices::set_safe_point("the current chunk of simulations");
-    Progress progress("simulate " + info.id, s.budget, done, !options.quiet);
-    ChunkRows rows;
-    for (uint64_t c = journal.chunks_done(); c < chunks; ++c) {
-        if (HostServices::cancelled()) {
-            progress.finish(done);
-            throw RunError("interrupted: " + std::to_string(done) + " of " + std::to_string(s.budget) + " rows are kept in " +
-                           journal.path() + "; run the same command again to resume");
+    // This process's chunks: all of them, or every size-th from its rank.
+    const std::string own_path = ranks.size > 1 ? shard_path(ranks.rank) : journal_path;
+    auto own_chunk = [&](uint64_t j) { return ranks.rank + j * ranks.size; };
+    uint64_t own_chunks = 0;
+    for (uint64_t c = ranks.rank; c < chunks; c += ranks.size) ++own_chunks;
+    const uint64_t own_rows = ranks.size > 1 ? std::min(s.budget, own_chunks * s.chunk_rows) : s.budget;
+    {
+        Journal own(own_path, meta, shard);
+        result.resumed = own.resumed() && own.chunks_done() > 0;
+        uint64_t done = 0;
+        for (uint64_t j = 0; j < own.chunks_done(); ++j) done += std::min(s.chunk_rows, s.budget - own_chunk(j) * s.chunk_rows);
+        if (result.resumed && !options.quiet)
+            std::fprintf(stderr, "resuming %s: %llu of %llu rows already simulated\n", own.path().c_str(), (unsigned long long)done,
+                         (unsigned long long)own_rows);
+        if (ranks.size > 1 && !options.quiet)
+            std::fprintf(stderr, "rank %u of %u: simulating %llu of %llu chunks into %s\n", ranks.rank, ranks.size, (unsigned long long)own_chunks,
+                         (unsigned long long)chunks, own.path().c_str());
+        HostServices::set_safe_point("the current chunk of simulations");
+        Progress progress("simulate " + info.id, own_rows, done, !options.quiet);
+        ChunkRows rows;
+        for (uint64_t j = own.chunks_done(); j < own_chunks; ++j) {
+            if (HostServices::cancelled()) {
+                progress.finish(done);
+                throw RunError("interrupted: " + std::to_string(done) + " of " + std::to_string(own_rows) + " rows are kept in " + own.path() +
+                               "; run the same command again to resume");
+            }
+            const uint64_t c = own_chunk(j), first = c * s.chunk_rows, count = std::min(s.chunk_rows, s.budget - first);
+            {
+                PluginActivity activity("simulator '" + info.id + "' at rows " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
+                                        " (earlier rows are kept in " + own.path() + ")");
+                engine.run(first, count, rows);
+            }
+            own.append(j, rows);
+            done += count;
+            progress.update(done);
         }
-        uint64_t first = c * s.chunk_rows, count = std::min(s.chunk_rows, s.budget - first);
-        {
-            PluginActivity activity("simulator '" + info.id + "' at rows " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
-                                    " (earlier rows are kept in " + journal.path() + ")");
-            engine.run(first, count, rows);
+        progress.finish(done);
+        if (ranks.size > 1 && ranks.rank > 0) {
+            // This rank's share is complete; rank 0 joins it into the store.
+            result.totals = own.totals();
+            result.shard = own.path();
+            return result;
         }
-        journal.append(c, rows);
-        done = first + count;
-        progress.update(done);
     }
-    progress.finish(done);
+    if (ranks.size > 1) join_shards(journal_path, meta, chunks, ranks.size, shard_path, options.quiet);
+    Journal journal(journal_path, meta);
+    if (journal.chunks_done() != chunks) throw RunError(journal_path + ": holds " + std::to_string(journal.chunks_done()) + " of " + std::to_string(chunks) + " chunks");
     if (journal.totals().kept == 0)
         throw RunError("simulator '" + info.id + "': all " + std::to_string(journal.totals().simulated) +
                        " simulations were invalid and the policy \"" + s.invalid + "\" dropped every row; nothing to store. Check the "
                        "simulator and the prior (the journal " + journal.path() + " is kept)");
     seal_store(journal, result.store, meta);
     fs::remove(journal.path(), ec);
+    // Every shard is complete and joined: its ranks are done with it and its lock.
+    for (unsigned r = 0; ranks.size > 1 && r < ranks.size; ++r) {
+        fs::remove(shard_path(r), ec);
+        if (r > 0) fs::remove(shard_path(r) + ".lock", ec);
+    }
     result.totals = journal.totals();
+    if (sims.stats()) {
+        result.isolation = sims.stats()->to_json();
+        if (!options.quiet && result.isolation["failed_batches"].get<uint64_t>() > 0)
+            std::fprintf(stderr, "isolation: %s\n", result.isolation.dump().c_str());
+    }
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return result;
 }

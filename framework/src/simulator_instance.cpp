@@ -40,6 +40,15 @@ SimulatorInstances::SimulatorInstances(const PluginInfo& info, const std::string
     }
 }
 
+SimulatorInstances::SimulatorInstances(const PluginInfo& info, unsigned threads, const IsolationOptions& isolation)
+    : info_(info), stats_(std::make_unique<IsolationStats>()) {
+    if (info.kind != SIMBI_KIND_SIMULATOR) throw RunError("plugin '" + info.id + "' is not a simulator");
+    for (unsigned t = 0; t < std::max(1u, threads); ++t) {
+        isolated_.push_back(std::make_unique<IsolatedSimulator>(isolation, *stats_));
+        instances_.push_back(isolated_.back()->c());
+    }
+}
+
 SimulatorInstances::~SimulatorInstances() {
     for (auto* s : instances_)
         if (s) s->destroy(s);

@@ -71,8 +71,17 @@ std::string StoreMeta::fingerprint() const {
     return sha256_hex(s.data(), s.size());
 }
 
-Journal::Journal(std::string path, const StoreMeta& meta) : path_(std::move(path)), d_(meta.parameter_names.size()), k_(meta.x_dim) {
-    header_ = json{{"fingerprint", meta.fingerprint()}, {"theta_dim", d_}, {"x_dim", k_}}.dump();
+namespace {
+std::string journal_header(const StoreMeta& meta, const std::string& shard) {
+    json h = {{"fingerprint", meta.fingerprint()}, {"theta_dim", meta.parameter_names.size()}, {"x_dim", meta.x_dim}};
+    if (!shard.empty()) h["shard"] = shard;
+    return h.dump();
+}
+}  // namespace
+
+Journal::Journal(std::string path, const StoreMeta& meta, const std::string& shard)
+    : path_(std::move(path)), d_(meta.parameter_names.size()), k_(meta.x_dim) {
+    header_ = journal_header(meta, shard);
     if (fs::exists(path_)) {
         std::string header;
         const bool ok = read_journal_header(path_, header);
@@ -154,6 +163,56 @@ void Journal::append(uint64_t chunk_index, const ChunkRows& rows) {
     totals_.kept += rows.kept;
     totals_.invalid += rows.invalid;
     totals_.resampled += rows.resampled;
+}
+
+JournalReader::JournalReader(std::string path, const StoreMeta& meta, const std::string& shard)
+    : path_(std::move(path)), d_(meta.parameter_names.size()), k_(meta.x_dim) {
+    const std::string expected = journal_header(meta, shard);
+    std::string header;
+    if (!read_journal_header(path_, header) || header != expected) throw RunError(path_ + ": not the journal of this setup's " + (shard.empty() ? "store" : "shard " + shard));
+    f_ = std::fopen(path_.c_str(), "rb");
+    if (!f_) throw RunError("cannot read " + path_);
+    std::fseek(f_, long(16 + header.size()), SEEK_SET);
+}
+
+JournalReader::~JournalReader() {
+    if (f_) std::fclose(f_);
+}
+
+bool JournalReader::next(ChunkRows& rows) {
+    uint64_t h[6], sum = 0;
+    const long start = std::ftell(f_);
+    auto rewind = [&] {
+        std::fseek(f_, start, SEEK_SET);  // a record still being written: read it again later
+        return false;
+    };
+    if (std::fread(h, 8, 6, f_) != 6 || h[0] != kRecordTag || h[1] != index_ || h[3] > h[2]) return rewind();
+    rows.attempted = h[2];
+    rows.kept = h[3];
+    rows.invalid = h[4];
+    rows.resampled = h[5];
+    rows.theta.resize(h[3] * d_);
+    rows.x.resize(h[3] * k_);
+    if (std::fread(rows.theta.data(), 8, rows.theta.size(), f_) != rows.theta.size() || std::fread(rows.x.data(), 8, rows.x.size(), f_) != rows.x.size() ||
+        std::fread(&sum, 8, 1, f_) != 1)
+        return rewind();
+    if (sum != fnv1a(rows.x.data(), rows.x.size() * 8, fnv1a(rows.theta.data(), rows.theta.size() * 8, fnv1a(h, sizeof h)))) return rewind();
+    ++index_;
+    return true;
+}
+
+uint64_t JournalReader::count(const std::string& path, const StoreMeta& meta, const std::string& shard) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return 0;
+    try {
+        JournalReader r(path, meta, shard);
+        ChunkRows rows;
+        uint64_t n = 0;
+        while (r.next(rows)) ++n;
+        return n;
+    } catch (const RunError&) {
+        return 0;
+    }
 }
 
 void Journal::for_each(const std::function<void(const double*, const double*, uint64_t)>& f) const {

@@ -20,6 +20,8 @@ struct PluginRef {
     std::string id;
     json config = json::object();
     std::string json_path;  // where it sits in the manifest, for messages
+    std::string held_out;   // diagnostics: a store of held-out pairs ("" for none)
+    std::string sha256;     // a pin: the library must have this SHA-256 ("" for any)
 };
 
 struct SimulationSection {
@@ -32,6 +34,8 @@ struct SimulationSection {
     unsigned max_attempts = 100;
     std::string store;  // absolute
     bool float64 = false;
+    std::string isolation = "none";  // "process": the simulator runs in worker processes
+    double timeout_s = 0;            // per batch, under process isolation; 0: none
 };
 
 struct EstimatorSection {
@@ -56,6 +60,7 @@ struct Manifest {
     SimulationSection simulation;
     std::optional<EstimatorSection> estimator;
     std::optional<std::vector<std::vector<double>>> observation;  // one row per i.i.d. observation
+    std::optional<std::vector<double>> truth;  // observation.theta: the parameters behind it, when known
     InferenceSection inference;
     std::vector<PluginRef> diagnostics;
     std::string output;  // absolute
@@ -65,6 +70,12 @@ struct Manifest {
 // Reads, overrides and validates a manifest. Throws UsageError naming the file and JSON path.
 // overrides: "dotted.path=VALUE" where VALUE is JSON, or else taken as a string.
 Manifest load_manifest(const std::string& path, const std::vector<std::string>& overrides = {});
+// Throws UsageError when ref pins a SHA-256 that the plugin's library does not have, naming both.
+void check_pin(const PluginRef& ref, const PluginInfo& info, const std::string& file);
+
+// The manifest as a document that needs no folder of its own: every path absolute and the
+// observation inline. Written into the run folder, it is what `simbi diagnose` reloads.
+json self_contained_doc(const Manifest& m);
 // The same for a manifest's text; path names it in messages and anchors its relative paths.
 Manifest load_manifest_text(const std::string& text, const std::string& path, const std::vector<std::string>& overrides = {});
 

@@ -16,6 +16,7 @@ struct RunReport {
     bool reused_simulations = false;
     bool reused_training = false;      // the artifact was up to date
     std::vector<std::string> written;  // files, relative to output_dir
+    unsigned rank = 0;                  // under mpirun: ranks other than 0 only simulate
 };
 
 // Checks everything that can be checked before simulating: the plugins exist and accept their
@@ -26,6 +27,10 @@ void validate_run(const Manifest& m, const PluginRegistry& registry, const HostS
 // After --set estimator.id=...: drops the config and training keys the new estimator does not
 // declare, with one note on stderr, so that switching estimators is one line.
 void adapt_to_switched_estimator(Manifest& m, const PluginRegistry& registry);
+
+// Every plugin a run uses, as found: role, id, version, ABI, path and SHA-256 (the run folder's
+// plugins.lock.json).
+json plugins_lock(const Manifest& m, const PluginRegistry& registry);
 
 // Runs every stage the manifest names. Stages whose plugins are missing fail with RunError.
 RunReport run_pipeline(const Manifest& m, const PluginRegistry& registry, HostServices& host, RunOptions options);

@@ -30,6 +30,9 @@ struct PluginInfo {
     const simbi_factory* factory = nullptr;  // set once the library is loaded (plugin_factory())
     std::string described_sha256;            // the library's SHA-256 as its description gives it
     bool allow_unsafe = false;               // how it was found, for loading it later
+    // A process bridge (a <name>.bridge.json file, docs/bridge.md): the simulator is this command,
+    // run in worker processes from the file's folder; path is the file.
+    std::vector<std::string> bridge_command;
 
     std::string sha256() const;  // of the library file: as described, or computed now
 };
@@ -64,6 +67,10 @@ private:
     std::vector<std::string> duplicate_ids_;
     bool allow_unsafe_;
 };
+
+// Reads a process bridge's definition file (<name>.bridge.json); throws RunError naming the file
+// and the JSON path of what is wrong.
+PluginInfo read_bridge_definition(const std::string& path, bool allow_unsafe);
 
 // Loads one library and returns its plugins; throws RunError with a message naming the file on
 // any failure (unsafe permissions, no entry symbol, ABI major mismatch, bad descriptor).

@@ -7,6 +7,7 @@
 #include "simbi_host/manifest.hpp"
 #include "simbi_host/plugin_registry.hpp"
 #include "simbi_host/prior.hpp"
+#include "simbi_host/simulator_instance.hpp"
 #include "simbi_host/store.hpp"
 
 namespace simbi::host {
@@ -31,7 +32,15 @@ struct SimulateResult {
     bool reused = false;   // the store was up to date
     bool resumed = false;  // an interrupted run was continued
     double seconds = 0.0;
+    json isolation;        // under process isolation: failed batches, crashes, timeouts, retries (this run's)
+    std::string shard;     // under mpirun, ranks other than 0: the shard written (rank 0 writes the store)
 };
+
+// This process's place in a parallel job started by mpirun or srun (rank 0 of 1 otherwise).
+struct RankInfo {
+    unsigned rank = 0, size = 1;
+};
+RankInfo rank_from_environment();
 
 // The prior of a manifest: its own, or the simulator's default. Throws UsageError if neither.
 std::unique_ptr<Prior> manifest_prior(const Manifest& m, const PluginInfo& simulator);
@@ -42,6 +51,14 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
                               const SimulationPlan& plan = {});
 
 unsigned resolve_threads(unsigned requested);
+
+// The manifest's simulator, `threads` instances: in this process, or in worker processes under
+// "isolation": "process" and always for a process bridge.
+std::unique_ptr<SimulatorInstances> make_simulators(const PluginInfo& info, const Manifest& m, const HostServices& host, unsigned threads,
+                                                    bool quiet);
+
+// The running simbi binary, which process isolation starts as `simbi worker`.
+std::string self_executable();
 
 // Where a setup's store goes: `store` when it is free or already this setup's; else a file of its
 // own beside it (<stem>.<fingerprint prefix>.h5), so another setup's data is never deleted.

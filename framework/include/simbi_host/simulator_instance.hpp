@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "simbi_host/host_services.hpp"
+#include "simbi_host/isolated_simulator.hpp"
 #include "simbi_host/plugin_registry.hpp"
 
 namespace simbi::host {
@@ -14,6 +15,10 @@ public:
     // Creates `threads` instances (or one, if the plugin's instances may be shared).
     // Throws RunError with the plugin's message if create() fails.
     SimulatorInstances(const PluginInfo& info, const std::string& config_json, const HostServices& host, unsigned threads);
+    // Process isolation: `threads` worker processes, each running `command` (the worker
+    // protocol); their failures are counted in stats().
+    SimulatorInstances(const PluginInfo& info, unsigned threads, const IsolationOptions& isolation);
+    const IsolationStats* stats() const { return stats_.get(); }
     ~SimulatorInstances();
     SimulatorInstances(const SimulatorInstances&) = delete;
     SimulatorInstances& operator=(const SimulatorInstances&) = delete;
@@ -26,6 +31,8 @@ public:
 private:
     PluginInfo info_;
     std::vector<simbi_simulator*> instances_;
+    std::unique_ptr<IsolationStats> stats_;
+    std::vector<std::unique_ptr<IsolatedSimulator>> isolated_;
 };
 
 // Creates one plugin object through the factory; throws RunError naming the plugin on failure.

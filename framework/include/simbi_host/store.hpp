@@ -17,6 +17,7 @@
 //   parses any of it.
 #pragma once
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
@@ -48,8 +49,10 @@ struct StoreTotals {
 // The journal of one run: opens or resumes, appends chunks.
 class Journal {
 public:
-    // Opens <path>; resumes if it holds the same fingerprint, else starts it afresh.
-    Journal(std::string path, const StoreMeta& meta);
+    // Opens <path>; resumes if it holds the same fingerprint, else starts it afresh. shard: ""
+    // for the store's own journal, or "r/N" for rank r's share of N (its records are the chunks
+    // r, r + N, ..., numbered 0, 1, ... in the shard).
+    Journal(std::string path, const StoreMeta& meta, const std::string& shard = "");
     ~Journal();
     uint64_t chunks_done() const { return chunks_; }
     const StoreTotals& totals() const { return totals_; }
@@ -68,6 +71,25 @@ private:
     StoreTotals totals_;
     bool resumed_ = false;
     std::string header_;
+};
+
+// Reads a journal's complete records in order, without changing the file (another process may be
+// appending to it). shard as for Journal.
+class JournalReader {
+public:
+    JournalReader(std::string path, const StoreMeta& meta, const std::string& shard = "");
+    ~JournalReader();
+    JournalReader(const JournalReader&) = delete;
+    JournalReader& operator=(const JournalReader&) = delete;
+    // The next whole record into rows; false at the end of the complete ones.
+    bool next(ChunkRows& rows);
+    // Complete records from the start, counted without keeping them.
+    static uint64_t count(const std::string& path, const StoreMeta& meta, const std::string& shard = "");
+
+private:
+    std::string path_;
+    std::FILE* f_ = nullptr;
+    uint64_t d_, k_, index_ = 0;
 };
 
 // Writes the HDF5 file from a complete journal, atomically.
