@@ -3,11 +3,13 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <functional>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <functional>
 #include <thread>
+#include <vector>
 
 #include "simbi_host/errors.hpp"
 #include "simbi_host/process_guard.hpp"
@@ -25,9 +27,14 @@ unsigned resolve_threads(unsigned requested) {
 }
 
 RankInfo rank_from_environment() {
-    // Open MPI, MPICH and Intel MPI (PMI), PMIx, and SLURM's srun, in that order.
-    const std::pair<const char*, const char*> vars[] = {
-        {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"}, {"PMI_RANK", "PMI_SIZE"}, {"PMIX_RANK", "PMIX_SIZE"}, {"SLURM_PROCID", "SLURM_NTASKS"}};
+    // Open MPI, then MPICH and Intel MPI (PMI), then a step of SLURM's srun. A SLURM batch script
+    // itself (no srun) is no parallel job, though it has SLURM_PROCID and SLURM_NTASKS: only a
+    // numbered step counts, with SLURM_STEP_NUM_TASKS ranks.
+    const char* step = std::getenv("SLURM_STEP_ID");
+    bool srun_step = step && *step && std::strlen(step) < 10;
+    for (const char* c = step; srun_step && *c; ++c) srun_step = *c >= '0' && *c <= '9';
+    std::vector<std::pair<const char*, const char*>> vars = {{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"}, {"PMI_RANK", "PMI_SIZE"}};
+    if (srun_step) vars.emplace_back("SLURM_PROCID", "SLURM_STEP_NUM_TASKS");
     for (const auto& [rank_var, size_var] : vars) {
         const char *r = std::getenv(rank_var), *n = std::getenv(size_var);
         if (!r || !n) continue;

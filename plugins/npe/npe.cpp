@@ -1,4 +1,6 @@
-// simbi.npe: neural posterior estimation (Papamakarios & Murray 2016; Greenberg et al. 2019).
+// simbi.npe: neural posterior estimation (Papamakarios & Murray 2016; Greenberg et al. 2019), and
+// simbi.bnpe, balanced NPE (Delaunoy et al. 2023, "Balancing Simulation-based Inference for
+// Conservative Posteriors", eq. 9).
 //
 // A conditional normalizing flow q(theta | x) is fit by maximum likelihood on simulated pairs:
 //     loss = -E[log q(theta | x)].
@@ -8,6 +10,11 @@
 // support by logit for bounded and log for half-bounded coordinates; log q includes that map's
 // Jacobian), or "none". Both theta and x are z-scored with the training data's statistics; x
 // passes an embedding network.
+//
+// BNPE adds lambda (E_joint[sigmoid(log q(theta|x) - log p(theta))] +
+// E_marginal[sigmoid(log q(theta'|x) - log p(theta'))] - 1)^2 to the loss, the balance condition
+// of a classifier whose odds are q / p, with theta' from the marginal: each batch's theta paired
+// with another row's x. A balanced posterior leans conservative.
 #include <limits>
 
 #include "neural/neural.hpp"
@@ -27,15 +34,20 @@ struct NpeNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(NpeNet);
 
+template <bool Balanced>
 class Npe final : public NeuralEstimator {
 public:
     using adapter = simbi::detail::EstimatorAdapter<Npe>;
+    static constexpr const char* kId = Balanced ? "simbi.bnpe" : "simbi.npe";
 
     static simbi::Info info() {
-        simbi::Info i("simbi.npe", "Neural posterior estimation", SIMBI_KIND_ESTIMATOR);
+        simbi::Info i(kId, Balanced ? "Balanced neural posterior estimation" : "Neural posterior estimation", SIMBI_KIND_ESTIMATOR);
         i.version("1.0.0").vendor("simbi").description(
-            "A conditional normalizing flow q(theta|x) (NSF or MAF) trained on simulations; direct, amortized posterior sampling.");
+            Balanced ? "NPE with the balancing penalty of Delaunoy et al. 2023: a conditional flow q(theta|x) whose q/p is a balanced classifier; "
+                       "leans conservative."
+                     : "A conditional normalizing flow q(theta|x) (NSF or MAF) trained on simulations; direct, amortized posterior sampling.");
         declare_flow_options(i, "nsf");
+        if (Balanced) i.option("lambda", "number", "100", "weight of the balancing penalty");
         i.option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
             .option("bounds", "string", "\"reject\"", "keeping samples in the prior's support: reject | transform | none");
         declare_runtime_options(i);
@@ -45,7 +57,11 @@ public:
         return i;
     }
 
-    Npe(const simbi::Config& c, const simbi_host* host) : NeuralEstimator("simbi.npe", "1.0.0", c, host) {
+    Npe(const simbi::Config& c, const simbi_host* host) : NeuralEstimator(kId, "1.0.0", c, host) {
+        if (Balanced) {
+            lambda_ = c.number("lambda", 100.0);
+            if (!(lambda_ >= 0 && lambda_ <= 1e6)) throw std::invalid_argument("lambda must be in [0, 1e6]");
+        }
         flow_ = flow_spec(c);
         embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
         bounds_ = c.string("bounds", "reject");
@@ -65,7 +81,17 @@ protected:
         auto data = prepare(ctx, [&](const Tensor& t) { return bijection_.to_unbounded(t); }, config);
         net_ = NpeNet(flow_, embedding_, d, k);
         fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) {
-            return -net_->flow->log_prob(theta_.apply(bijection_.to_unbounded(theta)), net_->embed->forward(x_.apply(x))).mean();
+            const Tensor c = net_->embed->forward(x_.apply(x));
+            const Tensor lq = net_->flow->log_prob(theta_.apply(bijection_.to_unbounded(theta)), c);
+            if (!Balanced) return Tensor(-lq.mean());
+            // log q(theta | x) - log p(theta) for the joint pairs and for theta rolled one row.
+            auto log_ratio = [&](const Tensor& t, const Tensor& lq_std) {
+                return lq_std - theta_.log_std_sum() + bijection_.log_abs_det_to_unbounded(t) - prior_.log_prob(t).to(torch::kFloat32);
+            };
+            const Tensor marginal = theta.roll(1, 0);
+            const Tensor lq_marginal = net_->flow->log_prob(theta_.apply(bijection_.to_unbounded(marginal)), c);
+            const Tensor balance = torch::sigmoid(log_ratio(theta, lq)).mean() + torch::sigmoid(log_ratio(marginal, lq_marginal)).mean() - 1.0;
+            return Tensor(-lq.mean() + lambda_ * balance.pow(2));
         });
     }
 
@@ -90,7 +116,7 @@ protected:
         }
         if (bounds_ == "reject" && host_ && host_->log) {
             char line[128];
-            std::snprintf(line, sizeof line, "npe: %.2f%% of draws fell outside the prior and were rejected", 100.0 * double(drawn - have) / double(drawn));
+            std::snprintf(line, sizeof line, "%s: %.2f%% of draws fell outside the prior and were rejected", id_.c_str(), 100.0 * double(drawn - have) / double(drawn));
             host_->log(host_, SIMBI_LOG_INFO, line);
         }
         from_tensor(torch::cat(kept, 0).narrow(0, 0, int64_t(n)).view({int64_t(n), d}), theta);
@@ -108,7 +134,9 @@ protected:
     bool trained() const override { return bool(net_); }
     torch::nn::Module& network() override { return *net_; }
     json config_json() const override {
-        return {{"flow_spec", flow_}, {"embedding", embedding_}, {"bounds", bounds_}, {"support", bijection_.to_json()}, {"threads", runtime_.threads}};
+        json j = {{"flow_spec", flow_}, {"embedding", embedding_}, {"bounds", bounds_}, {"support", bijection_.to_json()}, {"threads", runtime_.threads}};
+        if (Balanced) j["lambda"] = lambda_;
+        return j;
     }
     void rebuild(const json& j) override {
         const json& c = j.at("config");
@@ -116,6 +144,7 @@ protected:
         embedding_ = c.at("embedding");
         bounds_ = c.at("bounds").get<std::string>();
         bijection_ = SupportBijection::from_json(c.at("support"));
+        if (Balanced) lambda_ = c.at("lambda").get<double>();
         net_ = NpeNet(flow_, embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>());
     }
 
@@ -124,10 +153,11 @@ private:
     std::string bounds_;
     SupportBijection bijection_;
     NpeNet net_{nullptr};
+    double lambda_ = 0;
 };
 
 }  // namespace
 
 #ifndef SIMBI_NO_ENTRY
-SIMBI_EXPORT_PLUGINS(Npe)
+SIMBI_EXPORT_PLUGINS(Npe<false>, Npe<true>)
 #endif

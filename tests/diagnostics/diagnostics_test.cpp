@@ -338,3 +338,29 @@ TEST_CASE("simbi run writes each diagnostic's results and the report; simbi diag
     CHECK(nowhere.exit_code == 2);
 }
 #endif
+
+#ifdef SIMBI_TEST_WITH_TORCH
+TEST_CASE("BNPE's classifier q / p is balanced on held-out pairs", "[diagnostics][bnpe]") {
+    simbi_test::TempDir dir;
+    json m = {{"simbi", 1},
+              {"plugin_paths", {SIMBI_TEST_TOY_DIR}},
+              {"simulator", {{"id", "test.gaussian_1d"}}},
+              {"simulation", {{"budget", 4000}, {"seed", 1}, {"store", "sims.h5"}}},
+              {"estimator", {{"id", "simbi.bnpe"}, {"training", {{"max_epochs", 60}, {"patience", 10}}}}},
+              {"observation", {{"x", {0.5}}}},
+              {"inference", {{"samples", 2000}}},
+              {"diagnostics", {{{"id", "simbi.balance"}, {"config", {{"pairs", 4000}}}}}},
+              {"output", "out"}};
+    simbi_test::write_file(dir.file("m.json"), m.dump());
+    auto r = simbi_test::run_cli("run " + dir.file("m.json") + " -q");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    json b = json::parse(simbi_test::read_file(dir.file("out/diagnostics/simbi.balance.json")))["results"];
+    INFO(b.dump());
+    CHECK(std::fabs(b["balance"].get<double>() - 1.0) < 0.05);
+    // It is still the posterior N(x / 2, 1 / 2).
+    json s = json::parse(simbi_test::read_file(dir.file("out/summary.json")));
+    CHECK(std::fabs(s["parameters"]["theta"]["mean"].get<double>() - 0.25) < 0.1);
+    CHECK(s["parameters"]["theta"]["std"].get<double>() > 0.65);
+}
+#endif
