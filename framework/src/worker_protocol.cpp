@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,10 +27,25 @@ bool write_all(int fd, const void* data, size_t n) {
     return true;
 }
 
+namespace {
+// Waits up to about a millisecond for fd to become readable, yielding the core between checks.
+// An answer usually comes that soon, and a process that blocks in read() instead lets its core
+// idle: on a virtual machine, waking it again costs up to a millisecond per message.
+void spin_until_readable(int fd) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(1000);
+    do {
+        pollfd pfd{fd, POLLIN, 0};
+        if (::poll(&pfd, 1, 0) != 0) return;
+        sched_yield();
+    } while (std::chrono::steady_clock::now() < until);
+}
+}  // namespace
+
 bool read_exact(int fd, void* data, size_t n, double timeout_s, bool* timed_out) {
     if (timed_out) *timed_out = false;
     char* p = static_cast<char*>(data);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    spin_until_readable(fd);
     while (n > 0) {
         if (timeout_s > 0) {
             const double left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
