@@ -51,7 +51,7 @@ public:
             for (uint64_t i = 0; i < sims.n && have < uint64_t(max_n_); ++i, ++have) xs.insert(xs.end(), sims.x_row(i), sims.x_row(i) + k);
         }
         if (have < uint64_t(max_n_)) throw std::runtime_error("too few valid simulations at theta* (" + std::to_string(invalid) + " invalid)");
-        std::vector<double> scale = prior_scale(ctx, d);
+        const std::vector<double> scale = ctx.prior_std(10000, simbi_rng_mix(ctx.seed(), 3));
 
         std::vector<double> ns, distances, maps;
         for (uint64_t n = 1; n <= uint64_t(max_n_); n *= 2) {
@@ -121,18 +121,6 @@ public:
     }
 
 private:
-    static std::vector<double> prior_scale(const simbi::DiagnosticContext& ctx, uint64_t d) {
-        const uint64_t m = 10000;
-        const std::vector<double> s = ctx.prior_sample(m, simbi_rng_mix(ctx.seed(), 3));
-        std::vector<double> mean(d, 0.0), var(d, 0.0);
-        for (uint64_t i = 0; i < m; ++i)
-            for (uint64_t p = 0; p < d; ++p) mean[p] += s[i * d + p] / double(m);
-        for (uint64_t i = 0; i < m; ++i)
-            for (uint64_t p = 0; p < d; ++p) var[p] += (s[i * d + p] - mean[p]) * (s[i * d + p] - mean[p]) / double(m - 1);
-        for (double& v : var) v = v > 0 && std::isfinite(v) ? std::sqrt(v) : 1.0;
-        return var;
-    }
-
     std::vector<double> theta_;
     long long max_n_, candidates_;
 };

@@ -44,14 +44,7 @@ public:
         const simbi::Pairs pairs = ctx.held_out_pairs(uint64_t(pairs_), ctx.seed());
         const uint64_t d = pairs.theta_dim, L = uint64_t(samples_);
         // The prior's scale per parameter, and one reference point per pair, from the prior.
-        const uint64_t m = 10000;
-        const std::vector<double> scale_draws = ctx.prior_sample(m, simbi_rng_mix(ctx.seed(), 71));
-        std::vector<double> scale(d, 0.0), mean(d, 0.0);
-        for (uint64_t i = 0; i < m; ++i)
-            for (uint64_t p = 0; p < d; ++p) mean[p] += scale_draws[i * d + p] / double(m);
-        for (uint64_t i = 0; i < m; ++i)
-            for (uint64_t p = 0; p < d; ++p) scale[p] += (scale_draws[i * d + p] - mean[p]) * (scale_draws[i * d + p] - mean[p]) / double(m - 1);
-        for (double& s : scale) s = s > 0 && std::isfinite(s) ? std::sqrt(s) : 1.0;
+        const std::vector<double> scale = ctx.prior_std(10000, simbi_rng_mix(ctx.seed(), 71));
         const std::vector<double> refs = ctx.prior_sample(pairs.n, simbi_rng_mix(ctx.seed(), 72));
         auto dist2 = [&](const double* a, const double* b) {
             double s = 0;

@@ -85,6 +85,19 @@ public:
         if (n) check(c_.prior->log_prob(c_.prior, n, theta, out.data(), e.get()), "the prior's log_prob", e);
         return out;
     }
+    // Each parameter's prior standard deviation, estimated from `draws` prior draws (1 where it
+    // is not finite and positive): the scale that makes distances between parameters comparable.
+    std::vector<double> prior_std(uint64_t draws, uint64_t seed) const {
+        const uint64_t d = prior().dim;
+        const std::vector<double> s = prior_sample(draws, seed);
+        std::vector<double> mean(d, 0.0), var(d, 0.0);
+        for (uint64_t i = 0; i < draws; ++i)
+            for (uint64_t p = 0; p < d; ++p) mean[p] += s[i * d + p] / double(draws);
+        for (uint64_t i = 0; i < draws; ++i)
+            for (uint64_t p = 0; p < d; ++p) var[p] += (s[i * d + p] - mean[p]) * (s[i * d + p] - mean[p]) / double(draws > 1 ? draws - 1 : 1);
+        for (double& v : var) v = v > 0 && std::isfinite(v) ? std::sqrt(v) : 1.0;
+        return var;
+    }
     // Simulates one row at each of theta[n, theta_dim]; rows marked invalid or holding NaN or
     // infinity are dropped and counted.
     Pairs simulate(const std::vector<double>& theta, uint64_t seed) const {
