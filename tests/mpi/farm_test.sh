@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The MPI simulation farm: `mpirun -n N simbi simulate` writes the same bytes as one process for
 # N = 1..4, and after a kill -9 of rank 1 midway, the rerun resumes to the same bytes.
-# usage: farm_test.sh SIMBI_BINARY SLOW_PLUGIN_DIR WORK_DIR
+# The farm also runs isolated simulators and the Python bridge.
+# usage: farm_test.sh SIMBI_BINARY SLOW_PLUGIN_DIR SOURCE_DIR WORK_DIR
 set -euo pipefail
-simbi=$1 slow_dir=$2 work=$3
+simbi=$1 slow_dir=$2 source=$3 work=$4
 if ! command -v mpirun > /dev/null; then
   echo "no mpirun on PATH: install Debian's openmpi-bin (scripts/install-deps.sh does)" >&2
   exit 1
@@ -23,6 +24,16 @@ for n in 1 2 3 4; do
   ls mpi$n.h5.journal* 2> /dev/null && { echo "shards were left behind"; exit 1; }
 done
 echo "mpirun -n 1..4: the same bytes as one process"
+"${mpi[@]}" 2 "$simbi" simulate m.json -q --set simulation.isolation=process --set simulation.threads=2 --out iso.h5 > iso.log 2>&1 || { cat iso.log; exit 1; }
+cmp one.h5 iso.h5 || { echo "mpirun -n 2 with process isolation wrote other bytes"; exit 1; }
+echo "mpirun -n 2 with process isolation: the same bytes"
+if /usr/bin/python3 -c "import numpy" 2> /dev/null; then
+  cp "$source/samples/python_bridge/"{simbi_bridge.py,sir.py,sir.bridge.json,manifest.json} .
+  "$simbi" simulate manifest.json -q --budget 400 --threads 1 --out bridge1.h5 > /dev/null
+  "${mpi[@]}" 2 "$simbi" simulate manifest.json -q --budget 400 --threads 1 --out bridge2.h5 > bridge.log 2>&1 || { cat bridge.log; exit 1; }
+  cmp bridge1.h5 bridge2.h5 || { echo "the Python bridge under mpirun -n 2 wrote other bytes"; exit 1; }
+  echo "the Python bridge under mpirun -n 2: the same bytes"
+fi
 
 cat > slow.json <<JSON
 {"simbi": 1, "plugin_paths": ["$slow_dir"], "simulator": {"id": "faulty.slow"},
