@@ -361,10 +361,12 @@ std::vector<std::string> write_report(const std::string& dir) {
                                             settings[kind].value("sha256", "(not recorded)"));
     for (const auto& [name, j] : diags) prov += table_row("diagnostic", j.value("id", name) + " " + j.value("version", "") + "  seed " + std::to_string(j.value("seed", uint64_t(0))));
     if (artifact.is_object()) {
-        prov += table_row("artifact", artifact.value("estimator_id", "") + ", trained on " + std::to_string(artifact.value("training_rows", uint64_t(0))) +
-                                          " rows, fingerprint " + artifact.value("training_fingerprint", "").substr(0, 16));
-        prov += table_row("simbi", artifact.value("simbi_version", "") + " (ABI " + std::to_string(artifact.value("abi_major", 0)) + "." +
-                                       std::to_string(artifact.value("abi_minor", 0)) + ")");
+        const json est = artifact.value("estimator", json::object()), abi = artifact.value("abi", json::object());
+        prov += table_row("artifact", est.value("id", "") + " " + est.value("version", "") + ", trained on " +
+                                          std::to_string(artifact.value("training_rows", uint64_t(0))) + " rows, fingerprint " +
+                                          artifact.value("training_fingerprint", "").substr(0, 16));
+        prov += table_row("simbi", artifact.value("simbi_version", "") + " (ABI " + abi.value("major", json(0)).dump() + "." +
+                                       abi.value("minor", json(0)).dump() + ")");
     }
     if (manifest.contains("simulation")) prov += table_row("simulation seed", manifest["simulation"].value("seed", json(1)).dump());
     if (settings.is_object() && settings.contains("estimator")) prov += table_row("estimator seed", settings["estimator"].value("seed", json(nullptr)).dump());

@@ -1,10 +1,11 @@
 // The shared machinery of simbi's LibTorch estimators, one header per concern: util.hpp,
-// training.hpp, networks.hpp, support.hpp, samplers.hpp, c2st.hpp, estimator.hpp. Linked
+// training.hpp, networks.hpp, support.hpp, samplers.hpp, ode.hpp, c2st.hpp, estimator.hpp. Linked
 // statically into each estimator plugin; every plugin uses Debian's one shared libtorch.
 #pragma once
 #include "c2st.hpp"
 #include "estimator.hpp"
 #include "networks.hpp"
+#include "ode.hpp"
 #include "samplers.hpp"
 #include "support.hpp"
 #include "training.hpp"

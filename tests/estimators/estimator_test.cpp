@@ -610,4 +610,30 @@ TEST_CASE("switching the estimator is one line of the manifest", "[estimators][m
         else CHECK(fs::last_write_time(dir.file("runs/sims.h5")) == stored);
     }
 }
+
+TEST_CASE("FMPE recovers the toy posterior and its density", "[estimators][fmpe]") {
+    // theta ~ N(0, 1), x ~ N(theta, 1) at x = 0.5: the posterior is N(0.25, 1/2).
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.fmpe", 5000, R"(, "max_epochs": 150, "patience": 15)"));
+    auto r = run_cli("run " + dir.file("m.json") + " -q");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    json s = read_json_file(dir.file("out/summary.json"));
+    CHECK(std::fabs(s["parameters"]["theta"]["mean"].get<double>() - 0.25) < 0.08);
+    CHECK(std::fabs(s["parameters"]["theta"]["std"].get<double>() / std::sqrt(0.5) - 1) < 0.12);
+    // The probability-flow density agrees with the analytic one.
+    simbi_test::write_file(dir.file("t.csv"), "theta\n-0.5\n0.25\n1.0\n");
+    simbi_test::write_file(dir.file("x.csv"), "x\n0.5\n0.5\n0.5\n");
+    auto lp = run_cli("log-prob " + dir.file("out/artifact") + " --theta " + dir.file("t.csv") + " --x " + dir.file("x.csv") +
+                      " --plugin-path " SIMBI_TEST_TOY_DIR);
+    INFO(lp.output);
+    REQUIRE(lp.exit_code == 0);
+    std::vector<double> got = parse_column(lp.output);
+    REQUIRE(got.size() == 3);
+    const double thetas[3] = {-0.5, 0.25, 1.0};
+    for (int i = 0; i < 3; ++i) {
+        const double exact = -0.5 * std::pow(thetas[i] - 0.25, 2) / 0.5 - 0.5 * std::log(2 * M_PI * 0.5);
+        CHECK(std::fabs(got[size_t(i)] - exact) < 0.15);
+    }
+}
 #endif

@@ -123,3 +123,28 @@ TEST_CASE("the Python bridge sample runs end to end, the same dataset on one wor
     CHECK(missing.exit_code == 1);
     CHECK_THAT(missing.output, Catch::Contains("its worker process did not start"));
 }
+
+TEST_CASE("a Perl simulator joins through the bridge: any language that reads and writes bytes", "[faults][bridge]") {
+    TempDir dir;
+    namespace fs = std::filesystem;
+    for (const char* f : {"gauss.pl", "gauss.bridge.json", "manifest.json"})
+        fs::copy_file(std::string(SIMBI_TEST_SOURCE_DIR) + "/samples/perl_bridge/" + f, dir.file(f));
+    std::string checksum;
+    for (int threads : {1, 2}) {
+        const std::string store = dir.file("s" + std::to_string(threads) + ".h5");
+        auto r = run_cli("simulate " + dir.file("manifest.json") + " --budget 1000 --threads " + std::to_string(threads) + " --out " + store);
+        INFO(r.output);
+        REQUIRE(r.exit_code == 0);
+        simbi::host::DatasetReader data(store);
+        data.verify();
+        if (checksum.empty()) checksum = data.checksum();
+        else CHECK(data.checksum() == checksum);
+        // x ~ N(mu, sigma^2): the mean of x - mu is about 0 over 1000 rows of 4 draws.
+        std::vector<double> theta(2000), x(4000);
+        data.read(0, 1000, theta.data(), x.data());
+        double sum = 0;
+        for (int i = 0; i < 1000; ++i)
+            for (int j = 0; j < 4; ++j) sum += x[size_t(4 * i + j)] - theta[size_t(2 * i)];
+        CHECK(std::fabs(sum / 4000) < 0.1);
+    }
+}
