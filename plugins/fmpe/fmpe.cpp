@@ -142,9 +142,9 @@ protected:
             return torch::cat({v, divergence(field, y, exact_dim_, gen).unsqueeze(1)}, 1);
         };
         state = integrate_rk4(f, state, 1.0, 0.0, steps_);
-        const Tensor z = state.narrow(1, 0, d), integral = -state.select(1, d);
+        const Tensor z = state.narrow(1, 0, d), integral = -state.select(1, d);  // int_0^1 div v dt
         const Tensor log_base = (-0.5 * z.pow(2) - 0.5 * std::log(2 * M_PI)).sum(1);
-        const Tensor lp = (log_base + integral - theta_.log_std_sum()).to(torch::kFloat64);
+        const Tensor lp = (log_base - integral - theta_.log_std_sum()).to(torch::kFloat64);
         const Tensor inside = torch::isfinite(prior_.log_prob(t64));
         from_tensor(torch::where(inside, lp, torch::full({rows}, -INFINITY, torch::kFloat64)), out);
     }
