@@ -35,7 +35,8 @@ static int simulate_at(const simbi::host::Manifest& m, const simbi::host::Plugin
     std::vector<double> table;
     for (uint64_t i = 0; i < rows; ++i) table.insert(table.end(), theta.begin(), theta.end());
     TableProposal fixed(*prior, table);
-    SimulatorInstances sims(info, m.simulator.config.dump(), host, 1);
+    std::unique_ptr<SimulatorInstances> owned = make_simulators(info, m, host, 1, true);
+    const SimulatorInstances& sims = *owned;
     EngineOptions eo;
     eo.seed = m.simulation.seed;
     eo.batch_rows = m.simulation.batch_rows;
