@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what simbi needs on Debian 12, from Debian's own packages. Run as root (or with sudo).
+# Installs what simbi needs on Debian 12, from Debian's own packages. Run as root.
 set -euo pipefail
 packages=(build-essential cmake ninja-build ccache pkg-config
           libboost-dev libboost-program-options-dev nlohmann-json3-dev catch2
