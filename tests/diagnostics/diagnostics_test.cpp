@@ -149,7 +149,7 @@ struct Setup {
 
 }  // namespace
 
-TEST_CASE("coverage: the exact posterior is calibrated; a shrunk one overconfident, a widened one conservative", "[diagnostics][coverage]") {
+TEST_CASE("coverage: the exact posterior is calibrated, a shrunk one overconfident, a widened one conservative", "[diagnostics][coverage]") {
     Setup s;
     const json config = {{"pairs", 400}, {"samples", 300}};
     json exact = s.run("simbi.coverage", config);
@@ -276,7 +276,7 @@ TEST_CASE("c2st: one distribution twice gives about 0.5, two far apart about 1",
 #endif
 
 #ifdef SIMBI_TEST_WITH_TORCH
-TEST_CASE("simbi run writes each diagnostic's results and the report; simbi diagnose adds more later", "[diagnostics][cli]") {
+TEST_CASE("simbi run writes each diagnostic's results and the report, simbi diagnose adds more later", "[diagnostics][cli]") {
     simbi_test::TempDir dir;
     json m = {{"simbi", 1},
               {"plugin_paths", {SIMBI_TEST_TOY_DIR}},

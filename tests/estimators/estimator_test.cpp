@@ -193,7 +193,7 @@ TEST_CASE("an NRE classifier with dropout tracks the true ratio, deterministic o
     CHECK(lp == parse_column(b.output));
 }
 
-TEST_CASE("NRE's early stopping can judge the ensemble's mixture; small datasets get it and dropout by default", "[estimators][nre][validation]") {
+TEST_CASE("NRE's early stopping can judge the ensemble's mixture, small datasets get it and dropout by default", "[estimators][nre][validation]") {
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 2000, R"(, "max_epochs": 3)"));
     auto train = [&](const std::string& out, const std::string& sets) {

@@ -368,7 +368,7 @@ TEST_CASE("fault 12: a store in use is locked", "[faults]") {
     CHECK(run_cli("simulate " + dir.file("m.json") + " -q").exit_code == 0);
 }
 
-TEST_CASE("fault 13: another setup's journal is kept; an unreadable one is named as such", "[faults]") {
+TEST_CASE("fault 13: another setup's journal is kept, an unreadable one is named as such", "[faults]") {
     TempDir dir;
     // A simulation of another setup, killed while its journal is live.
     write_file(dir.file("hang.json"), manifest("faulty.hang"));

@@ -36,7 +36,7 @@ uint64_t failing_rows(uint64_t seed, uint64_t n) {
 
 }  // namespace
 
-TEST_CASE("isolation: crashing and hanging rows are counted and dropped; the run completes", "[faults][isolation]") {
+TEST_CASE("isolation: crashing and hanging rows are counted and dropped, the run completes", "[faults][isolation]") {
     TempDir dir;
     const uint64_t bad = failing_rows(5, 1500);
     REQUIRE(bad >= 5);  // the seed exercises both crashes and hangs

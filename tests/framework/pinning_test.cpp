@@ -8,7 +8,7 @@
 using simbi::host::json;
 using simbi_test::run_cli;
 
-TEST_CASE("a pinned plugin must have its SHA-256; plugins verify checks every pin", "[framework][pins]") {
+TEST_CASE("a pinned plugin must have its SHA-256, plugins verify checks every pin", "[framework][pins]") {
     simbi_test::TempDir dir;
     auto info = run_cli("plugins info sbibm.two_moons --json --plugin-path " SIMBI_TEST_PLUGIN_DIR);
     REQUIRE(info.exit_code == 0);

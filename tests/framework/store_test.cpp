@@ -103,7 +103,7 @@ TEST_CASE("Ctrl-C stops cleanly, keeps what was written, and the run resumes", "
     CHECK(simbi::host::DatasetReader(out).rows() == 1500000);
 }
 
-TEST_CASE("another thread count writes an identical file; an up-to-date store is reused", "[framework][store]") {
+TEST_CASE("another thread count writes an identical file, an up-to-date store is reused", "[framework][store]") {
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "sbibm.slcp"},
         "simulation": {"budget": 20000, "seed": 8, "store": "sims.h5", "dtype": "float64"}})");
