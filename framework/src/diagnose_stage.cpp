@@ -84,6 +84,14 @@ struct SimulatorAdapter {
 
 namespace {
 
+// One diagnostic instance, checked to hold every 1.0 call.
+simbi_diagnostic* create_diagnostic(const PluginInfo& info, const json& config, const HostServices& host) {
+    auto* diag = static_cast<simbi_diagnostic*>(create_plugin_object(info, config.dump(), host));
+    if (diag->size < SIMBI_DIAGNOSTIC_SIZE_1_0 || !diag->run || !diag->destroy)
+        throw RunError("plugin '" + info.id + "': create() returned an incomplete diagnostic");
+    return diag;
+}
+
 // What defines a diagnostic's result: the trained estimator, the plugin and its settings, the
 // seed, the observation and any held-out store.
 std::string diagnostic_fingerprint(const RunContext& run, const ArtifactMeta& meta, const PluginInfo& info, const PluginRef& ref, uint64_t seed,
@@ -154,9 +162,7 @@ std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStage
 
         const auto t0 = std::chrono::steady_clock::now();
         PluginActivity activity("diagnostic '" + ref.id + "'");
-        auto* diag = static_cast<simbi_diagnostic*>(create_plugin_object(info, ref.config.dump(), run.host));
-        if (diag->size < SIMBI_DIAGNOSTIC_SIZE_1_0 || !diag->run || !diag->destroy)
-            throw RunError("plugin '" + ref.id + "': create() returned an incomplete diagnostic");
+        simbi_diagnostic* diag = create_diagnostic(info, ref.config, run.host);
         ResultSink sink;
         simbi_diagnostic_context ctx{};
         ctx.size = sizeof ctx;
@@ -202,9 +208,7 @@ json run_standalone_diagnostic(const PluginRegistry& registry, const HostService
                                uint64_t seed) {
     const PluginInfo& info = registry.find(id, SIMBI_KIND_DIAGNOSTIC);
     PluginActivity activity("diagnostic '" + id + "'");
-    auto* diag = static_cast<simbi_diagnostic*>(create_plugin_object(info, config.dump(), host));
-    if (diag->size < SIMBI_DIAGNOSTIC_SIZE_1_0 || !diag->run || !diag->destroy)
-        throw RunError("plugin '" + id + "': create() returned an incomplete diagnostic");
+    simbi_diagnostic* diag = create_diagnostic(info, config, host);
     ResultSink sink;
     simbi_diagnostic_context ctx{};
     ctx.size = sizeof ctx;

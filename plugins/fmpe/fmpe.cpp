@@ -77,8 +77,7 @@ public:
     }
 
     // The flow-matching loss is noisy (a random t and theta_0 per row), so early stopping waits
-    // longer and the learning rate stays constant: with NPE's patience of 20 and plateau halving,
-    // training on two_moons at 10^3 stopped after 53 epochs, far from converged.
+    // longer than NPE's and the learning rate stays constant.
     static TrainingConfig training_defaults() {
         TrainingConfig d;
         d.patience = 100;
