@@ -67,7 +67,7 @@ std::vector<std::string> split(const std::string& s) {
 double sbibm_value(const std::string& task, const std::string& method, uint64_t budget) {
     auto t = kSbibm.find(task);
     if (t == kSbibm.end()) return NAN;
-    auto m = t->second.find(method == "bnre" ? "nre" : (method == "bnpe" || method == "fmpe") ? "npe" : method);
+    auto m = t->second.find(method == "bnre" ? "nre" : (method == "bnpe" || method == "fmpe" || method == "npse") ? "npe" : method);
     if (m == t->second.end()) return NAN;
     int idx = budget == 1000 ? 0 : budget == 10000 ? 1 : budget == 100000 ? 2 : -1;
     return idx < 0 ? NAN : m->second[size_t(idx)];

@@ -107,7 +107,8 @@ void EstimatorInstance::fail(const char* call, simbi_status st, const ErrorBuffe
 }
 
 void EstimatorInstance::train(const DatasetReader& data, const Prior& prior, const json& training, const std::string& checkpoint_dir,
-                              uint64_t seed, const simbi_simulation_service* simulation) {
+                              uint64_t seed, const simbi_simulation_service* simulation, uint32_t rank, uint32_t world_size,
+                              const std::string& rendezvous) {
     StoreBatchReader reader({&data});
     set_prior(prior);
     std::string training_json = training.dump();
@@ -121,6 +122,9 @@ void EstimatorInstance::train(const DatasetReader& data, const Prior& prior, con
     ctx.seed = seed;
     ctx.simulator = nullptr;
     ctx.simulation = simulation;
+    ctx.rank = rank;
+    ctx.world_size = world_size;
+    ctx.rendezvous = world_size > 1 ? rendezvous.c_str() : nullptr;
     ErrorBuffer eb;
     simbi_status st = est_->train(est_, &ctx, eb.get());
     if (st != SIMBI_OK) fail("train", st, eb);

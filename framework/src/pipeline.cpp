@@ -106,7 +106,8 @@ RunReport run_pipeline(const Manifest& m, const PluginRegistry& registry, HostSe
     RunReport report;
     report.output_dir = m.output;
     if (rank_from_environment().rank > 0) {
-        // Under mpirun every rank simulates its share; rank 0 alone trains, samples and reports.
+        // In a parallel job every rank simulates its share; rank 0 alone samples and reports, and
+        // trains alone unless the training is data-parallel.
         SimulateOptions so;
         so.quiet = options.quiet;
         SimulateResult sim = run_simulation(m, registry, host, so);
@@ -114,6 +115,14 @@ RunReport run_pipeline(const Manifest& m, const PluginRegistry& registry, HostSe
         report.rows = sim.totals.kept;
         report.reused_simulations = sim.reused;
         report.rank = rank_from_environment().rank;
+        if (!m.estimator || !options.data_parallel) return report;
+        const PluginInfo& sim_info = registry.find(m.simulator.id, SIMBI_KIND_SIMULATOR);
+        std::unique_ptr<Prior> prior = manifest_prior(m, sim_info);
+        RunContext run{m, registry, host, options, sim_info, registry.find(m.estimator->plugin.id, SIMBI_KIND_ESTIMATOR), *prior};
+        if (!trains_data_parallel(run)) return report;
+        wait_for_sealed_store(sim, options.quiet);
+        report.trained_rank = true;
+        report.reused_training = run_training(run, sim).reused;
         return report;
     }
     std::error_code ec;
@@ -157,6 +166,8 @@ RunReport run_pipeline(const Manifest& m, const PluginRegistry& registry, HostSe
     const PluginInfo& est_info = registry.find(m.estimator->plugin.id, SIMBI_KIND_ESTIMATOR);
     RunContext run{m, registry, host, options, sim_info, est_info, *prior};
 
+    if (options.data_parallel && rank_from_environment().size > 1 && !trains_data_parallel(run) && !options.quiet)
+        std::fprintf(stderr, "note: estimator '%s' does not declare data-parallel training; rank 0 trains alone\n", est_info.id.c_str());
     TrainStageResult trained = run_training(run, sim);
     report.simulated = trained.simulations;
     report.rows = trained.rows;

@@ -83,6 +83,7 @@ PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, 
     // 1.1: read only when the plugin's descriptor is long enough to hold it.
     if (d->size >= offsetof(simbi_descriptor, training_schema_json) + sizeof(const char*) && d->training_schema_json)
         info.training_schema_json = d->training_schema_json;
+    if (d->size >= offsetof(simbi_descriptor, capabilities) + sizeof(uint64_t)) info.capabilities = d->capabilities;
     if (d->size >= offsetof(simbi_descriptor, output_support_json) + sizeof(const char*) && d->output_support_json) {
         info.output_support_json = d->output_support_json;
         try {

@@ -172,7 +172,8 @@ json describe_library(const std::string& library, bool allow_unsafe) {
                   {"default_prior", p.default_prior_json.empty() ? json(nullptr) : json::parse(p.default_prior_json)},
                   {"config_schema", json::parse(p.config_schema_json)},
                   {"training_schema", p.training_schema_json.empty() ? json(nullptr) : json::parse(p.training_schema_json)},
-                  {"output_support", p.output_support_json.empty() ? json(nullptr) : json::parse(p.output_support_json)}};
+                  {"output_support", p.output_support_json.empty() ? json(nullptr) : json::parse(p.output_support_json)},
+                  {"capabilities", p.capabilities}};
         list.push_back(j);
     }
     return {{"simbi_description", kDescriptionFormat},
@@ -209,6 +210,7 @@ std::vector<PluginInfo> plugins_from_description(const json& d, const std::strin
             info.config_schema_json = p.at("config_schema").dump();
             info.training_schema_json = p.value("training_schema", json(nullptr)).is_null() ? "" : p["training_schema"].dump();
             info.output_support_json = p.value("output_support", json(nullptr)).is_null() ? "" : p["output_support"].dump();
+            info.capabilities = p.value("capabilities", uint64_t(0));
             info.path = library;
             info.abi_major = major;
             info.abi_minor = minor;

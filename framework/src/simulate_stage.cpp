@@ -27,13 +27,14 @@ unsigned resolve_threads(unsigned requested) {
 }
 
 RankInfo rank_from_environment() {
-    // Open MPI, then MPICH and Intel MPI (PMI), then a step of SLURM's srun. A SLURM batch script
+    // simbi run --ranks, then Open MPI, then MPICH and Intel MPI (PMI), then a step of SLURM's srun. A SLURM batch script
     // itself (no srun) is no parallel job, though it has SLURM_PROCID and SLURM_NTASKS: only a
     // numbered step counts, with SLURM_STEP_NUM_TASKS ranks.
     const char* step = std::getenv("SLURM_STEP_ID");
     bool srun_step = step && *step && std::strlen(step) < 10;
     for (const char* c = step; srun_step && *c; ++c) srun_step = *c >= '0' && *c <= '9';
-    std::vector<std::pair<const char*, const char*>> vars = {{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"}, {"PMI_RANK", "PMI_SIZE"}};
+    std::vector<std::pair<const char*, const char*>> vars = {
+        {"SIMBI_RANK", "SIMBI_RANKS"}, {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"}, {"PMI_RANK", "PMI_SIZE"}};
     if (srun_step) vars.emplace_back("SLURM_PROCID", "SLURM_STEP_NUM_TASKS");
     for (const auto& [rank_var, size_var] : vars) {
         const char *r = std::getenv(rank_var), *n = std::getenv(size_var);
@@ -45,6 +46,32 @@ RankInfo rank_from_environment() {
         return {unsigned(rank), unsigned(size)};
     }
     return {};
+}
+
+std::string rendezvous_address() {
+    const char* v = std::getenv("SIMBI_RENDEZVOUS");
+    if (!v || !*v) return "127.0.0.1:29500";
+    const std::string a = v;
+    const size_t colon = a.rfind(':');
+    char* end = nullptr;
+    const unsigned long port = colon == std::string::npos ? 0 : std::strtoul(a.c_str() + colon + 1, &end, 10);
+    if (colon == 0 || colon == std::string::npos || !end || *end || port < 1 || port > 65535)
+        throw UsageError("SIMBI_RENDEZVOUS=" + a + ": expected HOST:PORT, e.g. node01:29500");
+    return a;
+}
+
+void wait_for_sealed_store(const SimulateResult& simulated, bool quiet) {
+    const char* parent = std::getenv("SIMBI_PARENT_PID");
+    const long parent_pid = parent ? std::strtol(parent, nullptr, 10) : 0;
+    bool told = false;
+    while (store_fingerprint(simulated.store) != simulated.fingerprint) {
+        if (HostServices::cancelled()) throw RunError("interrupted while waiting for rank 0 to seal " + simulated.store);
+        if (parent_pid > 0 && long(getppid()) != parent_pid)
+            throw RunError("rank 0 (process " + std::to_string(parent_pid) + ") exited before it sealed " + simulated.store);
+        if (!quiet && !told) std::fprintf(stderr, "waiting for rank 0 to seal %s\n", simulated.store.c_str());
+        told = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
 }
 
 namespace {
@@ -157,6 +184,7 @@ SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry,
 
     const std::string fingerprint = meta.fingerprint();
     SimulateResult result;
+    result.fingerprint = fingerprint;
     result.store = choose_store_path(s.store, fingerprint, options.force, options.quiet);
     std::error_code ec;
     if (fs::path(result.store).has_parent_path()) fs::create_directories(fs::path(result.store).parent_path(), ec);

@@ -47,6 +47,10 @@ json metrics_record(const HostServices& host) {
 
 }  // namespace
 
+bool trains_data_parallel(const RunContext& run) {
+    return run.options.data_parallel && rank_from_environment().size > 1 && (run.estimator.capabilities & SIMBI_CAPABILITY_DATA_PARALLEL);
+}
+
 TrainStageResult run_training(const RunContext& run, const SimulateResult& simulation) {
     const Manifest& m = run.manifest;
     TrainStageResult result;
@@ -82,12 +86,17 @@ TrainStageResult run_training(const RunContext& run, const SimulateResult& simul
     const std::string checkpoint = m.output + "/checkpoint/" + amortized.substr(0, 16);
     EstimatorInstance est(run.estimator, m.estimator->plugin.config, run.host);
     RoundService rounds(m, run.registry, run.host, run.prior, run.simulator, run.options.quiet);
+    const RankInfo ranks = trains_data_parallel(run) ? rank_from_environment() : RankInfo{};
     const auto t0 = std::chrono::steady_clock::now();
     HostServices::set_safe_point("the current epoch of training (the checkpoint resumes it)");
     {
-        PluginActivity activity("estimator '" + run.estimator.id + "' training");
-        est.train(*store, run.prior, m.estimator->training, checkpoint, seed, rounds.c());
+        PluginActivity activity("estimator '" + run.estimator.id + "' training" +
+                                (ranks.size > 1 ? " (rank " + std::to_string(ranks.rank) + " of " + std::to_string(ranks.size) + ")" : ""));
+        est.train(*store, run.prior, m.estimator->training, checkpoint, seed, ranks.rank == 0 ? rounds.c() : nullptr, ranks.rank, ranks.size,
+                  ranks.size > 1 ? rendezvous_address() : "");
     }
+    // Every rank holds the same weights; rank 0 saves them.
+    if (ranks.rank > 0) return result;
     result.simulations = simulation.totals.simulated + rounds.simulations();
     result.rows = store->rows() + rounds.rows();
     json round_records = json::array({{{"round", 1}, {"simulations", simulation.totals.simulated}, {"rows", store->rows()}, {"proposal", "prior"}}});

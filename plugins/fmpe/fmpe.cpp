@@ -13,6 +13,7 @@
 
 #include "neural/neural.hpp"
 #include "neural/streams.hpp"
+#include "neural/time_mlp.hpp"
 
 using namespace simbi::nn;
 
@@ -20,42 +21,13 @@ namespace {
 
 constexpr double kSigmaMin = 1e-4;
 
-// v(t, theta, c): an MLP with ELU units (smooth, so the ODE and its divergence are too) on theta,
-// sin/cos features of t and the embedded x.
-struct VectorFieldImpl : torch::nn::Module {
-    VectorFieldImpl(int64_t dim, int64_t context, const std::vector<int64_t>& hidden) : frequencies_(4) {
-        int64_t in = dim + 1 + 2 * frequencies_ + context;
-        for (size_t i = 0; i < hidden.size(); ++i) {
-            layers_.push_back(register_module("layer" + std::to_string(i), torch::nn::Linear(in, hidden[i])));
-            in = hidden[i];
-        }
-        layers_.push_back(register_module("out", torch::nn::Linear(in, dim)));
-    }
-    Tensor forward(const Tensor& t, const Tensor& theta, const Tensor& c) {
-        std::vector<Tensor> parts{theta, t};
-        for (int64_t k = 1; k <= frequencies_; ++k) {
-            parts.push_back(torch::sin(double(k) * M_PI * t));
-            parts.push_back(torch::cos(double(k) * M_PI * t));
-        }
-        parts.push_back(c);
-        Tensor h = torch::cat(parts, 1);
-        for (size_t i = 0; i + 1 < layers_.size(); ++i) h = torch::elu(layers_[i]->forward(h));
-        return layers_.back()->forward(h);
-    }
-
-private:
-    int64_t frequencies_;
-    std::vector<torch::nn::Linear> layers_;
-};
-TORCH_MODULE(VectorField);
-
 struct FmpeNetImpl : torch::nn::Module {
     FmpeNetImpl(const json& embedding, int64_t d, int64_t k, const std::vector<int64_t>& hidden) {
         embed = register_module("embedding", Embedding(embedding, k));
-        field = register_module("field", VectorField(d, embed->features(), hidden));
+        field = register_module("field", TimeMlp(d, embed->features(), hidden));
     }
     Embedding embed{nullptr};
-    VectorField field{nullptr};
+    TimeMlp field{nullptr};  // the vector field v(t, theta, c)
 };
 TORCH_MODULE(FmpeNet);
 

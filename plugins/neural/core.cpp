@@ -133,6 +133,7 @@ void declare_sampler_options(simbi::Info& info) {
 void declare_runtime_options(simbi::Info& info) {
     info.option("threads", "integer", "1", "LibTorch intra-op threads")
         .option("memory_mb", "integer", "2048", "training data held in memory; larger datasets stream from the store");
+    info.capability(SIMBI_CAPABILITY_DATA_PARALLEL);  // fit() shares each batch across the ranks
 }
 
 // ---- embeddings
@@ -344,6 +345,16 @@ void NeuralEstimator::train(const simbi_train_context& ctx) {
     torch_errors_as_messages([&] {
         json training = ctx.training_json && *ctx.training_json ? json::parse(ctx.training_json) : json::object();
         const RoundsConfig rounds = RoundsConfig::take_from(training);
+        const bool has_ranks = ctx.size >= offsetof(simbi_train_context, rendezvous) + sizeof(const char*);
+        if (has_ranks && ctx.world_size > 1) {
+            if (rounds.rounds > 1) throw std::invalid_argument("sequential rounds train in one process; run them without data-parallel ranks");
+            if (!ctx.rendezvous) throw std::invalid_argument("world_size > 1 without a rendezvous address");
+            ranks_ = Collective(ctx.rank, ctx.world_size, ctx.rendezvous, 300);
+        }
+        struct Alone {  // the group lives for this training only
+            Collective& c;
+            ~Alone() { c = Collective(); }
+        } alone{ranks_};
         const std::string rest = training.dump();
         simbi_train_context first = ctx;
         first.training_json = rest.c_str();

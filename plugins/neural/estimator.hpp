@@ -45,6 +45,7 @@ protected:
     TorchPrior prior_;
     Standardizer theta_, x_;
     TrainResult result_;
+    Collective ranks_;  // during a data-parallel train(): this rank and its group
 
 private:
     void require_trained() const;

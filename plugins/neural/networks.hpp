@@ -86,6 +86,8 @@ TORCH_MODULE(ConditionalFlow);
 // The config keys shared by several estimators, declared once for their descriptors.
 void declare_flow_options(simbi::Info& info, const std::string& default_flow);
 void declare_sampler_options(simbi::Info& info);
+// The runtime options (threads, memory_mb), and the data-parallel training every neural
+// estimator has through fit().
 void declare_runtime_options(simbi::Info& info);
 
 // The flow settings from an estimator config: flow (maf|nsf), transforms, hidden, bins, bound.

@@ -218,8 +218,11 @@ void FlatAdam::step() {
     Tensor denom = (v_.sqrt() / std::sqrt(bc2)).add_(eps_);
     flat_.addcdiv_(m_, denom, -lr_ / bc1);
     if (average_ > 0) {
+        // The decay grows to its setting over the first steps, (1 + t) / (10 + t), so that the
+        // average soon forgets the initial weights (as TensorFlow's ExponentialMovingAverage).
+        const double decay = std::min(average_, (1.0 + double(t_)) / (10.0 + double(t_)));
         if (!avg_.defined()) avg_ = flat_.clone();
-        else avg_.mul_(average_).add_(flat_, 1 - average_);
+        else avg_.mul_(decay).add_(flat_, 1 - decay);
     }
 }
 
@@ -264,7 +267,7 @@ void restore(torch::nn::Module& m, const std::vector<Tensor>& s) {
 
 TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tensor&, const Tensor&)>& loss, const DataSource& data,
                 const TrainingConfig& cfg, const simbi_host* host, const std::string& checkpoint_dir, uint64_t seed,
-                const std::string& fingerprint) {
+                const std::string& fingerprint, const Collective& ranks) {
     using Clock = std::chrono::steady_clock;
     const auto t0 = Clock::now();
     FlatAdam opt(model.parameters(), cfg.learning_rate, 0.9, 0.999, 1e-8, cfg.weight_decay);
@@ -278,6 +281,7 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
     // resuming, so the run's loss history is whole after a kill.
     json history = json::array();
     const bool checkpoints = !checkpoint_dir.empty();
+    const bool writes_checkpoints = checkpoints && ranks.rank() == 0;
     // A checkpoint is one folder epoch-N holding the weights and the optimizer, renamed into place
     // whole, and state.json, renamed after it, naming that folder: a kill at any instant leaves
     // state.json pointing at a complete folder.
@@ -334,8 +338,18 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
             if (host && host->log) host->log(host, SIMBI_LOG_INFO, ("resuming training after epoch " + std::to_string(epoch)).c_str());
         }
     }
+    if (ranks.size() > 1) {
+        // Every rank must go on from the same epoch: a rank that could not read the checkpoint
+        // rank 0 read would train other weights.
+        Tensor here = torch::tensor({double(epoch)}, torch::kFloat64), at_rank0 = here.clone();
+        ranks.broadcast(at_rank0);
+        if (at_rank0.item<double>() != here.item<double>())
+            throw std::runtime_error("rank " + std::to_string(ranks.rank()) + " resumes after epoch " + std::to_string(epoch) + " but rank 0 after epoch " +
+                                     std::to_string(int64_t(at_rank0.item<double>())) + "; remove " + checkpoint_dir + " to start over");
+        ranks.broadcast(opt.parameters());
+    }
     auto save_checkpoint = [&](bool done) {
-        if (!checkpoints) return;
+        if (!writes_checkpoints) return;
         const std::string name = "epoch-" + std::to_string(epoch), folder = checkpoint_dir + "/" + name;
         fs::remove_all(folder + ".tmp");
         fs::create_directories(folder + ".tmp");
@@ -358,30 +372,56 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
         model.train();
         // Dropout draws from torch's global generator: seeding it per epoch makes a resumed
         // training draw the same masks as an uninterrupted one.
-        torch::manual_seed(simbi_rng_mix(seed, streams::kDropoutBase + uint64_t(epoch)));
+        // Each rank draws its own masks and noise.
+        const uint64_t epoch_seed = simbi_rng_mix(seed, streams::kDropoutBase + uint64_t(epoch));
+        torch::manual_seed(ranks.size() > 1 ? simbi_rng_mix(epoch_seed, ranks.rank()) : epoch_seed);
+        // This rank's rows of a batch of n: a contiguous share, [n r / R, n (r + 1) / R).
+        auto share = [&](int64_t n) {
+            const int64_t lo = n * int64_t(ranks.rank()) / int64_t(ranks.size()), hi = n * int64_t(ranks.rank() + 1) / int64_t(ranks.size());
+            return std::make_pair(lo, hi - lo);
+        };
         double total = 0;
         int64_t count = 0;
         data.for_each_train_batch(cfg.batch_size, seed, epoch, [&](const Tensor& theta, const Tensor& x) {
             opt.zero_grad();
-            Tensor l = loss(theta, x);
-            l.backward();
+            const auto [lo, rows] = share(theta.size(0));
+            if (rows > 0) {
+                Tensor l = loss(theta.narrow(0, lo, rows), x.narrow(0, lo, rows));
+                // The batch mean is the row-weighted sum of the shares' means.
+                (ranks.size() > 1 ? l * (double(rows) / double(theta.size(0))) : l).backward();
+                total += l.item<double>() * double(rows);
+                count += rows;
+            }
+            ranks.all_reduce_sum(opt.gradients());
             opt.clip_grad_norm(cfg.clip_norm);
             opt.step();
-            total += l.item<double>() * double(theta.size(0));
-            count += theta.size(0);
         });
-        double train_loss = total / double(std::max<int64_t>(count, 1));
         model.eval();
         opt.swap_average();  // validate, and keep, the averaged weights
         double vtotal = 0;
         int64_t vcount = 0;
         {
             torch::NoGradGuard no_grad;
+            // The same noise every epoch (a loss that draws t, noise or pairs): epochs are compared
+            // on common random numbers, so the early stopping sees the network change, not the draws.
+            const uint64_t validation_seed = simbi_rng_mix(seed, streams::kValidationNoise);
+            torch::manual_seed(ranks.size() > 1 ? simbi_rng_mix(validation_seed, ranks.rank()) : validation_seed);
             data.for_each_val_batch(std::max<int64_t>(cfg.batch_size, 4096), [&](const Tensor& theta, const Tensor& x) {
-                vtotal += loss(theta, x).item<double>() * double(theta.size(0));
-                vcount += theta.size(0);
+                const auto [lo, rows] = share(theta.size(0));
+                if (rows == 0) return;
+                vtotal += loss(theta.narrow(0, lo, rows), x.narrow(0, lo, rows)).item<double>() * double(rows);
+                vcount += rows;
             });
         }
+        if (ranks.size() > 1) {
+            Tensor sums = torch::tensor({total, double(count), vtotal, double(vcount)}, torch::kFloat64);
+            ranks.all_reduce_sum(sums);
+            total = sums[0].item<double>();
+            count = int64_t(sums[1].item<double>());
+            vtotal = sums[2].item<double>();
+            vcount = int64_t(sums[3].item<double>());
+        }
+        double train_loss = total / double(std::max<int64_t>(count, 1));
         double val_loss = vtotal / double(std::max<int64_t>(vcount, 1));
         ++epoch;
         ++epochs_here;
@@ -404,6 +444,13 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
         }
         double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
         finished = bad >= cfg.patience || epoch >= cfg.max_epochs || elapsed >= cfg.max_seconds;
+        if (ranks.size() > 1) {
+            // Rank 0's clock decides, and its weights stay the reference against drift.
+            Tensor flag = torch::tensor({finished ? 1.0 : 0.0}, torch::kFloat64);
+            ranks.broadcast(flag);
+            finished = flag.item<double>() > 0.5;
+            ranks.broadcast(opt.parameters());
+        }
         save_checkpoint(finished);
         if (host && host->log && (epoch % 10 == 0 || finished)) {
             char line[160];
@@ -446,7 +493,7 @@ std::unique_ptr<DataSource> NeuralEstimator::prepare(const simbi_train_context& 
 void NeuralEstimator::fit_network(const simbi_train_context& ctx, const DataSource& data, const TrainingConfig& config,
                                   const std::function<Tensor(const Tensor&, const Tensor&)>& loss) {
     json fingerprint = {{"estimator", id_}, {"config", config_json()}, {"training", config.to_json()}, {"rows", ctx.data->rows}, {"seed", ctx.seed}};
-    result_ = fit(network(), loss, data, config, host_, ctx.checkpoint_dir ? ctx.checkpoint_dir : "", ctx.seed, fingerprint.dump());
+    result_ = fit(network(), loss, data, config, host_, ctx.checkpoint_dir ? ctx.checkpoint_dir : "", ctx.seed, fingerprint.dump(), ranks_);
     if (host_ && host_->log) {
         char line[200];
         std::snprintf(line, sizeof line, "%s: %lld epochs in %.1f s (%.4f s/epoch), best validation loss %.4f", id_.c_str(),

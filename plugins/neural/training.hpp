@@ -3,6 +3,7 @@
 #pragma once
 #include <functional>
 
+#include "collective.hpp"
 #include "util.hpp"
 
 namespace simbi::nn {
@@ -72,6 +73,8 @@ class FlatAdam {
 public:
     FlatAdam(std::vector<Tensor> params, double lr, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weight_decay = 0);
     void zero_grad() { grad_.zero_(); }
+    Tensor& gradients() { return grad_; }  // every parameter's gradient, one flat buffer
+    Tensor& parameters() { return flat_; }
     void clip_grad_norm(double max_norm);
     void step();
     double learning_rate() const { return lr_; }
@@ -93,8 +96,12 @@ private:
 
 // Adam with gradient clipping and early stopping on the validation loss; the best weights are
 // kept. A checkpoint after each epoch lets a killed training resume where it stopped.
+// Data-parallel across `ranks`: each rank takes a contiguous share of every batch (the same
+// batches as one process), the gradients of the batch-mean loss are summed across the ranks, and
+// the validation loss too, so every rank takes the same steps and stops at the same epoch; rank 0
+// writes the checkpoints.
 TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tensor&, const Tensor&)>& loss, const DataSource& data,
                 const TrainingConfig& cfg, const simbi_host* host, const std::string& checkpoint_dir, uint64_t seed,
-                const std::string& fingerprint);
+                const std::string& fingerprint, const Collective& ranks = Collective());
 
 }  // namespace simbi::nn

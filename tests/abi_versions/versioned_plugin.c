@@ -1,9 +1,10 @@
-/* One simulator written against three versions of the ABI's structs, chosen by PLUGIN_MINOR:
+/* One simulator written against four versions of the ABI's structs, chosen by PLUGIN_MINOR:
  *   0  the 1.0 structs (no descriptor.training_schema_json, no factory.get_extension);
- *   1  the structs as this SDK declares them;
+ *   1  the 1.1 structs (no descriptor.capabilities);
+ *   2  the structs as this SDK declares them;
  *   9  a later minor's: every struct longer by fields this host does not know, and an extension
  *      the host never asks for.
- * A host of any minor must load and run all three. */
+ * A host of any minor must load and run all four. */
 #include <simbi/simbi.h>
 #include <string.h>
 
@@ -30,6 +31,9 @@ typedef struct {
 #if PLUGIN_MINOR >= 1
     const char *training_schema_json;
     const char *output_support_json;
+#endif
+#if PLUGIN_MINOR >= 2
+    uint64_t capabilities;
 #endif
 #if PLUGIN_MINOR >= 9
     const char *field_of_a_later_minor;
@@ -64,6 +68,9 @@ static const versioned_descriptor desc = {
     "{\"type\": \"normal\", \"mean\": [0], \"std\": [1]}", "{}"
 #if PLUGIN_MINOR >= 1
     , NULL, NULL
+#endif
+#if PLUGIN_MINOR >= 2
+    , 0
 #endif
 #if PLUGIN_MINOR >= 9
     , "unknown to this host", 42

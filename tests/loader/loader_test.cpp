@@ -159,8 +159,8 @@ TEST_CASE("plugins that other users could replace are refused unless allowed", "
     CHECK_THAT(ok.output, Catch::Contains("simbi_two_moons_w.so"));
 }
 
-TEST_CASE("plugins built against ABI 1.0, this minor and a later minor all load and run", "[loader][abi]") {
-    for (const char* minor : {"0", "1", "9"}) {
+TEST_CASE("plugins built against ABI 1.0, 1.1, this minor and a later minor all load and run", "[loader][abi]") {
+    for (const char* minor : {"0", "1", "2", "9"}) {
         INFO("minor " << minor);
         const std::string id = std::string("abi.minor") + minor;
         simbi_test::TempDir dir;
@@ -179,6 +179,7 @@ TEST_CASE("plugins built against ABI 1.0, this minor and a later minor all load 
         REQUIRE(plugins.size() == 1);
         CHECK(plugins[0].id == id);
         CHECK(plugins[0].training_schema_json.empty());
+        CHECK(plugins[0].capabilities == 0);  // read only where the descriptor holds it
         CHECK(plugins[0].abi_minor == uint32_t(std::stoi(minor)));
     }
 }

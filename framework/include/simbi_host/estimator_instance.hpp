@@ -50,9 +50,11 @@ public:
     EstimatorInstance(const EstimatorInstance&) = delete;
     EstimatorInstance& operator=(const EstimatorInstance&) = delete;
 
-    // simulation: the host's service for sequential rounds, or NULL.
+    // simulation: the host's service for sequential rounds, or NULL. rank, world_size and
+    // rendezvous: a data-parallel training's (ABI 1.2; only for a plugin that declares it).
     void train(const DatasetReader& data, const Prior& prior, const json& training, const std::string& checkpoint_dir, uint64_t seed,
-               const simbi_simulation_service* simulation = nullptr);
+               const simbi_simulation_service* simulation = nullptr, uint32_t rank = 0, uint32_t world_size = 1,
+               const std::string& rendezvous = "");
     // observations: n_obs rows of x_dim values.
     std::vector<double> sample(const std::vector<std::vector<double>>& observations, uint64_t n, uint64_t seed, uint64_t theta_dim);
     std::vector<double> log_prob(const std::vector<double>& theta, const std::vector<double>& x, uint64_t n);

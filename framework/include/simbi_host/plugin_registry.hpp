@@ -24,6 +24,7 @@ struct PluginInfo {
     std::string default_prior_json;  // empty if none
     std::string config_schema_json;    // "{}" if none
     std::string training_schema_json;  // estimators, ABI 1.1; "" if none declared
+    uint64_t capabilities = 0;         // SIMBI_CAPABILITY_* (ABI 1.2)
     std::string output_support_json;   // simulators, ABI 1.1; "" if none declared
     std::string path;                // the library file
     uint32_t abi_major = 0, abi_minor = 0;

@@ -34,13 +34,23 @@ struct SimulateResult {
     double seconds = 0.0;
     json isolation;        // under process isolation: failed batches, crashes, timeouts, retries (this run's)
     std::string shard;     // under mpirun, ranks other than 0: the shard written (rank 0 writes the store)
+    std::string fingerprint;  // of the simulation setup, as the sealed store records it
 };
 
-// This process's place in a parallel job started by mpirun or srun (rank 0 of 1 otherwise).
+// This process's place in a parallel job started by `simbi run --ranks N`, mpirun or srun (rank 0
+// of 1 otherwise).
 struct RankInfo {
     unsigned rank = 0, size = 1;
 };
 RankInfo rank_from_environment();
+// Where the ranks of a data-parallel training meet, "host:port" (rank 0 listens): the
+// SIMBI_RENDEZVOUS variable, else 127.0.0.1:29500.
+std::string rendezvous_address();
+
+// Ranks other than 0: waits until rank 0 has sealed the store of this simulation (the result of
+// this rank's run_simulation). Throws RunError when interrupted, or when the parent `simbi run
+// --ranks` that started this rank is gone.
+void wait_for_sealed_store(const SimulateResult& simulated, bool quiet);
 
 // The prior of a manifest: its own, or the simulator's default. Throws UsageError if neither.
 std::unique_ptr<Prior> manifest_prior(const Manifest& m, const PluginInfo& simulator);

@@ -14,6 +14,9 @@ namespace simbi::host {
 struct RunOptions {
     bool quiet = false;  // no progress display
     bool force = false;  // replace another setup's results in the output folder
+    // In a parallel job (--ranks, mpirun, srun) every rank trains, data-parallel, when the
+    // estimator can; otherwise rank 0 trains alone.
+    bool data_parallel = false;
 };
 
 // Everything a stage after simulation needs to know about the run.
@@ -37,6 +40,9 @@ struct TrainStageResult {
 // <output>/artifact, or reuses the artifact there when its training fingerprint matches. An
 // artifact of another fingerprint is kept unless options.force: a RunError says so.
 TrainStageResult run_training(const RunContext& run, const SimulateResult& simulation);
+// Whether every rank of this parallel job trains (options.data_parallel, more than one rank, and
+// an estimator that declares SIMBI_CAPABILITY_DATA_PARALLEL).
+bool trains_data_parallel(const RunContext& run);
 
 // Draws the posterior at the manifest's observation from the artifact on disk and writes
 // posterior.h5, posterior.csv and summary.json; returns the files written.

@@ -50,7 +50,15 @@ typedef struct simbi_descriptor {
      * (null for an unbounded side), or NULL. The host refuses an observation outside them before
      * simulating. */
     const char *output_support_json;
+
+    /* ---- ABI 1.2: read only when size covers it. */
+
+    /* What the plugin can do beyond the required calls: a bitwise OR of SIMBI_CAPABILITY_*. */
+    uint64_t capabilities;
 } simbi_descriptor;
+
+/* Estimators: train() honours simbi_train_context's rank, world_size and rendezvous (1.2). */
+#define SIMBI_CAPABILITY_DATA_PARALLEL ((uint64_t)1 << 0)
 
 /* The size of a 1.0 descriptor: what a host requires of every plugin. */
 #define SIMBI_DESCRIPTOR_SIZE_1_0 (offsetof(simbi_descriptor, config_schema_json) + sizeof(const char *))

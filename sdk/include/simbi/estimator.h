@@ -66,6 +66,19 @@ typedef struct simbi_train_context {
 
     /* The host's simulation service for sequential rounds; NULL when it offers none. */
     const simbi_simulation_service *simulation;
+
+    /* ---- ABI 1.2: read only when size covers it. */
+
+    /* Data-parallel training: this process is rank `rank` of `world_size` processes that train one
+     * estimator on the same data, each started with the same manifest. The ranks meet at
+     * `rendezvous` ("host:port", where rank 0 listens); each takes its share of every batch and
+     * the gradients are summed across ranks, so that every rank holds the same weights and the
+     * result matches one process at the same batch size up to rounding. Only an estimator whose
+     * descriptor declares SIMBI_CAPABILITY_DATA_PARALLEL is given world_size > 1; otherwise
+     * rank = 0, world_size = 1 and rendezvous = NULL. Rank 0's estimator is the one saved. */
+    uint32_t rank;
+    uint32_t world_size;
+    const char *rendezvous;
 } simbi_train_context;
 
 /* The size of a 1.0 training context. */

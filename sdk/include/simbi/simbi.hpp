@@ -55,6 +55,8 @@ public:
     Info& prior(std::string json) { prior_ = std::move(json); return *this; }
     // Bounds of the outputs, {"low": [...], "high": [...]} with null for an unbounded side.
     Info& support(std::string json) { support_ = std::move(json); return *this; }
+    // Capabilities beyond the required calls (SIMBI_CAPABILITY_*), ORed in.
+    Info& capability(uint64_t flag) { capabilities_ |= flag; return *this; }
     Info& thread_safe(bool shared) { thread_ = shared ? SIMBI_THREAD_SHARED : SIMBI_THREAD_INSTANCE; return *this; }
     // A config key: type is number|integer|string|boolean|array|object; default_json is JSON text.
     Info& option(const std::string& key, const std::string& type, const std::string& default_json, const std::string& doc) {
@@ -99,6 +101,7 @@ public:
         d_.config_schema_json = schema_json_.c_str();
         d_.training_schema_json = has_training_ ? training_json_.c_str() : nullptr;
         d_.output_support_json = support_.empty() ? nullptr : support_.c_str();
+        d_.capabilities = capabilities_;
         return &d_;
     }
     const std::string& id() const { return id_; }
@@ -113,6 +116,7 @@ private:
     }
     std::string id_, name_, version_ = "1.0.0", vendor_, description_, prior_, schema_, schema_json_, training_, training_json_, support_;
     bool has_training_ = false;
+    uint64_t capabilities_ = 0;
     simbi_kind kind_;
     simbi_thread_safety thread_;
     std::vector<std::string> params_;

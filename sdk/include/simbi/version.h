@@ -11,12 +11,14 @@
  * 1.1 appended: simbi_descriptor.training_schema_json and output_support_json,
  * simbi_factory.get_extension,
  * simbi_estimator.set_prior.
+ * 1.2 appended: simbi_descriptor.capabilities, simbi_train_context.rank, world_size and
+ * rendezvous (data-parallel training).
  */
 #ifndef SIMBI_VERSION_H
 #define SIMBI_VERSION_H
 
 #define SIMBI_ABI_MAJOR 1
-#define SIMBI_ABI_MINOR 1
+#define SIMBI_ABI_MINOR 2
 
 /* The version of the simbi release that shipped this SDK (informational only). */
 #define SIMBI_VERSION_STRING "0.1.0"

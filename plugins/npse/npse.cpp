@@ -1,0 +1,250 @@
+// simbi.npse: neural posterior score estimation (Geffner et al. 2023; Sharrock et al. 2024), on
+// the score-based SDEs of Song et al. (2021, "Score-Based Generative Modeling through Stochastic
+// Differential Equations").
+//
+// The standardized parameters theta_0 diffuse by d theta = f(theta, t) dt + g(t) dW, t in [0, 1]:
+//   VP: f = -beta(t) theta / 2, g^2 = beta(t), beta(t) = b_min + t (b_max - b_min),
+//       theta_t | theta_0 ~ N(m(t) theta_0, s(t)^2), m = exp(-t^2 (b_max - b_min) / 4 - t b_min / 2),
+//       s^2 = 1 - m^2                                                        (eq. 11, 29)
+//   VE: f = 0, s(t) = s_min (s_max / s_min)^t, g^2 = d s^2 / dt, m = 1       (eq. 9, 30)
+// A network e(theta_t, t, x) predicts the noise of theta_t = m theta_0 + s eps, trained by
+// denoising score matching, || e - eps ||^2 (the loss weighted by s^2, eq. 7); the score is
+// grad log p_t(theta_t | x) = -e / s. Samples run from N(0, m(1)^2 + s(1)^2) at t = 1 to t_eps by
+//   "ode": the probability-flow ODE d theta / dt = f - g^2 score / 2 (eq. 13), Runge-Kutta 4;
+//   "sde": the reverse SDE d theta = (f - g^2 score) dt + g dW (eq. 6), Euler-Maruyama;
+//   "pc":  the reverse SDE as predictor and one Langevin corrector step per step (Algorithms 2-5).
+// log q integrates the probability-flow ODE with its divergence (exact up to
+// exact_divergence_dim parameters, Hutchinson's estimate above), as FMPE does; it is the density
+// at t_eps, where the diffusion blurs by s(t_eps), about 0.01 standardized units.
+#include <limits>
+
+#include "neural/neural.hpp"
+#include "neural/ode.hpp"
+#include "neural/streams.hpp"
+#include "neural/time_mlp.hpp"
+
+using namespace simbi::nn;
+
+namespace {
+
+constexpr double kBetaMin = 0.1, kBetaMax = 20.0;  // Song et al. (2021), VP
+constexpr double kSigmaMin = 0.01;                 // VE; s_max is a setting
+
+struct Schedule {
+    bool vp = true;
+    double sigma_max = 10.0, t_eps = 1e-3;
+    double mean(double t) const { return vp ? std::exp(-0.25 * t * t * (kBetaMax - kBetaMin) - 0.5 * t * kBetaMin) : 1.0; }
+    double std(double t) const {
+        if (!vp) return kSigmaMin * std::pow(sigma_max / kSigmaMin, t);
+        const double m = mean(t);
+        return std::sqrt(std::max(1.0 - m * m, 1e-12));
+    }
+    double beta(double t) const { return kBetaMin + t * (kBetaMax - kBetaMin); }
+    double g2(double t) const { return vp ? beta(t) : 2 * std::pow(std(t), 2) * std::log(sigma_max / kSigmaMin); }
+    Tensor drift(double t, const Tensor& y) const { return vp ? -0.5 * beta(t) * y : torch::zeros_like(y); }
+    // The marginal at t = 1 of standardized parameters (unit variance): the sampler's start.
+    double end_std() const { return std::sqrt(mean(1) * mean(1) + std(1) * std(1)); }
+};
+
+struct NpseNetImpl : torch::nn::Module {
+    NpseNetImpl(const json& embedding, int64_t d, int64_t k, const std::vector<int64_t>& hidden) {
+        embed = register_module("embedding", Embedding(embedding, k));
+        noise = register_module("noise", TimeMlp(d, embed->features(), hidden));
+    }
+    Embedding embed{nullptr};
+    TimeMlp noise{nullptr};  // e(t, theta_t, c), the predicted noise
+};
+TORCH_MODULE(NpseNet);
+
+class Npse final : public NeuralEstimator {
+public:
+    using adapter = simbi::detail::EstimatorAdapter<Npse>;
+
+    static simbi::Info info() {
+        simbi::Info i("simbi.npse", "Neural posterior score estimation", SIMBI_KIND_ESTIMATOR);
+        i.version("1.0.0").vendor("simbi").description(
+            "A conditional score network trained by denoising score matching (VP or VE diffusion); samples by the probability-flow ODE, the reverse SDE "
+            "or predictor-corrector, densities by the probability-flow ODE.");
+        i.option("hidden", "array", "[128, 128, 128]", "hidden widths of the score network's MLP (ELU units)")
+            .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
+            .option("schedule", "string", "\"vp\"", "the diffusion: vp (variance preserving) or ve (variance exploding)")
+            .option("sigma_max", "number", "10", "VE: the noise scale at t = 1, in standardized units")
+            .option("sampler", "string", "\"ode\"", "ode (probability flow, Runge-Kutta 4), sde (reverse SDE, Euler-Maruyama) or pc (predictor-corrector)")
+            .option("steps", "integer", "50", "steps from t = 1 to t_eps: Runge-Kutta steps for ode and log_prob, Euler-Maruyama steps for sde and pc")
+            .option("snr", "number", "0.16", "pc: the corrector's signal-to-noise ratio")
+            .option("exact_divergence_dim", "integer", "10", "up to this many parameters log_prob uses the exact divergence, above it Hutchinson's estimate");
+        declare_runtime_options(i);
+        TrainingConfig::declare(i, training_defaults());
+        return i;
+    }
+
+    // The denoising loss is noisy (a random t and noise per row): early stopping waits longer
+    // than NPE's, the learning rate stays constant, and the weights kept are an exponential
+    // average over steps, as is usual for score networks (Song et al. 2021, appendix).
+    static TrainingConfig training_defaults() {
+        TrainingConfig d;
+        d.patience = 100;
+        d.lr_decay = 1.0;
+        d.average = 0.999;
+        return d;
+    }
+
+    Npse(const simbi::Config& c, const simbi_host* host) : NeuralEstimator("simbi.npse", "1.0.0", c, host) {
+        hidden_ = int_list(c, "hidden", {128, 128, 128});
+        embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
+        schedule_name_ = c.string("schedule", "vp");
+        sampler_ = c.string("sampler", "ode");
+        sched_.sigma_max = c.number("sigma_max", 10.0);
+        steps_ = c.integer("steps", 50);
+        snr_ = c.number("snr", 0.16);
+        exact_dim_ = c.integer("exact_divergence_dim", 10);
+        if (schedule_name_ != "vp" && schedule_name_ != "ve") throw std::invalid_argument("schedule must be vp or ve, not '" + schedule_name_ + "'");
+        if (sampler_ != "ode" && sampler_ != "sde" && sampler_ != "pc") throw std::invalid_argument("sampler must be ode, sde or pc, not '" + sampler_ + "'");
+        if (!(sched_.sigma_max > 2 * kSigmaMin && sched_.sigma_max < 1e6)) throw std::invalid_argument("sigma_max must be in (0.02, 1e6)");
+        if (hidden_.empty()) throw std::invalid_argument("hidden needs at least one layer");
+        for (int64_t h : hidden_)
+            if (h < 1 || h > 65536) throw std::invalid_argument("hidden widths must be in 1..65536");
+        if (steps_ < 1 || steps_ > 100000) throw std::invalid_argument("steps must be in 1..100000");
+        if (!(snr_ > 0 && snr_ < 10)) throw std::invalid_argument("snr must be in (0, 10)");
+        if (exact_dim_ < 0 || exact_dim_ > 10000) throw std::invalid_argument("exact_divergence_dim must be in 0..10000");
+        set_schedule();
+    }
+
+protected:
+    void do_train(const simbi_train_context& ctx) override {
+        const int64_t d = int64_t(ctx.data->theta_dim), k = int64_t(ctx.data->x_dim);
+        TrainingConfig config = training_defaults();
+        auto data = prepare(ctx, [](const Tensor& t) { return t; }, config);
+        net_ = NpseNet(embedding_, d, k, hidden_);
+        fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) {
+            const Tensor theta0 = theta_.apply(theta);
+            const Tensor t = sched_.t_eps + (1 - sched_.t_eps) * torch::rand({theta0.size(0), 1}, theta0.options());
+            const auto [m, s] = mean_std(t);
+            const Tensor eps = torch::randn_like(theta0);
+            const Tensor predicted = net_->noise->forward(t, m * theta0 + s * eps, net_->embed->forward(x_.apply(x)));
+            return (predicted - eps).pow(2).sum(1).mean();
+        });
+    }
+
+    void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
+        if (n_obs != 1)
+            throw std::invalid_argument("NPSE conditions on one observation; got " + std::to_string(n_obs) + " (for i.i.d. sets use simbi.nre or simbi.nle)");
+        at::Generator gen = make_generator(seed, streams::kNpseSampling);
+        const int64_t d = theta_.mean.size(0);
+        const Tensor c1 = net_->embed->forward(x_.apply(to_tensor(x_obs, 1, x_.mean.size(0))));
+        std::vector<Tensor> kept;
+        int64_t have = 0, drawn = 0;
+        const int64_t budget = 1000 * int64_t(n) + 100000;
+        while (have < int64_t(n)) {
+            const int64_t m = std::min<int64_t>(65536, std::max<int64_t>(int64_t(n) - have, 1024));
+            const Tensor c = c1.expand({m, c1.size(1)});
+            Tensor y = sched_.end_std() * torch::randn({m, d}, gen, torch::kFloat32);
+            y = sampler_ == "ode" ? integrate_rk4([&](double t, const Tensor& yy) { return flow(t, yy, c); }, y, 1.0, sched_.t_eps, steps_)
+                                  : reverse_sde(y, c, gen);
+            Tensor t = theta_.invert(y).to(torch::kFloat64);
+            drawn += m;
+            t = t.index({torch::isfinite(prior_.log_prob(t))});
+            kept.push_back(t);
+            have += t.size(0);
+            if (drawn > budget) throw std::runtime_error("fewer than 1 in 1000 draws fall inside the prior's support");
+        }
+        from_tensor(torch::cat(kept, 0).narrow(0, 0, int64_t(n)).view({int64_t(n), d}), theta);
+    }
+
+    void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
+        const int64_t d = theta_.mean.size(0), k = x_.mean.size(0), rows = int64_t(n);
+        at::Generator gen = make_generator(0, streams::kNpseDivergence);
+        const Tensor t64 = to_tensor(theta, rows, d).to(torch::kFloat64);
+        const Tensor c = net_->embed->forward(x_.apply(to_tensor(x, rows, k)));
+        // The state [theta_t, L] from t_eps up to 1, with dL/dt = div v: L(1) = int div v dt.
+        Tensor state = torch::cat({theta_.apply(t64.to(torch::kFloat32)), torch::zeros({rows, 1})}, 1);
+        auto f = [&](double t, const Tensor& st) {
+            const Tensor y = st.narrow(1, 0, d);
+            auto field = [&](const Tensor& yy) { return flow(t, yy, c); };
+            return torch::cat({field(y), divergence(field, y, exact_dim_, gen).unsqueeze(1)}, 1);
+        };
+        state = integrate_rk4(f, state, sched_.t_eps, 1.0, steps_);
+        const Tensor z = state.narrow(1, 0, d), integral = state.select(1, d);
+        const double v = sched_.end_std();
+        const Tensor log_end = (-0.5 * (z / v).pow(2) - 0.5 * std::log(2 * M_PI) - std::log(v)).sum(1);
+        // log p_eps(theta) = log p_1(theta_1) + int_eps^1 div v dt (the continuity equation).
+        const Tensor lp = (log_end + integral - theta_.log_std_sum()).to(torch::kFloat64);
+        const Tensor inside = torch::isfinite(prior_.log_prob(t64));
+        from_tensor(torch::where(inside, lp, torch::full({rows}, -INFINITY, torch::kFloat64)), out);
+    }
+
+    bool trained() const override { return bool(net_); }
+    torch::nn::Module& network() override { return *net_; }
+    json config_json() const override {
+        return {{"hidden", hidden_},   {"embedding", embedding_}, {"schedule", schedule_name_}, {"sigma_max", sched_.sigma_max},
+                {"sampler", sampler_}, {"steps", steps_},         {"snr", snr_},                {"exact_divergence_dim", exact_dim_},
+                {"threads", runtime_.threads}};
+    }
+    void rebuild(const json& j) override {
+        const json& c = j.at("config");
+        hidden_ = c.at("hidden").get<std::vector<int64_t>>();
+        embedding_ = c.at("embedding");
+        schedule_name_ = c.at("schedule").get<std::string>();
+        sched_.sigma_max = c.at("sigma_max").get<double>();
+        sampler_ = c.at("sampler").get<std::string>();
+        steps_ = c.at("steps").get<int64_t>();
+        snr_ = c.at("snr").get<double>();
+        exact_dim_ = c.at("exact_divergence_dim").get<int64_t>();
+        set_schedule();
+        net_ = NpseNet(embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>(), hidden_);
+    }
+
+private:
+    void set_schedule() {
+        sched_.vp = schedule_name_ == "vp";
+        sched_.t_eps = sched_.vp ? 1e-3 : 1e-5;
+    }
+    // m(t) and s(t) for a column of times [B, 1].
+    std::pair<Tensor, Tensor> mean_std(const Tensor& t) const {
+        if (sched_.vp) {
+            const Tensor m = torch::exp(-0.25 * t.pow(2) * (kBetaMax - kBetaMin) - 0.5 * t * kBetaMin);
+            return {m, torch::sqrt(torch::clamp_min(1 - m.pow(2), 1e-12))};
+        }
+        return {torch::ones_like(t), kSigmaMin * torch::pow(sched_.sigma_max / kSigmaMin, t)};
+    }
+    Tensor score(double t, const Tensor& y, const Tensor& c) {
+        return -net_->noise->forward(torch::full({y.size(0), 1}, t), y, c) / sched_.std(t);
+    }
+    // The probability-flow ODE's field, f - g^2 score / 2.
+    Tensor flow(double t, const Tensor& y, const Tensor& c) { return sched_.drift(t, y) - 0.5 * sched_.g2(t) * score(t, y, c); }
+
+    // Euler-Maruyama on the reverse SDE from t = 1 to t_eps, with a Langevin corrector step after
+    // each for "pc"; the last step returns the denoised mean (Tweedie's formula), not a noisy draw.
+    Tensor reverse_sde(Tensor y, const Tensor& c, at::Generator& gen) {
+        const double h = (1.0 - sched_.t_eps) / double(steps_);
+        for (int64_t i = 0; i < steps_; ++i) {
+            const double t = 1.0 - double(i) * h;
+            y = y - h * (sched_.drift(t, y) - sched_.g2(t) * score(t, y, c)) + std::sqrt(sched_.g2(t) * h) * torch::randn(y.sizes(), gen, y.options());
+            if (sampler_ == "pc") {
+                // One Langevin step at t - h, its size set by the signal-to-noise ratio of the
+                // batch's mean norms (Song et al.'s implementation: one row's ratio is wild in low d).
+                const double tc = t - h;
+                const Tensor s = score(tc, y, c), z = torch::randn(y.sizes(), gen, y.options());
+                const double ratio = snr_ * z.norm(2, 1).mean().item<double>() / std::max(s.norm(2, 1).mean().item<double>(), 1e-12);
+                const double step = 2 * ratio * ratio;
+                y = y + step * s + std::sqrt(2 * step) * z;
+            }
+        }
+        const double te = sched_.t_eps;
+        return (y + std::pow(sched_.std(te), 2) * score(te, y, c)) / sched_.mean(te);
+    }
+
+    std::vector<int64_t> hidden_;
+    json embedding_;
+    std::string schedule_name_ = "vp", sampler_ = "ode";
+    Schedule sched_;
+    int64_t steps_ = 50, exact_dim_ = 10;
+    double snr_ = 0.16;
+    NpseNet net_{nullptr};
+};
+
+}  // namespace
+
+#ifndef SIMBI_NO_ENTRY
+SIMBI_EXPORT_PLUGINS(Npse)
+#endif
