@@ -32,7 +32,7 @@ const char* kUsage =
     "  dataset info FILE [--json]       describe a stored dataset\n"
     "  dataset verify FILE              check a store's shapes and checksums\n"
     "  artifact verify DIR              check a trained artifact's record and checksums\n"
-    "  run MANIFEST [--set PATH=VALUE ...] [--out DIR] [--force]\n"
+    "  run MANIFEST [--set PATH=VALUE ...] [--out DIR] [--force] [--ranks N | --data-parallel]\n"
     "                                   simulate, train, sample and diagnose\n"
     "  sample ARTIFACT --x VALUES|FILE [--n N] [--seed S] [--out FILE]\n"
     "                                   draw posterior samples from a trained estimator\n"
