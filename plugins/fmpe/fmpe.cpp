@@ -49,11 +49,13 @@ public:
     }
 
     // The flow-matching loss is noisy (a random t and theta_0 per row), so early stopping waits
-    // longer than NPE's and the learning rate stays constant.
+    // longer than NPE's, the learning rate stays constant, and the weights kept are an
+    // exponential average over steps, as for NPSE.
     static TrainingConfig training_defaults() {
         TrainingConfig d;
         d.patience = 100;
         d.lr_decay = 1.0;
+        d.average = 0.999;
         return d;
     }
 
@@ -91,22 +93,12 @@ protected:
         at::Generator gen = make_generator(seed, streams::kFmpeSampling);
         const int64_t d = theta_.mean.size(0);
         const Tensor c1 = net_->embed->forward(x_.apply(to_tensor(x_obs, 1, x_.mean.size(0))));
-        std::vector<Tensor> kept;
-        int64_t have = 0, drawn = 0;
-        const int64_t budget = 1000 * int64_t(n) + 100000;
-        while (have < int64_t(n)) {
-            const int64_t m = std::min<int64_t>(65536, std::max<int64_t>(int64_t(n) - have, 1024));
+        auto draw = [&](int64_t m) {
             const Tensor c = c1.expand({m, c1.size(1)});
-            Tensor z = torch::randn({m, d}, gen, torch::kFloat32);
-            Tensor u = integrate_rk4([&](double t, const Tensor& y) { return net_->field->forward(torch::full({m, 1}, t), y, c); }, z, 0.0, 1.0, steps_);
-            Tensor t = theta_.invert(u).to(torch::kFloat64);
-            drawn += m;
-            t = t.index({torch::isfinite(prior_.log_prob(t))});
-            kept.push_back(t);
-            have += t.size(0);
-            if (drawn > budget) throw std::runtime_error("fewer than 1 in 1000 draws fall inside the prior's support");
-        }
-        from_tensor(torch::cat(kept, 0).narrow(0, 0, int64_t(n)).view({int64_t(n), d}), theta);
+            auto v = [&](double t, const Tensor& y) { return net_->field->forward(torch::full({m, 1}, t), y, c); };
+            return integrate_rk4(v, torch::randn({m, d}, gen, torch::kFloat32), 0.0, 1.0, steps_);
+        };
+        from_tensor(draw_inside_support(int64_t(n), draw, [&](const Tensor& u) { return theta_.invert(u); }, prior_), theta);
     }
 
     void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
@@ -114,18 +106,11 @@ protected:
         at::Generator gen = make_generator(0, streams::kFmpeDivergence);
         const Tensor t64 = to_tensor(theta, rows, d).to(torch::kFloat64);
         const Tensor c = net_->embed->forward(x_.apply(to_tensor(x, rows, k)));
-        // The state [theta_t, L] from t = 1 back to 0, with dL/dt = div v: L(0) = -int_0^1 div v.
-        Tensor state = torch::cat({theta_.apply(t64.to(torch::kFloat32)), torch::zeros({rows, 1})}, 1);
-        auto f = [&](double t, const Tensor& s) {
-            const Tensor y = s.narrow(1, 0, d);
-            auto field = [&](const Tensor& yy) { return net_->field->forward(torch::full({rows, 1}, t), yy, c); };
-            const Tensor v = field(y);
-            return torch::cat({v, divergence(field, y, exact_dim_, gen).unsqueeze(1)}, 1);
-        };
-        state = integrate_rk4(f, state, 1.0, 0.0, steps_);
-        const Tensor z = state.narrow(1, 0, d), integral = -state.select(1, d);  // int_0^1 div v dt
+        // From t = 1 back to the base at t = 0: log q(theta_1) = log N(theta_0) + int_1^0 div v dt.
+        auto v = [&](double t, const Tensor& y) { return net_->field->forward(torch::full({rows, 1}, t), y, c); };
+        const auto [z, integral] = integrate_with_divergence(v, theta_.apply(t64.to(torch::kFloat32)), 1.0, 0.0, steps_, exact_dim_, gen);
         const Tensor log_base = (-0.5 * z.pow(2) - 0.5 * std::log(2 * M_PI)).sum(1);
-        const Tensor lp = (log_base - integral - theta_.log_std_sum()).to(torch::kFloat64);
+        const Tensor lp = (log_base + integral - theta_.log_std_sum()).to(torch::kFloat64);
         const Tensor inside = torch::isfinite(prior_.log_prob(t64));
         from_tensor(torch::where(inside, lp, torch::full({rows}, -INFINITY, torch::kFloat64)), out);
     }

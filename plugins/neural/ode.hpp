@@ -3,6 +3,7 @@
 #pragma once
 #include <functional>
 
+#include "support.hpp"
 #include "util.hpp"
 
 namespace simbi::nn {
@@ -14,5 +15,17 @@ Tensor integrate_rk4(const std::function<Tensor(double, const Tensor&)>& f, Tens
 // backward passes) for d <= exact_up_to, else Hutchinson's estimate E[e^T (dv/dy) e] with one
 // Rademacher vector e per row drawn from gen (Hutchinson 1989). Gradients are enabled inside.
 Tensor divergence(const std::function<Tensor(const Tensor&)>& v, const Tensor& y, int64_t exact_up_to, at::Generator& gen);
+
+// Integrates dy/dt = v(t, y) from t0 to t1 with the divergence of v along the way (the
+// instantaneous change of variables, Chen et al. 2018): returns y(t1) and int_t0^t1 div v dt, so
+// that log p_t0(y0) = log p_t1(y(t1)) + the integral.
+std::pair<Tensor, Tensor> integrate_with_divergence(const std::function<Tensor(double, const Tensor&)>& v, const Tensor& y0, double t0, double t1,
+                                                    int64_t steps, int64_t exact_up_to, at::Generator& gen);
+
+// n parameters [n, d] (float64) inside the prior's support: batches of draw(m) (m rows,
+// standardized float32) mapped to parameters by to_theta, those outside the support rejected.
+// Throws when fewer than 1 in 1000 draws fall inside.
+Tensor draw_inside_support(int64_t n, const std::function<Tensor(int64_t)>& draw, const std::function<Tensor(const Tensor&)>& to_theta,
+                           const TorchPrior& prior);
 
 }  // namespace simbi::nn

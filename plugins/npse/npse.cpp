@@ -2,11 +2,7 @@
 // the score-based SDEs of Song et al. (2021, "Score-Based Generative Modeling through Stochastic
 // Differential Equations").
 //
-// The standardized parameters theta_0 diffuse by d theta = f(theta, t) dt + g(t) dW, t in [0, 1]:
-//   VP: f = -beta(t) theta / 2, g^2 = beta(t), beta(t) = b_min + t (b_max - b_min),
-//       theta_t | theta_0 ~ N(m(t) theta_0, s(t)^2), m = exp(-t^2 (b_max - b_min) / 4 - t b_min / 2),
-//       s^2 = 1 - m^2                                                        (eq. 11, 29)
-//   VE: f = 0, s(t) = s_min (s_max / s_min)^t, g^2 = d s^2 / dt, m = 1       (eq. 9, 30)
+// The standardized parameters diffuse by a VP or VE SDE (neural/diffusion.hpp).
 // A network e(theta_t, t, x) predicts the noise of theta_t = m theta_0 + s eps, trained by
 // denoising score matching, || e - eps ||^2 (the loss weighted by s^2, eq. 7); the score is
 // grad log p_t(theta_t | x) = -e / s. Samples run from N(0, m(1)^2 + s(1)^2) at t = 1 to t_eps by
@@ -19,6 +15,7 @@
 #include <limits>
 
 #include "neural/neural.hpp"
+#include "neural/diffusion.hpp"
 #include "neural/ode.hpp"
 #include "neural/streams.hpp"
 #include "neural/time_mlp.hpp"
@@ -26,25 +23,6 @@
 using namespace simbi::nn;
 
 namespace {
-
-constexpr double kBetaMin = 0.1, kBetaMax = 20.0;  // Song et al. (2021), VP
-constexpr double kSigmaMin = 0.01;                 // VE; s_max is a setting
-
-struct Schedule {
-    bool vp = true;
-    double sigma_max = 10.0, t_eps = 1e-3;
-    double mean(double t) const { return vp ? std::exp(-0.25 * t * t * (kBetaMax - kBetaMin) - 0.5 * t * kBetaMin) : 1.0; }
-    double std(double t) const {
-        if (!vp) return kSigmaMin * std::pow(sigma_max / kSigmaMin, t);
-        const double m = mean(t);
-        return std::sqrt(std::max(1.0 - m * m, 1e-12));
-    }
-    double beta(double t) const { return kBetaMin + t * (kBetaMax - kBetaMin); }
-    double g2(double t) const { return vp ? beta(t) : 2 * std::pow(std(t), 2) * std::log(sigma_max / kSigmaMin); }
-    Tensor drift(double t, const Tensor& y) const { return vp ? -0.5 * beta(t) * y : torch::zeros_like(y); }
-    // The marginal at t = 1 of standardized parameters (unit variance): the sampler's start.
-    double end_std() const { return std::sqrt(mean(1) * mean(1) + std(1) * std(1)); }
-};
 
 struct NpseNetImpl : torch::nn::Module {
     NpseNetImpl(const json& embedding, int64_t d, int64_t k, const std::vector<int64_t>& hidden) {
@@ -100,7 +78,7 @@ public:
         exact_dim_ = c.integer("exact_divergence_dim", 10);
         if (schedule_name_ != "vp" && schedule_name_ != "ve") throw std::invalid_argument("schedule must be vp or ve, not '" + schedule_name_ + "'");
         if (sampler_ != "ode" && sampler_ != "sde" && sampler_ != "pc") throw std::invalid_argument("sampler must be ode, sde or pc, not '" + sampler_ + "'");
-        if (!(sched_.sigma_max > 2 * kSigmaMin && sched_.sigma_max < 1e6)) throw std::invalid_argument("sigma_max must be in (0.02, 1e6)");
+        if (!(sched_.sigma_max > 2 * Diffusion::kSigmaMin && sched_.sigma_max < 1e6)) throw std::invalid_argument("sigma_max must be in (0.02, 1e6)");
         if (hidden_.empty()) throw std::invalid_argument("hidden needs at least one layer");
         for (int64_t h : hidden_)
             if (h < 1 || h > 65536) throw std::invalid_argument("hidden widths must be in 1..65536");
@@ -118,8 +96,8 @@ protected:
         net_ = NpseNet(embedding_, d, k, hidden_);
         fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) {
             const Tensor theta0 = theta_.apply(theta);
-            const Tensor t = sched_.t_eps + (1 - sched_.t_eps) * torch::rand({theta0.size(0), 1}, theta0.options());
-            const auto [m, s] = mean_std(t);
+            const Tensor t = sched_.t_eps() + (1 - sched_.t_eps()) * torch::rand({theta0.size(0), 1}, theta0.options());
+            const auto [m, s] = sched_.mean_std(t);
             const Tensor eps = torch::randn_like(theta0);
             const Tensor predicted = net_->noise->forward(t, m * theta0 + s * eps, net_->embed->forward(x_.apply(x)));
             return (predicted - eps).pow(2).sum(1).mean();
@@ -132,23 +110,13 @@ protected:
         at::Generator gen = make_generator(seed, streams::kNpseSampling);
         const int64_t d = theta_.mean.size(0);
         const Tensor c1 = net_->embed->forward(x_.apply(to_tensor(x_obs, 1, x_.mean.size(0))));
-        std::vector<Tensor> kept;
-        int64_t have = 0, drawn = 0;
-        const int64_t budget = 1000 * int64_t(n) + 100000;
-        while (have < int64_t(n)) {
-            const int64_t m = std::min<int64_t>(65536, std::max<int64_t>(int64_t(n) - have, 1024));
+        auto draw = [&](int64_t m) {
             const Tensor c = c1.expand({m, c1.size(1)});
-            Tensor y = sched_.end_std() * torch::randn({m, d}, gen, torch::kFloat32);
-            y = sampler_ == "ode" ? integrate_rk4([&](double t, const Tensor& yy) { return flow(t, yy, c); }, y, 1.0, sched_.t_eps, steps_)
-                                  : reverse_sde(y, c, gen);
-            Tensor t = theta_.invert(y).to(torch::kFloat64);
-            drawn += m;
-            t = t.index({torch::isfinite(prior_.log_prob(t))});
-            kept.push_back(t);
-            have += t.size(0);
-            if (drawn > budget) throw std::runtime_error("fewer than 1 in 1000 draws fall inside the prior's support");
-        }
-        from_tensor(torch::cat(kept, 0).narrow(0, 0, int64_t(n)).view({int64_t(n), d}), theta);
+            const Tensor y = sched_.end_std() * torch::randn({m, d}, gen, torch::kFloat32);
+            return sampler_ == "ode" ? integrate_rk4([&](double t, const Tensor& yy) { return flow(t, yy, c); }, y, 1.0, sched_.t_eps(), steps_)
+                                     : reverse_sde(y, c, gen);
+        };
+        from_tensor(draw_inside_support(int64_t(n), draw, [&](const Tensor& u) { return theta_.invert(u); }, prior_), theta);
     }
 
     void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
@@ -156,18 +124,11 @@ protected:
         at::Generator gen = make_generator(0, streams::kNpseDivergence);
         const Tensor t64 = to_tensor(theta, rows, d).to(torch::kFloat64);
         const Tensor c = net_->embed->forward(x_.apply(to_tensor(x, rows, k)));
-        // The state [theta_t, L] from t_eps up to 1, with dL/dt = div v: L(1) = int div v dt.
-        Tensor state = torch::cat({theta_.apply(t64.to(torch::kFloat32)), torch::zeros({rows, 1})}, 1);
-        auto f = [&](double t, const Tensor& st) {
-            const Tensor y = st.narrow(1, 0, d);
-            auto field = [&](const Tensor& yy) { return flow(t, yy, c); };
-            return torch::cat({field(y), divergence(field, y, exact_dim_, gen).unsqueeze(1)}, 1);
-        };
-        state = integrate_rk4(f, state, sched_.t_eps, 1.0, steps_);
-        const Tensor z = state.narrow(1, 0, d), integral = state.select(1, d);
-        const double v = sched_.end_std();
-        const Tensor log_end = (-0.5 * (z / v).pow(2) - 0.5 * std::log(2 * M_PI) - std::log(v)).sum(1);
         // log p_eps(theta) = log p_1(theta_1) + int_eps^1 div v dt (the continuity equation).
+        auto v = [&](double t, const Tensor& y) { return flow(t, y, c); };
+        const auto [z, integral] = integrate_with_divergence(v, theta_.apply(t64.to(torch::kFloat32)), sched_.t_eps(), 1.0, steps_, exact_dim_, gen);
+        const double sd = sched_.end_std();
+        const Tensor log_end = (-0.5 * (z / sd).pow(2) - 0.5 * std::log(2 * M_PI) - std::log(sd)).sum(1);
         const Tensor lp = (log_end + integral - theta_.log_std_sum()).to(torch::kFloat64);
         const Tensor inside = torch::isfinite(prior_.log_prob(t64));
         from_tensor(torch::where(inside, lp, torch::full({rows}, -INFINITY, torch::kFloat64)), out);
@@ -195,18 +156,7 @@ protected:
     }
 
 private:
-    void set_schedule() {
-        sched_.vp = schedule_name_ == "vp";
-        sched_.t_eps = sched_.vp ? 1e-3 : 1e-5;
-    }
-    // m(t) and s(t) for a column of times [B, 1].
-    std::pair<Tensor, Tensor> mean_std(const Tensor& t) const {
-        if (sched_.vp) {
-            const Tensor m = torch::exp(-0.25 * t.pow(2) * (kBetaMax - kBetaMin) - 0.5 * t * kBetaMin);
-            return {m, torch::sqrt(torch::clamp_min(1 - m.pow(2), 1e-12))};
-        }
-        return {torch::ones_like(t), kSigmaMin * torch::pow(sched_.sigma_max / kSigmaMin, t)};
-    }
+    void set_schedule() { sched_.vp = schedule_name_ == "vp"; }
     Tensor score(double t, const Tensor& y, const Tensor& c) {
         return -net_->noise->forward(torch::full({y.size(0), 1}, t), y, c) / sched_.std(t);
     }
@@ -216,7 +166,7 @@ private:
     // Euler-Maruyama on the reverse SDE from t = 1 to t_eps, with a Langevin corrector step after
     // each for "pc"; the last step returns the denoised mean (Tweedie's formula), not a noisy draw.
     Tensor reverse_sde(Tensor y, const Tensor& c, at::Generator& gen) {
-        const double h = (1.0 - sched_.t_eps) / double(steps_);
+        const double h = (1.0 - sched_.t_eps()) / double(steps_);
         for (int64_t i = 0; i < steps_; ++i) {
             const double t = 1.0 - double(i) * h;
             y = y - h * (sched_.drift(t, y) - sched_.g2(t) * score(t, y, c)) + std::sqrt(sched_.g2(t) * h) * torch::randn(y.sizes(), gen, y.options());
@@ -230,14 +180,14 @@ private:
                 y = y + step * s + std::sqrt(2 * step) * z;
             }
         }
-        const double te = sched_.t_eps;
+        const double te = sched_.t_eps();
         return (y + std::pow(sched_.std(te), 2) * score(te, y, c)) / sched_.mean(te);
     }
 
     std::vector<int64_t> hidden_;
     json embedding_;
     std::string schedule_name_ = "vp", sampler_ = "ode";
-    Schedule sched_;
+    Diffusion sched_;
     int64_t steps_ = 50, exact_dim_ = 10;
     double snr_ = 0.16;
     NpseNet net_{nullptr};

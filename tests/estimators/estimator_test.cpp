@@ -613,41 +613,15 @@ TEST_CASE("switching the estimator is one line of the manifest", "[estimators][m
     }
 }
 
-TEST_CASE("FMPE recovers the toy posterior and its density", "[estimators][fmpe]") {
-    // theta ~ N(0, 1), x ~ N(theta, 1) at x = 0.5: the posterior is N(0.25, 1/2).
+// theta ~ N(0, 1), x ~ N(theta, 1) at x = 0.5: the posterior is N(0.25, 1/2). Checks an ODE
+// estimator's samples and, through its ODE, its density (for NPSE, the integral of its score).
+void check_toy_posterior(const std::string& estimator, const std::string& extra_config, bool check_density) {
     TempDir dir;
-    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.fmpe", 5000, R"(, "max_epochs": 150, "patience": 15)"));
-    auto r = run_cli("run " + dir.file("m.json") + " -q");
-    INFO(r.output);
-    REQUIRE(r.exit_code == 0);
-    json s = read_json_file(dir.file("out/summary.json"));
-    CHECK(std::fabs(s["parameters"]["theta"]["mean"].get<double>() - 0.25) < 0.08);
-    CHECK(std::fabs(s["parameters"]["theta"]["std"].get<double>() / std::sqrt(0.5) - 1) < 0.12);
-    // The probability-flow density agrees with the analytic one.
-    simbi_test::write_file(dir.file("t.csv"), "theta\n-0.5\n0.25\n1.0\n");
-    simbi_test::write_file(dir.file("x.csv"), "x\n0.5\n0.5\n0.5\n");
-    auto lp = run_cli("log-prob " + dir.file("out/artifact") + " --theta " + dir.file("t.csv") + " --x " + dir.file("x.csv") +
-                      " --plugin-path " SIMBI_TEST_TOY_DIR);
-    INFO(lp.output);
-    REQUIRE(lp.exit_code == 0);
-    std::vector<double> got = parse_column(lp.output);
-    REQUIRE(got.size() == 3);
-    const double thetas[3] = {-0.5, 0.25, 1.0};
-    for (int i = 0; i < 3; ++i) {
-        const double exact = -0.5 * std::pow(thetas[i] - 0.25, 2) / 0.5 - 0.5 * std::log(2 * M_PI * 0.5);
-        CHECK(std::fabs(got[size_t(i)] - exact) < 0.15);
-    }
-}
-
-// The Gaussian toy's posterior N(0.25, 1/2) through a score network: its samples, and its density
-// through the probability-flow ODE, which integrates the learned score.
-void check_toy_posterior(const std::string& extra_config, bool check_density) {
-    TempDir dir;
-    json m = json::parse(toy_manifest("simbi.npse", 5000, R"(, "max_epochs": 200, "patience": 100)"));
+    json m = json::parse(toy_manifest(estimator, 5000, R"(, "max_epochs": 200, "patience": 100)"));
     if (!extra_config.empty()) m["estimator"]["config"] = json::parse(extra_config);
     simbi_test::write_file(dir.file("m.json"), m.dump());
     auto r = run_cli("run " + dir.file("m.json") + " -q");
-    INFO(extra_config << "\n" << r.output);
+    INFO(estimator << " " << extra_config << "\n" << r.output);
     REQUIRE(r.exit_code == 0);
     json s = read_json_file(dir.file("out/summary.json"));
     CHECK(std::fabs(s["parameters"]["theta"]["mean"].get<double>() - 0.25) < 0.1);
@@ -668,13 +642,17 @@ void check_toy_posterior(const std::string& extra_config, bool check_density) {
     }
 }
 
+TEST_CASE("FMPE recovers the toy posterior and its density", "[estimators][fmpe]") {
+    check_toy_posterior("simbi.fmpe", "", true);
+}
+
 TEST_CASE("NPSE learns the score of the Gaussian toy posterior (VP, probability-flow ODE)", "[estimators][npse]") {
-    check_toy_posterior("", true);
+    check_toy_posterior("simbi.npse", "", true);
 }
 
 TEST_CASE("NPSE samples the Gaussian toy posterior by the reverse SDE (VE) and by predictor-corrector (VP)", "[estimators][npse]") {
-    check_toy_posterior(R"({"schedule": "ve", "sampler": "sde", "steps": 200})", true);
-    check_toy_posterior(R"({"sampler": "pc", "steps": 200})", false);
+    check_toy_posterior("simbi.npse", R"({"schedule": "ve", "sampler": "sde", "steps": 200})", true);
+    check_toy_posterior("simbi.npse", R"({"sampler": "pc", "steps": 200})", false);
 }
 
 TEST_CASE("the ODE estimators recover a 2-D mixture, and their densities integrate to 1", "[estimators][npse][fmpe]") {

@@ -1,0 +1,134 @@
+// Score-based data assimilation (sda.hpp).
+#include "sda.hpp"
+
+#include "training.hpp"
+
+namespace simbi::nn {
+
+struct TrajectoryScore::Impl {
+    int64_t d, k;
+    SdaSettings settings;
+    Diffusion diffusion;  // VP
+    TimeMlp net{nullptr};
+    Tensor mean, std;  // per component [D]
+
+    // e(t, windows [B, (2k+1) D]): the predicted noise.
+    Tensor noise(const Tensor& t, const Tensor& w) { return net->forward(t, w, torch::zeros({w.size(0), 0})); }
+};
+
+TrajectoryScore::TrajectoryScore(int64_t state_dim, const SdaSettings& settings) : impl_(std::make_unique<Impl>()) {
+    impl_->d = state_dim;
+    impl_->k = settings.k;
+    impl_->settings = settings;
+    impl_->net = TimeMlp((2 * settings.k + 1) * state_dim, 0, settings.hidden);
+}
+
+TrajectoryScore::~TrajectoryScore() = default;
+
+double TrajectoryScore::train(const Tensor& windows, int64_t epochs, int64_t batch, double learning_rate, uint64_t seed) {
+    Impl& m = *impl_;
+    const int64_t n = windows.size(0), w = 2 * m.k + 1;
+    m.mean = windows.reshape({-1, m.d}).mean(0).to(torch::kFloat32);
+    m.std = windows.reshape({-1, m.d}).std(0).clamp_min(1e-8).to(torch::kFloat32);
+    const Tensor data = ((windows.to(torch::kFloat32) - m.mean) / m.std).reshape({n, w * m.d});
+    torch::manual_seed(seed);
+    m.net = TimeMlp(w * m.d, 0, m.settings.hidden);
+    FlatAdam opt(m.net->parameters(), learning_rate);
+    opt.set_average(0.999);
+    double last = 0;
+    for (int64_t e = 0; e < epochs; ++e) {
+        const Tensor order = torch::randperm(n);
+        double total = 0;
+        int64_t count = 0;
+        for (int64_t start = 0; start < n; start += batch) {
+            const Tensor x0 = data.index({order.narrow(0, start, std::min(batch, n - start))});
+            const Tensor t = m.diffusion.t_eps() + (1 - m.diffusion.t_eps()) * torch::rand({x0.size(0), 1});
+            const auto [mt, st] = m.diffusion.mean_std(t);
+            const Tensor eps = torch::randn_like(x0);
+            opt.zero_grad();
+            Tensor loss = (m.noise(t, mt * x0 + st * eps) - eps).pow(2).sum(1).mean();
+            loss.backward();
+            opt.clip_grad_norm(5.0);
+            opt.step();
+            total += loss.item<double>() * double(x0.size(0));
+            count += x0.size(0);
+        }
+        last = total / double(count);
+    }
+    opt.swap_average();  // keep the averaged weights
+    return last;
+}
+
+Tensor TrajectoryScore::score(double t, const Tensor& x) {
+    Impl& m = *impl_;
+    const int64_t b = x.size(0), length = x.size(1), w = 2 * m.k + 1, nw = length - 2 * m.k;
+    // Windows [B, nw, w, D] -> rows [B nw, w D]; the network's noise -> the windows' scores.
+    const Tensor windows = x.unfold(1, w, 1).permute({0, 1, 3, 2}).reshape({b * nw, w * m.d});
+    const Tensor s = (-m.noise(torch::full({b * nw, 1}, t), windows) / m.diffusion.std(t)).reshape({b, nw, w, m.d});
+    // Centre of every window, then the first window's first k and the last window's last k.
+    const Tensor centre = s.select(2, m.k);
+    const Tensor head = s.select(1, 0).narrow(1, 0, m.k), tail = s.select(1, nw - 1).narrow(1, m.k + 1, m.k);
+    return torch::cat({head, centre, tail}, 1);
+}
+
+Tensor TrajectoryScore::sample(int64_t n, int64_t length, const Observation* obs, uint64_t seed, const std::string& guidance_override) {
+    Impl& m = *impl_;
+    if (length < 2 * m.k + 1) throw std::invalid_argument("a trajectory needs at least 2k + 1 states");
+    torch::NoGradGuard no_grad;
+    at::Generator gen = at::detail::createCPUGenerator(seed);
+    const Diffusion& dif = m.diffusion;
+    SdaSettings st = m.settings;
+    if (!guidance_override.empty()) st.guidance = guidance_override;
+    if (st.guidance != "sda" && st.guidance != "dps") throw std::invalid_argument("guidance must be sda or dps, not '" + st.guidance + "'");
+    const Tensor idx = obs ? torch::tensor(obs->index, torch::kLong) : Tensor();
+    // Each observed entry's variance in the data's units, for Gamma = gamma I in standardized ones.
+    const Tensor obs_scale2 = obs ? m.std.pow(2).index_select(0, idx.remainder(m.d)) : Tensor();
+    // The residual y - A x0 of the denoised mean x0 = (x + s^2 score) / m, in the data's units,
+    // and the score at x (standardized), with gradients to x.
+    auto residual = [&](double t, const Tensor& x, const Tensor& s) {
+        const Tensor x0 = (x + std::pow(dif.std(t), 2) * s) / dif.mean(t) * m.std + m.mean;
+        return obs->y.unsqueeze(0) - x0.reshape({x.size(0), -1}).index_select(1, idx);
+    };
+    // SDA: the prior score plus grad log N(y | A x0, Sigma_y + s^2 / m^2 Gamma), Gamma = gamma I in
+    // standardized units (eq. 14); without observation, or for DPS, the prior score alone.
+    auto guided_score = [&](double t, const Tensor& x) {
+        if (!obs || st.guidance == "dps") return score(t, x);
+        torch::AutoGradMode grad(true);
+        Tensor xg = x.detach().requires_grad_(true);
+        const Tensor s = score(t, xg);
+        const Tensor var = obs->sigma * obs->sigma + std::pow(dif.std(t) / dif.mean(t), 2) * st.gamma * obs_scale2;
+        const Tensor g = torch::autograd::grad({-0.5 * (residual(t, xg, s).pow(2) / var).sum()}, {xg})[0];
+        return (s + g).detach();
+    };
+    // DPS: after each unconditional step, x -= zeta / ||r|| grad_x ||r||^2, the gradient taken at
+    // the state before the step (Chung et al. 2023, Algorithm 1).
+    auto dps_correction = [&](double t, const Tensor& before) {
+        torch::AutoGradMode grad(true);
+        Tensor xg = before.detach().requires_grad_(true);
+        const Tensor r2 = residual(t, xg, score(t, xg)).pow(2).sum(1);
+        const Tensor g = torch::autograd::grad({r2.sum()}, {xg})[0];
+        const Tensor scale = (st.zeta / r2.detach().sqrt().clamp_min(1e-12)).view({-1, 1, 1});
+        return (scale * g).detach();
+    };
+    Tensor x = dif.end_std() * torch::randn({n, length, m.d}, gen, torch::kFloat32);
+    const double h = (1.0 - dif.t_eps()) / double(st.steps);
+    for (int64_t i = 0; i < st.steps; ++i) {
+        const double t = 1.0 - double(i) * h;
+        const Tensor before = x;
+        // Euler-Maruyama on the reverse SDE, then Langevin corrections at t - h (Song et al. 2021).
+        x = x - h * (dif.drift(t, x) - dif.g2(t) * guided_score(t, x)) + std::sqrt(dif.g2(t) * h) * torch::randn(x.sizes(), gen, x.options());
+        if (obs && st.guidance == "dps") x = x - dps_correction(t, before);
+        for (int64_t c = 0; c < st.corrections; ++c) {
+            const Tensor s = guided_score(t - h, x), z = torch::randn(x.sizes(), gen, x.options());
+            const double ratio = st.snr * z.reshape({n, -1}).norm(2, 1).mean().item<double>() /
+                                 std::max(s.reshape({n, -1}).norm(2, 1).mean().item<double>(), 1e-12);
+            const double step = 2 * ratio * ratio;
+            x = x + step * s + std::sqrt(2 * step) * z;
+        }
+    }
+    const double te = dif.t_eps();
+    x = (x + std::pow(dif.std(te), 2) * guided_score(te, x)) / dif.mean(te);  // Tweedie's denoised mean
+    return x * m.std + m.mean;
+}
+
+}  // namespace simbi::nn

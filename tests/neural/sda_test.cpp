@@ -1,0 +1,89 @@
+// Score-based data assimilation on a linear-Gaussian state-space model, whose smoothing posterior
+// a Kalman (Rauch-Tung-Striebel) smoother gives exactly.
+// LibTorch pulls in glog, whose CHECK macro would shadow Catch's: include torch first.
+#include "neural/sda.hpp"
+#undef CHECK
+#include <catch2/catch.hpp>
+#include <cmath>
+
+using namespace simbi::nn;
+
+namespace {
+
+// x_{i+1} = a x_i + N(0, q) with a stationary start N(0, 1) (q = 1 - a^2); y at the observed
+// times = x + N(0, r). Returns the smoother's means and variances.
+std::pair<std::vector<double>, std::vector<double>> rts_smoother(int64_t length, double a, const std::vector<int64_t>& times,
+                                                                 const std::vector<double>& y, double r) {
+    const double q = 1 - a * a;
+    const size_t len = size_t(length);
+    std::vector<double> mf(len), pf(len), mp(len), pp(len);
+    size_t next = 0;
+    for (int64_t i = 0; i < length; ++i) {
+        mp[size_t(i)] = i == 0 ? 0 : a * mf[size_t(i - 1)];
+        pp[size_t(i)] = i == 0 ? 1 : a * a * pf[size_t(i - 1)] + q;
+        double m = mp[size_t(i)], p = pp[size_t(i)];
+        if (next < times.size() && times[next] == i) {
+            const double gain = p / (p + r);
+            m += gain * (y[next] - m);
+            p *= 1 - gain;
+            ++next;
+        }
+        mf[size_t(i)] = m;
+        pf[size_t(i)] = p;
+    }
+    std::vector<double> ms = mf, ps = pf;
+    for (int64_t i = length - 2; i >= 0; --i) {
+        const double c = pf[size_t(i)] * a / pp[size_t(i + 1)];
+        ms[size_t(i)] = mf[size_t(i)] + c * (ms[size_t(i + 1)] - mp[size_t(i + 1)]);
+        ps[size_t(i)] = pf[size_t(i)] + c * c * (ps[size_t(i + 1)] - pp[size_t(i + 1)]);
+    }
+    return {ms, ps};
+}
+
+}  // namespace
+
+TEST_CASE("SDA's posterior mean on a linear-Gaussian chain is the Kalman smoother's", "[neural][sda]") {
+    const double a = 0.9, r = 0.25;
+    const int64_t length = 48, n = 128;
+    torch::manual_seed(3);
+    // Windows of 5 states of the stationary chain: all the training SDA needs (k = 2).
+    const int64_t windows = 40000;
+    Tensor w = torch::zeros({windows, 5, 1});
+    w.select(1, 0).copy_(torch::randn({windows, 1}));
+    for (int64_t i = 1; i < 5; ++i) w.select(1, i).copy_(a * w.select(1, i - 1) + std::sqrt(1 - a * a) * torch::randn({windows, 1}));
+    SdaSettings settings;
+    settings.hidden = {128, 128};
+    settings.steps = 128;
+    TrajectoryScore sda(1, settings);
+    sda.train(w, 30, 256, 1e-3, 5);
+    // One true trajectory, observed every 4th state with noise r.
+    std::vector<double> truth(static_cast<size_t>(length));
+    truth[0] = torch::randn({1}).item<double>();
+    for (int64_t i = 1; i < length; ++i) truth[size_t(i)] = a * truth[size_t(i - 1)] + std::sqrt(1 - a * a) * torch::randn({1}).item<double>();
+    Observation obs;
+    obs.sigma = std::sqrt(r);
+    std::vector<double> y;
+    std::vector<float> yf;
+    for (int64_t i = 0; i < length; i += 4) {
+        obs.index.push_back(i);
+        y.push_back(truth[size_t(i)] + obs.sigma * torch::randn({1}).item<double>());
+        yf.push_back(float(y.back()));
+    }
+    obs.y = torch::tensor(yf);
+    const auto [mean, var] = rts_smoother(length, a, obs.index, y, r);
+    const Tensor samples = sda.sample(n, length, &obs, 9).squeeze(2);  // [n, L]
+    const Tensor got = samples.mean(0);
+    double se = 0, sd = 0;
+    for (int64_t i = 0; i < length; ++i) {
+        se += std::pow(got[i].item<double>() - mean[size_t(i)], 2);
+        sd += var[size_t(i)];
+    }
+    const double rmse = std::sqrt(se / double(length)), post_sd = std::sqrt(sd / double(length));
+    INFO("RMSE to the smoother's mean " << rmse << ", mean posterior sd " << post_sd);
+    // The Monte Carlo error of a mean of 128 draws is post_sd / 11; the tolerance, 0.3 post_sd,
+    // leaves room for the approximations (window score, Gaussian likelihood score).
+    CHECK(rmse < 0.3 * post_sd);
+    // The samples' spread matches the smoother's within 25%.
+    const double spread = samples.std(0).pow(2).mean().sqrt().item<double>();
+    CHECK(std::fabs(spread / post_sd - 1) < 0.25);
+}
