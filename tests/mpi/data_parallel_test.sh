@@ -26,7 +26,9 @@ grep -q "rank 1: simulated its share and trained with the others" two.log || { c
 same_curve one two
 echo "--ranks 2: the one-process loss curve"
 if command -v mpirun > /dev/null; then
-  mpirun --oversubscribe -n 2 "$simbi" run m.json -q --data-parallel --out mpi > mpi.log 2>&1 || { cat mpi.log; exit 1; }
+  # rank 0 listens there; a port of its own, should another job hold the default 29500
+  SIMBI_RENDEZVOUS=127.0.0.1:$((20000 + RANDOM % 20000)) \
+    mpirun --oversubscribe -n 2 -x SIMBI_RENDEZVOUS "$simbi" run m.json -q --data-parallel --out mpi > mpi.log 2>&1 || { cat mpi.log; exit 1; }
   same_curve one mpi
   echo "mpirun -n 2 --data-parallel: the one-process loss curve"
 fi
