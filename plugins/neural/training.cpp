@@ -60,6 +60,14 @@ void TrainingConfig::declare(simbi::Info& info, const TrainingConfig& d) {
     RoundsConfig::declare(info);
 }
 
+TrainingConfig TrainingConfig::for_noisy_loss() {
+    TrainingConfig d;
+    d.patience = 100;
+    d.lr_decay = 1.0;
+    d.average = 0.999;
+    return d;
+}
+
 int64_t TrainingConfig::auto_batch_size(int64_t train_rows) { return std::clamp<int64_t>(train_rows / 16, 64, 256); }
 
 json TrainingConfig::to_json() const {

@@ -35,6 +35,10 @@ struct TrainingConfig {
     // n/16 clamped to [64, 256]: a small dataset still gets 16 steps an epoch, so early stopping
     // judges a trained network, while a large one keeps the cheap large batches.
     static int64_t auto_batch_size(int64_t train_rows);
+    // For a loss that draws noise per row (flow matching, denoising score matching): patience
+    // 100, a constant learning rate, and the kept weights an average over steps (0.999), as is
+    // usual for score networks (Song et al. 2021, appendix).
+    static TrainingConfig for_noisy_loss();
 };
 
 struct TrainResult {

@@ -56,16 +56,8 @@ public:
         return i;
     }
 
-    // The denoising loss is noisy (a random t and noise per row): early stopping waits longer
-    // than NPE's, the learning rate stays constant, and the weights kept are an exponential
-    // average over steps, as is usual for score networks (Song et al. 2021, appendix).
-    static TrainingConfig training_defaults() {
-        TrainingConfig d;
-        d.patience = 100;
-        d.lr_decay = 1.0;
-        d.average = 0.999;
-        return d;
-    }
+    // The loss draws t and noise per row.
+    static TrainingConfig training_defaults() { return TrainingConfig::for_noisy_loss(); }
 
     Npse(const simbi::Config& c, const simbi_host* host) : NeuralEstimator("simbi.npse", "1.0.0", c, host) {
         hidden_ = int_list(c, "hidden", {128, 128, 128});
