@@ -7,6 +7,7 @@
 //   VE: f = 0, s(t) = s_min (s_max / s_min)^t, g^2 = d s^2 / dt, m = 1       (eq. 9, 30)
 #pragma once
 #include <cmath>
+#include <functional>
 
 #include "util.hpp"
 
@@ -39,5 +40,32 @@ struct Diffusion {
         return {torch::ones_like(t), kSigmaMin * torch::pow(sigma_max / kSigmaMin, t)};
     }
 };
+
+// The reverse SDE d x = (f - g^2 score) dt + g dW from t = 1 to t_eps by Euler-Maruyama, each
+// step followed by after_step(t, x before the step, x) when given and by `corrections` Langevin
+// steps at t - h whose size is set by the signal-to-noise ratio of the batch's mean norms (Song et
+// al. 2021, Algorithms 2-5, as their implementation: one row's ratio is wild in low dimension);
+// returns Tweedie's denoised mean at t_eps. x: [B, ...], score(t, x) of x's shape.
+inline Tensor reverse_sde(const Diffusion& dif, Tensor x, const std::function<Tensor(double, const Tensor&)>& score, int64_t steps,
+                          int64_t corrections, double snr, at::Generator& gen,
+                          const std::function<Tensor(double, const Tensor&, const Tensor&)>& after_step = nullptr) {
+    const double h = (1.0 - dif.t_eps()) / double(steps);
+    const int64_t b = x.size(0);
+    for (int64_t i = 0; i < steps; ++i) {
+        const double t = 1.0 - double(i) * h;
+        const Tensor before = x;
+        x = x - h * (dif.drift(t, x) - dif.g2(t) * score(t, x)) + std::sqrt(dif.g2(t) * h) * torch::randn(x.sizes(), gen, x.options());
+        if (after_step) x = after_step(t, before, x);
+        for (int64_t c = 0; c < corrections; ++c) {
+            const Tensor s = score(t - h, x), z = torch::randn(x.sizes(), gen, x.options());
+            const double ratio = snr * z.reshape({b, -1}).norm(2, 1).mean().item<double>() /
+                                 std::max(s.reshape({b, -1}).norm(2, 1).mean().item<double>(), 1e-12);
+            const double step = 2 * ratio * ratio;
+            x = x + step * s + std::sqrt(2 * step) * z;
+        }
+    }
+    const double te = dif.t_eps();
+    return (x + std::pow(dif.std(te), 2) * score(te, x)) / dif.mean(te);
+}
 
 }  // namespace simbi::nn

@@ -1,6 +1,8 @@
 // Score-based data assimilation (sda.hpp).
 #include "sda.hpp"
 
+#include "diffusion.hpp"
+#include "time_mlp.hpp"
 #include "training.hpp"
 
 namespace simbi::nn {
@@ -20,7 +22,6 @@ TrajectoryScore::TrajectoryScore(int64_t state_dim, const SdaSettings& settings)
     impl_->d = state_dim;
     impl_->k = settings.k;
     impl_->settings = settings;
-    impl_->net = TimeMlp((2 * settings.k + 1) * state_dim, 0, settings.hidden);
 }
 
 TrajectoryScore::~TrajectoryScore() = default;
@@ -73,6 +74,7 @@ Tensor TrajectoryScore::score(double t, const Tensor& x) {
 
 Tensor TrajectoryScore::sample(int64_t n, int64_t length, const Observation* obs, uint64_t seed, const std::string& guidance_override) {
     Impl& m = *impl_;
+    if (!m.net) throw std::logic_error("the trajectory score is not trained");
     if (length < 2 * m.k + 1) throw std::invalid_argument("a trajectory needs at least 2k + 1 states");
     torch::NoGradGuard no_grad;
     at::Generator gen = at::detail::createCPUGenerator(seed);
@@ -110,24 +112,11 @@ Tensor TrajectoryScore::sample(int64_t n, int64_t length, const Observation* obs
         const Tensor scale = (st.zeta / r2.detach().sqrt().clamp_min(1e-12)).view({-1, 1, 1});
         return (scale * g).detach();
     };
+    // SDA's guidance is in the score; DPS's is a correction after each step.
+    std::function<Tensor(double, const Tensor&, const Tensor&)> after_step;
+    if (obs && st.guidance == "dps") after_step = [&](double t, const Tensor& before, const Tensor& x) { return x - dps_correction(t, before); };
     Tensor x = dif.end_std() * torch::randn({n, length, m.d}, gen, torch::kFloat32);
-    const double h = (1.0 - dif.t_eps()) / double(st.steps);
-    for (int64_t i = 0; i < st.steps; ++i) {
-        const double t = 1.0 - double(i) * h;
-        const Tensor before = x;
-        // Euler-Maruyama on the reverse SDE, then Langevin corrections at t - h (Song et al. 2021).
-        x = x - h * (dif.drift(t, x) - dif.g2(t) * guided_score(t, x)) + std::sqrt(dif.g2(t) * h) * torch::randn(x.sizes(), gen, x.options());
-        if (obs && st.guidance == "dps") x = x - dps_correction(t, before);
-        for (int64_t c = 0; c < st.corrections; ++c) {
-            const Tensor s = guided_score(t - h, x), z = torch::randn(x.sizes(), gen, x.options());
-            const double ratio = st.snr * z.reshape({n, -1}).norm(2, 1).mean().item<double>() /
-                                 std::max(s.reshape({n, -1}).norm(2, 1).mean().item<double>(), 1e-12);
-            const double step = 2 * ratio * ratio;
-            x = x + step * s + std::sqrt(2 * step) * z;
-        }
-    }
-    const double te = dif.t_eps();
-    x = (x + std::pow(dif.std(te), 2) * guided_score(te, x)) / dif.mean(te);  // Tweedie's denoised mean
+    x = reverse_sde(dif, x, guided_score, st.steps, st.corrections, st.snr, gen, after_step);
     return x * m.std + m.mean;
 }
 

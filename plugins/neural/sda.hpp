@@ -6,8 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "diffusion.hpp"
-#include "time_mlp.hpp"
+#include "util.hpp"
 
 namespace simbi::nn {
 

@@ -396,7 +396,7 @@ TrainResult fit(torch::nn::Module& model, const std::function<Tensor(const Tenso
             if (rows > 0) {
                 Tensor l = loss(theta.narrow(0, lo, rows), x.narrow(0, lo, rows));
                 // The batch mean is the row-weighted sum of the shares' means.
-                (ranks.size() > 1 ? l * (double(rows) / double(theta.size(0))) : l).backward();
+                (l * (double(rows) / double(theta.size(0)))).backward();
                 total += l.item<double>() * double(rows);
                 count += rows;
             }

@@ -106,7 +106,8 @@ protected:
             const Tensor c = c1.expand({m, c1.size(1)});
             const Tensor y = sched_.end_std() * torch::randn({m, d}, gen, torch::kFloat32);
             return sampler_ == "ode" ? integrate_rk4([&](double t, const Tensor& yy) { return flow(t, yy, c); }, y, 1.0, sched_.t_eps(), steps_)
-                                     : reverse_sde(y, c, gen);
+                                     : reverse_sde(sched_, y, [&](double t, const Tensor& yy) { return score(t, yy, c); }, steps_,
+                                                   sampler_ == "pc" ? 1 : 0, snr_, gen);
         };
         from_tensor(draw_inside_support(int64_t(n), draw, [&](const Tensor& u) { return theta_.invert(u); }, prior_), theta);
     }
@@ -154,27 +155,6 @@ private:
     }
     // The probability-flow ODE's field, f - g^2 score / 2.
     Tensor flow(double t, const Tensor& y, const Tensor& c) { return sched_.drift(t, y) - 0.5 * sched_.g2(t) * score(t, y, c); }
-
-    // Euler-Maruyama on the reverse SDE from t = 1 to t_eps, with a Langevin corrector step after
-    // each for "pc"; the last step returns the denoised mean (Tweedie's formula), not a noisy draw.
-    Tensor reverse_sde(Tensor y, const Tensor& c, at::Generator& gen) {
-        const double h = (1.0 - sched_.t_eps()) / double(steps_);
-        for (int64_t i = 0; i < steps_; ++i) {
-            const double t = 1.0 - double(i) * h;
-            y = y - h * (sched_.drift(t, y) - sched_.g2(t) * score(t, y, c)) + std::sqrt(sched_.g2(t) * h) * torch::randn(y.sizes(), gen, y.options());
-            if (sampler_ == "pc") {
-                // One Langevin step at t - h, its size set by the signal-to-noise ratio of the
-                // batch's mean norms (Song et al.'s implementation: one row's ratio is wild in low d).
-                const double tc = t - h;
-                const Tensor s = score(tc, y, c), z = torch::randn(y.sizes(), gen, y.options());
-                const double ratio = snr_ * z.norm(2, 1).mean().item<double>() / std::max(s.norm(2, 1).mean().item<double>(), 1e-12);
-                const double step = 2 * ratio * ratio;
-                y = y + step * s + std::sqrt(2 * step) * z;
-            }
-        }
-        const double te = sched_.t_eps();
-        return (y + std::pow(sched_.std(te), 2) * score(te, y, c)) / sched_.mean(te);
-    }
 
     std::vector<int64_t> hidden_;
     json embedding_;
