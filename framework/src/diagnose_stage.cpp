@@ -61,6 +61,11 @@ struct PosteriorAdapter {
             simbi_estimator* e = static_cast<PosteriorAdapter*>(v->data)->est.c();
             return e->log_prob(e, n, theta, x, out, err);
         };
+        c.sample_batch = [](const simbi_posterior_view* v, uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta,
+                            simbi_error* err) {
+            return sample_batch_or_each(static_cast<PosteriorAdapter*>(v->data)->est.c(), n_x, x, v->x_dim, n_per_x, seed, theta, v->theta_dim,
+                                        err);
+        };
     }
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <simbi/rng.h>
 
 #include "simbi_host/buffer_guard.hpp"
 #include "simbi_host/errors.hpp"
@@ -144,6 +145,30 @@ std::vector<double> EstimatorInstance::sample(const std::vector<std::vector<doub
     if (!guard_intact(out, n * d))
         throw RunError("estimator '" + info_.id + "' wrote more than " + std::to_string(d) + " values per sample: it was trained for another "
                        "number of parameters than its artifact says");
+    out.resize(n * d);
+    return out;
+}
+
+simbi_status sample_batch_or_each(simbi_estimator* e, uint64_t n_x, const double* x, uint64_t x_dim, uint64_t n_per_x, uint64_t seed,
+                                  double* theta, uint64_t theta_dim, simbi_error* err) {
+    if (e->size >= offsetof(simbi_estimator, sample_batch) + sizeof e->sample_batch && e->sample_batch)
+        return e->sample_batch(e, n_x, x, n_per_x, seed, theta, err);
+    for (uint64_t i = 0; i < n_x; ++i) {
+        simbi_status st = e->sample(e, 1, x + i * x_dim, n_per_x, simbi_rng_mix(seed, i), theta + i * n_per_x * theta_dim, err);
+        if (st != SIMBI_OK) return st;
+    }
+    return SIMBI_OK;
+}
+
+std::vector<double> EstimatorInstance::sample_batch(const std::vector<double>& x, uint64_t n_x, uint64_t n_per_x, uint64_t seed, uint64_t d) {
+    if (n_x == 0 || x.size() % n_x != 0) throw RunError("sample_batch: no observations, or rows of unequal length");
+    const uint64_t n = n_x * n_per_x;
+    std::vector<double> out;
+    arm_guard(out, n * d);
+    ErrorBuffer eb;
+    simbi_status st = sample_batch_or_each(est_, n_x, x.data(), x.size() / n_x, n_per_x, seed, out.data(), d, eb.get());
+    if (st != SIMBI_OK) fail("sample_batch", st, eb);
+    if (!guard_intact(out, n * d)) throw RunError("estimator '" + info_.id + "' wrote past the end of sample_batch's output");
     out.resize(n * d);
     return out;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <simbi/diagnostic.hpp>
 #include <simbi/rng.h>
 
 namespace simbi::calibration {
@@ -87,8 +88,21 @@ inline double chi_square_uniform_p(const std::vector<double>& counts) {
     return gamma_q(0.5 * double(counts.size() - 1), 0.5 * stat);
 }
 
-// The seed of pair i's posterior draws: its own stream of the diagnostic's seed.
-inline uint64_t pair_seed(uint64_t seed, uint64_t i) { return simbi_rng_mix(seed, 1000003 + i); }
+// L posterior draws for each held-out pair: [pairs.n, L, d]. The pairs go to the posterior in
+// blocks of about 2^20 draws, so that an MCMC estimator advances all of a block's chains
+// together; the block sizes depend on L alone, so the draws do not depend on the machine.
+inline std::vector<double> draws_for_pairs(const simbi::DiagnosticContext& ctx, const simbi::Pairs& pairs, uint64_t L, uint64_t seed) {
+    const uint64_t d = pairs.theta_dim;
+    const uint64_t block = std::max<uint64_t>(1, (uint64_t(1) << 20) / std::max<uint64_t>(1, L));
+    std::vector<double> draws;
+    draws.reserve(pairs.n * L * d);
+    for (uint64_t b0 = 0; b0 < pairs.n; b0 += block) {
+        const uint64_t nb = std::min(block, pairs.n - b0);
+        const std::vector<double> part = ctx.sample_batch(pairs.x_row(b0), nb, L, simbi_rng_mix(seed, 1000003 + b0));
+        draws.insert(draws.end(), part.begin(), part.end());
+    }
+    return draws;
+}
 
 // The default grid of credibility levels: 0.05, 0.10, ..., 0.95, 0.99.
 inline std::vector<double> default_levels() {

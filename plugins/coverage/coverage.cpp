@@ -45,6 +45,7 @@ public:
         const auto t0 = std::chrono::steady_clock::now();
         const simbi::Pairs pairs = ctx.held_out_pairs(uint64_t(pairs_), ctx.seed());
         const uint64_t d = pairs.theta_dim, k = pairs.x_dim, L = uint64_t(samples_);
+        const std::vector<double> all_draws = simbi::calibration::draws_for_pairs(ctx, pairs, L, ctx.seed());
         std::vector<double> ranks;
         uint64_t skipped = 0;
         // Pairs in blocks: one log_prob call evaluates a block's draws and true values together.
@@ -55,9 +56,9 @@ public:
             theta.reserve((b1 - b0) * (L + 1) * d);
             x.reserve((b1 - b0) * (L + 1) * k);
             for (uint64_t i = b0; i < b1; ++i) {
-                std::vector<double> draws = ctx.sample(pairs.x_row(i), 1, L, simbi::calibration::pair_seed(ctx.seed(), i));
+                const double* draws = all_draws.data() + i * L * d;
                 theta.insert(theta.end(), pairs.theta_row(i), pairs.theta_row(i) + d);
-                theta.insert(theta.end(), draws.begin(), draws.end());
+                theta.insert(theta.end(), draws, draws + L * d);
                 for (uint64_t j = 0; j <= L; ++j) x.insert(x.end(), pairs.x_row(i), pairs.x_row(i) + k);
             }
             const std::vector<double> lp = ctx.log_prob(theta.data(), x.data(), (b1 - b0) * (L + 1));

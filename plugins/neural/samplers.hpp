@@ -16,10 +16,18 @@ struct SamplerConfig {
     static SamplerConfig from_json(const json& j);
 };
 
-// Draws n samples from exp(log_target) by a vectorized sampler: sampling-importance-resampling
-// from the prior for the initial states, then adaptive Metropolis-Hastings (Haario et al. 2001)
-// or slice sampling (Neal 2003) across many chains at once.
-Tensor sample_posterior(const std::function<Tensor(const Tensor&)>& log_target, const TorchPrior& prior, int64_t n,
-                        const SamplerConfig& cfg, at::Generator& gen);
+// The log density of G groups' targets up to a constant: theta [G, m, d] float64 -> [G, m], where
+// group g's rows are scored against group g's target (e.g. its observation).
+using GroupedLogTarget = std::function<Tensor(const Tensor&)>;
+
+// Draws n samples from each of G targets exp(log_target) by a vectorized sampler: sampling-
+// importance-resampling from the prior for the initial states, then adaptive Metropolis-Hastings
+// (Haario et al. 2001) or slice sampling (Neal 2003), all groups' chains advancing together and
+// each group adapting to its own target. Returns [G, n, d]. cfg.chains is the total over the
+// groups, with at least kMinChainsPerGroup per group (or n, if fewer).
+Tensor sample_posterior(const GroupedLogTarget& log_target, const TorchPrior& prior, int64_t groups, int64_t n, const SamplerConfig& cfg,
+                        at::Generator& gen);
+
+constexpr int64_t kMinChainsPerGroup = 64;
 
 }  // namespace simbi::nn

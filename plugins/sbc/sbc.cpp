@@ -48,10 +48,11 @@ public:
         const uint64_t d = pairs.theta_dim, L = uint64_t(samples_), B = uint64_t(bins_);
         std::vector<double> ranks;  // [pairs used, d]
         uint64_t used = 0, skipped = 0;
+        const std::vector<double> all_draws = simbi::calibration::draws_for_pairs(ctx, pairs, L, ctx.seed());
         for (uint64_t i = 0; i < pairs.n; ++i) {
-            const std::vector<double> draws = ctx.sample(pairs.x_row(i), 1, L, simbi::calibration::pair_seed(ctx.seed(), i));
+            const double* draws = all_draws.data() + i * L * d;
             bool finite = true;
-            for (double v : draws) finite = finite && std::isfinite(v);
+            for (uint64_t j = 0; j < L * d; ++j) finite = finite && std::isfinite(draws[j]);
             if (!finite) {
                 ++skipped;
                 continue;

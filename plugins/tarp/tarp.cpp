@@ -53,13 +53,14 @@ public:
         };
         std::vector<double> f;
         uint64_t skipped = 0;
+        const std::vector<double> all_draws = simbi::calibration::draws_for_pairs(ctx, pairs, L, ctx.seed());
         for (uint64_t i = 0; i < pairs.n; ++i) {
-            const std::vector<double> draws = ctx.sample(pairs.x_row(i), 1, L, simbi::calibration::pair_seed(ctx.seed(), i));
+            const double* draws = all_draws.data() + i * L * d;
             const double* ref = refs.data() + i * d;
             const double r_true = dist2(pairs.theta_row(i), ref);
             uint64_t closer = 0, usable = 0;
             for (uint64_t j = 0; j < L; ++j) {
-                const double r = dist2(draws.data() + j * d, ref);
+                const double r = dist2(draws + j * d, ref);
                 if (std::isnan(r)) continue;
                 ++usable;
                 closer += r < r_true;

@@ -158,6 +158,16 @@ TEST_CASE("conformance: estimators train, sample, evaluate and round-trip their 
         for (double v : lp) CHECK(std::isfinite(v));
         CHECK(est.sample(obs, 0, 5, 2).empty());
         CHECK(est.log_prob({}, {}, 0).empty());
+        // Draws for three observations in one call (ABI 1.3, or the host's fallback):
+        // deterministic, finite and inside the prior's support.
+        const std::vector<double> three{0.1, -0.05, 0.3, 0.2, -0.2, 0.0};
+        const std::vector<double> batch = est.sample_batch(three, 3, 48, 9, 2);
+        REQUIRE(batch.size() == 3 * 48 * 2);
+        for (size_t i = 0; i < 3 * 48; ++i) {
+            CHECK(std::isfinite(batch[2 * i]));
+            CHECK(prior->in_support(&batch[2 * i]));
+        }
+        CHECK(est.sample_batch(three, 3, 48, 9, 2) == batch);
 
         const std::string art = dir.file(p.id);
         est.save(art);
@@ -166,6 +176,7 @@ TEST_CASE("conformance: estimators train, sample, evaluate and round-trip their 
         loaded.load(art);
         CHECK(loaded.sample(obs, 64, 5, 2) == s);
         CHECK(loaded.log_prob(s, xs, 64) == lp);
+        CHECK(loaded.sample_batch(three, 3, 48, 9, 2) == batch);
         EstimatorInstance other(p, json::object(), host);
         other.set_prior(*prior);
         CHECK_THROWS_AS(other.load(dir.file("nowhere")), RunError);

@@ -57,6 +57,9 @@ public:
                const std::string& rendezvous = "");
     // observations: n_obs rows of x_dim values.
     std::vector<double> sample(const std::vector<std::vector<double>>& observations, uint64_t n, uint64_t seed, uint64_t theta_dim);
+    // n_per_x draws for each of the n_x rows of x ([n_x, x_dim], one observation each):
+    // [n_x, n_per_x, theta_dim], through sample_batch_or_each.
+    std::vector<double> sample_batch(const std::vector<double>& x, uint64_t n_x, uint64_t n_per_x, uint64_t seed, uint64_t theta_dim);
     std::vector<double> log_prob(const std::vector<double>& theta, const std::vector<double>& x, uint64_t n);
     void save(const std::string& dir);
     void load(const std::string& dir);
@@ -72,6 +75,11 @@ private:
     std::unique_ptr<PriorView> prior_view_;
     const Prior* prior_ = nullptr;
 };
+
+// simbi_estimator.sample_batch where the plugin has it (ABI 1.3), else one sample() per
+// observation seeded simbi_rng_mix(seed, i), as estimator.h documents.
+simbi_status sample_batch_or_each(simbi_estimator* e, uint64_t n_x, const double* x, uint64_t x_dim, uint64_t n_per_x, uint64_t seed,
+                                  double* theta, uint64_t theta_dim, simbi_error* err);
 
 // Loads an artifact folder, after checking its record and every file's checksum, and returns the
 // estimator ready to sample.

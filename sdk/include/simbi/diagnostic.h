@@ -26,6 +26,13 @@ typedef struct simbi_posterior_view {
                            simbi_error *err);
     simbi_status (*log_prob)(const struct simbi_posterior_view *self, uint64_t n,
                              const double *theta, const double *x, double *out, simbi_error *err);
+
+    /* ---- ABI 1.3: read only when size covers it. */
+
+    /* As simbi_estimator.sample_batch; never NULL from a 1.3 host, which falls back to sample()
+     * per observation for an estimator without it. [main-thread] */
+    simbi_status (*sample_batch)(const struct simbi_posterior_view *self, uint64_t n_x, const double *x,
+                                 uint64_t n_per_x, uint64_t seed, double *theta, simbi_error *err);
 } simbi_posterior_view;
 
 /* The host's simulator, as simbi_simulator.simulate. Host-owned; valid during run(). */

@@ -63,6 +63,24 @@ public:
         check(c_.posterior->sample(c_.posterior, n_obs, x_obs, n, seed, theta.data(), e.get()), "the posterior's sample", e);
         return theta;
     }
+    // n_per_x posterior draws for each of n_x observations x[n_x, x_dim] (one each):
+    // [n_x, n_per_x, theta_dim]. A host older than ABI 1.3 gets one sample() per observation,
+    // seeded as a 1.3 host seeds its own fallback.
+    std::vector<double> sample_batch(const double* x, uint64_t n_x, uint64_t n_per_x, uint64_t seed) const {
+        require_posterior();
+        const uint64_t d = theta_dim(), k = x_dim();
+        std::vector<double> theta(n_x * n_per_x * d);
+        if (n_x == 0 || n_per_x == 0) return theta;
+        Error e;
+        const simbi_posterior_view* v = c_.posterior;
+        if (v->size >= offsetof(simbi_posterior_view, sample_batch) + sizeof v->sample_batch && v->sample_batch) {
+            check(v->sample_batch(v, n_x, x, n_per_x, seed, theta.data(), e.get()), "the posterior's sample_batch", e);
+            return theta;
+        }
+        for (uint64_t i = 0; i < n_x; ++i)
+            check(v->sample(v, 1, x + i * k, n_per_x, simbi_rng_mix(seed, i), theta.data() + i * n_per_x * d, e.get()), "the posterior's sample", e);
+        return theta;
+    }
     // log q(theta_i | x_i) for n rows (up to a constant in x for ratio and likelihood estimators).
     std::vector<double> log_prob(const double* theta, const double* x, uint64_t n) const {
         require_posterior();

@@ -117,6 +117,17 @@ typedef struct simbi_estimator {
      * is called again. A 1.1 host calls it right after create(), before any other call. May be
      * NULL. [main-thread] */
     simbi_status (*set_prior)(struct simbi_estimator *self, const simbi_prior *prior, simbi_error *err);
+
+    /* ---- ABI 1.3: read only when size covers it. */
+
+    /* Draws n_per_x samples of theta for each of n_x observations x[n_x, x_dim] (one observation
+     * each, not an i.i.d. set) into caller-owned theta[n_x, n_per_x, theta_dim]: row block i holds
+     * draws from p(theta | x_i). For diagnostics over many held-out pairs, where an MCMC estimator
+     * advances the chains of all observations together. The draws are a deterministic function of
+     * the arguments; they need not equal sample()'s. May be NULL: the host then calls, for each i,
+     * sample(self, 1, x_i, n_per_x, simbi_rng_mix(seed, i), theta_i). [main-thread] */
+    simbi_status (*sample_batch)(struct simbi_estimator *self, uint64_t n_x, const double *x, uint64_t n_per_x,
+                                 uint64_t seed, double *theta, simbi_error *err);
 } simbi_estimator;
 
 /* The size of a 1.0 estimator: what a host requires. */

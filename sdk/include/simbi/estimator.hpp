@@ -22,6 +22,13 @@ public:
     virtual void load(const std::string& dir) = 0;
     // The host's prior (ABI 1.1), valid until the next call of set_prior or the instance's end.
     virtual void set_prior(const simbi_prior& prior) { (void)prior; }
+    // n_per_x draws for each of n_x observations x[n_x, x_dim] into theta[n_x, n_per_x, theta_dim]
+    // (ABI 1.3). A class that overrides it exports simbi_estimator.sample_batch; one that does not
+    // leaves it NULL, and the host calls sample() once per observation instead.
+    virtual void sample_batch(uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta) {
+        (void)n_x, (void)x, (void)n_per_x, (void)seed, (void)theta;
+        throw std::logic_error("sample_batch is not implemented");
+    }
 };
 
 // Thrown to report SIMBI_DISCARD (e.g. cancelled by the user) rather than SIMBI_ERROR.
@@ -74,6 +81,13 @@ struct EstimatorAdapter {
             self(e).set_prior(*prior);
         });
     }
+    static simbi_status sample_batch(simbi_estimator* e, uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta,
+                                     simbi_error* err) {
+        return guard(err, "sample_batch", [&] { self(e).sample_batch(n_x, x, n_per_x, seed, theta); });
+    }
+    // Whether T (or a base between it and Estimator) overrides sample_batch.
+    static constexpr bool has_sample_batch =
+        !std::is_same<decltype(&T::sample_batch), void (Estimator::*)(uint64_t, const double*, uint64_t, uint64_t, double*)>::value;
     static void* create(Info& info, const simbi_host* host, const char* config, simbi_error* err) {
         try {
             Config cfg(config ? config : "{}");
@@ -90,6 +104,7 @@ struct EstimatorAdapter {
             in->c.save = &save;
             in->c.load = &load;
             in->c.set_prior = &set_prior;
+            in->c.sample_batch = has_sample_batch ? &sample_batch : nullptr;
             return &in.release()->c;
         } catch (const std::exception& e) {
             fail(err, SIMBI_ERROR, info.id() + ": " + e.what());

@@ -13,12 +13,14 @@
  * simbi_estimator.set_prior.
  * 1.2 appended: simbi_descriptor.capabilities, simbi_train_context.rank, world_size and
  * rendezvous (data-parallel training).
+ * 1.3 appended: simbi_estimator.sample_batch and simbi_posterior_view.sample_batch (posterior
+ * draws for many observations in one call).
  */
 #ifndef SIMBI_VERSION_H
 #define SIMBI_VERSION_H
 
 #define SIMBI_ABI_MAJOR 1
-#define SIMBI_ABI_MINOR 2
+#define SIMBI_ABI_MINOR 3
 
 /* The version of the simbi release that shipped this SDK (informational only). */
 #define SIMBI_VERSION_STRING "0.1.0"
