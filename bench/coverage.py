@@ -7,7 +7,8 @@ diagnostic. Prints one table per task and budget, and each cell's verdict agains
   - NPE on gaussian_linear at 10^4 within +-0.05 of every level.
 
 With --timing it also times coverage with 1000 pairs x 1000 posterior draws on two_moons NPE.
-Python's standard library only; run from the repository root after scripts/build.sh:
+Python's standard library only; run from the repository root after scripts/build.sh (or set
+SIMBI_BIN to another simbi binary):
 
   python3 bench/coverage.py [--tasks two_moons,slcp] [--methods npe,nre,bnre,nle]
                             [--budgets 1000,10000] [--pairs 500] [--work bench-work] [--timing]
@@ -20,7 +21,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SIMBI = os.path.join(ROOT, "build", "bin", "simbi")
+# SIMBI_BIN: another simbi (e.g. a copy of build/ that a rebuild leaves alone while this runs).
+SIMBI = os.environ.get("SIMBI_BIN", os.path.join(ROOT, "build", "bin", "simbi"))
 
 
 def run_cell(task, method, budget, pairs, samples, work):

@@ -4,7 +4,9 @@
 // A vector field v(t, theta_t, x) is regressed onto the conditional optimal-transport path from
 // a standard normal theta_0 to the standardized parameters theta_1 of a simulated pair:
 //     theta_t = (1 - (1 - s) t) theta_0 + t theta_1,   u = theta_1 - (1 - s) theta_0,
-//     loss = E_{t ~ U(0, 1)} || v(t, theta_t, x) - u ||^2,   s = sigma_min = 1e-4 (eq. 5-6).
+//     loss = E_{t ~ p(t)} || v(t, theta_t, x) - u ||^2,   s = sigma_min = 1e-4 (eq. 5-6),
+// with p(t) proportional to t^alpha (Dax et al. 2023, sec. 3.3): alpha > 0 trains more where
+// t is near 1, where the field resolves the posterior's fine structure.
 // Samples integrate d theta / dt = v from t = 0 to 1 (classical Runge-Kutta, `steps` steps);
 // draws outside the prior's support are rejected, as for NPE. log q integrates the continuity
 // equation back from t = 1: log q(theta_1) = log N(theta_0) - int_0^1 div v dt, with the exact
@@ -42,7 +44,8 @@ public:
         i.option("hidden", "array", "[128, 128, 128]", "hidden widths of the vector field's MLP (ELU units)")
             .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
             .option("steps", "integer", "20", "Runge-Kutta steps of the ODE from noise to the posterior")
-            .option("exact_divergence_dim", "integer", "10", "up to this many parameters log_prob uses the exact divergence, above it Hutchinson's estimate");
+            .option("exact_divergence_dim", "integer", "10", "up to this many parameters log_prob uses the exact divergence, above it Hutchinson's estimate")
+            .option("time_prior_exponent", "number", "1", "alpha: training times t are drawn with density proportional to t^alpha");
         declare_runtime_options(i);
         TrainingConfig::declare(i, training_defaults());
         return i;
@@ -56,6 +59,8 @@ public:
         embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
         steps_ = c.integer("steps", 20);
         exact_dim_ = c.integer("exact_divergence_dim", 10);
+        alpha_ = c.number("time_prior_exponent", 1.0);
+        if (!(alpha_ >= 0 && alpha_ <= 100)) throw std::invalid_argument("time_prior_exponent must be in [0, 100]");
         if (hidden_.empty()) throw std::invalid_argument("hidden needs at least one layer");
         for (int64_t h : hidden_)
             if (h < 1 || h > 65536) throw std::invalid_argument("hidden widths must be in 1..65536");
@@ -72,7 +77,7 @@ protected:
         fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) {
             const Tensor theta1 = theta_.apply(theta);
             const Tensor theta0 = torch::randn_like(theta1);
-            const Tensor t = torch::rand({theta1.size(0), 1}, theta1.options());
+            const Tensor t = torch::rand({theta1.size(0), 1}, theta1.options()).pow(1 / (1 + alpha_));  // density (1 + alpha) t^alpha
             const Tensor theta_t = (1 - (1 - kSigmaMin) * t) * theta0 + t * theta1;
             const Tensor target = theta1 - (1 - kSigmaMin) * theta0;
             return (net_->field->forward(t, theta_t, net_->embed->forward(x_.apply(x))) - target).pow(2).sum(1).mean();
@@ -110,7 +115,7 @@ protected:
     bool trained() const override { return bool(net_); }
     torch::nn::Module& network() override { return *net_; }
     json config_json() const override {
-        return {{"hidden", hidden_}, {"embedding", embedding_}, {"steps", steps_}, {"exact_divergence_dim", exact_dim_}, {"threads", runtime_.threads}};
+        return {{"hidden", hidden_}, {"embedding", embedding_}, {"steps", steps_}, {"exact_divergence_dim", exact_dim_}, {"time_prior_exponent", alpha_}, {"threads", runtime_.threads}};
     }
     void rebuild(const json& j) override {
         const json& c = j.at("config");
@@ -118,6 +123,7 @@ protected:
         embedding_ = c.at("embedding");
         steps_ = c.at("steps").get<int64_t>();
         exact_dim_ = c.at("exact_divergence_dim").get<int64_t>();
+        alpha_ = c.value("time_prior_exponent", 0.0);
         net_ = FmpeNet(embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>(), hidden_);
     }
 
@@ -125,6 +131,7 @@ private:
     std::vector<int64_t> hidden_;
     json embedding_;
     int64_t steps_ = 20, exact_dim_ = 10;
+    double alpha_ = 0;
     FmpeNet net_{nullptr};
 };
 

@@ -117,10 +117,14 @@ Tensor metropolis(const GroupedLogTarget& log_target, Start start, int64_t n, co
 
 // Slice sampling, one coordinate at a time, with stepping out and shrinkage (Neal 2003, figs. 3
 // and 5), for all chains at once. Each group's widths come from its chains' spread.
-Tensor slice(const GroupedLogTarget& log_target, Tensor x, int64_t n, const SamplerConfig& cfg, at::Generator& gen) {
+Tensor slice(const GroupedLogTarget& log_target, Tensor x, int64_t n, const SamplerConfig& cfg, const Tensor& floor, at::Generator& gen) {
     const int64_t g = x.size(0), c = x.size(1), d = x.size(2);
     Tensor lp = log_target(x);
-    auto spread = [&] { return (torch::std(x, {1}, true, true) * 2).clamp_min(1e-6).expand({g, c, d}); };
+    // A lone chain has no spread: it starts from the prior's scale (floor is 1e-6 of its variance).
+    auto spread = [&] {
+        Tensor w = c > 1 ? torch::std(x, {1}, true, true) * 2 : (floor * 1e6).sqrt().view({1, 1, d}).expand({g, 1, d});
+        return w.clamp_min(1e-6).expand({g, c, d});
+    };
     Tensor width = spread();
     std::vector<Tensor> out;
     int64_t kept = 0;
@@ -181,7 +185,7 @@ Tensor sample_posterior(const GroupedLogTarget& log_target, const TorchPrior& pr
     if (c.thin == 0) c.thin = std::max<int64_t>(5, d);
     const int64_t chains = std::min(n, std::max((c.chains + groups - 1) / groups, kMinChainsPerGroup));
     Start start = sir(log_target, prior, groups, chains * c.sir_factor, chains, floor, gen);
-    Tensor samples = c.method == "slice" ? slice(log_target, start.x, n, c, gen) : metropolis(log_target, start, n, c, floor, gen);
+    Tensor samples = c.method == "slice" ? slice(log_target, start.x, n, c, floor, gen) : metropolis(log_target, start, n, c, floor, gen);
     // Interleave each group's chains so that neighbouring rows are not from one chain.
     Tensor order = std::get<1>(torch::rand({groups, n}, gen, samples.options()).sort(1));
     return samples.gather(1, order.unsqueeze(2).expand({groups, n, d}));

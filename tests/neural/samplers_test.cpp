@@ -72,3 +72,19 @@ TEST_CASE("a group whose target is zero on every prior draw is named", "[neural]
     at::Generator gen = make_generator(1, 0);
     CHECK_THROWS_WITH(sample_posterior(target, prior, 3, 10, SamplerConfig(), gen), Catch::Contains("observation 1"));
 }
+
+TEST_CASE("one draw per group is finite with every sampler", "[neural][samplers]") {
+    auto host_prior = simbi::host::parse_prior_json(R"({"type": "box_uniform", "low": [-6, -6], "high": [6, 6]})", "test prior");
+    simbi::host::PriorView view(*host_prior);
+    TorchPrior prior(view.c());
+    Targets target(3);
+    for (const std::string method : {"mh", "slice", "sir"}) {
+        INFO(method);
+        SamplerConfig cfg;
+        cfg.method = method;
+        at::Generator gen = make_generator(3, 0);
+        Tensor draws = sample_posterior(target, prior, 3, 1, cfg, gen);
+        CHECK(draws.sizes() == torch::IntArrayRef({3, 1, 2}));
+        CHECK(torch::isfinite(draws).all().item<bool>());
+    }
+}
