@@ -12,8 +12,8 @@
 // pushes the estimator towards conservative posteriors. The balance is asked of the classifier one
 // samples from (an ensemble's mixture), and the penalty's gradient takes its factor from recent
 // batches at the current weights ("pooled", see pooled_penalty); the paper's square of the batch
-// mean and an unbiased U-statistic are options (see balance_penalty). On small datasets the balance
-// is taken on held-out rows instead (see held_out_penalty).
+// mean and an unbiased U-statistic are options (see balance_penalty), and so is the balance taken
+// on held-out rows (see held_out_penalty).
 // i.i.d. observations x_1..x_N combine as log r = sum_j f(theta, x_j). Posterior samples come from
 // vectorized MCMC (config "sampler": mh | slice | sir).
 #include <deque>
@@ -58,11 +58,12 @@ public:
     using adapter = simbi::detail::EstimatorAdapter<RatioEstimator>;
     static constexpr const char* kId = Balanced ? "simbi.bnre" : "simbi.nre";
     // Five classifiers whose mixture is the ratio: on sbibm's tasks it lowered C2ST where
-    // anything changed, at 2-5 times the training time (docs/benchmarks.md has the tables).
+    // anything changed, at 2-5 times the training time.
     static constexpr int64_t kDefaultEnsemble = 5;
-    // Small datasets (fewer training rows than this) get dropout 0.1 and early stopping judged
-    // on the ensemble's mixture, and BNRE two wider layers and the balance on held-out rows: they
-    // help at 10^3 simulations and hurt at 10^4, so larger datasets keep none of them.
+    // Small datasets (fewer training rows than this): NRE gets dropout 0.1 and early stopping
+    // judged on the ensemble's mixture, which help at 10^3 simulations and hurt at 10^4; BNRE
+    // trains one classifier, as in the paper, whose expected coverage was conservative there
+    // where the ensemble's was not (docs/benchmarks.md).
     static constexpr int64_t kSmallData = 2000;
     // Held-out rows that estimate the balance, at most (each is evaluated at every step).
     static constexpr int64_t kHeldOutRows = 2048;
@@ -74,14 +75,15 @@ public:
             .vendor("simbi")
             .description(Balanced ? "A classifier of joint versus marginal pairs with the balancing penalty of Delaunoy et al. 2022; MCMC posterior."
                                   : "A classifier of joint versus marginal pairs whose logit is log p(x|theta)/p(x); MCMC posterior.")
-            .option("hidden", "array", Balanced ? "null" : "[64, 64, 64]", std::string("hidden widths of the classifier on (theta, x); residual: one equal width per block") +
-                                                                         (Balanced ? "; unset: [256, 256] for an mlp below " + small_rows + " training rows, else [64, 64, 64]" : ""))
+            .option("hidden", "array", "[64, 64, 64]", "hidden widths of the classifier on (theta, x); residual: one equal width per block")
             .option("network", "string", "\"mlp\"", "classifier: mlp | residual (two-layer residual blocks, as sbibm's NRE)")
             .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
-            .option("dropout", "number", "null", "dropout probability after each hidden layer of an mlp classifier, in [0, 1); unset: 0.1 below " + small_rows + " training rows, else 0")
+            .option("dropout", "number", Balanced ? "0" : "null", std::string("dropout probability after each hidden layer of an mlp classifier, in [0, 1)") + (Balanced ? "" : "; unset: 0.1 below " + small_rows + " training rows, else 0"))
             .option("validation", "string", "null", "what early stopping judges: mixture (the ensemble's classifier, the one sampled from) | members (the sum of the members' losses); unset: mixture below " + small_rows + " training rows, else members")
             .option("negatives", "integer", "8", "marginal pairs per joint pair in a batch (each x paired with this many other rows' theta)")
-            .option("ensemble", "integer", std::to_string(kDefaultEnsemble), "classifiers trained side by side from different initial weights; the posterior is their mixture (NRE with the contrastive loss: 1)");
+            .option("ensemble", "integer", Balanced ? "null" : std::to_string(kDefaultEnsemble),
+                    std::string("classifiers trained side by side from different initial weights; the posterior is their mixture") +
+                        (Balanced ? "; unset: 1 below " + small_rows + " training rows, else " + std::to_string(kDefaultEnsemble) : " (with the contrastive loss: 1)"));
         declare_sampler_options(i);
         declare_runtime_options(i);
         if (Balanced) {
@@ -89,8 +91,8 @@ public:
             i.option("penalty", "string", "\"pooled\"", "estimate of the penalty: batch (square of the batch mean, as the paper) | unbiased (U-statistic over distinct rows) | pooled (its gradient's factor from this epoch's recent batches at the current weights)");
             i.option("pool", "integer", "8", "pooled penalty: how many recent batches, this one included, estimate E_joint[d] + E_marginal[d] - 1");
             i.option("pool_pairs", "integer", "1", "pooled penalty: marginal pairs per row when an earlier batch is re-evaluated (at most negatives)");
-            i.option("balance", "string", "null", "rows the penalty is estimated on: batches (each training batch, by `penalty`) | held_out (the validation rows, up to " + std::to_string(kHeldOutRows) +
-                                                      ", all at every step; early stopping then judges the cross-entropy alone); unset: held_out below " + small_rows + " training rows, else batches");
+            i.option("balance", "string", "\"batches\"", "rows the penalty is estimated on: batches (each training batch, by `penalty`) | held_out (the validation rows, up to " + std::to_string(kHeldOutRows) +
+                                                      ", all at every step; early stopping then judges the cross-entropy alone)");
         } else {
             i.option("loss", "string", "\"binary\"", "binary: cross-entropy of joint against marginal pairs; contrastive: pick the joint theta among K + 1 (NRE-B, Durkan et al. 2020)");
         }
@@ -104,13 +106,13 @@ public:
         const std::string network = c.string("network", "mlp");
         if (network != "mlp" && network != "residual") throw std::invalid_argument("network must be \"mlp\" or \"residual\", not \"" + network + "\"");
         residual_ = network == "residual";
-        if (c.has("hidden") || !Balanced || residual_) hidden_setting_ = int_list(c, "hidden", {64, 64, 64});
-        if (residual_ && (hidden_setting_->empty() || std::adjacent_find(hidden_setting_->begin(), hidden_setting_->end(), std::not_equal_to<>()) != hidden_setting_->end()))
+        hidden_ = int_list(c, "hidden", {64, 64, 64});
+        if (residual_ && (hidden_.empty() || std::adjacent_find(hidden_.begin(), hidden_.end(), std::not_equal_to<>()) != hidden_.end()))
             throw std::invalid_argument("a residual network's hidden widths must be equal (one per block, at least one)");
         embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
         lambda_ = Balanced ? c.number("lambda", 100.0) : 0.0;
         negatives_ = c.integer("negatives", 8);
-        if (c.has("dropout") || residual_) dropout_setting_ = c.number("dropout", 0.0);
+        if (c.has("dropout") || residual_ || Balanced) dropout_setting_ = c.number("dropout", 0.0);
         if (dropout_setting_ && !(*dropout_setting_ >= 0 && *dropout_setting_ < 1)) throw std::invalid_argument("dropout must be in [0, 1)");
         if (residual_ && dropout_setting_.value_or(0) > 0) throw std::invalid_argument("dropout applies to the mlp classifier, not the residual one");
         if (c.has("validation")) {
@@ -122,7 +124,8 @@ public:
         const std::string objective = Balanced ? "binary" : c.string("loss", "binary");
         if (objective != "binary" && objective != "contrastive") throw std::invalid_argument("loss must be \"binary\" or \"contrastive\", not \"" + objective + "\"");
         contrastive_ = objective == "contrastive";
-        ensemble_ = c.integer("ensemble", contrastive_ ? 1 : kDefaultEnsemble);
+        if (!Balanced || c.has("ensemble")) ensemble_setting_ = c.integer("ensemble", contrastive_ ? 1 : kDefaultEnsemble);
+        ensemble_ = ensemble_setting_.value_or(kDefaultEnsemble);  // until do_train sees the data
         if (ensemble_ < 1 || ensemble_ > 32) throw std::invalid_argument("ensemble must be between 1 and 32");
         // Each contrastive member's ratio carries its own factor c_m(x), which would weight the
         // mixture's members unequally.
@@ -152,8 +155,8 @@ protected:
         const bool small = data->train_rows() < kSmallData;
         dropout_ = dropout_setting_.value_or(small ? 0.1 : 0.0);
         validate_mixture_ = mixture_setting_.value_or(small);
-        hidden_ = hidden_setting_.value_or(small ? std::vector<int64_t>{256, 256} : std::vector<int64_t>{64, 64, 64});
-        held_out_ = Balanced && held_out_setting_.value_or(small);
+        held_out_ = Balanced && held_out_setting_;
+        ensemble_ = ensemble_setting_.value_or(small ? 1 : kDefaultEnsemble);
         if (held_out_) {
             if (data->val_rows() < 2) throw std::invalid_argument("balance \"held_out\" needs at least 2 validation rows; raise training.validation_fraction");
             collect_held_out(*data);
@@ -303,11 +306,12 @@ private:
     std::vector<int64_t> hidden_;
     json embedding_;
     double lambda_, dropout_ = 0;
-    // The config's settings (validation true: mixture; balance true: held_out); unset, do_train
-    // resolves them from the training rows.
-    std::optional<std::vector<int64_t>> hidden_setting_;
+    // The config's settings (validation true: mixture); unset, do_train resolves NRE's from the
+    // training rows.
     std::optional<double> dropout_setting_;
-    std::optional<bool> mixture_setting_, held_out_setting_;
+    std::optional<bool> mixture_setting_;
+    std::optional<int64_t> ensemble_setting_;
+    bool held_out_setting_ = false;
     bool held_out_ = false;
     Tensor held_theta_, held_x_;  // held-out rows, standardized
     int64_t negatives_, ensemble_ = 1;

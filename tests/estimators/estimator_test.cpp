@@ -226,24 +226,21 @@ TEST_CASE("NRE's early stopping can judge the ensemble's mixture, small datasets
     c = read_json_file(dir.file("large/artifact/estimator.json"))["config"];
     CHECK(c["dropout"] == 0.0);
     CHECK(c["validation"] == "members");
-    // BNRE's small datasets also get two wider layers and the balance on held-out rows.
+    // BNRE's small datasets train one classifier (the paper's setting), without dropout, balanced
+    // on its training batches; from 2,000 rows on, an ensemble of five.
     simbi_test::write_file(dir.file("b.json"), toy_manifest("simbi.bnre", 2000, R"(, "max_epochs": 2)"));
     REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre")).exit_code == 0);
     json b = read_json_file(dir.file("bnre/artifact/estimator.json"))["config"];
-    CHECK(b["dropout"] == 0.1);
-    CHECK(b["validation"] == "mixture");
-    CHECK(b["balance"] == "held_out");
-    CHECK(b["hidden"] == json::array({256, 256}));
-    REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre_large") + " --set simulation.budget=2300").exit_code == 0);
-    b = read_json_file(dir.file("bnre_large/artifact/estimator.json"))["config"];
     CHECK(b["dropout"] == 0.0);
-    CHECK(b["validation"] == "members");
+    CHECK(b["ensemble"] == 1);
     CHECK(b["balance"] == "batches");
     CHECK(b["hidden"] == json::array({64, 64, 64}));
-    // Set explicitly, a setting holds whatever the size.
-    REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre_set") + " --set estimator.config.balance=batches --set estimator.config.hidden=[32]").exit_code == 0);
+    REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre_large") + " --set simulation.budget=2300").exit_code == 0);
+    CHECK(read_json_file(dir.file("bnre_large/artifact/estimator.json"))["config"]["ensemble"] == 5);
+    // Set explicitly, a setting holds.
+    REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre_set") + " --set estimator.config.balance=held_out --set estimator.config.hidden=[32]").exit_code == 0);
     b = read_json_file(dir.file("bnre_set/artifact/estimator.json"))["config"];
-    CHECK(b["balance"] == "batches");
+    CHECK(b["balance"] == "held_out");
     CHECK(b["hidden"] == json::array({32}));
 }
 
@@ -291,16 +288,17 @@ std::pair<double, double> mean_classifier_outputs(const TempDir& dir, const std:
 TEST_CASE("BNRE satisfies the balance condition", "[estimators][bnre]") {
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.bnre", 10000));
-    // The defaults (an ensemble of 5 balanced as a mixture, the pooled penalty) and the paper's
-    // form (one classifier, the square of the batch mean).
-    // A small dataset's defaults (1,350 training rows) balance the mixture on the held-out rows.
+    // The defaults (an ensemble of 5 balanced as a mixture, the pooled penalty), the paper's form
+    // (one classifier, the square of the batch mean), a small dataset's default (one classifier)
+    // and the balance on held-out rows.
     struct Variant {
         std::string sets, balance;
         int members;
     };
     const std::vector<Variant> variants = {{"", "batches", 5},
                                            {" --set estimator.config.ensemble=1 --set estimator.config.penalty=batch", "batches", 1},
-                                           {" --set simulation.budget=1500", "held_out", 5}};
+                                           {" --set simulation.budget=1500", "batches", 1},
+                                           {" --set simulation.budget=1500 --set estimator.config.balance=held_out", "held_out", 1}};
     for (size_t v = 0; v < variants.size(); ++v) {
         const auto& [sets, balance, members] = variants[v];
         const std::string out = "out" + std::to_string(v);
