@@ -48,7 +48,8 @@ public:
             .option("schedule", "string", "\"vp\"", "the diffusion: vp (variance preserving) or ve (variance exploding)")
             .option("sigma_max", "number", "10", "VE: the noise scale at t = 1, in standardized units")
             .option("sampler", "string", "\"ode\"", "ode (probability flow, Runge-Kutta 4), sde (reverse SDE, Euler-Maruyama) or pc (predictor-corrector)")
-            .option("steps", "integer", "50", "steps from t = 1 to t_eps: Runge-Kutta steps for ode and log_prob, Euler-Maruyama steps for sde and pc")
+            .option("steps", "integer", "50", "sampling steps from t = 1 to t_eps: Runge-Kutta steps for ode, Euler-Maruyama steps for sde and pc")
+            .option("density_steps", "integer", "50", "Runge-Kutta steps of the probability-flow ODE for log_prob")
             .option("snr", "number", "0.16", "pc: the corrector's signal-to-noise ratio")
             .option("exact_divergence_dim", "integer", "10", "up to this many parameters log_prob uses the exact divergence, above it Hutchinson's estimate");
         declare_runtime_options(i);
@@ -66,6 +67,7 @@ public:
         sampler_ = c.string("sampler", "ode");
         sched_.sigma_max = c.number("sigma_max", 10.0);
         steps_ = c.integer("steps", 50);
+        density_steps_ = c.integer("density_steps", 50);
         snr_ = c.number("snr", 0.16);
         exact_dim_ = c.integer("exact_divergence_dim", 10);
         if (schedule_name_ != "vp" && schedule_name_ != "ve") throw std::invalid_argument("schedule must be vp or ve, not '" + schedule_name_ + "'");
@@ -75,6 +77,7 @@ public:
         for (int64_t h : hidden_)
             if (h < 1 || h > 65536) throw std::invalid_argument("hidden widths must be in 1..65536");
         if (steps_ < 1 || steps_ > 100000) throw std::invalid_argument("steps must be in 1..100000");
+        if (density_steps_ < 1 || density_steps_ > 100000) throw std::invalid_argument("density_steps must be in 1..100000");
         if (!(snr_ > 0 && snr_ < 10)) throw std::invalid_argument("snr must be in (0, 10)");
         if (exact_dim_ < 0 || exact_dim_ > 10000) throw std::invalid_argument("exact_divergence_dim must be in 0..10000");
         set_schedule();
@@ -119,7 +122,7 @@ protected:
         const Tensor c = net_->embed->forward(x_.apply(to_tensor(x, rows, k)));
         // log p_eps(theta) = log p_1(theta_1) + int_eps^1 div v dt (the continuity equation).
         auto v = [&](double t, const Tensor& y) { return flow(t, y, c); };
-        const auto [z, integral] = integrate_with_divergence(v, theta_.apply(t64.to(torch::kFloat32)), sched_.t_eps(), 1.0, steps_, exact_dim_, gen);
+        const auto [z, integral] = integrate_with_divergence(v, theta_.apply(t64.to(torch::kFloat32)), sched_.t_eps(), 1.0, density_steps_, exact_dim_, gen);
         const double sd = sched_.end_std();
         const Tensor log_end = (-0.5 * (z / sd).pow(2) - 0.5 * std::log(2 * M_PI) - std::log(sd)).sum(1);
         const Tensor lp = (log_end + integral - theta_.log_std_sum()).to(torch::kFloat64);
@@ -132,7 +135,7 @@ protected:
     json config_json() const override {
         return {{"hidden", hidden_},   {"embedding", embedding_}, {"schedule", schedule_name_}, {"sigma_max", sched_.sigma_max},
                 {"sampler", sampler_}, {"steps", steps_},         {"snr", snr_},                {"exact_divergence_dim", exact_dim_},
-                {"threads", runtime_.threads}};
+                {"density_steps", density_steps_}, {"threads", runtime_.threads}};
     }
     void rebuild(const json& j) override {
         const json& c = j.at("config");
@@ -142,6 +145,7 @@ protected:
         sched_.sigma_max = c.at("sigma_max").get<double>();
         sampler_ = c.at("sampler").get<std::string>();
         steps_ = c.at("steps").get<int64_t>();
+        density_steps_ = c.value("density_steps", steps_);  // one count for both before density_steps
         snr_ = c.at("snr").get<double>();
         exact_dim_ = c.at("exact_divergence_dim").get<int64_t>();
         set_schedule();
@@ -160,7 +164,7 @@ private:
     json embedding_;
     std::string schedule_name_ = "vp", sampler_ = "ode";
     Diffusion sched_;
-    int64_t steps_ = 50, exact_dim_ = 10;
+    int64_t steps_ = 50, density_steps_ = 50, exact_dim_ = 10;
     double snr_ = 0.16;
     NpseNet net_{nullptr};
 };
