@@ -15,6 +15,7 @@
 
 #include "neural/neural.hpp"
 #include "neural/streams.hpp"
+#include "neural/time_field_options.hpp"
 #include "neural/time_mlp.hpp"
 
 using namespace simbi::nn;
@@ -41,10 +42,8 @@ public:
         simbi::Info i("simbi.fmpe", "Flow-matching posterior estimation", SIMBI_KIND_ESTIMATOR);
         i.version("1.0.0").vendor("simbi").description(
             "A vector field v(t, theta, x) trained by conditional flow matching; posterior samples and densities by integrating its ODE.");
-        i.option("hidden", "array", "[128, 128, 128]", "hidden widths of the vector field's MLP (ELU units)")
-            .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
-            .option("steps", "integer", "20", "Runge-Kutta steps of the ODE from noise to the posterior")
-            .option("exact_divergence_dim", "integer", "10", "up to this many parameters log_prob uses the exact divergence, above it Hutchinson's estimate")
+        TimeFieldOptions::declare(i, "vector field");
+        i.option("steps", "integer", "20", "Runge-Kutta steps of the ODE from noise to the posterior")
             .option("time_prior_exponent", "number", "1", "alpha: training times t are drawn with density proportional to t^alpha");
         declare_runtime_options(i);
         TrainingConfig::declare(i, training_defaults());
@@ -55,17 +54,14 @@ public:
     static TrainingConfig training_defaults() { return TrainingConfig::for_noisy_loss(); }
 
     Fmpe(const simbi::Config& c, const simbi_host* host) : NeuralEstimator("simbi.fmpe", "1.0.0", c, host) {
-        hidden_ = int_list(c, "hidden", {128, 128, 128});
-        embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
+        const TimeFieldOptions field = TimeFieldOptions::read(c);
+        hidden_ = field.hidden;
+        embedding_ = field.embedding;
+        exact_dim_ = field.exact_divergence_dim;
         steps_ = c.integer("steps", 20);
-        exact_dim_ = c.integer("exact_divergence_dim", 10);
         alpha_ = c.number("time_prior_exponent", 1.0);
         if (!(alpha_ >= 0 && alpha_ <= 100)) throw std::invalid_argument("time_prior_exponent must be in [0, 100]");
-        if (hidden_.empty()) throw std::invalid_argument("hidden needs at least one layer");
-        for (int64_t h : hidden_)
-            if (h < 1 || h > 65536) throw std::invalid_argument("hidden widths must be in 1..65536");
         if (steps_ < 1 || steps_ > 100000) throw std::invalid_argument("steps must be in 1..100000");
-        if (exact_dim_ < 0 || exact_dim_ > 10000) throw std::invalid_argument("exact_divergence_dim must be in 0..10000");
     }
 
 protected:

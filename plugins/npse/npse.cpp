@@ -18,6 +18,7 @@
 #include "neural/diffusion.hpp"
 #include "neural/ode.hpp"
 #include "neural/streams.hpp"
+#include "neural/time_field_options.hpp"
 #include "neural/time_mlp.hpp"
 
 using namespace simbi::nn;
@@ -43,15 +44,13 @@ public:
         i.version("1.0.0").vendor("simbi").description(
             "A conditional score network trained by denoising score matching (VP or VE diffusion); samples by the probability-flow ODE, the reverse SDE "
             "or predictor-corrector, densities by the probability-flow ODE.");
-        i.option("hidden", "array", "[128, 128, 128]", "hidden widths of the score network's MLP (ELU units)")
-            .option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
-            .option("schedule", "string", "\"vp\"", "the diffusion: vp (variance preserving) or ve (variance exploding)")
+        TimeFieldOptions::declare(i, "score network");
+        i.option("schedule", "string", "\"vp\"", "the diffusion: vp (variance preserving) or ve (variance exploding)")
             .option("sigma_max", "number", "10", "VE: the noise scale at t = 1, in standardized units")
             .option("sampler", "string", "\"ode\"", "ode (probability flow, Runge-Kutta 4), sde (reverse SDE, Euler-Maruyama) or pc (predictor-corrector)")
             .option("steps", "integer", "50", "sampling steps from t = 1 to t_eps: Runge-Kutta steps for ode, Euler-Maruyama steps for sde and pc")
             .option("density_steps", "integer", "50", "Runge-Kutta steps of the probability-flow ODE for log_prob")
-            .option("snr", "number", "0.16", "pc: the corrector's signal-to-noise ratio")
-            .option("exact_divergence_dim", "integer", "10", "up to this many parameters log_prob uses the exact divergence, above it Hutchinson's estimate");
+            .option("snr", "number", "0.16", "pc: the corrector's signal-to-noise ratio");
         declare_runtime_options(i);
         TrainingConfig::declare(i, training_defaults());
         return i;
@@ -61,25 +60,22 @@ public:
     static TrainingConfig training_defaults() { return TrainingConfig::for_noisy_loss(); }
 
     Npse(const simbi::Config& c, const simbi_host* host) : NeuralEstimator("simbi.npse", "1.0.0", c, host) {
-        hidden_ = int_list(c, "hidden", {128, 128, 128});
-        embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
+        const TimeFieldOptions field = TimeFieldOptions::read(c);
+        hidden_ = field.hidden;
+        embedding_ = field.embedding;
+        exact_dim_ = field.exact_divergence_dim;
         schedule_name_ = c.string("schedule", "vp");
         sampler_ = c.string("sampler", "ode");
         sched_.sigma_max = c.number("sigma_max", 10.0);
         steps_ = c.integer("steps", 50);
         density_steps_ = c.integer("density_steps", 50);
         snr_ = c.number("snr", 0.16);
-        exact_dim_ = c.integer("exact_divergence_dim", 10);
         if (schedule_name_ != "vp" && schedule_name_ != "ve") throw std::invalid_argument("schedule must be vp or ve, not '" + schedule_name_ + "'");
         if (sampler_ != "ode" && sampler_ != "sde" && sampler_ != "pc") throw std::invalid_argument("sampler must be ode, sde or pc, not '" + sampler_ + "'");
         if (!(sched_.sigma_max > 2 * Diffusion::kSigmaMin && sched_.sigma_max < 1e6)) throw std::invalid_argument("sigma_max must be in (0.02, 1e6)");
-        if (hidden_.empty()) throw std::invalid_argument("hidden needs at least one layer");
-        for (int64_t h : hidden_)
-            if (h < 1 || h > 65536) throw std::invalid_argument("hidden widths must be in 1..65536");
         if (steps_ < 1 || steps_ > 100000) throw std::invalid_argument("steps must be in 1..100000");
         if (density_steps_ < 1 || density_steps_ > 100000) throw std::invalid_argument("density_steps must be in 1..100000");
         if (!(snr_ > 0 && snr_ < 10)) throw std::invalid_argument("snr must be in (0, 10)");
-        if (exact_dim_ < 0 || exact_dim_ > 10000) throw std::invalid_argument("exact_divergence_dim must be in 0..10000");
         set_schedule();
     }
 
