@@ -363,34 +363,23 @@ void NeuralEstimator::train(const simbi_train_context& ctx) {
     });
 }
 
+void NeuralEstimator::inference(const std::function<void()>& f) const {
+    ThreadScope threads(runtime_.threads);
+    torch::NoGradGuard no_grad;
+    torch_errors_as_messages(f);
+}
+
 void NeuralEstimator::sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) {
     require_trained();
     if (n_obs == 0) throw std::invalid_argument("no observation given");
     if (n == 0) return;
-    ThreadScope threads(runtime_.threads);
-    torch::NoGradGuard no_grad;
-    torch_errors_as_messages([&] { do_sample(n_obs, x_obs, n, seed, theta); });
-}
-
-void NeuralEstimator::sample_batch(uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta) {
-    require_trained();
-    if (n_x == 0 || n_per_x == 0) return;
-    ThreadScope threads(runtime_.threads);
-    torch::NoGradGuard no_grad;
-    torch_errors_as_messages([&] { do_sample_batch(n_x, x, n_per_x, seed, theta); });
-}
-
-void NeuralEstimator::do_sample_batch(uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta) {
-    const uint64_t k = uint64_t(x_.mean.size(0)), d = uint64_t(theta_.mean.size(0));
-    for (uint64_t i = 0; i < n_x; ++i) do_sample(1, x + i * k, n_per_x, simbi_rng_mix(seed, i), theta + i * n_per_x * d);
+    inference([&] { do_sample(n_obs, x_obs, n, seed, theta); });
 }
 
 void NeuralEstimator::log_prob(uint64_t n, const double* theta, const double* x, double* out) {
     require_trained();
     if (n == 0) return;
-    ThreadScope threads(runtime_.threads);
-    torch::NoGradGuard no_grad;
-    torch_errors_as_messages([&] { do_log_prob(n, theta, x, out); });
+    inference([&] { do_log_prob(n, theta, x, out); });
 }
 
 void NeuralEstimator::save(const std::string& dir) {

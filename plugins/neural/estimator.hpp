@@ -21,14 +21,11 @@ public:
     void save(const std::string& dir) final;
     void load(const std::string& dir) final;
     void set_prior(const simbi_prior& prior) final { prior_ = TorchPrior(&prior); }
-    void sample_batch(uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta) final;
 
 protected:
     virtual void do_train(const simbi_train_context& ctx) = 0;
     virtual void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) = 0;
     virtual void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) = 0;
-    // By default one do_sample per observation, seeded as the host's fallback (estimator.h).
-    virtual void do_sample_batch(uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta);
     virtual bool trained() const = 0;
     virtual torch::nn::Module& network() = 0;
     virtual json config_json() const = 0;       // what do_load needs to rebuild the network
@@ -50,8 +47,12 @@ protected:
     TrainResult result_;
     Collective ranks_;  // during a data-parallel train(): this rank and its group
 
-private:
     void require_trained() const;
+    // Runs a trained estimator's computation f on its thread count, without gradients, with
+    // LibTorch's errors turned into short messages.
+    void inference(const std::function<void()>& f) const;
+
+private:
     // Rounds 2.. of a sequential training, after do_train on the first round's rows.
     void train_rounds(const simbi_train_context& ctx, const RoundsConfig& rounds);
 };
@@ -61,12 +62,13 @@ private:
 class McmcEstimator : public NeuralEstimator {
 public:
     McmcEstimator(std::string id, std::string version, const simbi::Config& c, const simbi_host* host, uint64_t stream);
+    // All observations' chains advance together: one network pass per step for every pair.
+    void sample_batch(uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta) final;
 
 protected:
     // log r(theta, x) or log q(x | theta), for standardized float32 theta and x of equal rows.
     virtual Tensor log_term(const Tensor& theta_std, const Tensor& x_std) = 0;
     void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override;
-    void do_sample_batch(uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta) override;
     void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override;
     SamplerConfig sampler_;
     // Rows per network pass when the sampler scores many chains or proposals at once.

@@ -220,12 +220,15 @@ void McmcEstimator::do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, u
     from_tensor(sample_posterior([&](const Tensor& t) { return log_target(t, xs); }, prior_, 1, int64_t(n), sampler_, gen)[0], theta);
 }
 
-// All observations' chains advance together: one network pass per step for every pair.
-void McmcEstimator::do_sample_batch(uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta) {
-    Tensor xs = x_.apply(to_tensor(x, int64_t(n_x), x_.mean.size(0))).unsqueeze(1);
-    at::Generator gen = make_generator(seed, stream_);
-    Tensor draws = sample_posterior([&](const Tensor& t) { return log_target(t, xs); }, prior_, int64_t(n_x), int64_t(n_per_x), sampler_, gen);
-    from_tensor(draws.reshape({int64_t(n_x * n_per_x), draws.size(2)}), theta);
+void McmcEstimator::sample_batch(uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta) {
+    require_trained();
+    if (n_x == 0 || n_per_x == 0) return;
+    inference([&] {
+        Tensor xs = x_.apply(to_tensor(x, int64_t(n_x), x_.mean.size(0))).unsqueeze(1);
+        at::Generator gen = make_generator(seed, stream_);
+        Tensor draws = sample_posterior([&](const Tensor& t) { return log_target(t, xs); }, prior_, int64_t(n_x), int64_t(n_per_x), sampler_, gen);
+        from_tensor(draws.reshape({int64_t(n_x * n_per_x), draws.size(2)}), theta);
+    });
 }
 
 void McmcEstimator::do_log_prob(uint64_t n, const double* theta, const double* x, double* out) {

@@ -125,11 +125,11 @@ public:
         if (objective != "binary" && objective != "contrastive") throw std::invalid_argument("loss must be \"binary\" or \"contrastive\", not \"" + objective + "\"");
         contrastive_ = objective == "contrastive";
         if (!Balanced || c.has("ensemble")) ensemble_setting_ = c.integer("ensemble", contrastive_ ? 1 : kDefaultEnsemble);
-        ensemble_ = ensemble_setting_.value_or(kDefaultEnsemble);  // until do_train sees the data
-        if (ensemble_ < 1 || ensemble_ > 32) throw std::invalid_argument("ensemble must be between 1 and 32");
+        const int64_t members = ensemble_setting_.value_or(1);
+        if (members < 1 || members > 32) throw std::invalid_argument("ensemble must be between 1 and 32");
         // Each contrastive member's ratio carries its own factor c_m(x), which would weight the
         // mixture's members unequally.
-        if (contrastive_ && ensemble_ > 1) throw std::invalid_argument("an ensemble needs the binary loss: contrastive ratios are known only up to a factor of x");
+        if (contrastive_ && members > 1) throw std::invalid_argument("an ensemble needs the binary loss: contrastive ratios are known only up to a factor of x");
         if (lambda_ < 0) throw std::invalid_argument("lambda must be non-negative");
         const std::string penalty = Balanced ? c.string("penalty", "pooled") : "batch";
         if (penalty != "unbiased" && penalty != "batch" && penalty != "pooled") throw std::invalid_argument("penalty must be \"batch\", \"unbiased\" or \"pooled\", not \"" + penalty + "\"");
@@ -141,7 +141,7 @@ public:
         if (Balanced && c.has("balance")) {
             const std::string balance = c.string("balance", "batches");
             if (balance != "batches" && balance != "held_out") throw std::invalid_argument("balance must be \"batches\" or \"held_out\", not \"" + balance + "\"");
-            held_out_setting_ = balance == "held_out";
+            held_out_ = balance == "held_out";
         }
     }
 
@@ -155,7 +155,6 @@ protected:
         const bool small = data->train_rows() < kSmallData;
         dropout_ = dropout_setting_.value_or(small ? 0.1 : 0.0);
         validate_mixture_ = mixture_setting_.value_or(small);
-        held_out_ = Balanced && held_out_setting_;
         ensemble_ = ensemble_setting_.value_or(small ? 1 : kDefaultEnsemble);
         if (held_out_) {
             if (data->val_rows() < 2) throw std::invalid_argument("balance \"held_out\" needs at least 2 validation rows; raise training.validation_fraction");
@@ -306,13 +305,12 @@ private:
     std::vector<int64_t> hidden_;
     json embedding_;
     double lambda_, dropout_ = 0;
-    // The config's settings (validation true: mixture); unset, do_train resolves NRE's from the
+    // The config's settings (validation true: mixture); unset, do_train resolves them from the
     // training rows.
     std::optional<double> dropout_setting_;
     std::optional<bool> mixture_setting_;
     std::optional<int64_t> ensemble_setting_;
-    bool held_out_setting_ = false;
-    bool held_out_ = false;
+    bool held_out_ = false;  // BNRE: the penalty on held-out rows
     Tensor held_theta_, held_x_;  // held-out rows, standardized
     int64_t negatives_, ensemble_ = 1;
     bool contrastive_ = false;

@@ -1,6 +1,8 @@
 // The vectorized MCMC samplers, on groups of analytic Gaussian targets whose moments are known:
 // each group's draws follow its own target, whatever the other groups hold.
 // LibTorch pulls in glog, whose CHECK macro would shadow Catch's: include torch first.
+#include <map>
+
 #include "neural/neural.hpp"
 #undef CHECK
 #include <catch2/catch.hpp>
@@ -73,18 +75,22 @@ TEST_CASE("a group whose target is zero on every prior draw is named", "[neural]
     CHECK_THROWS_WITH(sample_posterior(target, prior, 3, 10, SamplerConfig(), gen), Catch::Contains("observation 1"));
 }
 
-TEST_CASE("one draw per group is finite with every sampler", "[neural][samplers]") {
+TEST_CASE("one draw per group is finite with every sampler, and a lone slice chain moves", "[neural][samplers]") {
     auto host_prior = simbi::host::parse_prior_json(R"({"type": "box_uniform", "low": [-6, -6], "high": [6, 6]})", "test prior");
     simbi::host::PriorView view(*host_prior);
     TorchPrior prior(view.c());
     Targets target(3);
+    std::map<std::string, Tensor> draws;
     for (const std::string method : {"mh", "slice", "sir"}) {
         INFO(method);
         SamplerConfig cfg;
         cfg.method = method;
         at::Generator gen = make_generator(3, 0);
-        Tensor draws = sample_posterior(target, prior, 3, 1, cfg, gen);
-        CHECK(draws.sizes() == torch::IntArrayRef({3, 1, 2}));
-        CHECK(torch::isfinite(draws).all().item<bool>());
+        draws[method] = sample_posterior(target, prior, 3, 1, cfg, gen);
+        CHECK(draws[method].sizes() == torch::IntArrayRef({3, 1, 2}));
+        CHECK(torch::isfinite(draws[method]).all().item<bool>());
     }
+    // One draw each means one chain each, started where SIR (same seed) stops: slice sampling
+    // must take its widths from somewhere other than the spread of a single chain.
+    CHECK_FALSE(torch::equal(draws["slice"], draws["sir"]));
 }
