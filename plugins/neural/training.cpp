@@ -44,7 +44,7 @@ TrainingConfig TrainingConfig::from_json(const std::string& text) { return from_
 
 void TrainingConfig::declare(simbi::Info& info, const TrainingConfig& d) {
     auto num = [](double v) { return json(v).dump(); };
-    info.training_option("batch_size", "integer", "0", "rows per step; 0: n/16 in [64, 256] for n training rows", "\"minimum\": 0")
+    info.training_option("batch_size", "integer", std::to_string(d.batch_size), "rows per step; 0: n/16 in [64, 256] for n training rows", "\"minimum\": 0")
         .training_option("learning_rate", "number", num(d.learning_rate), "Adam's step size", "\"exclusive_minimum\": 0")
         .training_option("validation_fraction", "number", num(d.validation_fraction), "the last rows of the data held out, in (0, 1)",
                          "\"exclusive_minimum\": 0, \"exclusive_maximum\": 1")
