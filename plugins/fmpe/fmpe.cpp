@@ -9,8 +9,9 @@
 // t is near 1, where the field resolves the posterior's fine structure.
 // Samples integrate d theta / dt = v from t = 0 to 1 (classical Runge-Kutta, `steps` steps);
 // draws outside the prior's support are rejected, as for NPE. log q integrates the continuity
-// equation back from t = 1: log q(theta_1) = log N(theta_0) - int_0^1 div v dt, with the exact
-// divergence up to `exact_divergence_dim` parameters and Hutchinson's estimate above.
+// equation back from t = 1 in `density_steps` steps: log q(theta_1) = log N(theta_0) -
+// int_0^1 div v dt, with the exact divergence up to `exact_divergence_dim` parameters and
+// Hutchinson's estimate above.
 #include <limits>
 
 #include "neural/neural.hpp"
@@ -43,7 +44,8 @@ public:
         i.version("1.0.0").vendor("simbi").description(
             "A vector field v(t, theta, x) trained by conditional flow matching; posterior samples and densities by integrating its ODE.");
         TimeFieldOptions::declare(i, "vector field");
-        i.option("steps", "integer", "20", "Runge-Kutta steps of the ODE from noise to the posterior")
+        i.option("steps", "integer", "10", "Runge-Kutta steps of the ODE from noise to the posterior, for sampling")
+            .option("density_steps", "integer", "20", "Runge-Kutta steps of the ODE with its divergence, for log_prob")
             .option("time_prior_exponent", "number", "1", "alpha: training times t are drawn with density proportional to t^alpha");
         declare_runtime_options(i);
         TrainingConfig::declare(i, training_defaults());
@@ -58,10 +60,12 @@ public:
         hidden_ = field.hidden;
         embedding_ = field.embedding;
         exact_dim_ = field.exact_divergence_dim;
-        steps_ = c.integer("steps", 20);
+        steps_ = c.integer("steps", 10);
+        density_steps_ = c.integer("density_steps", 20);
         alpha_ = c.number("time_prior_exponent", 1.0);
         if (!(alpha_ >= 0 && alpha_ <= 100)) throw std::invalid_argument("time_prior_exponent must be in [0, 100]");
         if (steps_ < 1 || steps_ > 100000) throw std::invalid_argument("steps must be in 1..100000");
+        if (density_steps_ < 1 || density_steps_ > 100000) throw std::invalid_argument("density_steps must be in 1..100000");
     }
 
 protected:
@@ -101,7 +105,7 @@ protected:
         const Tensor c = net_->embed->forward(x_.apply(to_tensor(x, rows, k)));
         // From t = 1 back to the base at t = 0: log q(theta_1) = log N(theta_0) + int_1^0 div v dt.
         auto v = [&](double t, const Tensor& y) { return net_->field->forward(torch::full({rows, 1}, t), y, c); };
-        const auto [z, integral] = integrate_with_divergence(v, theta_.apply(t64.to(torch::kFloat32)), 1.0, 0.0, steps_, exact_dim_, gen);
+        const auto [z, integral] = integrate_with_divergence(v, theta_.apply(t64.to(torch::kFloat32)), 1.0, 0.0, density_steps_, exact_dim_, gen);
         const Tensor log_base = (-0.5 * z.pow(2) - 0.5 * std::log(2 * M_PI)).sum(1);
         const Tensor lp = (log_base + integral - theta_.log_std_sum()).to(torch::kFloat64);
         const Tensor inside = torch::isfinite(prior_.log_prob(t64));
@@ -111,13 +115,14 @@ protected:
     bool trained() const override { return bool(net_); }
     torch::nn::Module& network() override { return *net_; }
     json config_json() const override {
-        return {{"hidden", hidden_}, {"embedding", embedding_}, {"steps", steps_}, {"exact_divergence_dim", exact_dim_}, {"time_prior_exponent", alpha_}, {"threads", runtime_.threads}};
+        return {{"hidden", hidden_}, {"embedding", embedding_}, {"steps", steps_}, {"density_steps", density_steps_}, {"exact_divergence_dim", exact_dim_}, {"time_prior_exponent", alpha_}, {"threads", runtime_.threads}};
     }
     void rebuild(const json& j) override {
         const json& c = j.at("config");
         hidden_ = c.at("hidden").get<std::vector<int64_t>>();
         embedding_ = c.at("embedding");
         steps_ = c.at("steps").get<int64_t>();
+        density_steps_ = c.value("density_steps", steps_);  // artifacts before it used one count for both
         exact_dim_ = c.at("exact_divergence_dim").get<int64_t>();
         alpha_ = c.value("time_prior_exponent", 0.0);
         net_ = FmpeNet(embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>(), hidden_);
@@ -126,7 +131,7 @@ protected:
 private:
     std::vector<int64_t> hidden_;
     json embedding_;
-    int64_t steps_ = 20, exact_dim_ = 10;
+    int64_t steps_ = 10, density_steps_ = 20, exact_dim_ = 10;
     double alpha_ = 0;
     FmpeNet net_{nullptr};
 };

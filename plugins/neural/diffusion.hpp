@@ -8,6 +8,7 @@
 #pragma once
 #include <cmath>
 #include <functional>
+#include <vector>
 
 #include "util.hpp"
 
@@ -31,6 +32,16 @@ struct Diffusion {
     Tensor drift(double t, const Tensor& y) const { return vp ? -0.5 * beta(t) * y : torch::zeros_like(y); }
     // The marginal's scale at t = 1 for unit-variance data: where samplers start.
     double end_std() const { return std::sqrt(mean(1) * mean(1) + std(1) * std(1)); }
+    // The log signal-to-noise ratio log(m^2 / s^2), decreasing in t, and its inverse (bisection).
+    double log_snr(double t) const { return 2 * (std::log(mean(t)) - std::log(std(t))); }
+    double time_at_log_snr(double lambda) const {
+        double lo = t_eps(), hi = 1.0;
+        for (int i = 0; i < 60; ++i) {
+            const double mid = 0.5 * (lo + hi);
+            (log_snr(mid) > lambda ? lo : hi) = mid;
+        }
+        return 0.5 * (lo + hi);
+    }
     // m(t) and s(t) for a column of times [B, 1].
     std::pair<Tensor, Tensor> mean_std(const Tensor& t) const {
         if (vp) {
@@ -42,20 +53,17 @@ struct Diffusion {
 };
 
 // The reverse SDE d x = (f - g^2 score) dt + g dW from t = 1 to t_eps by Euler-Maruyama, each
-// step followed by after_step(t, x before the step, x) when given and by `corrections` Langevin
-// steps at t - h whose size is set by the signal-to-noise ratio of the batch's mean norms (Song et
-// al. 2021, Algorithms 2-5, as their implementation: one row's ratio is wild in low dimension);
-// returns Tweedie's denoised mean at t_eps. x: [B, ...], score(t, x) of x's shape.
+// step followed by `corrections` Langevin steps at t - h whose size is set by the signal-to-noise
+// ratio of the batch's mean norms (Song et al. 2021, Algorithms 2-5, as their implementation: one
+// row's ratio is wild in low dimension); returns Tweedie's denoised mean at t_eps. x: [B, ...],
+// score(t, x) of x's shape.
 inline Tensor reverse_sde(const Diffusion& dif, Tensor x, const std::function<Tensor(double, const Tensor&)>& score, int64_t steps,
-                          int64_t corrections, double snr, at::Generator& gen,
-                          const std::function<Tensor(double, const Tensor&, const Tensor&)>& after_step = nullptr) {
+                          int64_t corrections, double snr, at::Generator& gen) {
     const double h = (1.0 - dif.t_eps()) / double(steps);
     const int64_t b = x.size(0);
     for (int64_t i = 0; i < steps; ++i) {
         const double t = 1.0 - double(i) * h;
-        const Tensor before = x;
         x = x - h * (dif.drift(t, x) - dif.g2(t) * score(t, x)) + std::sqrt(dif.g2(t) * h) * torch::randn(x.sizes(), gen, x.options());
-        if (after_step) x = after_step(t, before, x);
         for (int64_t c = 0; c < corrections; ++c) {
             const Tensor s = score(t - h, x), z = torch::randn(x.sizes(), gen, x.options());
             const double ratio = snr * z.reshape({b, -1}).norm(2, 1).mean().item<double>() /
@@ -66,6 +74,41 @@ inline Tensor reverse_sde(const Diffusion& dif, Tensor x, const std::function<Te
     }
     const double te = dif.t_eps();
     return (x + std::pow(dif.std(te), 2) * score(te, x)) / dif.mean(te);
+}
+
+// The probability-flow ODE by the exponential integrator in its data-prediction form, second-order
+// multistep (DPM-Solver++(2M), Lu et al. 2022, "DPM-Solver++", Algorithm 2; its first step is
+// DDIM's), from t = 1 to t_eps in `steps` steps evenly spaced in lambda = log(m / s):
+//   x <- (s' / s) x + (m' - m s' / s) D,   D = (1 + 1/(2 q)) x0 - 1/(2 q) x0_prev,  q = h_prev / h,
+// x0 = (x + s^2 score) / m Tweedie's denoised mean. Each step is followed by `corrections`
+// Langevin steps x <- x + d score + sqrt(2 d) z at the new time, d = tau / mean(score^2) over each
+// row (Rozet & Louppe 2023, Algorithm 4: for rows of many entries, as trajectories; one entry's
+// ratio is wild). Returns Tweedie's denoised mean at t_eps.
+inline Tensor reverse_exponential(const Diffusion& dif, Tensor x, const std::function<Tensor(double, const Tensor&)>& score, int64_t steps,
+                                  int64_t corrections, double tau, at::Generator& gen) {
+    const int64_t b = x.size(0);
+    std::vector<int64_t> row_shape(size_t(x.dim()), 1);
+    row_shape[0] = b;
+    auto denoised = [&](double t, const Tensor& y) { return (y + std::pow(dif.std(t), 2) * score(t, y)) / dif.mean(t); };
+    const double l1 = dif.log_snr(1.0), l0 = dif.log_snr(dif.t_eps());
+    double t = 1.0, h_prev = 0;
+    Tensor x0_prev;
+    for (int64_t i = 1; i <= steps; ++i) {
+        const double next = i == steps ? dif.t_eps() : dif.time_at_log_snr(l1 + (l0 - l1) * double(i) / double(steps));
+        const double h = 0.5 * (dif.log_snr(next) - dif.log_snr(t)), ratio = dif.std(next) / dif.std(t);
+        const Tensor x0 = denoised(t, x);
+        const Tensor d = x0_prev.defined() ? (1 + 0.5 * h / h_prev) * x0 - (0.5 * h / h_prev) * x0_prev : x0;
+        x = ratio * x + (dif.mean(next) - dif.mean(t) * ratio) * d;
+        x0_prev = x0;
+        h_prev = h;
+        t = next;
+        for (int64_t c = 0; c < corrections; ++c) {
+            const Tensor s = score(t, x), z = torch::randn(x.sizes(), gen, x.options());
+            const Tensor step = (tau / s.reshape({b, -1}).pow(2).mean(1).clamp_min(1e-12)).view(row_shape);
+            x = x + step * s + torch::sqrt(2 * step) * z;
+        }
+    }
+    return denoised(t, x);
 }
 
 }  // namespace simbi::nn

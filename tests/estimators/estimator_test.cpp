@@ -644,13 +644,14 @@ TEST_CASE("FMPE recovers the toy posterior and its density", "[estimators][fmpe]
     check_toy_posterior("simbi.fmpe", "", true);
 }
 
-TEST_CASE("NPSE learns the score of the Gaussian toy posterior (VP, probability-flow ODE)", "[estimators][npse]") {
+TEST_CASE("NPSE learns the score of the Gaussian toy posterior (VP, DDIM sampling, density by the probability-flow ODE)", "[estimators][npse]") {
     check_toy_posterior("simbi.npse", "", true);
 }
 
-TEST_CASE("NPSE samples the Gaussian toy posterior by the reverse SDE (VE) and by predictor-corrector (VP)", "[estimators][npse]") {
+TEST_CASE("NPSE samples the Gaussian toy posterior by the reverse SDE (VE), predictor-corrector and the ODE (VP)", "[estimators][npse]") {
     check_toy_posterior("simbi.npse", R"({"schedule": "ve", "sampler": "sde", "steps": 200})", true);
     check_toy_posterior("simbi.npse", R"({"sampler": "pc", "steps": 200})", false);
+    check_toy_posterior("simbi.npse", R"({"sampler": "ode", "steps": 50})", false);
 }
 
 TEST_CASE("the ODE estimators recover a 2-D mixture, and their densities integrate to 1", "[estimators][npse][fmpe]") {

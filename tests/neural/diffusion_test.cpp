@@ -1,0 +1,57 @@
+// The reverse-time samplers of score-based models (neural/diffusion.hpp), driven by the exact
+// score of a 1-D Gaussian: theta_0 ~ N(mu, v) diffuses to theta_t ~ N(m mu, m^2 v + s^2), whose
+// score is -(theta - m mu) / (m^2 v + s^2). Started from that law at t = 1, a sampler must end
+// at N(mu, v).
+// LibTorch pulls in glog, whose CHECK macro would shadow Catch's: include torch first.
+#include "neural/diffusion.hpp"
+#undef CHECK
+#include <catch2/catch.hpp>
+
+using namespace simbi::nn;
+
+namespace {
+
+constexpr double kMu = 1.5, kVar = 0.09;
+// Rows of 64 i.i.d. entries, as a trajectory's: the Langevin corrector sizes its step per row.
+constexpr int64_t kRows = 500, kDim = 64;
+
+std::function<Tensor(double, const Tensor&)> exact_score(const Diffusion& dif) {
+    return [dif](double t, const Tensor& x) {
+        const double m = dif.mean(t), s = dif.std(t);
+        return -(x - m * kMu) / (m * m * kVar + s * s);
+    };
+}
+
+Tensor start(const Diffusion& dif, at::Generator& gen) {
+    const double m = dif.mean(1), s = dif.std(1);
+    return m * kMu + std::sqrt(m * m * kVar + s * s) * torch::randn({kRows, kDim}, gen, torch::kFloat64);
+}
+
+// Mean within 5 standard errors plus `bias`, standard deviation within 5 standard errors plus `bias`.
+void check_law(const Tensor& x, double bias) {
+    const double mean = x.mean().item<double>(), sd = x.std().item<double>(), sd_true = std::sqrt(kVar);
+    INFO("mean " << mean << ", sd " << sd);
+    CHECK(std::fabs(mean - kMu) < 5 * sd_true / std::sqrt(double(kRows * kDim)) + bias);
+    CHECK(std::fabs(sd / sd_true - 1) < 5 / std::sqrt(2.0 * double(kRows * kDim)) + bias);
+}
+
+}  // namespace
+
+TEST_CASE("the exponential integrator carries the diffused Gaussian back to the data's law", "[neural][diffusion]") {
+    for (bool vp : {true, false}) {
+        Diffusion dif;
+        dif.vp = vp;
+        INFO((vp ? "VP" : "VE"));
+        at::Generator gen = at::detail::createCPUGenerator(7);
+        // Deterministic in 64 steps, and with one Langevin correction a step, whose discretization
+        // widens the law a little (a Gaussian's sd by 1 / sqrt(1 - tau / 2) at stationarity).
+        check_law(reverse_exponential(dif, start(dif, gen), exact_score(dif), 64, 0, 0.0, gen), 0.01);
+        check_law(reverse_exponential(dif, start(dif, gen), exact_score(dif), 64, 1, 0.01, gen), 0.01);
+    }
+}
+
+TEST_CASE("the reverse SDE carries the diffused Gaussian back to the data's law", "[neural][diffusion]") {
+    Diffusion dif;
+    at::Generator gen = at::detail::createCPUGenerator(8);
+    check_law(reverse_sde(dif, start(dif, gen), exact_score(dif), 256, 0, 0.16, gen), 0.02);
+}
