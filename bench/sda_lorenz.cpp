@@ -2,16 +2,22 @@
 // over windows of 2k + 1 = 5 states, trained on simulated trajectories, assimilates one trajectory
 // of 1024 states from two kinds of observations of its first component,
 //   sparse: every 8th state, noise sigma = 0.05;     dense: every state, sigma = 0.25,
+// sigma in the paper's standardized units (its first component divided by 8), so 0.4 and 2.0 here,
 // with SDA's likelihood score and with DPS's guidance (Chung et al. 2023). The reference is a
 // bootstrap particle filter (Gordon et al. 1993) with 16,384 particles, its smoothing marginals
 // from the particles' ancestral paths (Kitagawa 1996). Prints the RMSE of each posterior mean to
 // the true trajectory and the 1-Wasserstein distance of per-time, per-component marginals to the
 // particle filter's, averaged over times and components.
-// usage: bench_sda [training_trajectories 256] [posterior_samples 16] [epochs 10] [steps 256]
+// Also prints, for each posterior, the RMSE per component, the mean posterior sd, and the RMS of
+// the one-step residual s_{i+1} - RK4(s_i) (the process noise, 0.1, along true trajectories).
+// usage: bench_sda [training_trajectories 256] [posterior_samples 8] [epochs 40] [steps 128]
+//                  [samplers "sde:4,ddim:4", each name:corrections]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "lorenz63/lorenz63.hpp"
@@ -131,9 +137,24 @@ double mean_w1(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const int64_t trajectories = argc > 1 ? std::atol(argv[1]) : 256, samples = argc > 2 ? std::atol(argv[2]) : 16,
-                  epochs = argc > 3 ? std::atol(argv[3]) : 10, steps = argc > 4 ? std::atol(argv[4]) : 256;
+    const int64_t trajectories = argc > 1 ? std::atol(argv[1]) : 256, samples = argc > 2 ? std::atol(argv[2]) : 8,
+                  epochs = argc > 3 ? std::atol(argv[3]) : 40, steps = argc > 4 ? std::atol(argv[4]) : 128;
+    // Samplers as "name:corrections,...": sde (reverse SDE) or ddim (exponential integrator).
+    std::vector<std::pair<std::string, int64_t>> variants;
+    {
+        std::string list = argc > 5 ? argv[5] : "sde:4,ddim:4";
+        for (size_t start = 0; start < list.size();) {
+            const size_t comma = std::min(list.find(',', start), list.size()), colon = list.find(':', start);
+            if (colon == std::string::npos || colon > comma) {
+                std::fprintf(stderr, "bench_sda: a sampler is name:corrections, not '%s'\n", list.substr(start, comma - start).c_str());
+                return 2;
+            }
+            variants.emplace_back(list.substr(start, colon - start), std::atol(list.substr(colon + 1, comma - colon - 1).c_str()));
+            start = comma + 1;
+        }
+    }
     torch::set_num_threads(2);
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     using Clock = std::chrono::steady_clock;
     Chain chain(1);
     // Training windows of 5 states from trajectories of the chain.
@@ -148,8 +169,9 @@ int main(int argc, char** argv) {
     std::printf("SDA on Lorenz-63: %lld windows of 5 states from %lld trajectories, %lld epochs, loss %.4f, %.0f s\n", (long long)data.size(0),
                 (long long)trajectories, (long long)epochs, loss, std::chrono::duration<double>(Clock::now() - t0).count());
     const Tensor truth = to_tensor(Chain(7).trajectory(kLength)).to(torch::kFloat32);
-    std::printf("\n%-8s %-8s %10s %10s %10s\n", "setting", "method", "RMSE", "W1 to PF", "seconds");
-    for (const Setting& s : {Setting{"sparse", 8, 0.05}, Setting{"dense", 1, 0.25}}) {
+    std::printf("\n%-8s %-10s %10s %10s %10s\n", "setting", "method", "RMSE", "W1 to PF", "seconds");
+    constexpr double kPaperScale = 8.0;  // SDA's preprocessing divides the first component by 8
+    for (const Setting& s : {Setting{"sparse", 8, 0.05 * kPaperScale}, Setting{"dense", 1, 0.25 * kPaperScale}}) {
         std::mt19937_64 noise(11);
         std::normal_distribution<double> normal(0, 1);
         Observation obs;
@@ -166,11 +188,35 @@ int main(int argc, char** argv) {
         const Tensor pf = particle_filter(y, s, 5);
         const double pf_s = std::chrono::duration<double>(Clock::now() - t1).count();
         auto rmse = [&](const Tensor& x) { return (x.mean(0) - truth).pow(2).mean().sqrt().item<double>(); };
-        std::printf("%-8s %-8s %10.3f %10s %10.1f\n", s.name, "PF", rmse(pf), "0", pf_s);
-        for (const char* method : {"sda", "dps"}) {
+        // Each component's RMSE, the mean posterior sd, and the RMS of the samples' one-step
+        // residual s_{i+1} - RK4(s_i) per component (the process noise, 0.1, for true paths).
+        auto per_component = [&](const Tensor& x) {
+            const Tensor e = (x.mean(0) - truth).pow(2).mean(0).sqrt();
+            const Tensor x64 = x.to(torch::kFloat64).contiguous();
+            auto a = x64.accessor<double, 3>();
+            simbi::lorenz63::Parameters p;
+            double r2 = 0;
+            for (int64_t b = 0; b < x.size(0); ++b)
+                for (int64_t i = 0; i + 1 < x.size(1); ++i) {
+                    const State next = simbi::lorenz63::rk4_step(State{a[b][i][0], a[b][i][1], a[b][i][2]}, p);
+                    for (int c = 0; c < 3; ++c) r2 += std::pow(a[b][i + 1][c] - next[size_t(c)], 2);
+                }
+            std::printf("%-8s %-10s RMSE per component %.3f %.3f %.3f, posterior sd %.3f, one-step residual %.3f\n", s.name, "", e[0].item<double>(),
+                        e[1].item<double>(), e[2].item<double>(), x.std(0).mean().item<double>(), std::sqrt(r2 / double(3 * x.size(0) * (x.size(1) - 1))));
+        };
+        std::printf("%-8s %-10s %10.3f %10s %10.1f\n", s.name, "PF", rmse(pf), "0", pf_s);
+        per_component(pf);
+        // SDA with each sampler, then DPS's guidance with the first.
+        for (size_t v = 0; v <= variants.size(); ++v) {
+            const bool dps = v == variants.size();
+            const auto& [sampler, corrections] = variants[dps ? 0 : v];
+            sda.settings().sampler = sampler;
+            sda.settings().corrections = corrections;
             auto t2 = Clock::now();
-            const Tensor x = sda.sample(samples, kLength, &obs, 3, method);
-            std::printf("%-8s %-8s %10.3f %10.3f %10.1f\n", s.name, method, rmse(x), mean_w1(x, pf), std::chrono::duration<double>(Clock::now() - t2).count());
+            const Tensor x = sda.sample(samples, kLength, &obs, 3, dps ? "dps" : "sda");
+            const std::string name = std::string(dps ? "DPS" : "SDA") + " " + sampler + "/" + std::to_string(corrections);
+            std::printf("%-8s %-10s %10.3f %10.3f %10.1f\n", s.name, name.c_str(), rmse(x), mean_w1(x, pf), std::chrono::duration<double>(Clock::now() - t2).count());
+            per_component(x);
         }
     }
     return 0;

@@ -26,6 +26,8 @@ TrajectoryScore::TrajectoryScore(int64_t state_dim, const SdaSettings& settings)
 
 TrajectoryScore::~TrajectoryScore() = default;
 
+SdaSettings& TrajectoryScore::settings() { return impl_->settings; }
+
 double TrajectoryScore::train(const Tensor& windows, int64_t epochs, int64_t batch, double learning_rate, uint64_t seed) {
     Impl& m = *impl_;
     const int64_t n = windows.size(0), w = 2 * m.k + 1;
@@ -82,6 +84,7 @@ Tensor TrajectoryScore::sample(int64_t n, int64_t length, const Observation* obs
     SdaSettings st = m.settings;
     if (!guidance_override.empty()) st.guidance = guidance_override;
     if (st.guidance != "sda" && st.guidance != "dps") throw std::invalid_argument("guidance must be sda or dps, not '" + st.guidance + "'");
+    if (st.sampler != "sde" && st.sampler != "ddim") throw std::invalid_argument("sampler must be sde or ddim, not '" + st.sampler + "'");
     const Tensor idx = obs ? torch::tensor(obs->index, torch::kLong) : Tensor();
     // Each observed entry's variance in the data's units, for Gamma = gamma I in standardized ones.
     const Tensor obs_scale2 = obs ? m.std.pow(2).index_select(0, idx.remainder(m.d)) : Tensor();
@@ -91,32 +94,27 @@ Tensor TrajectoryScore::sample(int64_t n, int64_t length, const Observation* obs
         const Tensor x0 = (x + std::pow(dif.std(t), 2) * s) / dif.mean(t) * m.std + m.mean;
         return obs->y.unsqueeze(0) - x0.reshape({x.size(0), -1}).index_select(1, idx);
     };
-    // SDA: the prior score plus grad log N(y | A x0, Sigma_y + s^2 / m^2 Gamma), Gamma = gamma I in
-    // standardized units (eq. 14); without observation, or for DPS, the prior score alone.
+    // The prior score plus the likelihood's: SDA's grad log N(y | A x0, Sigma_y + s^2 / m^2 Gamma),
+    // Gamma = gamma I in standardized units (eq. 14), or DPS's -zeta grad ||y - A x0|| (Chung et
+    // al. 2023, Algorithm 1, whose step zeta / ||r|| grad ||r||^2 is the same up to the constant).
     auto guided_score = [&](double t, const Tensor& x) {
-        if (!obs || st.guidance == "dps") return score(t, x);
+        if (!obs) return score(t, x);
         torch::AutoGradMode grad(true);
         Tensor xg = x.detach().requires_grad_(true);
         const Tensor s = score(t, xg);
-        const Tensor var = obs->sigma * obs->sigma + std::pow(dif.std(t) / dif.mean(t), 2) * st.gamma * obs_scale2;
-        const Tensor g = torch::autograd::grad({-0.5 * (residual(t, xg, s).pow(2) / var).sum()}, {xg})[0];
-        return (s + g).detach();
+        const Tensor r2 = residual(t, xg, s).pow(2);
+        Tensor log_like;
+        if (st.guidance == "sda") {
+            const Tensor var = obs->sigma * obs->sigma + std::pow(dif.std(t) / dif.mean(t), 2) * st.gamma * obs_scale2;
+            log_like = -0.5 * (r2 / var).sum();
+        } else {
+            log_like = -2 * st.zeta * r2.sum(1).clamp_min(1e-12).sqrt().sum();
+        }
+        return (s + torch::autograd::grad({log_like}, {xg})[0]).detach();
     };
-    // DPS: after each unconditional step, x -= zeta / ||r|| grad_x ||r||^2, the gradient taken at
-    // the state before the step (Chung et al. 2023, Algorithm 1).
-    auto dps_correction = [&](double t, const Tensor& before) {
-        torch::AutoGradMode grad(true);
-        Tensor xg = before.detach().requires_grad_(true);
-        const Tensor r2 = residual(t, xg, score(t, xg)).pow(2).sum(1);
-        const Tensor g = torch::autograd::grad({r2.sum()}, {xg})[0];
-        const Tensor scale = (st.zeta / r2.detach().sqrt().clamp_min(1e-12)).view({-1, 1, 1});
-        return (scale * g).detach();
-    };
-    // SDA's guidance is in the score; DPS's is a correction after each step.
-    std::function<Tensor(double, const Tensor&, const Tensor&)> after_step;
-    if (obs && st.guidance == "dps") after_step = [&](double t, const Tensor& before, const Tensor& x) { return x - dps_correction(t, before); };
-    Tensor x = dif.end_std() * torch::randn({n, length, m.d}, gen, torch::kFloat32);
-    x = reverse_sde(dif, x, guided_score, st.steps, st.corrections, st.snr, gen, after_step);
+    Tensor x = torch::randn({n, length, m.d}, gen, torch::kFloat32);
+    if (st.sampler == "ddim") x = reverse_exponential(dif, x, guided_score, st.steps, st.corrections, st.tau, gen);
+    else x = reverse_sde(dif, dif.end_std() * x, guided_score, st.steps, st.corrections, st.snr, gen);
     return x * m.std + m.mean;
 }
 

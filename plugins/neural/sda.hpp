@@ -1,7 +1,7 @@
 // Score-based data assimilation (Rozet & Louppe 2023, "Score-based Data Assimilation"): a score
 // network trained on short windows of 2k + 1 consecutive states of a Markov chain, composed into
 // the score of a whole trajectory, and posterior trajectories given observations y = A(x) + noise
-// by the reverse SDE with a Gaussian approximation of the likelihood's score.
+// by a predictor-corrector sampler with a Gaussian approximation of the likelihood's score.
 #pragma once
 #include <memory>
 #include <string>
@@ -21,9 +21,14 @@ struct Observation {
 struct SdaSettings {
     int64_t k = 2;                      // the window: 2k + 1 states
     std::vector<int64_t> hidden = {256, 256, 256};
-    int64_t steps = 256;                // reverse-SDE steps from t = 1 to t_eps
+    // "sde": the reverse SDE (Euler-Maruyama), Langevin steps sized by the signal-to-noise ratio
+    // `snr`; "ddim": the exponential integrator (DPM-Solver++(2M)), Langevin steps tau / mean(s^2)
+    // (SDA's Algorithm 4). Both in neural/diffusion.hpp.
+    std::string sampler = "sde";
+    int64_t steps = 256;                // predictor steps from t = 1 to t_eps
     int64_t corrections = 1;            // Langevin corrector steps after each
-    double snr = 0.1;                   // the corrector's signal-to-noise ratio
+    double snr = 0.1;                   // sde's corrector
+    double tau = 0.25;                  // ddim's corrector
     std::string guidance = "sda";       // "sda": Gaussian likelihood score; "dps": Chung et al. 2023
     // sda: Gamma = gamma I (standardized units) in Sigma_y + s^2 / m^2 Gamma (eq. 14). Of 0.01,
     // 0.1 and 1, 0.1 came closest to the Kalman smoother on the linear-Gaussian test.
@@ -41,6 +46,9 @@ public:
     // n posterior trajectories [n, L, D] given the observation (none: prior trajectories), with
     // the settings' guidance or another ("sda", "dps").
     Tensor sample(int64_t n, int64_t length, const Observation* observation, uint64_t seed, const std::string& guidance = "");
+    // The sampling settings (steps, corrections, tau, guidance, gamma, zeta), changeable after
+    // training; k and hidden are fixed by then.
+    SdaSettings& settings();
     // The composed score of trajectories [B, L, D] in standardized units at time t (eq. 10-11):
     // state i takes its score from the window centred on it, the first and last k states from
     // the first and last windows.
