@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "neural/neural.hpp"
+#include "simbi_host/errors.hpp"
 #include "simbi_host/manifest.hpp"
 #include "simbi_host/pipeline.hpp"
 #include "simbi_host/simulate_stage.hpp"
@@ -82,7 +83,7 @@ torch::Tensor csv_tensor(const std::string& path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     std::string ref = "../shared/sbibm", work = "bench-sbibm-work";
     std::vector<std::string> tasks = {"two_moons", "slcp", "gaussian_linear", "gaussian_mixture"}, methods = {"npe", "nre", "bnre", "nle"};
     std::vector<uint64_t> budgets = {1000, 10000};
@@ -232,4 +233,18 @@ int main(int argc, char** argv) {
         }
     }
     return 0;
+}
+
+// A missing reference file or a bad option ends the benchmark with a message (2), a failed run
+// with 1, never with an uncaught exception.
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const simbi::host::UsageError& e) {
+        std::fprintf(stderr, "bench_sbibm: %s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_sbibm: %s\n", e.what());
+        return 1;
+    }
 }

@@ -89,14 +89,14 @@ Tensor TrajectoryScore::sample(int64_t n, int64_t length, const Observation* obs
     // Each observed entry's variance in the data's units, for Gamma = gamma I in standardized ones.
     const Tensor obs_scale2 = obs ? m.std.pow(2).index_select(0, idx.remainder(m.d)) : Tensor();
     // The residual y - A x0 of the denoised mean x0 = (x + s^2 score) / m, in the data's units,
-    // and the score at x (standardized), with gradients to x.
+    // given the score s at x (standardized); differentiable in x through s.
     auto residual = [&](double t, const Tensor& x, const Tensor& s) {
         const Tensor x0 = (x + std::pow(dif.std(t), 2) * s) / dif.mean(t) * m.std + m.mean;
         return obs->y.unsqueeze(0) - x0.reshape({x.size(0), -1}).index_select(1, idx);
     };
     // The prior score plus the likelihood's: SDA's grad log N(y | A x0, Sigma_y + s^2 / m^2 Gamma),
-    // Gamma = gamma I in standardized units (eq. 14), or DPS's -zeta grad ||y - A x0|| (Chung et
-    // al. 2023, Algorithm 1, whose step zeta / ||r|| grad ||r||^2 is the same up to the constant).
+    // Gamma = gamma I in standardized units (eq. 14), or DPS's -2 zeta grad ||y - A x0||, which is
+    // the step zeta / ||r|| grad ||r||^2 of Chung et al. 2023 (Algorithm 1) as a score.
     auto guided_score = [&](double t, const Tensor& x) {
         if (!obs) return score(t, x);
         torch::AutoGradMode grad(true);
