@@ -78,8 +78,9 @@ inline Tensor reverse_sde(const Diffusion& dif, Tensor x, const std::function<Te
 
 // The probability-flow ODE by the exponential integrator in its data-prediction form, second-order
 // multistep (DPM-Solver++(2M), Lu et al. 2022, "DPM-Solver++", Algorithm 2; its first step is
-// DDIM's), from t = 1 to t_eps in `steps` steps evenly spaced in lambda = log(m / s):
-//   x <- (s' / s) x + (m' - m s' / s) D,   D = (1 + 1/(2 q)) x0 - 1/(2 q) x0_prev,  q = h_prev / h,
+// DDIM's), from t = 1 to t_eps in `steps` steps evenly spaced in lambda = log(m / s), so that the
+// ratio of successive steps is 1:
+//   x <- (s' / s) x + (m' - m s' / s) D,   D = 3/2 x0 - 1/2 x0_prev,
 // x0 = (x + s^2 score) / m Tweedie's denoised mean. Each step is followed by `corrections`
 // Langevin steps x <- x + d score + sqrt(2 d) z at the new time, d = tau / mean(score^2) over each
 // row (Rozet & Louppe 2023, Algorithm 4: for rows of many entries, as trajectories; one entry's
@@ -91,16 +92,15 @@ inline Tensor reverse_exponential(const Diffusion& dif, Tensor x, const std::fun
     row_shape[0] = b;
     auto denoised = [&](double t, const Tensor& y) { return (y + std::pow(dif.std(t), 2) * score(t, y)) / dif.mean(t); };
     const double l1 = dif.log_snr(1.0), l0 = dif.log_snr(dif.t_eps());
-    double t = 1.0, h_prev = 0;
+    double t = 1.0;
     Tensor x0_prev;
     for (int64_t i = 1; i <= steps; ++i) {
         const double next = i == steps ? dif.t_eps() : dif.time_at_log_snr(l1 + (l0 - l1) * double(i) / double(steps));
-        const double h = 0.5 * (dif.log_snr(next) - dif.log_snr(t)), ratio = dif.std(next) / dif.std(t);
+        const double ratio = dif.std(next) / dif.std(t);
         const Tensor x0 = denoised(t, x);
-        const Tensor d = x0_prev.defined() ? (1 + 0.5 * h / h_prev) * x0 - (0.5 * h / h_prev) * x0_prev : x0;
+        const Tensor d = x0_prev.defined() ? 1.5 * x0 - 0.5 * x0_prev : x0;
         x = ratio * x + (dif.mean(next) - dif.mean(t) * ratio) * d;
         x0_prev = x0;
-        h_prev = h;
         t = next;
         for (int64_t c = 0; c < corrections; ++c) {
             const Tensor s = score(t, x), z = torch::randn(x.sizes(), gen, x.options());

@@ -44,8 +44,8 @@ public:
     static simbi::Info info() {
         simbi::Info i("simbi.npse", "Neural posterior score estimation", SIMBI_KIND_ESTIMATOR);
         i.version("1.0.0").vendor("simbi").description(
-            "A conditional score network trained by denoising score matching (VP or VE diffusion); samples by the probability-flow ODE, the reverse SDE "
-            "or predictor-corrector, densities by the probability-flow ODE.");
+            "A conditional score network trained by denoising score matching (VP or VE diffusion); samples by the probability-flow ODE "
+            "(exponential integrator or Runge-Kutta), the reverse SDE or predictor-corrector, densities by the probability-flow ODE.");
         TimeFieldOptions::declare(i, "score network");
         i.option("schedule", "string", "\"vp\"", "the diffusion: vp (variance preserving) or ve (variance exploding)")
             .option("sigma_max", "number", "10", "VE: the noise scale at t = 1, in standardized units")
