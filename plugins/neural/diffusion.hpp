@@ -42,6 +42,15 @@ struct Diffusion {
         }
         return 0.5 * (lo + hi);
     }
+    // The times of a column of log SNRs [B, 1], in closed form: VP solves
+    // t^2 (b_max - b_min) / 2 + t b_min = -log m^2 = softplus(-lambda); VE, log s = -lambda / 2.
+    Tensor time_at_log_snr(const Tensor& lambda) const {
+        if (vp) {
+            const double db = kBetaMax - kBetaMin;
+            return (torch::sqrt(kBetaMin * kBetaMin + 2 * db * torch::softplus(-lambda)) - kBetaMin) / db;
+        }
+        return (-0.5 * lambda - std::log(kSigmaMin)) / std::log(sigma_max / kSigmaMin);
+    }
     // m(t) and s(t) for a column of times [B, 1].
     std::pair<Tensor, Tensor> mean_std(const Tensor& t) const {
         if (vp) {
@@ -81,12 +90,16 @@ inline Tensor reverse_sde(const Diffusion& dif, Tensor x, const std::function<Te
 // DDIM's), from t = 1 to t_eps in `steps` steps evenly spaced in lambda = log(m / s), so that the
 // ratio of successive steps is 1:
 //   x <- (s' / s) x + (m' - m s' / s) D,   D = 3/2 x0 - 1/2 x0_prev,
-// x0 = (x + s^2 score) / m Tweedie's denoised mean. Each step is followed by `corrections`
+// x0 = (x + s^2 score) / m Tweedie's denoised mean. With eta > 0 the step draws from the
+// stochastic sampler's family between that ODE (eta = 0) and the reverse SDE (eta = 1, DDPM's
+// ancestral step q(x' | x, x0); SDE-DPM-Solver++(2M), Lu et al. 2022, eq. 9), h = lambda' - lambda:
+//   x <- (s' / s) e^{-eta h} x + m' (1 - e^{-(1 + eta) h}) D + s' sqrt(1 - e^{-2 eta h}) z.
+// Each step is followed by `corrections`
 // Langevin steps x <- x + d score + sqrt(2 d) z at the new time, d = tau / mean(score^2) over each
 // row (Rozet & Louppe 2023, Algorithm 4: for rows of many entries, as trajectories; one entry's
 // ratio is wild). Returns Tweedie's denoised mean at t_eps.
 inline Tensor reverse_exponential(const Diffusion& dif, Tensor x, const std::function<Tensor(double, const Tensor&)>& score, int64_t steps,
-                                  int64_t corrections, double tau, at::Generator& gen) {
+                                  int64_t corrections, double tau, at::Generator& gen, double eta = 0) {
     const int64_t b = x.size(0);
     std::vector<int64_t> row_shape(size_t(x.dim()), 1);
     row_shape[0] = b;
@@ -96,10 +109,11 @@ inline Tensor reverse_exponential(const Diffusion& dif, Tensor x, const std::fun
     Tensor x0_prev;
     for (int64_t i = 1; i <= steps; ++i) {
         const double next = i == steps ? dif.t_eps() : dif.time_at_log_snr(l1 + (l0 - l1) * double(i) / double(steps));
-        const double ratio = dif.std(next) / dif.std(t);
+        const double h = 0.5 * (dif.log_snr(next) - dif.log_snr(t));
         const Tensor x0 = denoised(t, x);
         const Tensor d = x0_prev.defined() ? 1.5 * x0 - 0.5 * x0_prev : x0;
-        x = ratio * x + (dif.mean(next) - dif.mean(t) * ratio) * d;
+        x = dif.std(next) / dif.std(t) * std::exp(-eta * h) * x - dif.mean(next) * std::expm1(-(1 + eta) * h) * d;
+        if (eta > 0) x = x + dif.std(next) * std::sqrt(-std::expm1(-2 * eta * h)) * torch::randn(x.sizes(), gen, x.options());
         x0_prev = x0;
         t = next;
         for (int64_t c = 0; c < corrections; ++c) {

@@ -9,8 +9,12 @@
 //   "ode": the probability-flow ODE d theta / dt = f - g^2 score / 2 (eq. 13), Runge-Kutta 4;
 //   "sde": the reverse SDE d theta = (f - g^2 score) dt + g dW (eq. 6), Euler-Maruyama;
 //   "pc":  the reverse SDE as predictor and one Langevin corrector step per step (Algorithms 2-5);
-//   "ddim" (the default): the probability-flow ODE's exponential integrator (DPM-Solver++(2M),
-//          one network pass a step), then Tweedie's denoised mean (neural/diffusion.hpp).
+//   "ddim" (the default): the exponential integrator on steps even in log SNR, second-order
+//          multistep, one network pass a step, then Tweedie's denoised mean (neural/diffusion.hpp);
+//          eta = 1 (the default) takes the reverse SDE's ancestral steps, which forgive the score's
+//          errors better than the ODE (eta = 0; docs/benchmarks.md).
+// Half the training times are even in log SNR by default, so that noise scales as fine as a
+// narrow posterior's width are trained often (training_times).
 // log q integrates the probability-flow ODE with its divergence (exact up to
 // exact_divergence_dim parameters, Hutchinson's estimate above), as FMPE does; it is the density
 // at t_eps, where the diffusion blurs by s(t_eps), about 0.01 standardized units.
@@ -50,9 +54,11 @@ public:
         i.option("schedule", "string", "\"vp\"", "the diffusion: vp (variance preserving) or ve (variance exploding)")
             .option("sigma_max", "number", "10", "VE: the noise scale at t = 1, in standardized units")
             .option("sampler", "string", "\"ddim\"", "ode (probability flow, Runge-Kutta 4), sde (reverse SDE, Euler-Maruyama), pc (predictor-corrector) or ddim (exponential integrator)")
-            .option("steps", "integer", "50", "sampling steps from t = 1 to t_eps: Runge-Kutta steps for ode, Euler-Maruyama steps for sde and pc, integrator steps for ddim")
+            .option("steps", "integer", "0", "sampling steps from t = 1 to t_eps: integrator steps for ddim, Runge-Kutta steps for ode, Euler-Maruyama steps for sde and pc; 0: 20 for ddim, 50 for ode, 200 for sde and pc")
             .option("density_steps", "integer", "50", "Runge-Kutta steps of the probability-flow ODE for log_prob")
-            .option("snr", "number", "0.16", "pc: the corrector's signal-to-noise ratio");
+            .option("snr", "number", "0.16", "pc: the corrector's signal-to-noise ratio")
+            .option("eta", "number", "1", "ddim: 0 integrates the probability-flow ODE, 1 draws the reverse SDE's ancestral steps, between them a mix")
+            .option("time_sampling", "string", "\"mixed\"", "training times: log_snr (even in log signal-to-noise ratio, as many at each noise scale), uniform (even in t) or mixed (half each)");
         declare_runtime_options(i);
         TrainingConfig::declare(i, training_defaults());
         return i;
@@ -69,14 +75,20 @@ public:
         schedule_name_ = c.string("schedule", "vp");
         sampler_ = c.string("sampler", "ddim");
         sched_.sigma_max = c.number("sigma_max", 10.0);
-        steps_ = c.integer("steps", 50);
+        steps_ = c.integer("steps", 0);
         density_steps_ = c.integer("density_steps", 50);
         snr_ = c.number("snr", 0.16);
+        time_sampling_ = c.string("time_sampling", "mixed");
+        eta_ = c.number("eta", 1.0);
+        if (!(eta_ >= 0 && eta_ <= 1)) throw std::invalid_argument("eta must be in [0, 1]");
+        if (time_sampling_ != "mixed" && time_sampling_ != "log_snr" && time_sampling_ != "uniform")
+            throw std::invalid_argument("time_sampling must be mixed, log_snr or uniform, not '" + time_sampling_ + "'");
         if (schedule_name_ != "vp" && schedule_name_ != "ve") throw std::invalid_argument("schedule must be vp or ve, not '" + schedule_name_ + "'");
         if (sampler_ != "ode" && sampler_ != "sde" && sampler_ != "pc" && sampler_ != "ddim")
             throw std::invalid_argument("sampler must be ode, sde, pc or ddim, not '" + sampler_ + "'");
         if (!(sched_.sigma_max > 2 * Diffusion::kSigmaMin && sched_.sigma_max < 1e6)) throw std::invalid_argument("sigma_max must be in (0.02, 1e6)");
-        if (steps_ < 1 || steps_ > 100000) throw std::invalid_argument("steps must be in 1..100000");
+        if (steps_ < 0 || steps_ > 100000) throw std::invalid_argument("steps must be in 0..100000");
+        if (steps_ == 0) steps_ = sampler_ == "ddim" ? 20 : sampler_ == "ode" ? 50 : 200;
         if (density_steps_ < 1 || density_steps_ > 100000) throw std::invalid_argument("density_steps must be in 1..100000");
         if (!(snr_ > 0 && snr_ < 10)) throw std::invalid_argument("snr must be in (0, 10)");
         set_schedule();
@@ -90,7 +102,7 @@ protected:
         net_ = NpseNet(embedding_, d, k, hidden_);
         fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) {
             const Tensor theta0 = theta_.apply(theta);
-            const Tensor t = sched_.t_eps() + (1 - sched_.t_eps()) * torch::rand({theta0.size(0), 1}, theta0.options());
+            const Tensor t = training_times(theta0.size(0), theta0.options());
             const auto [m, s] = sched_.mean_std(t);
             const Tensor eps = torch::randn_like(theta0);
             const Tensor predicted = net_->noise->forward(t, m * theta0 + s * eps, net_->embed->forward(x_.apply(x)));
@@ -109,7 +121,7 @@ protected:
             const Tensor y = sched_.end_std() * torch::randn({m, d}, gen, torch::kFloat32);
             auto score_c = [&](double t, const Tensor& yy) { return score(t, yy, c); };
             if (sampler_ == "ode") return integrate_rk4([&](double t, const Tensor& yy) { return flow(t, yy, c); }, y, 1.0, sched_.t_eps(), steps_);
-            if (sampler_ == "ddim") return reverse_exponential(sched_, y, score_c, steps_, 0, 0.0, gen);
+            if (sampler_ == "ddim") return reverse_exponential(sched_, y, score_c, steps_, 0, 0.0, gen, eta_);
             return reverse_sde(sched_, y, score_c, steps_, sampler_ == "pc" ? 1 : 0, snr_, gen);
         };
         from_tensor(draw_inside_support(int64_t(n), draw, [&](const Tensor& u) { return theta_.invert(u); }, prior_), theta);
@@ -135,7 +147,7 @@ protected:
     json config_json() const override {
         return {{"hidden", hidden_},   {"embedding", embedding_}, {"schedule", schedule_name_}, {"sigma_max", sched_.sigma_max},
                 {"sampler", sampler_}, {"steps", steps_},         {"snr", snr_},                {"exact_divergence_dim", exact_dim_},
-                {"density_steps", density_steps_}, {"threads", runtime_.threads}};
+                {"density_steps", density_steps_}, {"time_sampling", time_sampling_}, {"eta", eta_}, {"threads", runtime_.threads}};
     }
     void rebuild(const json& j) override {
         const json& c = j.at("config");
@@ -147,6 +159,8 @@ protected:
         steps_ = c.at("steps").get<int64_t>();
         density_steps_ = c.value("density_steps", steps_);  // one count for both before density_steps
         snr_ = c.at("snr").get<double>();
+        time_sampling_ = c.value("time_sampling", "uniform");  // uniform before the option existed
+        eta_ = c.value("eta", 0.0);
         exact_dim_ = c.at("exact_divergence_dim").get<int64_t>();
         set_schedule();
         net_ = NpseNet(embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>(), hidden_);
@@ -154,6 +168,19 @@ protected:
 
 private:
     void set_schedule() { sched_.vp = schedule_name_ == "vp"; }
+    // Even in t, most draws are noisier than a narrow posterior's width (VP: s(t) < 0.1 for 3% of
+    // t); even in log SNR, every noise scale from s(1) down to s(t_eps) is trained as often, but the
+    // middle scales, where the ODE's density of a wide posterior is made, get fewer draws. mixed:
+    // half of each.
+    Tensor training_times(int64_t rows, const torch::TensorOptions& options) const {
+        const Tensor u = torch::rand({rows, 1}, options);
+        if (time_sampling_ == "uniform") return sched_.t_eps() + (1 - sched_.t_eps()) * u;
+        const double l1 = sched_.log_snr(1.0), l0 = sched_.log_snr(sched_.t_eps());
+        const Tensor even_snr = sched_.time_at_log_snr(l1 + (l0 - l1) * u).clamp(sched_.t_eps(), 1.0);
+        if (time_sampling_ == "log_snr") return even_snr;
+        const Tensor even_t = sched_.t_eps() + (1 - sched_.t_eps()) * u;
+        return torch::where(torch::rand({rows, 1}, options) < 0.5, even_t, even_snr);
+    }
     Tensor score(double t, const Tensor& y, const Tensor& c) {
         return -net_->noise->forward(torch::full({y.size(0), 1}, t), y, c) / sched_.std(t);
     }
@@ -162,10 +189,10 @@ private:
 
     std::vector<int64_t> hidden_;
     json embedding_;
-    std::string schedule_name_ = "vp", sampler_ = "ddim";
+    std::string schedule_name_ = "vp", sampler_ = "ddim", time_sampling_ = "mixed";
     Diffusion sched_;
-    int64_t steps_ = 50, density_steps_ = 50, exact_dim_ = 10;
-    double snr_ = 0.16;
+    int64_t steps_ = 20, density_steps_ = 50, exact_dim_ = 10;
+    double snr_ = 0.16, eta_ = 1;
     NpseNet net_{nullptr};
 };
 
