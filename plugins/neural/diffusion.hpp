@@ -32,24 +32,18 @@ struct Diffusion {
     Tensor drift(double t, const Tensor& y) const { return vp ? -0.5 * beta(t) * y : torch::zeros_like(y); }
     // The marginal's scale at t = 1 for unit-variance data: where samplers start.
     double end_std() const { return std::sqrt(mean(1) * mean(1) + std(1) * std(1)); }
-    // The log signal-to-noise ratio log(m^2 / s^2), decreasing in t, and its inverse (bisection).
+    // The log signal-to-noise ratio log(m^2 / s^2), decreasing in t.
     double log_snr(double t) const { return 2 * (std::log(mean(t)) - std::log(std(t))); }
-    double time_at_log_snr(double lambda) const {
-        double lo = t_eps(), hi = 1.0;
-        for (int i = 0; i < 60; ++i) {
-            const double mid = 0.5 * (lo + hi);
-            (log_snr(mid) > lambda ? lo : hi) = mid;
-        }
-        return 0.5 * (lo + hi);
-    }
-    // The times of a column of log SNRs [B, 1], in closed form: VP solves
+    // Its inverse on a column of log SNRs [B, 1], in closed form, within [t_eps, 1]: VP solves
     // t^2 (b_max - b_min) / 2 + t b_min = -log m^2 = softplus(-lambda); VE, log s = -lambda / 2.
     Tensor time_at_log_snr(const Tensor& lambda) const {
-        if (vp) {
-            const double db = kBetaMax - kBetaMin;
-            return (torch::sqrt(kBetaMin * kBetaMin + 2 * db * torch::softplus(-lambda)) - kBetaMin) / db;
-        }
-        return (-0.5 * lambda - std::log(kSigmaMin)) / std::log(sigma_max / kSigmaMin);
+        const double db = kBetaMax - kBetaMin;
+        const Tensor t = vp ? (torch::sqrt(kBetaMin * kBetaMin + 2 * db * torch::softplus(-lambda)) - kBetaMin) / db
+                            : (-0.5 * lambda - std::log(kSigmaMin)) / std::log(sigma_max / kSigmaMin);
+        return t.clamp(t_eps(), 1.0);
+    }
+    double time_at_log_snr(double lambda) const {
+        return time_at_log_snr(torch::full({1}, lambda, torch::kFloat64)).item<double>();
     }
     // m(t) and s(t) for a column of times [B, 1].
     std::pair<Tensor, Tensor> mean_std(const Tensor& t) const {
@@ -94,10 +88,9 @@ inline Tensor reverse_sde(const Diffusion& dif, Tensor x, const std::function<Te
 // stochastic sampler's family between that ODE (eta = 0) and the reverse SDE (eta = 1, DDPM's
 // ancestral step q(x' | x, x0); SDE-DPM-Solver++(2M), Lu et al. 2022, eq. 9), h = lambda' - lambda:
 //   x <- (s' / s) e^{-eta h} x + m' (1 - e^{-(1 + eta) h}) D + s' sqrt(1 - e^{-2 eta h}) z.
-// Each step is followed by `corrections`
-// Langevin steps x <- x + d score + sqrt(2 d) z at the new time, d = tau / mean(score^2) over each
-// row (Rozet & Louppe 2023, Algorithm 4: for rows of many entries, as trajectories; one entry's
-// ratio is wild). Returns Tweedie's denoised mean at t_eps.
+// Each step is followed by `corrections` Langevin steps x <- x + d score + sqrt(2 d) z at the new
+// time, d = tau / mean(score^2) over each row (Rozet & Louppe 2023, Algorithm 4: for rows of many
+// entries, as trajectories; one entry's ratio is wild). Returns Tweedie's denoised mean at t_eps.
 inline Tensor reverse_exponential(const Diffusion& dif, Tensor x, const std::function<Tensor(double, const Tensor&)>& score, int64_t steps,
                                   int64_t corrections, double tau, at::Generator& gen, double eta = 0) {
     const int64_t b = x.size(0);

@@ -176,7 +176,7 @@ private:
         const Tensor u = torch::rand({rows, 1}, options);
         if (time_sampling_ == "uniform") return sched_.t_eps() + (1 - sched_.t_eps()) * u;
         const double l1 = sched_.log_snr(1.0), l0 = sched_.log_snr(sched_.t_eps());
-        const Tensor even_snr = sched_.time_at_log_snr(l1 + (l0 - l1) * u).clamp(sched_.t_eps(), 1.0);
+        const Tensor even_snr = sched_.time_at_log_snr(l1 + (l0 - l1) * u);
         if (time_sampling_ == "log_snr") return even_snr;
         const Tensor even_t = sched_.t_eps() + (1 - sched_.t_eps()) * u;
         return torch::where(torch::rand({rows, 1}, options) < 0.5, even_t, even_snr);
