@@ -11,7 +11,8 @@
 // Also prints, for each posterior, the RMSE per component, the mean posterior sd, and the RMS of
 // the one-step residual s_{i+1} - RK4(s_i) (the process noise, 0.1, along true trajectories).
 // usage: bench_sda [training_trajectories 256] [posterior_samples 8] [epochs 40] [steps 128]
-//                  [samplers "sde:4,ddim:4", each name:corrections]
+//                  [samplers "sde:4,ddim:4", each name:corrections[:eta[:gamma]]]
+//                  [time_sampling mixed|log_snr|uniform]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -140,7 +141,12 @@ int main(int argc, char** argv) {
     const int64_t trajectories = argc > 1 ? std::atol(argv[1]) : 256, samples = argc > 2 ? std::atol(argv[2]) : 8,
                   epochs = argc > 3 ? std::atol(argv[3]) : 40, steps = argc > 4 ? std::atol(argv[4]) : 128;
     // Samplers as "name:corrections,...": sde (reverse SDE) or ddim (exponential integrator).
-    std::vector<std::pair<std::string, int64_t>> variants;
+    struct Variant {
+        std::string sampler;
+        int64_t corrections;
+        double eta, gamma;
+    };
+    std::vector<Variant> variants;
     {
         std::string list = argc > 5 ? argv[5] : "sde:4,ddim:4";
         for (size_t start = 0; start < list.size();) {
@@ -149,7 +155,16 @@ int main(int argc, char** argv) {
                 std::fprintf(stderr, "bench_sda: a sampler is name:corrections, not '%s'\n", list.substr(start, comma - start).c_str());
                 return 2;
             }
-            variants.emplace_back(list.substr(start, colon - start), std::atol(list.substr(colon + 1, comma - colon - 1).c_str()));
+            // corrections[:eta[:gamma]]
+            std::vector<std::string> fields;
+            const std::string rest = list.substr(colon + 1, comma - colon - 1);
+            for (size_t f = 0; f <= rest.size();) {
+                const size_t end = std::min(rest.find(':', f), rest.size());
+                fields.push_back(rest.substr(f, end - f));
+                f = end + 1;
+            }
+            variants.push_back({list.substr(start, colon - start), std::atol(fields[0].c_str()), fields.size() > 1 ? std::atof(fields[1].c_str()) : 0.0,
+                                fields.size() > 2 ? std::atof(fields[2].c_str()) : SdaSettings().gamma});
             start = comma + 1;
         }
     }
@@ -163,11 +178,13 @@ int main(int argc, char** argv) {
     const Tensor data = torch::cat(windows, 0);
     SdaSettings settings;
     settings.steps = steps;
+    if (argc > 6) settings.time_sampling = argv[6];
     TrajectoryScore sda(3, settings);
     auto t0 = Clock::now();
     const double loss = sda.train(data, epochs, 1024, 1e-3, 2);
-    std::printf("SDA on Lorenz-63: %lld windows of 5 states from %lld trajectories, %lld epochs, loss %.4f, %.0f s\n", (long long)data.size(0),
-                (long long)trajectories, (long long)epochs, loss, std::chrono::duration<double>(Clock::now() - t0).count());
+    std::printf("SDA on Lorenz-63: %lld windows of 5 states from %lld trajectories, %lld epochs (times %s), loss %.4f, %.0f s\n",
+                (long long)data.size(0), (long long)trajectories, (long long)epochs, settings.time_sampling.c_str(), loss,
+                std::chrono::duration<double>(Clock::now() - t0).count());
     const Tensor truth = to_tensor(Chain(7).trajectory(kLength)).to(torch::kFloat32);
     std::printf("\n%-8s %-10s %10s %10s %10s\n", "setting", "method", "RMSE", "W1 to PF", "seconds");
     constexpr double kPaperScale = 8.0;  // SDA's preprocessing divides the first component by 8
@@ -209,12 +226,19 @@ int main(int argc, char** argv) {
         // SDA with each sampler, then DPS's guidance with the first.
         for (size_t v = 0; v <= variants.size(); ++v) {
             const bool dps = v == variants.size();
-            const auto& [sampler, corrections] = variants[dps ? 0 : v];
-            sda.settings().sampler = sampler;
-            sda.settings().corrections = corrections;
+            const Variant& variant = variants[dps ? 0 : v];
+            sda.settings().sampler = variant.sampler;
+            sda.settings().corrections = variant.corrections;
+            sda.settings().eta = variant.eta;
+            sda.settings().gamma = variant.gamma;
             auto t2 = Clock::now();
             const Tensor x = sda.sample(samples, kLength, &obs, 3, dps ? "dps" : "sda");
-            const std::string name = std::string(dps ? "DPS" : "SDA") + " " + sampler + "/" + std::to_string(corrections);
+            std::string name = std::string(dps ? "DPS" : "SDA") + " " + variant.sampler + "/" + std::to_string(variant.corrections);
+            if (variant.eta > 0 || variant.gamma != SdaSettings().gamma) {
+                char extra[64];
+                std::snprintf(extra, sizeof extra, " eta %g gamma %g", variant.eta, variant.gamma);
+                name += extra;
+            }
             std::printf("%-8s %-10s %10.3f %10.3f %10.1f\n", s.name, name.c_str(), rmse(x), mean_w1(x, pf), std::chrono::duration<double>(Clock::now() - t2).count());
             per_component(x);
         }

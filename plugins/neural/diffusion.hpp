@@ -8,6 +8,8 @@
 #pragma once
 #include <cmath>
 #include <functional>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "util.hpp"
@@ -44,6 +46,21 @@ struct Diffusion {
     }
     double time_at_log_snr(double lambda) const {
         return time_at_log_snr(torch::full({1}, lambda, torch::kFloat64)).item<double>();
+    }
+    // Times [rows, 1] for denoising score matching. "uniform" in t leaves few draws at small noise
+    // (VP: s(t) < 0.1 for 3% of t), finer than a narrow posterior or a chain's one-step noise;
+    // "log_snr", even in log SNR, trains every noise scale from s(1) down to s(t_eps) as often, but
+    // gives the middle scales, where a wide distribution's shape is made, fewer draws; "mixed": half
+    // of each.
+    Tensor training_times(int64_t rows, const std::string& mode, const torch::TensorOptions& options = {}) const {
+        const Tensor u = torch::rand({rows, 1}, options);
+        const Tensor even_t = t_eps() + (1 - t_eps()) * u;
+        if (mode == "uniform") return even_t;
+        const double l1 = log_snr(1.0), l0 = log_snr(t_eps());
+        const Tensor even_snr = time_at_log_snr(l1 + (l0 - l1) * u);
+        if (mode == "log_snr") return even_snr;
+        if (mode != "mixed") throw std::invalid_argument("time_sampling must be mixed, log_snr or uniform, not '" + mode + "'");
+        return torch::where(torch::rand({rows, 1}, options) < 0.5, even_t, even_snr);
     }
     // m(t) and s(t) for a column of times [B, 1].
     std::pair<Tensor, Tensor> mean_std(const Tensor& t) const {

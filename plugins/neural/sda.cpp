@@ -45,7 +45,7 @@ double TrajectoryScore::train(const Tensor& windows, int64_t epochs, int64_t bat
         int64_t count = 0;
         for (int64_t start = 0; start < n; start += batch) {
             const Tensor x0 = data.index({order.narrow(0, start, std::min(batch, n - start))});
-            const Tensor t = m.diffusion.t_eps() + (1 - m.diffusion.t_eps()) * torch::rand({x0.size(0), 1});
+            const Tensor t = m.diffusion.training_times(x0.size(0), m.settings.time_sampling);
             const auto [mt, st] = m.diffusion.mean_std(t);
             const Tensor eps = torch::randn_like(x0);
             opt.zero_grad();
@@ -113,7 +113,7 @@ Tensor TrajectoryScore::sample(int64_t n, int64_t length, const Observation* obs
         return (s + torch::autograd::grad({log_like}, {xg})[0]).detach();
     };
     Tensor x = torch::randn({n, length, m.d}, gen, torch::kFloat32);
-    if (st.sampler == "ddim") x = reverse_exponential(dif, x, guided_score, st.steps, st.corrections, st.tau, gen);
+    if (st.sampler == "ddim") x = reverse_exponential(dif, x, guided_score, st.steps, st.corrections, st.tau, gen, st.eta);
     else x = reverse_sde(dif, dif.end_std() * x, guided_score, st.steps, st.corrections, st.snr, gen);
     return x * m.std + m.mean;
 }

@@ -14,7 +14,7 @@
 //          eta = 1 (the default) takes the reverse SDE's ancestral steps, which forgive the score's
 //          errors better than the ODE (eta = 0; docs/benchmarks.md).
 // Half the training times are even in log SNR by default, so that noise scales as fine as a
-// narrow posterior's width are trained often (training_times).
+// narrow posterior's width are trained often (Diffusion::training_times).
 // log q integrates the probability-flow ODE with its divergence (exact up to
 // exact_divergence_dim parameters, Hutchinson's estimate above), as FMPE does; it is the density
 // at t_eps, where the diffusion blurs by s(t_eps), about 0.01 standardized units.
@@ -102,7 +102,7 @@ protected:
         net_ = NpseNet(embedding_, d, k, hidden_);
         fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) {
             const Tensor theta0 = theta_.apply(theta);
-            const Tensor t = training_times(theta0.size(0), theta0.options());
+            const Tensor t = sched_.training_times(theta0.size(0), time_sampling_, theta0.options());
             const auto [m, s] = sched_.mean_std(t);
             const Tensor eps = torch::randn_like(theta0);
             const Tensor predicted = net_->noise->forward(t, m * theta0 + s * eps, net_->embed->forward(x_.apply(x)));
@@ -168,19 +168,6 @@ protected:
 
 private:
     void set_schedule() { sched_.vp = schedule_name_ == "vp"; }
-    // Even in t, most draws are noisier than a narrow posterior's width (VP: s(t) < 0.1 for 3% of
-    // t); even in log SNR, every noise scale from s(1) down to s(t_eps) is trained as often, but the
-    // middle scales, where the ODE's density of a wide posterior is made, get fewer draws. mixed:
-    // half of each.
-    Tensor training_times(int64_t rows, const torch::TensorOptions& options) const {
-        const Tensor u = torch::rand({rows, 1}, options);
-        if (time_sampling_ == "uniform") return sched_.t_eps() + (1 - sched_.t_eps()) * u;
-        const double l1 = sched_.log_snr(1.0), l0 = sched_.log_snr(sched_.t_eps());
-        const Tensor even_snr = sched_.time_at_log_snr(l1 + (l0 - l1) * u);
-        if (time_sampling_ == "log_snr") return even_snr;
-        const Tensor even_t = sched_.t_eps() + (1 - sched_.t_eps()) * u;
-        return torch::where(torch::rand({rows, 1}, options) < 0.5, even_t, even_snr);
-    }
     Tensor score(double t, const Tensor& y, const Tensor& c) {
         return -net_->noise->forward(torch::full({y.size(0), 1}, t), y, c) / sched_.std(t);
     }
