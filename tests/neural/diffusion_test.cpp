@@ -77,6 +77,36 @@ TEST_CASE("the times drawn even in log SNR invert the log SNR", "[neural][diffus
     }
 }
 
+TEST_CASE("training times: uniform in t, even in log SNR, or half of each", "[neural][diffusion]") {
+    const int64_t n = 200000;
+    // A fraction of n draws within 5 standard errors of its probability.
+    auto check_fraction = [&](const Tensor& hits, double p) {
+        CHECK(std::fabs(hits.to(torch::kFloat64).mean().item<double>() - p) < 5 * std::sqrt(p * (1 - p) / double(n)));
+    };
+    for (bool vp : {true, false}) {
+        Diffusion dif;
+        dif.vp = vp;
+        INFO((vp ? "VP" : "VE"));
+        torch::manual_seed(4);
+        const double l1 = dif.log_snr(1.0), l0 = dif.log_snr(dif.t_eps()), t_mid = 0.1;
+        // The probability of t < 0.1 under each mode: even in t, and even in lambda on [l1, l0].
+        const double p_uniform = (t_mid - dif.t_eps()) / (1 - dif.t_eps()), p_snr = (l0 - dif.log_snr(t_mid)) / (l0 - l1);
+        const Tensor uniform = dif.training_times(n, "uniform"), snr = dif.training_times(n, "log_snr"), mixed = dif.training_times(n, "mixed");
+        CHECK(uniform.sizes() == torch::IntArrayRef({n, 1}));
+        for (const Tensor& t : {uniform, snr, mixed}) {
+            CHECK(t.min().item<double>() >= dif.t_eps());
+            CHECK(t.max().item<double>() <= 1.0);
+        }
+        check_fraction(uniform < t_mid, p_uniform);
+        check_fraction(snr < t_mid, p_snr);
+        check_fraction(mixed < t_mid, 0.5 * (p_uniform + p_snr));
+        // Even in lambda: each quarter of [l1, l0] holds a quarter of the draws.
+        const Tensor lambda = 2 * (torch::log(dif.mean_std(snr.to(torch::kFloat64)).first) - torch::log(dif.mean_std(snr.to(torch::kFloat64)).second));
+        for (int q = 1; q < 4; ++q) check_fraction(lambda < l1 + (l0 - l1) * q / 4.0, q / 4.0);
+    }
+    CHECK_THROWS_WITH(Diffusion().training_times(4, "even"), Catch::Contains("time_sampling"));
+}
+
 TEST_CASE("the reverse SDE carries the diffused Gaussian back to the data's law", "[neural][diffusion]") {
     Diffusion dif;
     at::Generator gen = at::detail::createCPUGenerator(8);
