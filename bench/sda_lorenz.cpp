@@ -140,7 +140,8 @@ double mean_w1(const Tensor& a, const Tensor& b) {
 int main(int argc, char** argv) {
     const int64_t trajectories = argc > 1 ? std::atol(argv[1]) : 256, samples = argc > 2 ? std::atol(argv[2]) : 8,
                   epochs = argc > 3 ? std::atol(argv[3]) : 40, steps = argc > 4 ? std::atol(argv[4]) : 128;
-    // Samplers as "name:corrections,...": sde (reverse SDE) or ddim (exponential integrator).
+    // Samplers as "name:corrections[:eta[:gamma]],...": sde (reverse SDE) or ddim (exponential
+    // integrator), with ddim's eta and the likelihood score's gamma (SdaSettings).
     struct Variant {
         std::string sampler;
         int64_t corrections;
@@ -155,7 +156,6 @@ int main(int argc, char** argv) {
                 std::fprintf(stderr, "bench_sda: a sampler is name:corrections, not '%s'\n", list.substr(start, comma - start).c_str());
                 return 2;
             }
-            // corrections[:eta[:gamma]]
             std::vector<std::string> fields;
             const std::string rest = list.substr(colon + 1, comma - colon - 1);
             for (size_t f = 0; f <= rest.size();) {
