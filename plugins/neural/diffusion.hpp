@@ -52,14 +52,18 @@ struct Diffusion {
     // "log_snr", even in log SNR, trains every noise scale from s(1) down to s(t_eps) as often, but
     // gives the middle scales, where a wide distribution's shape is made, fewer draws; "mixed": half
     // of each.
+    static void check_time_sampling(const std::string& mode) {
+        if (mode != "mixed" && mode != "log_snr" && mode != "uniform")
+            throw std::invalid_argument("time_sampling must be mixed, log_snr or uniform, not '" + mode + "'");
+    }
     Tensor training_times(int64_t rows, const std::string& mode, const torch::TensorOptions& options = {}) const {
+        check_time_sampling(mode);
         const Tensor u = torch::rand({rows, 1}, options);
         const Tensor even_t = t_eps() + (1 - t_eps()) * u;
         if (mode == "uniform") return even_t;
         const double l1 = log_snr(1.0), l0 = log_snr(t_eps());
         const Tensor even_snr = time_at_log_snr(l1 + (l0 - l1) * u);
         if (mode == "log_snr") return even_snr;
-        if (mode != "mixed") throw std::invalid_argument("time_sampling must be mixed, log_snr or uniform, not '" + mode + "'");
         return torch::where(torch::rand({rows, 1}, options) < 0.5, even_t, even_snr);
     }
     // m(t) and s(t) for a column of times [B, 1].

@@ -22,6 +22,7 @@ TrajectoryScore::TrajectoryScore(int64_t state_dim, const SdaSettings& settings)
     impl_->d = state_dim;
     impl_->k = settings.k;
     impl_->settings = settings;
+    Diffusion::check_time_sampling(settings.time_sampling);
 }
 
 TrajectoryScore::~TrajectoryScore() = default;

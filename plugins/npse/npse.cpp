@@ -81,8 +81,7 @@ public:
         time_sampling_ = c.string("time_sampling", "mixed");
         eta_ = c.number("eta", 1.0);
         if (!(eta_ >= 0 && eta_ <= 1)) throw std::invalid_argument("eta must be in [0, 1]");
-        if (time_sampling_ != "mixed" && time_sampling_ != "log_snr" && time_sampling_ != "uniform")
-            throw std::invalid_argument("time_sampling must be mixed, log_snr or uniform, not '" + time_sampling_ + "'");
+        Diffusion::check_time_sampling(time_sampling_);
         if (schedule_name_ != "vp" && schedule_name_ != "ve") throw std::invalid_argument("schedule must be vp or ve, not '" + schedule_name_ + "'");
         if (sampler_ != "ode" && sampler_ != "sde" && sampler_ != "pc" && sampler_ != "ddim")
             throw std::invalid_argument("sampler must be ode, sde, pc or ddim, not '" + sampler_ + "'");

@@ -101,7 +101,8 @@ TEST_CASE("training times: uniform in t, even in log SNR, or half of each", "[ne
         check_fraction(snr < t_mid, p_snr);
         check_fraction(mixed < t_mid, 0.5 * (p_uniform + p_snr));
         // Even in lambda: each quarter of [l1, l0] holds a quarter of the draws.
-        const Tensor lambda = 2 * (torch::log(dif.mean_std(snr.to(torch::kFloat64)).first) - torch::log(dif.mean_std(snr.to(torch::kFloat64)).second));
+        const auto [m, s] = dif.mean_std(snr.to(torch::kFloat64));
+        const Tensor lambda = 2 * (torch::log(m) - torch::log(s));
         for (int q = 1; q < 4; ++q) check_fraction(lambda < l1 + (l0 - l1) * q / 4.0, q / 4.0);
     }
     CHECK_THROWS_WITH(Diffusion().training_times(4, "even"), Catch::Contains("time_sampling"));

@@ -87,3 +87,9 @@ TEST_CASE("SDA's posterior mean on a linear-Gaussian chain is the Kalman smoothe
     const double spread = samples.std(0).pow(2).mean().sqrt().item<double>();
     CHECK(std::fabs(spread / post_sd - 1) < 0.25);
 }
+
+TEST_CASE("SDA rejects an unknown time sampling when it is set up", "[neural][sda]") {
+    SdaSettings settings;
+    settings.time_sampling = "even";
+    CHECK_THROWS_WITH(TrajectoryScore(1, settings), Catch::Contains("time_sampling"));
+}
