@@ -9,10 +9,11 @@
 // the true trajectory and the 1-Wasserstein distance of per-time, per-component marginals to the
 // particle filter's, averaged over times and components.
 // Also prints, for each posterior, the RMSE per component, the mean posterior sd, and the RMS of
-// the one-step residual s_{i+1} - RK4(s_i) (the process noise, 0.1, along true trajectories).
+// the one-step residual s_{i+1} - RK4(s_i) (the process noise along true trajectories).
 // usage: bench_sda [training_trajectories 256] [posterior_samples 8] [epochs 40] [steps 128]
 //                  [samplers "sde:4,ddim:4", each name:corrections[:eta[:gamma]]]
-//                  [time_sampling mixed|log_snr|uniform]
+//                  [time_sampling=mixed|log_snr|uniform] [time_input=t|log_snr] [dps=1|0] [process_noise=0.1] [sde_grid=t|log_snr]
+//                  [min_noise=0 (the diffusion's own, 0.01)]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -29,7 +30,7 @@ using simbi::lorenz63::State;
 
 namespace {
 
-constexpr double kProcessNoise = 0.1;
+double process_noise = 0.1;  // per component and step; SDA's own chain uses sqrt(dt) = 0.158
 constexpr int64_t kLength = 1024, kParticles = 16384;
 
 struct Chain {
@@ -44,7 +45,7 @@ struct Chain {
     }
     State step(const State& s) {
         State n = simbi::lorenz63::rk4_step(s, p);
-        for (double& v : n) v += kProcessNoise * normal(rng);
+        for (double& v : n) v += process_noise * normal(rng);
         return n;
     }
     std::vector<State> trajectory(int64_t length) {
@@ -178,12 +179,27 @@ int main(int argc, char** argv) {
     const Tensor data = torch::cat(windows, 0);
     SdaSettings settings;
     settings.steps = steps;
-    if (argc > 6) settings.time_sampling = argv[6];
+    bool with_dps = true;
+    for (int i = 6; i < argc; ++i) {  // key=value
+        const std::string arg = argv[i];
+        const size_t eq = arg.find('=');
+        const std::string key = arg.substr(0, eq), value = eq == std::string::npos ? "" : arg.substr(eq + 1);
+        if (key == "time_sampling") settings.time_sampling = value;
+        else if (key == "time_input") settings.time_input = value;
+        else if (key == "dps") with_dps = value != "0";
+        else if (key == "process_noise") process_noise = std::atof(value.c_str());
+        else if (key == "min_noise") settings.min_noise = std::atof(value.c_str());
+        else if (key == "sde_grid") settings.sde_log_snr_grid = value == "log_snr";
+        else {
+            std::fprintf(stderr, "bench_sda: unknown option '%s' (time_sampling=, time_input=, dps=0|1, process_noise=, sde_grid=t|log_snr, min_noise=)\n", arg.c_str());
+            return 2;
+        }
+    }
     TrajectoryScore sda(3, settings);
     auto t0 = Clock::now();
     const double loss = sda.train(data, epochs, 1024, 1e-3, 2);
-    std::printf("SDA on Lorenz-63: %lld windows of 5 states from %lld trajectories, %lld epochs (times %s), loss %.4f, %.0f s\n",
-                (long long)data.size(0), (long long)trajectories, (long long)epochs, settings.time_sampling.c_str(), loss,
+    std::printf("SDA on Lorenz-63: %lld windows of 5 states from %lld trajectories, %lld epochs (times %s, time input %s, min noise %g, process noise %g), loss %.4f, %.0f s\n",
+                (long long)data.size(0), (long long)trajectories, (long long)epochs, settings.time_sampling.c_str(), settings.time_input.c_str(), settings.min_noise, process_noise, loss,
                 std::chrono::duration<double>(Clock::now() - t0).count());
     const Tensor truth = to_tensor(Chain(7).trajectory(kLength)).to(torch::kFloat32);
     std::printf("\n%-8s %-10s %10s %10s %10s\n", "setting", "method", "RMSE", "W1 to PF", "seconds");
@@ -206,7 +222,7 @@ int main(int argc, char** argv) {
         const double pf_s = std::chrono::duration<double>(Clock::now() - t1).count();
         auto rmse = [&](const Tensor& x) { return (x.mean(0) - truth).pow(2).mean().sqrt().item<double>(); };
         // Each component's RMSE, the mean posterior sd, and the RMS of the samples' one-step
-        // residual s_{i+1} - RK4(s_i) per component (the process noise, 0.1, for true paths).
+        // residual s_{i+1} - RK4(s_i) per component (the process noise for true paths).
         auto per_component = [&](const Tensor& x) {
             const Tensor e = (x.mean(0) - truth).pow(2).mean(0).sqrt();
             const Tensor x64 = x.to(torch::kFloat64).contiguous();
@@ -218,13 +234,17 @@ int main(int argc, char** argv) {
                     const State next = simbi::lorenz63::rk4_step(State{a[b][i][0], a[b][i][1], a[b][i][2]}, p);
                     for (int c = 0; c < 3; ++c) r2 += std::pow(a[b][i + 1][c] - next[size_t(c)], 2);
                 }
-            std::printf("%-8s %-10s RMSE per component %.3f %.3f %.3f, posterior sd %.3f, one-step residual %.3f\n", s.name, "", e[0].item<double>(),
-                        e[1].item<double>(), e[2].item<double>(), x.std(0).mean().item<double>(), std::sqrt(r2 / double(3 * x.size(0) * (x.size(1) - 1))));
+            // The observed component at the observed states: its error to the truth beside the noise.
+            const Tensor observed = torch::tensor(obs.index, torch::kLong).div(3, "floor");
+            const double at_obs = (x.mean(0).select(1, 0).index_select(0, observed) - truth.select(1, 0).index_select(0, observed)).pow(2).mean().sqrt().item<double>();
+            std::printf("%-8s %-10s RMSE per component %.3f %.3f %.3f (x at observed states %.3f, noise %.2f), posterior sd %.3f, one-step residual %.3f\n", s.name, "",
+                        e[0].item<double>(), e[1].item<double>(), e[2].item<double>(), at_obs, s.sigma, x.std(0).mean().item<double>(),
+                        std::sqrt(r2 / double(3 * x.size(0) * (x.size(1) - 1))));
         };
         std::printf("%-8s %-10s %10.3f %10s %10.1f\n", s.name, "PF", rmse(pf), "0", pf_s);
         per_component(pf);
         // SDA with each sampler, then DPS's guidance with the first.
-        for (size_t v = 0; v <= variants.size(); ++v) {
+        for (size_t v = 0; v < variants.size() + (with_dps ? 1 : 0); ++v) {
             const bool dps = v == variants.size();
             const Variant& variant = variants[dps ? 0 : v];
             sda.settings().sampler = variant.sampler;
