@@ -12,8 +12,7 @@
 // the one-step residual s_{i+1} - RK4(s_i) (the process noise along true trajectories).
 // usage: bench_sda [training_trajectories 256] [posterior_samples 8] [epochs 40] [steps 128]
 //                  [samplers "sde:4,ddim:4", each name:corrections[:eta[:gamma]]]
-//                  [time_sampling=mixed|log_snr|uniform] [time_input=t|log_snr] [dps=1|0] [process_noise=0.1] [sde_grid=t|log_snr]
-//                  [min_noise=0 (the diffusion's own, 0.01)]
+//                  [time_sampling=mixed|log_snr|uniform] [dps=1|0] [process_noise=0.1]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -185,21 +184,18 @@ int main(int argc, char** argv) {
         const size_t eq = arg.find('=');
         const std::string key = arg.substr(0, eq), value = eq == std::string::npos ? "" : arg.substr(eq + 1);
         if (key == "time_sampling") settings.time_sampling = value;
-        else if (key == "time_input") settings.time_input = value;
         else if (key == "dps") with_dps = value != "0";
         else if (key == "process_noise") process_noise = std::atof(value.c_str());
-        else if (key == "min_noise") settings.min_noise = std::atof(value.c_str());
-        else if (key == "sde_grid") settings.sde_log_snr_grid = value == "log_snr";
         else {
-            std::fprintf(stderr, "bench_sda: unknown option '%s' (time_sampling=, time_input=, dps=0|1, process_noise=, sde_grid=t|log_snr, min_noise=)\n", arg.c_str());
+            std::fprintf(stderr, "bench_sda: unknown option '%s' (time_sampling=, dps=0|1, process_noise=)\n", arg.c_str());
             return 2;
         }
     }
     TrajectoryScore sda(3, settings);
     auto t0 = Clock::now();
     const double loss = sda.train(data, epochs, 1024, 1e-3, 2);
-    std::printf("SDA on Lorenz-63: %lld windows of 5 states from %lld trajectories, %lld epochs (times %s, time input %s, min noise %g, process noise %g), loss %.4f, %.0f s\n",
-                (long long)data.size(0), (long long)trajectories, (long long)epochs, settings.time_sampling.c_str(), settings.time_input.c_str(), settings.min_noise, process_noise, loss,
+    std::printf("SDA on Lorenz-63: %lld windows of 5 states from %lld trajectories, %lld epochs (times %s, process noise %g), loss %.4f, %.0f s\n",
+                (long long)data.size(0), (long long)trajectories, (long long)epochs, settings.time_sampling.c_str(), process_noise, loss,
                 std::chrono::duration<double>(Clock::now() - t0).count());
     const Tensor truth = to_tensor(Chain(7).trajectory(kLength)).to(torch::kFloat32);
     std::printf("\n%-8s %-10s %10s %10s %10s\n", "setting", "method", "RMSE", "W1 to PF", "seconds");

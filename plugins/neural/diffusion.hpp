@@ -21,15 +21,8 @@ struct Diffusion {
     static constexpr double kSigmaMin = 0.01;                 // VE; s_max is a setting
     bool vp = true;
     double sigma_max = 10.0;
-    double min_std = 0;  // s(t_eps) if positive
-    // The smallest time sampled and integrated to: s(t_eps) is about 0.01 for both unless min_std
-    // sets it (VP: t solves -log(1 - s^2) = t^2 (b_max - b_min) / 2 + t b_min; VE: s_min s^t).
-    double t_eps() const {
-        if (!(min_std > 0)) return vp ? 1e-3 : 1e-5;
-        const double db = kBetaMax - kBetaMin;
-        return vp ? (std::sqrt(kBetaMin * kBetaMin - 2 * db * std::log1p(-min_std * min_std)) - kBetaMin) / db
-                  : std::max(0.0, std::log(min_std / kSigmaMin) / std::log(sigma_max / kSigmaMin));
-    }
+    // The smallest time sampled and integrated to: s(t_eps) is about 0.01 for both.
+    double t_eps() const { return vp ? 1e-3 : 1e-5; }
     double mean(double t) const { return vp ? std::exp(-0.25 * t * t * (kBetaMax - kBetaMin) - 0.5 * t * kBetaMin) : 1.0; }
     double std(double t) const {
         if (!vp) return kSigmaMin * std::pow(sigma_max / kSigmaMin, t);
@@ -87,19 +80,13 @@ struct Diffusion {
 // step followed by `corrections` Langevin steps at t - h whose size is set by the signal-to-noise
 // ratio of the batch's mean norms (Song et al. 2021, Algorithms 2-5, as their implementation: one
 // row's ratio is wild in low dimension); returns Tweedie's denoised mean at t_eps. x: [B, ...],
-// score(t, x) of x's shape. The steps are even in t, or, with `log_snr_grid`, even in log SNR:
-// even steps in t near t_eps add noise sqrt(g^2 h) far above the scale s(t) left to remove.
+// score(t, x) of x's shape.
 inline Tensor reverse_sde(const Diffusion& dif, Tensor x, const std::function<Tensor(double, const Tensor&)>& score, int64_t steps,
-                          int64_t corrections, double snr, at::Generator& gen, bool log_snr_grid = false) {
+                          int64_t corrections, double snr, at::Generator& gen) {
+    const double h = (1.0 - dif.t_eps()) / double(steps);
     const int64_t b = x.size(0);
-    const double l1 = dif.log_snr(1.0), l0 = dif.log_snr(dif.t_eps());
-    auto time = [&](int64_t i) {
-        if (i == steps) return dif.t_eps();
-        const double f = double(i) / double(steps);
-        return log_snr_grid ? dif.time_at_log_snr(l1 + (l0 - l1) * f) : 1.0 - f * (1.0 - dif.t_eps());
-    };
     for (int64_t i = 0; i < steps; ++i) {
-        const double t = time(i), h = t - time(i + 1);
+        const double t = 1.0 - double(i) * h;
         x = x - h * (dif.drift(t, x) - dif.g2(t) * score(t, x)) + std::sqrt(dif.g2(t) * h) * torch::randn(x.sizes(), gen, x.options());
         for (int64_t c = 0; c < corrections; ++c) {
             const Tensor s = score(t - h, x), z = torch::randn(x.sizes(), gen, x.options());

@@ -15,13 +15,7 @@ struct TrajectoryScore::Impl {
     Tensor mean, std;  // per component [D]
 
     // e(t, windows [B, (2k+1) D]): the predicted noise.
-    Tensor noise(const Tensor& t, const Tensor& w) { return net->forward(time_feature(t), w, torch::zeros({w.size(0), 0})); }
-    Tensor time_feature(const Tensor& t) const {
-        if (settings.time_input == "t") return t;
-        const auto [mt, st] = diffusion.mean_std(t);
-        const double l1 = diffusion.log_snr(1.0), l0 = diffusion.log_snr(diffusion.t_eps());
-        return (2 * (mt.log() - st.log()) - l1) / (l0 - l1);
-    }
+    Tensor noise(const Tensor& t, const Tensor& w) { return net->forward(t, w, torch::zeros({w.size(0), 0})); }
 };
 
 TrajectoryScore::TrajectoryScore(int64_t state_dim, const SdaSettings& settings) : impl_(std::make_unique<Impl>()) {
@@ -29,10 +23,6 @@ TrajectoryScore::TrajectoryScore(int64_t state_dim, const SdaSettings& settings)
     impl_->k = settings.k;
     impl_->settings = settings;
     Diffusion::check_time_sampling(settings.time_sampling);
-    if (!(settings.min_noise >= 0 && settings.min_noise < 0.5)) throw std::invalid_argument("min_noise must be in [0, 0.5)");
-    impl_->diffusion.min_std = settings.min_noise;
-    if (settings.time_input != "t" && settings.time_input != "log_snr")
-        throw std::invalid_argument("time_input must be t or log_snr, not '" + settings.time_input + "'");
 }
 
 TrajectoryScore::~TrajectoryScore() = default;
@@ -125,7 +115,7 @@ Tensor TrajectoryScore::sample(int64_t n, int64_t length, const Observation* obs
     };
     Tensor x = torch::randn({n, length, m.d}, gen, torch::kFloat32);
     if (st.sampler == "ddim") x = reverse_exponential(dif, x, guided_score, st.steps, st.corrections, st.tau, gen, st.eta);
-    else x = reverse_sde(dif, dif.end_std() * x, guided_score, st.steps, st.corrections, st.snr, gen, st.sde_log_snr_grid);
+    else x = reverse_sde(dif, dif.end_std() * x, guided_score, st.steps, st.corrections, st.snr, gen);
     return x * m.std + m.mean;
 }
 

@@ -24,19 +24,11 @@ struct SdaSettings {
     // Training times (Diffusion::training_times): a chain's one-step noise is a small fraction of
     // its states' spread, a scale that times even in t seldom reach.
     std::string time_sampling = "mixed";
-    // The smallest noise scale s(t_eps) trained and sampled to (standardized units; 0: the
-    // diffusion's own, about 0.01). Samples are Tweedie's denoised means there, smoothed at finer
-    // scales than it.
-    double min_noise = 0;
-    // What the network sees of the time: "t", or "log_snr", log(m^2 / s^2) mapped onto [0, 1], which
-    // spreads the small noise scales that t crowds near t_eps (s ~ sqrt(t) there).
-    std::string time_input = "t";
     // "sde": the reverse SDE (Euler-Maruyama), Langevin steps sized by the signal-to-noise ratio
     // `snr`; "ddim": the exponential integrator (DPM-Solver++(2M)), Langevin steps tau / mean(s^2)
     // (SDA's Algorithm 4). Both in neural/diffusion.hpp.
     std::string sampler = "sde";
     int64_t steps = 256;                // predictor steps from t = 1 to t_eps
-    bool sde_log_snr_grid = false;      // sde's steps even in log SNR rather than in t
     int64_t corrections = 1;            // Langevin corrector steps after each
     double snr = 0.1;                   // sde's corrector
     double tau = 0.25;                  // ddim's corrector

@@ -113,25 +113,3 @@ TEST_CASE("the reverse SDE carries the diffused Gaussian back to the data's law"
     at::Generator gen = at::detail::createCPUGenerator(8);
     check_law(reverse_sde(dif, start(dif, gen), exact_score(dif), 256, 0, 0.16, gen), 0.02);
 }
-
-TEST_CASE("the reverse SDE on steps even in log SNR, to a smaller last noise, keeps the data's law", "[neural][diffusion]") {
-    Diffusion dif;
-    dif.min_std = 1e-3;
-    at::Generator gen = at::detail::createCPUGenerator(9);
-    check_law(reverse_sde(dif, start(dif, gen), exact_score(dif), 256, 0, 0.16, gen, true), 0.02);
-}
-
-TEST_CASE("min_std sets the last noise scale s(t_eps)", "[neural][diffusion]") {
-    for (bool vp : {true, false}) {
-        Diffusion dif;
-        dif.vp = vp;
-        const double own = dif.t_eps();
-        for (double s : vp ? std::vector<double>{1e-3, 0.01, 0.05} : std::vector<double>{0.01, 0.05}) {  // VE starts at s_min
-            dif.min_std = s;
-            INFO((vp ? "VP" : "VE") << " min_std " << s);
-            CHECK(dif.std(dif.t_eps()) == Approx(s).epsilon(1e-6));
-        }
-        dif.min_std = 0;
-        CHECK(dif.t_eps() == own);
-    }
-}

@@ -88,11 +88,8 @@ TEST_CASE("SDA's posterior mean on a linear-Gaussian chain is the Kalman smoothe
     CHECK(std::fabs(spread / post_sd - 1) < 0.25);
 }
 
-TEST_CASE("SDA rejects an unknown time sampling or time input when it is set up", "[neural][sda]") {
+TEST_CASE("SDA rejects an unknown time sampling when it is set up", "[neural][sda]") {
     SdaSettings settings;
     settings.time_sampling = "even";
     CHECK_THROWS_WITH(TrajectoryScore(1, settings), Catch::Contains("time_sampling"));
-    settings = SdaSettings();
-    settings.time_input = "sigma";
-    CHECK_THROWS_WITH(TrajectoryScore(1, settings), Catch::Contains("time_input"));
 }
