@@ -71,21 +71,26 @@ TEST_CASE("SDA's posterior mean on a linear-Gaussian chain is the Kalman smoothe
     }
     obs.y = torch::tensor(yf);
     const auto [mean, var] = rts_smoother(length, a, obs.index, y, r);
-    const Tensor samples = sda.sample(n, length, &obs, 9).squeeze(2);  // [n, L]
-    const Tensor got = samples.mean(0);
-    double se = 0, sd = 0;
-    for (int64_t i = 0; i < length; ++i) {
-        se += std::pow(got[i].item<double>() - mean[size_t(i)], 2);
-        sd += var[size_t(i)];
+    double sd = 0;
+    for (int64_t i = 0; i < length; ++i) sd += var[size_t(i)];
+    const double post_sd = std::sqrt(sd / double(length));
+    // Both samplers, one correction each.
+    for (const std::string sampler : {"sde", "ddim"}) {
+        sda.settings().sampler = sampler;
+        sda.settings().corrections = 1;
+        const Tensor samples = sda.sample(n, length, &obs, 9).squeeze(2);  // [n, L]
+        const Tensor got = samples.mean(0);
+        double se = 0;
+        for (int64_t i = 0; i < length; ++i) se += std::pow(got[i].item<double>() - mean[size_t(i)], 2);
+        const double rmse = std::sqrt(se / double(length));
+        const double spread = samples.std(0).pow(2).mean().sqrt().item<double>();
+        INFO(sampler << ": RMSE to the smoother's mean " << rmse << ", mean posterior sd " << post_sd << ", spread " << spread);
+        // The Monte Carlo error of a mean of 128 draws is post_sd / 11; the tolerance, 0.3 post_sd,
+        // leaves room for the approximations (window score, Gaussian likelihood score).
+        CHECK(rmse < 0.3 * post_sd);
+        // The samples' spread matches the smoother's within 25%.
+        CHECK(std::fabs(spread / post_sd - 1) < 0.25);
     }
-    const double rmse = std::sqrt(se / double(length)), post_sd = std::sqrt(sd / double(length));
-    INFO("RMSE to the smoother's mean " << rmse << ", mean posterior sd " << post_sd);
-    // The Monte Carlo error of a mean of 128 draws is post_sd / 11; the tolerance, 0.3 post_sd,
-    // leaves room for the approximations (window score, Gaussian likelihood score).
-    CHECK(rmse < 0.3 * post_sd);
-    // The samples' spread matches the smoother's within 25%.
-    const double spread = samples.std(0).pow(2).mean().sqrt().item<double>();
-    CHECK(std::fabs(spread / post_sd - 1) < 0.25);
 }
 
 TEST_CASE("SDA rejects an unknown time sampling when it is set up", "[neural][sda]") {
