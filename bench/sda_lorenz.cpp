@@ -171,11 +171,6 @@ int main(int argc, char** argv) {
     torch::set_num_threads(2);
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     using Clock = std::chrono::steady_clock;
-    Chain chain(1);
-    // Training windows of 5 states from trajectories of the chain.
-    std::vector<Tensor> windows;
-    for (int64_t i = 0; i < trajectories; ++i) windows.push_back(to_tensor(chain.trajectory(kLength)).unfold(0, 5, 1).permute({0, 2, 1}));
-    const Tensor data = torch::cat(windows, 0);
     SdaSettings settings;
     settings.steps = steps;
     bool with_dps = true;
@@ -185,12 +180,17 @@ int main(int argc, char** argv) {
         const std::string key = arg.substr(0, eq), value = eq == std::string::npos ? "" : arg.substr(eq + 1);
         if (key == "time_sampling") settings.time_sampling = value;
         else if (key == "dps") with_dps = value != "0";
-        else if (key == "process_noise") process_noise = std::atof(value.c_str());
+        else if (key == "process_noise" && std::atof(value.c_str()) >= 0) process_noise = std::atof(value.c_str());
         else {
             std::fprintf(stderr, "bench_sda: unknown option '%s' (time_sampling=, dps=0|1, process_noise=)\n", arg.c_str());
             return 2;
         }
     }
+    Chain chain(1);
+    // Training windows of 5 states from trajectories of the chain.
+    std::vector<Tensor> windows;
+    for (int64_t i = 0; i < trajectories; ++i) windows.push_back(to_tensor(chain.trajectory(kLength)).unfold(0, 5, 1).permute({0, 2, 1}));
+    const Tensor data = torch::cat(windows, 0);
     TrajectoryScore sda(3, settings);
     auto t0 = Clock::now();
     const double loss = sda.train(data, epochs, 1024, 1e-3, 2);
