@@ -180,8 +180,13 @@ int main(int argc, char** argv) {
         const std::string key = arg.substr(0, eq), value = eq == std::string::npos ? "" : arg.substr(eq + 1);
         if (key == "time_sampling") settings.time_sampling = value;
         else if (key == "dps") with_dps = value != "0";
-        else if (key == "process_noise" && std::atof(value.c_str()) >= 0) process_noise = std::atof(value.c_str());
-        else {
+        else if (key == "process_noise") {
+            process_noise = std::atof(value.c_str());
+            if (!(process_noise >= 0)) {
+                std::fprintf(stderr, "bench_sda: process_noise must be >= 0, not '%s'\n", value.c_str());
+                return 2;
+            }
+        } else {
             std::fprintf(stderr, "bench_sda: unknown option '%s' (time_sampling=, dps=0|1, process_noise=)\n", arg.c_str());
             return 2;
         }
@@ -213,6 +218,7 @@ int main(int argc, char** argv) {
             yf.push_back(float(y.back()));
         }
         obs.y = torch::tensor(yf);
+        const Tensor observed = torch::tensor(obs.index, torch::kLong).div(3, "floor");  // the observed states
         auto t1 = Clock::now();
         const Tensor pf = particle_filter(y, s, 5);
         const double pf_s = std::chrono::duration<double>(Clock::now() - t1).count();
@@ -231,7 +237,6 @@ int main(int argc, char** argv) {
                     for (int c = 0; c < 3; ++c) r2 += std::pow(a[b][i + 1][c] - next[size_t(c)], 2);
                 }
             // The observed component at the observed states: its error to the truth beside the noise.
-            const Tensor observed = torch::tensor(obs.index, torch::kLong).div(3, "floor");
             const double at_obs = (x.mean(0).select(1, 0).index_select(0, observed) - truth.select(1, 0).index_select(0, observed)).pow(2).mean().sqrt().item<double>();
             std::printf("%-8s %-10s RMSE per component %.3f %.3f %.3f (x at observed states %.3f, noise %.2f), posterior sd %.3f, one-step residual %.3f\n", s.name, "",
                         e[0].item<double>(), e[1].item<double>(), e[2].item<double>(), at_obs, s.sigma, x.std(0).mean().item<double>(),
