@@ -174,12 +174,22 @@ int main(int argc, char** argv) {
     SdaSettings settings;
     settings.steps = steps;
     bool with_dps = true;
+    int64_t batch = 1024;
+    double learning_rate = 1e-3;
     for (int i = 6; i < argc; ++i) {  // key=value
         const std::string arg = argv[i];
         const size_t eq = arg.find('=');
         const std::string key = arg.substr(0, eq), value = eq == std::string::npos ? "" : arg.substr(eq + 1);
         if (key == "time_sampling") settings.time_sampling = value;
         else if (key == "dps") with_dps = value != "0";
+        else if (key == "network") settings.network = value;
+        else if (key == "hidden") {  // widths as 256x3 (three of 256)
+            const size_t x = value.find('x');
+            settings.hidden.assign(x == std::string::npos ? 1 : size_t(std::atol(value.c_str() + x + 1)), std::atol(value.c_str()));
+        } else if (key == "batch") batch = std::atol(value.c_str());
+        else if (key == "lr") learning_rate = std::atof(value.c_str());
+        else if (key == "weight_decay") settings.weight_decay = std::atof(value.c_str());
+        else if (key == "linear_decay") settings.linear_decay = value != "0";
         else if (key == "process_noise") {
             process_noise = std::atof(value.c_str());
             if (!(process_noise >= 0)) {
@@ -187,7 +197,7 @@ int main(int argc, char** argv) {
                 return 2;
             }
         } else {
-            std::fprintf(stderr, "bench_sda: unknown option '%s' (time_sampling=, dps=0|1, process_noise=)\n", arg.c_str());
+            std::fprintf(stderr, "bench_sda: unknown option '%s' (time_sampling=, dps=0|1, process_noise=, network=mlp|resmlp, hidden=256x3, batch=, lr=, weight_decay=, linear_decay=0|1)\n", arg.c_str());
             return 2;
         }
     }
@@ -198,9 +208,11 @@ int main(int argc, char** argv) {
     const Tensor data = torch::cat(windows, 0);
     TrajectoryScore sda(3, settings);
     auto t0 = Clock::now();
-    const double loss = sda.train(data, epochs, 1024, 1e-3, 2);
-    std::printf("SDA on Lorenz-63: %lld windows of 5 states from %lld trajectories, %lld epochs (times %s, process noise %g), loss %.4f, %.0f s\n",
-                (long long)data.size(0), (long long)trajectories, (long long)epochs, settings.time_sampling.c_str(), process_noise, loss,
+    const double loss = sda.train(data, epochs, batch, learning_rate, 2);
+    std::printf("SDA on Lorenz-63: %lld windows of 5 states from %lld trajectories, %lld epochs (times %s, process noise %g; %s of %lld x %zu, batch %lld, lr %g%s, L2 %g), loss %.4f, %.0f s\n",
+                (long long)data.size(0), (long long)trajectories, (long long)epochs, settings.time_sampling.c_str(), process_noise,
+                settings.network.c_str(), (long long)settings.hidden[0], settings.hidden.size(), (long long)batch, learning_rate,
+                settings.linear_decay ? " decaying linearly" : "", settings.weight_decay, loss,
                 std::chrono::duration<double>(Clock::now() - t0).count());
     const Tensor truth = to_tensor(Chain(7).trajectory(kLength)).to(torch::kFloat32);
     std::printf("\n%-8s %-10s %10s %10s %10s\n", "setting", "method", "RMSE", "W1 to PF", "seconds");

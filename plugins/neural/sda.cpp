@@ -11,11 +11,14 @@ struct TrajectoryScore::Impl {
     int64_t d, k;
     SdaSettings settings;
     Diffusion diffusion;  // VP
-    TimeMlp net{nullptr};
+    TimeMlp mlp{nullptr};
+    TimeResMlp resmlp{nullptr};
     Tensor mean, std;  // per component [D]
 
+    bool trained() const { return mlp || resmlp; }
+    std::vector<Tensor> parameters() const { return mlp ? mlp->parameters() : resmlp->parameters(); }
     // e(t, windows [B, (2k+1) D]): the predicted noise.
-    Tensor noise(const Tensor& t, const Tensor& w) { return net->forward(t, w, torch::zeros({w.size(0), 0})); }
+    Tensor noise(const Tensor& t, const Tensor& w) { return mlp ? mlp->forward(t, w, torch::zeros({w.size(0), 0})) : resmlp->forward(t, w); }
 };
 
 TrajectoryScore::TrajectoryScore(int64_t state_dim, const SdaSettings& settings) : impl_(std::make_unique<Impl>()) {
@@ -23,6 +26,9 @@ TrajectoryScore::TrajectoryScore(int64_t state_dim, const SdaSettings& settings)
     impl_->k = settings.k;
     impl_->settings = settings;
     Diffusion::check_time_sampling(settings.time_sampling);
+    if (settings.network != "mlp" && settings.network != "resmlp")
+        throw std::invalid_argument("network must be mlp or resmlp, not '" + settings.network + "'");
+    if (settings.hidden.empty()) throw std::invalid_argument("hidden needs at least one width");
 }
 
 TrajectoryScore::~TrajectoryScore() = default;
@@ -36,8 +42,11 @@ double TrajectoryScore::train(const Tensor& windows, int64_t epochs, int64_t bat
     m.std = windows.reshape({-1, m.d}).std(0).clamp_min(1e-8).to(torch::kFloat32);
     const Tensor data = ((windows.to(torch::kFloat32) - m.mean) / m.std).reshape({n, w * m.d});
     torch::manual_seed(seed);
-    m.net = TimeMlp(w * m.d, 0, m.settings.hidden);
-    FlatAdam opt(m.net->parameters(), learning_rate);
+    if (m.settings.network == "resmlp") m.resmlp = TimeResMlp(w * m.d, m.settings.hidden.at(0), int64_t(m.settings.hidden.size()));
+    else m.mlp = TimeMlp(w * m.d, 0, m.settings.hidden);
+    FlatAdam opt(m.parameters(), learning_rate, 0.9, 0.999, 1e-8, m.settings.weight_decay);
+    const int64_t steps_per_epoch = (n + batch - 1) / batch, total_steps = epochs * steps_per_epoch;
+    int64_t step = 0;
     opt.set_average(0.999);
     double last = 0;
     for (int64_t e = 0; e < epochs; ++e) {
@@ -53,7 +62,9 @@ double TrajectoryScore::train(const Tensor& windows, int64_t epochs, int64_t bat
             Tensor loss = (m.noise(t, mt * x0 + st * eps) - eps).pow(2).sum(1).mean();
             loss.backward();
             opt.clip_grad_norm(5.0);
+            if (m.settings.linear_decay) opt.set_learning_rate(learning_rate * (1 - double(step) / double(total_steps)));
             opt.step();
+            ++step;
             total += loss.item<double>() * double(x0.size(0));
             count += x0.size(0);
         }
@@ -77,7 +88,7 @@ Tensor TrajectoryScore::score(double t, const Tensor& x) {
 
 Tensor TrajectoryScore::sample(int64_t n, int64_t length, const Observation* obs, uint64_t seed, const std::string& guidance_override) {
     Impl& m = *impl_;
-    if (!m.net) throw std::logic_error("the trajectory score is not trained");
+    if (!m.trained()) throw std::logic_error("the trajectory score is not trained");
     if (length < 2 * m.k + 1) throw std::invalid_argument("a trajectory needs at least 2k + 1 states");
     torch::NoGradGuard no_grad;
     at::Generator gen = at::detail::createCPUGenerator(seed);

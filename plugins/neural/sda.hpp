@@ -21,6 +21,11 @@ struct Observation {
 struct SdaSettings {
     int64_t k = 2;                      // the window: 2k + 1 states
     std::vector<int64_t> hidden = {256, 256, 256};
+    // "mlp": an ELU MLP of widths `hidden` (TimeMlp); "resmlp": residual blocks of width
+    // hidden[0], one per entry of hidden, with a learned time embedding (TimeResMlp), as the paper.
+    std::string network = "mlp";
+    double weight_decay = 0;            // Adam's L2 term
+    bool linear_decay = false;          // the learning rate decays linearly to 0 over training
     // Training times (Diffusion::training_times): a chain's one-step noise is a small fraction of
     // its states' spread, a scale that times even in t seldom reach.
     std::string time_sampling = "mixed";

@@ -24,4 +24,24 @@ Tensor TimeMlpImpl::forward(const Tensor& t, const Tensor& theta, const Tensor& 
     return layers_.back()->forward(h);
 }
 
+TimeResMlpImpl::TimeResMlpImpl(int64_t dim, int64_t width, int64_t blocks, int64_t embedding) {
+    embed_ = register_module("embed", torch::nn::Sequential(torch::nn::Linear(2 * frequencies_, 256), torch::nn::SiLU(),
+                                                            torch::nn::Linear(256, embedding)));
+    in_ = register_module("in", torch::nn::Linear(dim + embedding, width));
+    for (int64_t b = 0; b < blocks; ++b) {
+        const std::string n = std::to_string(b);
+        norms_.push_back(register_module("norm" + n, torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}))));
+        first_.push_back(register_module("first" + n, torch::nn::Linear(width, width)));
+        second_.push_back(register_module("second" + n, torch::nn::Linear(width, width)));
+    }
+    out_ = register_module("out", torch::nn::Linear(width, dim));
+}
+
+Tensor TimeResMlpImpl::forward(const Tensor& t, const Tensor& x) {
+    const Tensor angles = t * (torch::arange(1, frequencies_ + 1, t.options()) * M_PI);
+    Tensor h = in_->forward(torch::cat({x, embed_->forward(torch::cat({torch::cos(angles), torch::sin(angles)}, 1))}, 1));
+    for (size_t b = 0; b < norms_.size(); ++b) h = h + second_[b]->forward(torch::silu(first_[b]->forward(norms_[b]->forward(h))));
+    return out_->forward(h);
+}
+
 }  // namespace simbi::nn

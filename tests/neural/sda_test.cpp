@@ -42,7 +42,9 @@ std::pair<std::vector<double>, std::vector<double>> rts_smoother(int64_t length,
 
 }  // namespace
 
-TEST_CASE("SDA's posterior mean on a linear-Gaussian chain is the Kalman smoother's", "[neural][sda]") {
+namespace {
+
+void check_against_smoother(const SdaSettings& network) {
     const double a = 0.9, r = 0.25;
     const int64_t length = 48, n = 128;
     torch::manual_seed(3);
@@ -51,8 +53,7 @@ TEST_CASE("SDA's posterior mean on a linear-Gaussian chain is the Kalman smoothe
     Tensor w = torch::zeros({windows, 5, 1});
     w.select(1, 0).copy_(torch::randn({windows, 1}));
     for (int64_t i = 1; i < 5; ++i) w.select(1, i).copy_(a * w.select(1, i - 1) + std::sqrt(1 - a * a) * torch::randn({windows, 1}));
-    SdaSettings settings;
-    settings.hidden = {128, 128};
+    SdaSettings settings = network;
     settings.steps = 128;
     TrajectoryScore sda(1, settings);
     sda.train(w, 30, 256, 1e-3, 5);
@@ -84,7 +85,7 @@ TEST_CASE("SDA's posterior mean on a linear-Gaussian chain is the Kalman smoothe
         for (int64_t i = 0; i < length; ++i) se += std::pow(got[i].item<double>() - mean[size_t(i)], 2);
         const double rmse = std::sqrt(se / double(length));
         const double spread = samples.std(0).pow(2).mean().sqrt().item<double>();
-        INFO(sampler << ": RMSE to the smoother's mean " << rmse << ", mean posterior sd " << post_sd << ", spread " << spread);
+        INFO(network.network << ", " << sampler << ": RMSE to the smoother's mean " << rmse << ", mean posterior sd " << post_sd << ", spread " << spread);
         // The Monte Carlo error of a mean of 128 draws is post_sd / 11; the tolerance, 0.3 post_sd,
         // leaves room for the approximations (window score, Gaussian likelihood score).
         CHECK(rmse < 0.3 * post_sd);
@@ -93,8 +94,29 @@ TEST_CASE("SDA's posterior mean on a linear-Gaussian chain is the Kalman smoothe
     }
 }
 
+}  // namespace
+
+TEST_CASE("SDA's posterior mean on a linear-Gaussian chain is the Kalman smoother's", "[neural][sda]") {
+    SdaSettings mlp;
+    mlp.hidden = {128, 128};
+    SECTION("ELU MLP") { check_against_smoother(mlp); }
+    SdaSettings resmlp;
+    resmlp.network = "resmlp";
+    resmlp.hidden = {64, 64, 64};
+    SECTION("residual MLP with a learned time embedding") { check_against_smoother(resmlp); }
+}
+
 TEST_CASE("SDA rejects an unknown time sampling when it is set up", "[neural][sda]") {
     SdaSettings settings;
     settings.time_sampling = "even";
     CHECK_THROWS_WITH(TrajectoryScore(1, settings), Catch::Contains("time_sampling"));
+}
+
+TEST_CASE("SDA rejects an unknown network and an empty hidden list", "[neural][sda]") {
+    SdaSettings settings;
+    settings.network = "transformer";
+    CHECK_THROWS_WITH(TrajectoryScore(1, settings), Catch::Contains("network must be mlp or resmlp"));
+    settings.network = "resmlp";
+    settings.hidden.clear();
+    CHECK_THROWS_WITH(TrajectoryScore(1, settings), Catch::Contains("hidden"));
 }
