@@ -38,7 +38,7 @@ manifest good.json
 lines=$(wc -l < out-good/posterior.csv)
 [ "$lines" = 65 ] || fail "posterior.csv has $lines lines, expected a header and 4 x 16 rows"
 head -1 out-good/posterior.csv | grep -qx 'trajectory,time,x0,x1,x2' || fail "posterior.csv header"
-for key in windows training_loss observed_values mean_posterior_sd observation_misfit_rms_sigmas invalid_simulations; do
+for key in windows training_loss observed_values mean_posterior_sd observation_misfit_rms_sigmas draws_misfit_rms_sigmas invalid_simulations; do
     grep -q "\"$key\"" out-good/summary.json || fail "summary.json lacks $key"
 done
 grep -q '"windows": 1792' out-good/summary.json || fail "64 simulations of 32 states give 64 x 28 windows"
