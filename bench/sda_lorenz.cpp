@@ -1,5 +1,5 @@
 // Score-based data assimilation on Lorenz-63 (Rozet & Louppe 2023, section 5.1): a score network
-// over windows of 2k + 1 = 5 states, trained on simulated trajectories, assimilates one trajectory
+// over windows of 2k + 1 states (k = 2 unless set), trained on simulated trajectories, assimilates one trajectory
 // of 1024 states from two kinds of observations of its first component,
 //   sparse: every 8th state, noise sigma = 0.05;     dense: every state, sigma = 0.25,
 // sigma in the paper's standardized units (its first component divided by 8), so 0.4 and 2.0 here,
@@ -12,7 +12,8 @@
 // the one-step residual s_{i+1} - RK4(s_i) (the process noise along true trajectories).
 // usage: bench_sda [training_trajectories 256] [posterior_samples 8] [epochs 40] [steps 128]
 //                  [samplers "sde:4,ddim:4", each name:corrections[:eta[:gamma]]]
-//                  [time_sampling=mixed|log_snr|uniform] [dps=1|0] [process_noise=0.1]
+//                  [time_sampling=mixed|log_snr|uniform] [dps=1|0] [process_noise=0.1] [k=2]
+//                  [network=mlp|resmlp] [hidden=256x3] [batch=1024] [lr=0.001] [weight_decay=0] [linear_decay=0|1]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -183,6 +184,7 @@ int main(int argc, char** argv) {
         if (key == "time_sampling") settings.time_sampling = value;
         else if (key == "dps") with_dps = value != "0";
         else if (key == "network") settings.network = value;
+        else if (key == "k") settings.k = std::max<int64_t>(1, std::atol(value.c_str()));
         else if (key == "hidden") {  // widths as 256x3 (three of 256)
             const size_t x = value.find('x');
             settings.hidden.assign(x == std::string::npos ? 1 : size_t(std::atol(value.c_str() + x + 1)), std::atol(value.c_str()));
@@ -197,20 +199,20 @@ int main(int argc, char** argv) {
                 return 2;
             }
         } else {
-            std::fprintf(stderr, "bench_sda: unknown option '%s' (time_sampling=, dps=0|1, process_noise=, network=mlp|resmlp, hidden=256x3, batch=, lr=, weight_decay=, linear_decay=0|1)\n", arg.c_str());
+            std::fprintf(stderr, "bench_sda: unknown option '%s' (time_sampling=, dps=0|1, process_noise=, k=2, network=mlp|resmlp, hidden=256x3, batch=, lr=, weight_decay=, linear_decay=0|1)\n", arg.c_str());
             return 2;
         }
     }
     Chain chain(1);
-    // Training windows of 5 states from trajectories of the chain.
+    // Training windows of 2k + 1 states from trajectories of the chain.
     std::vector<Tensor> windows;
-    for (int64_t i = 0; i < trajectories; ++i) windows.push_back(to_tensor(chain.trajectory(kLength)).unfold(0, 5, 1).permute({0, 2, 1}));
+    for (int64_t i = 0; i < trajectories; ++i) windows.push_back(to_tensor(chain.trajectory(kLength)).unfold(0, 2 * settings.k + 1, 1).permute({0, 2, 1}));
     const Tensor data = torch::cat(windows, 0);
     TrajectoryScore sda(3, settings);
     auto t0 = Clock::now();
     const double loss = sda.train(data, epochs, batch, learning_rate, 2);
-    std::printf("SDA on Lorenz-63: %lld windows of 5 states from %lld trajectories, %lld epochs (times %s, process noise %g; %s of %lld x %zu, batch %lld, lr %g%s, L2 %g), loss %.4f, %.0f s\n",
-                (long long)data.size(0), (long long)trajectories, (long long)epochs, settings.time_sampling.c_str(), process_noise,
+    std::printf("SDA on Lorenz-63: %lld windows of %lld states from %lld trajectories, %lld epochs (times %s, process noise %g; %s of %lld x %zu, batch %lld, lr %g%s, L2 %g), loss %.4f, %.0f s\n",
+                (long long)data.size(0), (long long)(2 * settings.k + 1), (long long)trajectories, (long long)epochs, settings.time_sampling.c_str(), process_noise,
                 settings.network.c_str(), (long long)settings.hidden[0], settings.hidden.size(), (long long)batch, learning_rate,
                 settings.linear_decay ? " decaying linearly" : "", settings.weight_decay, loss,
                 std::chrono::duration<double>(Clock::now() - t0).count());

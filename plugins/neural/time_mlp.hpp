@@ -1,5 +1,6 @@
-// The network of the ODE- and SDE-based estimators (flow matching, score matching): an MLP on
-// (theta, t, context) with ELU units, so that the field it defines and its divergence are smooth.
+// The time-conditioned networks of the ODE- and SDE-based methods: an ELU MLP on (theta, t,
+// context) for flow and score matching, smooth so that its field's divergence is too, and SDA's
+// residual MLP.
 #pragma once
 #include "util.hpp"
 
