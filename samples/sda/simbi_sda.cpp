@@ -96,6 +96,8 @@ Run read_manifest(const fs::path& file, const json& doc, std::vector<std::string
     Run run;
     const fs::path base = file.parent_path();
     JsonReader root(doc, file.string(), "");
+    // The format's version, so that a later format can tell its manifests from these.
+    if (!root.has("simbi_sda") || root.number("simbi_sda") != 1) root.fail("simbi_sda", "the simbi_sda manifest format version, 1");
     for (const auto& p : root.has("plugin_paths") ? root.strings("plugin_paths") : std::vector<std::string>{})
         plugin_paths.push_back(fs::absolute(base / p).string());
     {
@@ -151,7 +153,8 @@ Run read_manifest(const fs::path& file, const json& doc, std::vector<std::string
     }
     {
         JsonReader p = root.object("posterior");
-        run.length = int64_t(p.count("length", 0, false, 1 << 20));
+        run.length = int64_t(p.count("length"));
+        if (run.length > (1 << 20)) p.fail("length", "at most 1048576 states");
         run.trajectories = int64_t(p.count("trajectories", 8, false, 1 << 16));
         run.posterior_seed = p.count("seed", 1);
         run.sda.sampler = p.choice("sampler", {"sde", "ddim"}, run.sda.sampler);

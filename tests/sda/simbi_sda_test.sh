@@ -12,6 +12,7 @@ manifest() {
     local name=$1 sim=${2:-simbi.lorenz63} theta=${3:-'[10, 28, 2.6666667]'} components=${4:-'[0]'} y=${5:-'[1.0, 2.0]'} extra=${6:-}
     cat > "$name" <<JSON
 {
+  "simbi_sda": 1,
   "simulator": {"id": "$sim", "config": {"obs_noise": 0}, "theta": $theta},
   "training": {"simulations": 64, "epochs": 1, "batch": 256, "seed": 1},
   "score": {"k": 2, "hidden": [32, 32]},
@@ -80,5 +81,9 @@ manifest unknown.json simbi.lorenz63 '[10, 28, 2.6666667]' '[0]' '[1.0, 2.0]' ',
 expect_usage unknown.json 'colour'
 manifest truth_size.json simbi.lorenz63 '[10, 28, 2.6666667]' '[0]' '[1.0, 2.0]' ', "truth": [1, 2]'
 expect_usage truth_size.json '/posterior/truth has 2 values'
+# A manifest of another format (simbi's), or of no version.
+sed '/"simbi_sda": 1,/d' good.json > version.json
+sed -i 's/out-good/out-version/' version.json
+expect_usage version.json '/simbi_sda: expected the simbi_sda manifest format version, 1'
 rc=0; "$sda" > /dev/null 2>&1 || rc=$?; [ "$rc" = 2 ] || fail "no manifest: exit $rc, expected 2"
 echo "simbi_sda: all checks passed"
