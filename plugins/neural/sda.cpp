@@ -1,6 +1,8 @@
 // Score-based data assimilation (sda.hpp).
 #include "sda.hpp"
 
+#include <filesystem>
+
 #include "diffusion.hpp"
 #include "time_mlp.hpp"
 #include "training.hpp"
@@ -72,6 +74,54 @@ double TrajectoryScore::train(const Tensor& windows, int64_t epochs, int64_t bat
     }
     opt.swap_average();  // keep the averaged weights
     return last;
+}
+
+namespace {
+constexpr const char* kScoreFormat = "simbi.sda.score";
+constexpr int kScoreVersion = 1;
+}  // namespace
+
+void TrajectoryScore::save(const std::string& dir, const json& provenance) const {
+    const Impl& m = *impl_;
+    if (!m.trained()) throw std::logic_error("the trajectory score is not trained");
+    namespace fs = std::filesystem;
+    fs::create_directories(dir);
+    auto as_list = [](const Tensor& t) { return std::vector<double>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel()); };
+    const json j = {{"format", kScoreFormat}, {"version", kScoreVersion}, {"state_dim", m.d}, {"k", m.k},
+                    {"network", m.settings.network}, {"hidden", m.settings.hidden}, {"mean", as_list(m.mean)}, {"std", as_list(m.std)},
+                    {"provenance", provenance}};
+    torch::nn::Module& net = m.mlp ? static_cast<torch::nn::Module&>(*m.mlp.ptr()) : static_cast<torch::nn::Module&>(*m.resmlp.ptr());
+    save_module(net, dir + "/weights.pt.tmp");
+    fs::rename(dir + "/weights.pt.tmp", dir + "/weights.pt");
+    write_json(dir + "/score.json.tmp", j);
+    fs::rename(dir + "/score.json.tmp", dir + "/score.json");
+}
+
+json TrajectoryScore::load(const std::string& dir) {
+    Impl& m = *impl_;
+    const json j = read_json(dir + "/score.json");
+    if (j.value("format", "") != kScoreFormat) throw std::invalid_argument(dir + "/score.json is not a saved SDA score");
+    if (j.value("version", 0) != kScoreVersion)
+        throw std::invalid_argument(dir + "/score.json is version " + j.value("version", json(0)).dump() + "; this build reads version 1");
+    auto expect = [&](const char* key, const json& want) {
+        if (j.at(key) != want)
+            throw std::invalid_argument(dir + "/score.json: " + key + " is " + j.at(key).dump() + ", the settings say " + want.dump());
+    };
+    expect("state_dim", m.d);
+    expect("k", m.k);
+    expect("network", m.settings.network);
+    expect("hidden", m.settings.hidden);
+    const int64_t w = 2 * m.k + 1;
+    m.mlp = nullptr;
+    m.resmlp = nullptr;
+    if (m.settings.network == "resmlp") m.resmlp = TimeResMlp(w * m.d, m.settings.hidden.at(0), int64_t(m.settings.hidden.size()));
+    else m.mlp = TimeMlp(w * m.d, 0, m.settings.hidden);
+    torch::nn::Module& net = m.mlp ? static_cast<torch::nn::Module&>(*m.mlp.ptr()) : static_cast<torch::nn::Module&>(*m.resmlp.ptr());
+    load_module(net, dir + "/weights.pt");
+    m.mean = torch::tensor(j.at("mean").get<std::vector<double>>(), torch::kFloat32);
+    m.std = torch::tensor(j.at("std").get<std::vector<double>>(), torch::kFloat32);
+    if (m.mean.numel() != m.d || m.std.numel() != m.d) throw std::invalid_argument(dir + "/score.json: mean and std need one value per component");
+    return j.at("provenance");
 }
 
 Tensor TrajectoryScore::score(double t, const Tensor& x) {

@@ -58,6 +58,14 @@ public:
     // The sampling settings (steps, corrections, tau, guidance, gamma, zeta), changeable after
     // training; k and hidden are fixed by then.
     SdaSettings& settings();
+    // The trained score in `dir` (created if needed): score.json (format "simbi.sda.score",
+    // version 1: the state dimension, k, network, hidden, standardization, and `provenance`, the
+    // caller's record of what it was trained on) and weights.pt. Each file is written whole, through
+    // a temporary file and a rename.
+    void save(const std::string& dir, const json& provenance) const;
+    // Loads a score saved by save() into this object, whose state dimension, k, network and hidden
+    // must match (std::invalid_argument naming the difference otherwise); returns its provenance.
+    json load(const std::string& dir);
     // The composed score of trajectories [B, L, D] in standardized units at time t (eq. 10-11):
     // state i takes its score from the window centred on it, the first and last k states from
     // the first and last windows.

@@ -216,6 +216,7 @@ void write_outputs(const Run& run, const Tensor& x, const json& summary) {
 
 int run_sda(const fs::path& file, const std::vector<std::string>& extra_paths) {
     const json doc = parse_json_strict(read_text(file, "manifest"), file.string());
+    if (!doc.is_object()) throw UsageError(file.string() + ": expected a JSON object");
     RegistryOptions ro;
     for (const auto& p : extra_paths) ro.first_paths.push_back(fs::absolute(p).string());
     Run run = read_manifest(file, doc, ro.first_paths);
@@ -251,15 +252,37 @@ int run_sda(const fs::path& file, const std::vector<std::string>& extra_paths) {
     HostServices host;
     using Clock = std::chrono::steady_clock;
     const auto t0 = Clock::now();
-    uint64_t invalid = 0;
-    const Tensor windows = simulate_windows(run, info, host, d, steps, invalid);
-    std::fprintf(stderr, "simbi_sda: %lld windows of %lld states from %llu simulations of '%s' (%llu invalid, dropped)\n", (long long)windows.size(0),
-                 (long long)w, (unsigned long long)run.simulations, info.id.c_str(), (unsigned long long)invalid);
     simbi::nn::TrajectoryScore sda(d, run.sda);
+    // The score trained by an earlier run of the same simulator (and its version), training and
+    // score sections is reused: a killed run loses no training once it is saved, and new observations need none.
+    const json trained_on = {{"simulator", doc.at("simulator")}, {"simulator_version", info.version}, {"training", doc.at("training")},
+                             {"score", doc.value("score", json::object())}};
+    const fs::path score_dir = run.output / "score";
+    json record;
+    if (fs::exists(score_dir / "score.json")) {
+        try {
+            record = sda.load(score_dir.string());
+            if (record.value("trained_on", json()) != trained_on) record = json();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "simbi_sda: not reusing %s: %s\n", score_dir.string().c_str(), e.what());
+            record = json();
+        }
+        std::fprintf(stderr, "simbi_sda: %s\n", record.is_null() ? "the saved score was trained on other settings; training anew"
+                                                               : ("reusing the score trained by an earlier run: " + score_dir.string()).c_str());
+    }
     const auto t1 = Clock::now();
-    const double loss = sda.train(windows, run.epochs, run.batch, run.learning_rate, run.seed);
+    const bool record_reused = !record.is_null();
+    if (record.is_null()) {
+        uint64_t invalid = 0;
+        const Tensor windows = simulate_windows(run, info, host, d, steps, invalid);
+        std::fprintf(stderr, "simbi_sda: %lld windows of %lld states from %llu simulations of '%s' (%llu invalid, dropped)\n", (long long)windows.size(0),
+                     (long long)w, (unsigned long long)run.simulations, info.id.c_str(), (unsigned long long)invalid);
+        const double loss = sda.train(windows, run.epochs, run.batch, run.learning_rate, run.seed);
+        std::fprintf(stderr, "simbi_sda: trained %lld epochs, loss %.4f, %.0f s\n", (long long)run.epochs, loss, std::chrono::duration<double>(Clock::now() - t1).count());
+        record = {{"trained_on", trained_on}, {"windows", windows.size(0)}, {"invalid_simulations", invalid}, {"training_loss", loss}};
+        sda.save(score_dir.string(), record);
+    }
     const auto t2 = Clock::now();
-    std::fprintf(stderr, "simbi_sda: trained %lld epochs, loss %.4f, %.0f s\n", (long long)run.epochs, loss, std::chrono::duration<double>(t2 - t1).count());
     // No observed value (first beyond the trajectory): prior trajectories.
     const bool observed = !obs.index.empty();
     const Tensor x = sda.sample(run.trajectories, run.length, observed ? &obs : nullptr, run.posterior_seed).contiguous();
@@ -277,17 +300,19 @@ int run_sda(const fs::path& file, const std::vector<std::string>& extra_paths) {
     };
     const double misfit = observed ? misfit_of(mean.unsqueeze(0)) : 0.0, draw_misfit = observed ? misfit_of(x) : 0.0;
     json summary = {{"simulator", info.id},
-                    {"windows", windows.size(0)},
-                    {"invalid_simulations", invalid},
-                    {"training_loss", loss},
+                    {"windows", record.at("windows")},
+                    {"invalid_simulations", record.at("invalid_simulations")},
+                    {"training_loss", record.at("training_loss")},
+                    {"score", (score_dir / "score.json").string()},
+                    {"score_reused", record_reused},
                     {"observed_values", obs.index.size()},
                     {"posterior_trajectories", run.trajectories},
                     {"length", run.length},
                     {"mean_posterior_sd", x.std(0).mean().item<double>()},
                     {"observation_misfit_rms_sigmas", observed ? json(misfit) : json(nullptr)},
                     {"draws_misfit_rms_sigmas", observed ? json(draw_misfit) : json(nullptr)},
-                    {"seconds", {{"simulate", std::chrono::duration<double>(t1 - t0).count()},
-                                 {"train", std::chrono::duration<double>(t2 - t1).count()},
+                    {"seconds", {{"simulate_and_train", record_reused ? 0.0 : std::chrono::duration<double>(t2 - t1).count()},
+                                 {"load", std::chrono::duration<double>(t1 - t0).count()},
                                  {"sample", std::chrono::duration<double>(t3 - t2).count()}}}};
     if (!run.truth.empty()) {
         const Tensor truth = torch::tensor(std::vector<float>(run.truth.begin(), run.truth.end())).reshape({run.length, d});

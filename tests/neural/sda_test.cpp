@@ -5,6 +5,8 @@
 #undef CHECK
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
+#include <unistd.h>
 
 using namespace simbi::nn;
 
@@ -119,4 +121,30 @@ TEST_CASE("SDA rejects an unknown network and an empty hidden list", "[neural][s
     settings.network = "resmlp";
     settings.hidden.clear();
     CHECK_THROWS_WITH(TrajectoryScore(1, settings), Catch::Contains("hidden"));
+}
+
+TEST_CASE("a saved SDA score loads into matching settings and gives the same score", "[neural][sda]") {
+    const std::string dir = (std::filesystem::temp_directory_path() / ("simbi_sda_score_" + std::to_string(::getpid()))).string();
+    torch::manual_seed(1);
+    const Tensor windows = torch::randn({512, 3, 2});
+    for (const std::string network : {"mlp", "resmlp"}) {
+        SdaSettings settings;
+        settings.k = 1;
+        settings.network = network;
+        settings.hidden = {16, 16};
+        TrajectoryScore trained(2, settings);
+        trained.train(windows, 1, 128, 1e-3, 4);
+        trained.save(dir, json{{"trained_on", "noise"}});
+        TrajectoryScore loaded(2, settings);
+        CHECK(loaded.load(dir) == json{{"trained_on", "noise"}});
+        const Tensor x = torch::randn({2, 6, 2});
+        torch::NoGradGuard no_grad;
+        CHECK(torch::allclose(trained.score(0.3, x), loaded.score(0.3, x)));
+        // Other settings are refused, naming what differs.
+        SdaSettings wider = settings;
+        wider.hidden = {32, 32};
+        TrajectoryScore mismatched(2, wider);
+        CHECK_THROWS_WITH(mismatched.load(dir), Catch::Contains("hidden"));
+    }
+    std::filesystem::remove_all(dir);
 }

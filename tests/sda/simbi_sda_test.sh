@@ -50,6 +50,22 @@ sed -i 's/out-good/out-again/' again.json
 "$sda" again.json > /dev/null
 cmp out-good/posterior.csv out-again/posterior.csv || fail "the same manifest gave different trajectories"
 
+# The score is saved with the output and reused by a run with the same simulator, training and
+# score sections: same trajectories, no simulation; a changed training seed trains anew.
+[ -f out-good/score/score.json ] && [ -f out-good/score/weights.pt ] || fail "the trained score was not saved"
+grep -q '"score_reused": false' out-good/summary.json || fail "the first run reports a reused score"
+cp out-good/posterior.csv first.csv
+"$sda" good.json > /dev/null 2> reuse.txt
+grep -q 'reusing the score' reuse.txt || { cat reuse.txt >&2; fail "the saved score was not reused"; }
+! grep -q 'windows of' reuse.txt || fail "a reused score still simulated"
+grep -q '"score_reused": true' out-good/summary.json || fail "summary does not say the score was reused"
+cmp first.csv out-good/posterior.csv || fail "the reused score gave other trajectories"
+sed -i 's/"seed": 1}/"seed": 2}/' good.json
+"$sda" good.json > /dev/null 2> retrain.txt
+grep -q 'trained on other settings' retrain.txt || { cat retrain.txt >&2; fail "a changed training did not retrain"; }
+grep -q 'windows of' retrain.txt || fail "a changed training did not simulate"
+sed -i 's/"seed": 2}/"seed": 1}/' good.json
+
 # The truth, when given, yields an RMSE (16 states x 3 components).
 seq 1 48 > truth.txt
 manifest truth.json simbi.lorenz63 '[10, 28, 2.6666667]' '[0]' '[1.0, 2.0]' ', "truth": "truth.txt"'
