@@ -87,11 +87,13 @@ void TrajectoryScore::save(const std::string& dir, const json& provenance) const
     namespace fs = std::filesystem;
     fs::create_directories(dir);
     auto as_list = [](const Tensor& t) { return std::vector<double>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel()); };
-    const json j = {{"format", kScoreFormat}, {"version", kScoreVersion}, {"state_dim", m.d}, {"k", m.k},
-                    {"network", m.settings.network}, {"hidden", m.settings.hidden}, {"mean", as_list(m.mean)}, {"std", as_list(m.std)},
-                    {"provenance", provenance}};
     torch::nn::Module& net = m.mlp ? static_cast<torch::nn::Module&>(*m.mlp.ptr()) : static_cast<torch::nn::Module&>(*m.resmlp.ptr());
     save_module(net, dir + "/weights.pt.tmp");
+    // The weights' hash ties the two files: a save interrupted between the renames leaves a pair
+    // that load() refuses rather than one that describes other weights.
+    const json j = {{"format", kScoreFormat}, {"version", kScoreVersion}, {"state_dim", m.d}, {"k", m.k},
+                    {"network", m.settings.network}, {"hidden", m.settings.hidden}, {"mean", as_list(m.mean)}, {"std", as_list(m.std)},
+                    {"weights_sha256", file_sha256(dir + "/weights.pt.tmp")}, {"provenance", provenance}};
     fs::rename(dir + "/weights.pt.tmp", dir + "/weights.pt");
     write_json(dir + "/score.json.tmp", j);
     fs::rename(dir + "/score.json.tmp", dir + "/score.json");
@@ -111,16 +113,22 @@ json TrajectoryScore::load(const std::string& dir) {
     expect("k", m.k);
     expect("network", m.settings.network);
     expect("hidden", m.settings.hidden);
+    if (file_sha256(dir + "/weights.pt") != j.value("weights_sha256", ""))
+        throw std::invalid_argument(dir + "/weights.pt is not the file score.json describes (an interrupted save, or a copied file)");
+    const Tensor mean = torch::tensor(j.at("mean").get<std::vector<double>>(), torch::kFloat32);
+    const Tensor std = torch::tensor(j.at("std").get<std::vector<double>>(), torch::kFloat32);
+    if (mean.numel() != m.d || std.numel() != m.d) throw std::invalid_argument(dir + "/score.json: mean and std need one value per component");
+    // Into new modules first, so that a failed load leaves this object as it was.
     const int64_t w = 2 * m.k + 1;
-    m.mlp = nullptr;
-    m.resmlp = nullptr;
-    if (m.settings.network == "resmlp") m.resmlp = TimeResMlp(w * m.d, m.settings.hidden.at(0), int64_t(m.settings.hidden.size()));
-    else m.mlp = TimeMlp(w * m.d, 0, m.settings.hidden);
-    torch::nn::Module& net = m.mlp ? static_cast<torch::nn::Module&>(*m.mlp.ptr()) : static_cast<torch::nn::Module&>(*m.resmlp.ptr());
-    load_module(net, dir + "/weights.pt");
-    m.mean = torch::tensor(j.at("mean").get<std::vector<double>>(), torch::kFloat32);
-    m.std = torch::tensor(j.at("std").get<std::vector<double>>(), torch::kFloat32);
-    if (m.mean.numel() != m.d || m.std.numel() != m.d) throw std::invalid_argument(dir + "/score.json: mean and std need one value per component");
+    TimeMlp mlp{nullptr};
+    TimeResMlp resmlp{nullptr};
+    if (m.settings.network == "resmlp") resmlp = TimeResMlp(w * m.d, m.settings.hidden.at(0), int64_t(m.settings.hidden.size()));
+    else mlp = TimeMlp(w * m.d, 0, m.settings.hidden);
+    load_module(mlp ? static_cast<torch::nn::Module&>(*mlp) : static_cast<torch::nn::Module&>(*resmlp), dir + "/weights.pt");
+    m.mlp = mlp;
+    m.resmlp = resmlp;
+    m.mean = mean;
+    m.std = std;
     return j.at("provenance");
 }
 

@@ -60,11 +60,13 @@ public:
     SdaSettings& settings();
     // The trained score in `dir` (created if needed): score.json (format "simbi.sda.score",
     // version 1: the state dimension, k, network, hidden, standardization, and `provenance`, the
-    // caller's record of what it was trained on) and weights.pt. Each file is written whole, through
-    // a temporary file and a rename.
+    // caller's record of what it was trained on, and the weights' SHA-256) and weights.pt. Each
+    // file is written whole, through a temporary file and a rename.
     void save(const std::string& dir, const json& provenance) const;
     // Loads a score saved by save() into this object, whose state dimension, k, network and hidden
-    // must match (std::invalid_argument naming the difference otherwise); returns its provenance.
+    // must match, and whose weights file must be the one score.json names by its SHA-256
+    // (std::invalid_argument naming the difference otherwise; the object is then unchanged);
+    // returns its provenance.
     json load(const std::string& dir);
     // The composed score of trajectories [B, L, D] in standardized units at time t (eq. 10-11):
     // state i takes its score from the window centred on it, the first and last k states from
