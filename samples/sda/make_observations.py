@@ -2,8 +2,8 @@
 """Writes the Lorenz-63 sample's data: a true trajectory of 1024 states (truth.csv) of the chain
 simbi.lorenz63 simulates (RK4, dt = 0.025, sigma = 10, rho = 28, beta = 8/3, process noise 0.1,
 256 burn-in steps from (1, 1, 25) + N(0, I)), and its first component observed as in Rozet &
-Louppe 2023, section 5.1: every 8th state with noise 0.4 (y_sparse.txt) and every state with
-noise 2.0 (y_dense.txt), the paper's 0.05 and 0.25 times its scale of 8 for that component.
+Louppe 2023, section 5.1: every 8th state with noise 0.4 (y_sparse.csv) and every state with
+noise 2.0 (y_dense.csv), the paper's 0.05 and 0.25 times its scale of 8 for that component.
 
 usage: /usr/bin/python3 make_observations.py [seed]   (needs numpy)
 """
@@ -35,9 +35,10 @@ def main():
         states.append(rk4(states[-1]) + 0.1 * rng.normal(size=3))
     x = np.array(states)
     here = Path(__file__).parent
-    np.savetxt(here / "truth.csv", x, fmt="%.6f", delimiter=",")
-    np.savetxt(here / "y_sparse.txt", x[::8, 0] + 0.4 * rng.normal(size=len(x[::8])), fmt="%.6f")
-    np.savetxt(here / "y_dense.txt", x[:, 0] + 2.0 * rng.normal(size=len(x)), fmt="%.6f")
+    # CSV files with a header row, as simbi reads observation files.
+    np.savetxt(here / "truth.csv", x, fmt="%.6f", delimiter=",", header="x0,x1,x2", comments="")
+    np.savetxt(here / "y_sparse.csv", x[::8, 0] + 0.4 * rng.normal(size=len(x[::8])), fmt="%.6f", header="x0", comments="")
+    np.savetxt(here / "y_dense.csv", x[:, 0] + 2.0 * rng.normal(size=len(x)), fmt="%.6f", header="x0", comments="")
 
 
 if __name__ == "__main__":

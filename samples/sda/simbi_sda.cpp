@@ -10,11 +10,9 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <sstream>
 
 #include "neural/sda.hpp"
+#include "simbi_host/artifact.hpp"
 #include "simbi_host/errors.hpp"
 #include "simbi_host/host_services.hpp"
 #include "simbi_host/json_reader.hpp"
@@ -44,36 +42,13 @@ private:
     std::vector<double> theta_;
 };
 
-std::string read_text(const fs::path& path, const std::string& what) {
-    std::ifstream in(path);
-    if (!in) throw UsageError(what + ": cannot read " + path.string());
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-// Numbers separated by whitespace or commas, from a file given relative to the manifest.
-std::vector<double> read_numbers(const fs::path& path, const std::string& what) {
-    std::string text = read_text(path, what);
-    for (char& c : text)
-        if (c == ',') c = ' ';
-    std::istringstream in(text);
-    std::vector<double> out;
-    std::string token;
-    while (in >> token) {
-        char* end = nullptr;
-        const double v = std::strtod(token.c_str(), &end);
-        if (end == token.c_str() || *end != '\0' || !std::isfinite(v))
-            throw UsageError(what + ": '" + clip(token, 40) + "' in " + path.string() + " (value " + std::to_string(out.size() + 1) + ") is not a finite number");
-        out.push_back(v);
-    }
-    return out;
-}
-
-// An inline array of numbers or the name of a file holding them.
+// An inline array of numbers, or the name of a CSV file with a header row (as simbi's
+// observation files), relative to the manifest, read row by row.
 std::vector<double> numbers_or_file(const JsonReader& r, const std::string& key, const fs::path& base) {
-    if (r.raw(key).is_string()) return read_numbers(base / r.string(key), r.child_path(key));
-    return r.numbers(key);
+    if (!r.raw(key).is_string()) return r.numbers(key);
+    std::vector<double> out;
+    for (const auto& row : read_csv_rows((base / r.string(key)).string())) out.insert(out.end(), row.begin(), row.end());
+    return out;
 }
 
 struct Run {
@@ -194,28 +169,29 @@ Tensor simulate_windows(const Run& run, const PluginInfo& info, const HostServic
 
 void write_outputs(const Run& run, const Tensor& x, const json& summary) {
     fs::create_directories(run.output);
-    std::ostringstream csv;
     const int64_t d = x.size(2);
-    csv << "trajectory,time";
-    for (int64_t c = 0; c < d; ++c) csv << ",x" << c;
-    csv << "\n";
+    std::vector<std::string> names = {"trajectory", "time"};
+    for (int64_t c = 0; c < d; ++c) names.push_back("x" + std::to_string(c));
+    std::vector<double> rows;
+    rows.reserve(size_t(x.size(0) * x.size(1) * (d + 2)));
     auto a = x.accessor<float, 3>();
-    char buf[32];
     for (int64_t n = 0; n < x.size(0); ++n)
         for (int64_t t = 0; t < x.size(1); ++t) {
-            csv << n << "," << t;
-            for (int64_t c = 0; c < d; ++c) {
-                std::snprintf(buf, sizeof buf, ",%.7g", double(a[n][t][c]));
-                csv << buf;
-            }
-            csv << "\n";
+            rows.insert(rows.end(), {double(n), double(t)});
+            for (int64_t c = 0; c < d; ++c) rows.push_back(double(a[n][t][c]));
         }
-    write_text_atomic((run.output / "posterior.csv").string(), csv.str());
+    write_samples_csv((run.output / "posterior.csv").string(), names, rows);
     write_text_atomic((run.output / "summary.json").string(), summary.dump(2) + "\n");
 }
 
 int run_sda(const fs::path& file, const std::vector<std::string>& extra_paths) {
-    const json doc = parse_json_strict(read_text(file, "manifest"), file.string());
+    std::string text;
+    try {
+        text = read_text_file(file.string());
+    } catch (const RunError& e) {
+        throw UsageError(std::string(e.what()) + " (the manifest)");
+    }
+    const json doc = parse_json_strict(text, file.string());
     if (!doc.is_object()) throw UsageError(file.string() + ": expected a JSON object");
     RegistryOptions ro;
     for (const auto& p : extra_paths) ro.first_paths.push_back(fs::absolute(p).string());

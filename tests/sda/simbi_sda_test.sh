@@ -67,8 +67,8 @@ grep -q 'windows of' retrain.txt || fail "a changed training did not simulate"
 sed -i 's/"seed": 2}/"seed": 1}/' good.json
 
 # The truth, when given, yields an RMSE (16 states x 3 components).
-seq 1 48 > truth.txt
-manifest truth.json simbi.lorenz63 '[10, 28, 2.6666667]' '[0]' '[1.0, 2.0]' ', "truth": "truth.txt"'
+{ echo x0,x1,x2; seq 1 48 | paste -d, - - -; } > truth.csv
+manifest truth.json simbi.lorenz63 '[10, 28, 2.6666667]' '[0]' '[1.0, 2.0]' ', "truth": "truth.csv"'
 "$sda" truth.json > /dev/null
 grep -q '"rmse_to_truth"' out-truth/summary.json || fail "no rmse_to_truth with a truth"
 
@@ -88,10 +88,10 @@ manifest theta.json simbi.lorenz63 '[10, 28]'
 expect_usage theta.json "/simulator/theta has 2 values; 'simbi.lorenz63' takes 3"
 manifest shape.json sbibm.two_moons '[0, 0]'
 expect_usage shape.json 'does not declare its output as a trajectory'
-manifest file.json simbi.lorenz63 '[10, 28, 2.6666667]' '[0]' '"missing.txt"'
+manifest file.json simbi.lorenz63 '[10, 28, 2.6666667]' '[0]' '"missing.csv"'
 expect_usage file.json 'cannot read'
-printf '1.0\nnan\n' > bad_y.txt
-manifest value.json simbi.lorenz63 '[10, 28, 2.6666667]' '[0]' '"bad_y.txt"'
+printf 'x0\n1.0\nnan\n' > bad_y.csv
+manifest value.json simbi.lorenz63 '[10, 28, 2.6666667]' '[0]' '"bad_y.csv"'
 expect_usage value.json "'nan'"
 manifest unknown.json simbi.lorenz63 '[10, 28, 2.6666667]' '[0]' '[1.0, 2.0]' ', "colour": 1'
 expect_usage unknown.json 'colour'
