@@ -18,7 +18,7 @@ struct TrajectoryScore::Impl {
     Tensor mean, std;  // per component [D]
 
     bool trained() const { return mlp || resmlp; }
-    std::vector<Tensor> parameters() const { return mlp ? mlp->parameters() : resmlp->parameters(); }
+    torch::nn::Module& module() const { return mlp ? static_cast<torch::nn::Module&>(*mlp.ptr()) : *resmlp.ptr(); }
     // e(t, windows [B, (2k+1) D]): the predicted noise.
     Tensor noise(const Tensor& t, const Tensor& w) { return mlp ? mlp->forward(t, w, torch::zeros({w.size(0), 0})) : resmlp->forward(t, w); }
 };
@@ -46,7 +46,7 @@ double TrajectoryScore::train(const Tensor& windows, int64_t epochs, int64_t bat
     torch::manual_seed(seed);
     if (m.settings.network == "resmlp") m.resmlp = TimeResMlp(w * m.d, m.settings.hidden.at(0), int64_t(m.settings.hidden.size()));
     else m.mlp = TimeMlp(w * m.d, 0, m.settings.hidden);
-    FlatAdam opt(m.parameters(), learning_rate, 0.9, 0.999, 1e-8, m.settings.weight_decay);
+    FlatAdam opt(m.module().parameters(), learning_rate, 0.9, 0.999, 1e-8, m.settings.weight_decay);
     const int64_t steps_per_epoch = (n + batch - 1) / batch, total_steps = epochs * steps_per_epoch;
     int64_t step = 0;
     opt.set_average(0.999);
@@ -87,8 +87,7 @@ void TrajectoryScore::save(const std::string& dir, const json& provenance) const
     namespace fs = std::filesystem;
     fs::create_directories(dir);
     auto as_list = [](const Tensor& t) { return std::vector<double>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel()); };
-    torch::nn::Module& net = m.mlp ? static_cast<torch::nn::Module&>(*m.mlp.ptr()) : static_cast<torch::nn::Module&>(*m.resmlp.ptr());
-    save_module(net, dir + "/weights.pt.tmp");
+    save_module(m.module(), dir + "/weights.pt.tmp");
     // The weights' hash ties the two files: a save interrupted between the renames leaves a pair
     // that load() refuses rather than one that describes other weights.
     const json j = {{"format", kScoreFormat}, {"version", kScoreVersion}, {"state_dim", m.d}, {"k", m.k},

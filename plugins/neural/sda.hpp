@@ -56,7 +56,7 @@ public:
     // the settings' guidance or another ("sda", "dps").
     Tensor sample(int64_t n, int64_t length, const Observation* observation, uint64_t seed, const std::string& guidance = "");
     // The sampling settings (steps, corrections, tau, guidance, gamma, zeta), changeable after
-    // training; k and hidden are fixed by then.
+    // training; k, network and hidden are fixed by then.
     SdaSettings& settings();
     // The trained score in `dir` (created if needed): score.json (format "simbi.sda.score",
     // version 1: the state dimension, k, network, hidden, standardization, and `provenance`, the

@@ -146,10 +146,11 @@ TEST_CASE("a saved SDA score loads into matching settings and gives the same sco
         TrajectoryScore mismatched(2, wider);
         CHECK_THROWS_WITH(mismatched.load(dir), Catch::Contains("hidden"));
     }
-    // Weights that are not the ones score.json describes are refused.
+    // Weights of the same network trained otherwise, not the ones score.json describes, are refused.
     {
         SdaSettings settings;
         settings.k = 1;
+        settings.network = "resmlp";
         settings.hidden = {16, 16};
         TrajectoryScore other(2, settings);
         other.train(windows, 1, 128, 1e-3, 5);
@@ -157,7 +158,6 @@ TEST_CASE("a saved SDA score loads into matching settings and gives the same sco
         other.save(elsewhere, json::object());
         std::filesystem::copy_file(elsewhere + "/weights.pt", dir + "/weights.pt", std::filesystem::copy_options::overwrite_existing);
         std::filesystem::remove_all(elsewhere);
-        settings.network = "resmlp";
         TrajectoryScore loaded(2, settings);
         CHECK_THROWS_WITH(loaded.load(dir), Catch::Contains("not the file score.json describes"));
     }
