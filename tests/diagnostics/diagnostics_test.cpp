@@ -358,6 +358,8 @@ TEST_CASE("BNPE's classifier q / p is balanced on held-out pairs", "[diagnostics
     json b = json::parse(simbi_test::read_file(dir.file("out/diagnostics/simbi.balance.json")))["results"];
     INFO(b.dump());
     CHECK(std::fabs(b["balance"].get<double>() - 1.0) < 0.05);
+    // The default: the mixture of five flows, each balanced on its own.
+    CHECK(json::parse(simbi_test::read_file(dir.file("out/artifact/estimator.json")))["config"]["ensemble"] == 5);
     // It is still the posterior N(x / 2, 1 / 2).
     json s = json::parse(simbi_test::read_file(dir.file("out/summary.json")));
     CHECK(std::fabs(s["parameters"]["theta"]["mean"].get<double>() - 0.25) < 0.1);

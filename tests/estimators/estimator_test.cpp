@@ -99,6 +99,45 @@ TEST_CASE("NPE on gaussian_linear recovers the analytic posterior", "[estimators
     }
 }
 
+TEST_CASE("an NPE ensemble's mixture is the posterior it samples and scores", "[estimators][npe][ensemble]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.npe", 4000));
+    auto r = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=3");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK(read_json_file(dir.file("out/artifact/estimator.json"))["config"]["ensemble"] == 3);
+    // The posterior N(0.25, 1/2) of test.gaussian_1d at x = 0.5, by its draws and by its density.
+    json s = read_json_file(dir.file("out/summary.json"));
+    CHECK(std::fabs(s["parameters"]["theta"]["mean"].get<double>() - 0.25) < 0.1);
+    CHECK(std::fabs(s["parameters"]["theta"]["std"].get<double>() / std::sqrt(0.5) - 1) < 0.15);
+    const std::string grid = "[[-1.0],[-0.5],[0.0],[0.25],[0.5],[1.0],[1.5]]";
+    auto density = [&](const std::string& artifact) {
+        auto lp = run_cli("log-prob " + artifact + " --theta '" + grid + "' --x 0.5 --plugin-path " SIMBI_TEST_TOY_DIR);
+        INFO(lp.output);
+        REQUIRE(lp.exit_code == 0);
+        return parse_column(lp.output);
+    };
+    const std::vector<double> mixture = density(dir.file("out/artifact"));
+    REQUIRE(mixture.size() == 7);
+    const double thetas[] = {-1.0, -0.5, 0.0, 0.25, 0.5, 1.0, 1.5};
+    for (size_t i = 0; i < 7; ++i) {
+        INFO("theta " << thetas[i]);
+        CHECK(std::fabs(mixture[i] - log_normal_pdf(thetas[i], 0.25, 0.5)) < 0.15);
+    }
+    // One flow from the same seed is member 0 alone: its density differs from the mixture's.
+    auto one = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=1 --out " + dir.file("one"));
+    REQUIRE(one.exit_code == 0);
+    const std::vector<double> single = density(dir.file("one/artifact"));
+    double largest = 0;
+    for (size_t i = 0; i < 7; ++i) largest = std::max(largest, std::fabs(single[i] - mixture[i]));
+    CHECK(largest > 1e-3);
+    // The reloaded artifact draws the same samples for the same seed.
+    auto a = run_cli("sample " + dir.file("out/artifact") + " --x 0.5 --n 500 --seed 9 --plugin-path " SIMBI_TEST_TOY_DIR);
+    auto b = run_cli("sample " + dir.file("out/artifact") + " --x 0.5 --n 500 --seed 9 --plugin-path " SIMBI_TEST_TOY_DIR);
+    REQUIRE(a.exit_code == 0);
+    CHECK(a.output == b.output);
+}
+
 // Mean and largest |log r - log r_true| of an artifact trained on test.gaussian_1d, on the
 // posterior's bulk at x = 0.5, theta in x/2 +- 2.5 sd; up to a constant where the estimator's
 // log r is only defined up to a function of x.
@@ -435,6 +474,7 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
         {"estimator.config.hidden=[0]", "hidden"},
         {"estimator.id=simbi.nre --set estimator.config.negatives=0", "negatives must be"},
         {"estimator.id=simbi.nre --set estimator.config.ensemble=0", "ensemble must be"},
+        {"estimator.id=simbi.bnpe --set estimator.config.ensemble=33", "ensemble must be"},
         {"estimator.id=simbi.nre --set estimator.config.loss=hinge", "loss must be"},
         {"estimator.id=simbi.nre --set estimator.config.network=cnn", "network must be"},
         {"estimator.id=simbi.bnre --set estimator.config.network=residual --set estimator.config.hidden=[32,64]", "widths must be equal"},
