@@ -15,6 +15,10 @@
 // E_marginal[sigmoid(log q(theta'|x) - log p(theta'))] - 1)^2 to the loss, the balance condition
 // of a classifier whose odds are q / p, with theta' from the marginal: each batch's theta paired
 // with another row's x. A balanced posterior leans conservative.
+//
+// `ensemble` M > 1 trains M flows side by side, each on its own loss (BNPE: each balanced on its
+// own), and the posterior is their mixture (1/M) sum_m q_m: log_prob is its log-density, and each
+// draw comes from a member picked uniformly. BNPE's default is five, NPE's one.
 #include <limits>
 
 #include "neural/neural.hpp"
@@ -54,7 +58,7 @@ public:
     static constexpr const char* kId = Balanced ? "simbi.bnpe" : "simbi.npe";
     // BNPE trains five balanced flows and samples their mixture, which is wider than each member:
     // on two_moons and slcp at 10^3 simulations one balanced flow was overconfident, and the
-    // mixture's expected coverage came within the sampling error of nominal (docs/benchmarks.md).
+    // mixture's expected coverage came within the sampling error of nominal - 0.02 (docs/benchmarks.md).
     static constexpr int64_t kBalancedEnsemble = 5;
 
     static simbi::Info info() {
