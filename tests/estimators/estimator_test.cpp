@@ -131,7 +131,7 @@ TEST_CASE("an NPE ensemble's mixture is the posterior it samples and scores", "[
     double largest = 0;
     for (size_t i = 0; i < 7; ++i) largest = std::max(largest, std::fabs(single[i] - mixture[i]));
     CHECK(largest > 1e-3);
-    // The reloaded artifact draws the same samples for the same seed.
+    // Each call loads the artifact afresh; the same seed draws the same members and samples.
     auto a = run_cli("sample " + dir.file("out/artifact") + " --x 0.5 --n 500 --seed 9 --plugin-path " SIMBI_TEST_TOY_DIR);
     auto b = run_cli("sample " + dir.file("out/artifact") + " --x 0.5 --n 500 --seed 9 --plugin-path " SIMBI_TEST_TOY_DIR);
     REQUIRE(a.exit_code == 0);
