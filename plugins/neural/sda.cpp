@@ -9,18 +9,30 @@
 
 namespace simbi::nn {
 
+namespace {
+// The window's noise network that SdaSettings::network names, on `in` = (2k + 1) D inputs.
+struct NoiseNetwork {
+    TimeMlp mlp{nullptr};
+    TimeResMlp resmlp{nullptr};
+
+    NoiseNetwork() = default;
+    NoiseNetwork(const SdaSettings& s, int64_t in) {
+        if (s.network == "resmlp") resmlp = TimeResMlp(in, s.hidden.at(0), int64_t(s.hidden.size()));
+        else mlp = TimeMlp(in, 0, s.hidden);
+    }
+    explicit operator bool() const { return mlp || resmlp; }
+    torch::nn::Module& module() const { return mlp ? static_cast<torch::nn::Module&>(*mlp.ptr()) : *resmlp.ptr(); }
+    // e(t, windows [B, (2k+1) D]): the predicted noise.
+    Tensor operator()(const Tensor& t, const Tensor& w) const { return mlp ? mlp.ptr()->forward(t, w, torch::zeros({w.size(0), 0})) : resmlp.ptr()->forward(t, w); }
+};
+}  // namespace
+
 struct TrajectoryScore::Impl {
     int64_t d, k;
     SdaSettings settings;
     Diffusion diffusion;  // VP
-    TimeMlp mlp{nullptr};
-    TimeResMlp resmlp{nullptr};
+    NoiseNetwork noise;
     Tensor mean, std;  // per component [D]
-
-    bool trained() const { return mlp || resmlp; }
-    torch::nn::Module& module() const { return mlp ? static_cast<torch::nn::Module&>(*mlp.ptr()) : *resmlp.ptr(); }
-    // e(t, windows [B, (2k+1) D]): the predicted noise.
-    Tensor noise(const Tensor& t, const Tensor& w) { return mlp ? mlp->forward(t, w, torch::zeros({w.size(0), 0})) : resmlp->forward(t, w); }
 };
 
 TrajectoryScore::TrajectoryScore(int64_t state_dim, const SdaSettings& settings) : impl_(std::make_unique<Impl>()) {
@@ -44,9 +56,8 @@ double TrajectoryScore::train(const Tensor& windows, int64_t epochs, int64_t bat
     m.std = windows.reshape({-1, m.d}).std(0).clamp_min(1e-8).to(torch::kFloat32);
     const Tensor data = ((windows.to(torch::kFloat32) - m.mean) / m.std).reshape({n, w * m.d});
     torch::manual_seed(seed);
-    if (m.settings.network == "resmlp") m.resmlp = TimeResMlp(w * m.d, m.settings.hidden.at(0), int64_t(m.settings.hidden.size()));
-    else m.mlp = TimeMlp(w * m.d, 0, m.settings.hidden);
-    FlatAdam opt(m.module().parameters(), learning_rate, 0.9, 0.999, 1e-8, m.settings.weight_decay);
+    m.noise = NoiseNetwork(m.settings, w * m.d);
+    FlatAdam opt(m.noise.module().parameters(), learning_rate, 0.9, 0.999, 1e-8, m.settings.weight_decay);
     const int64_t steps_per_epoch = (n + batch - 1) / batch, total_steps = epochs * steps_per_epoch;
     int64_t step = 0;
     opt.set_average(0.999);
@@ -83,11 +94,11 @@ constexpr int kScoreVersion = 1;
 
 void TrajectoryScore::save(const std::string& dir, const json& provenance) const {
     const Impl& m = *impl_;
-    if (!m.trained()) throw std::logic_error("the trajectory score is not trained");
+    if (!m.noise) throw std::logic_error("the trajectory score is not trained");
     namespace fs = std::filesystem;
     fs::create_directories(dir);
     auto as_list = [](const Tensor& t) { return std::vector<double>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel()); };
-    save_module(m.module(), dir + "/weights.pt.tmp");
+    save_module(m.noise.module(), dir + "/weights.pt.tmp");
     // The weights' hash ties the two files: a save interrupted between the renames leaves a pair
     // that load() refuses rather than one that describes other weights.
     const json j = {{"format", kScoreFormat}, {"version", kScoreVersion}, {"state_dim", m.d}, {"k", m.k},
@@ -117,15 +128,10 @@ json TrajectoryScore::load(const std::string& dir) {
     const Tensor mean = torch::tensor(j.at("mean").get<std::vector<double>>(), torch::kFloat32);
     const Tensor std = torch::tensor(j.at("std").get<std::vector<double>>(), torch::kFloat32);
     if (mean.numel() != m.d || std.numel() != m.d) throw std::invalid_argument(dir + "/score.json: mean and std need one value per component");
-    // Into new modules first, so that a failed load leaves this object as it was.
-    const int64_t w = 2 * m.k + 1;
-    TimeMlp mlp{nullptr};
-    TimeResMlp resmlp{nullptr};
-    if (m.settings.network == "resmlp") resmlp = TimeResMlp(w * m.d, m.settings.hidden.at(0), int64_t(m.settings.hidden.size()));
-    else mlp = TimeMlp(w * m.d, 0, m.settings.hidden);
-    load_module(mlp ? static_cast<torch::nn::Module&>(*mlp) : static_cast<torch::nn::Module&>(*resmlp), dir + "/weights.pt");
-    m.mlp = mlp;
-    m.resmlp = resmlp;
+    // Into a new network first, so that a failed load leaves this object as it was.
+    NoiseNetwork noise(m.settings, (2 * m.k + 1) * m.d);
+    load_module(noise.module(), dir + "/weights.pt");
+    m.noise = noise;
     m.mean = mean;
     m.std = std;
     return j.at("provenance");
@@ -145,7 +151,7 @@ Tensor TrajectoryScore::score(double t, const Tensor& x) {
 
 Tensor TrajectoryScore::sample(int64_t n, int64_t length, const Observation* obs, uint64_t seed, const std::string& guidance_override) {
     Impl& m = *impl_;
-    if (!m.trained()) throw std::logic_error("the trajectory score is not trained");
+    if (!m.noise) throw std::logic_error("the trajectory score is not trained");
     if (length < 2 * m.k + 1) throw std::invalid_argument("a trajectory needs at least 2k + 1 states");
     torch::NoGradGuard no_grad;
     at::Generator gen = at::detail::createCPUGenerator(seed);
