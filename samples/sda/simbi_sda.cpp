@@ -238,13 +238,16 @@ int run_sda(const fs::path& file, const std::vector<std::string>& extra_paths) {
     if (fs::exists(score_dir / "score.json")) {
         try {
             record = sda.load(score_dir.string());
-            if (record.value("trained_on", json()) != trained_on) record = json();
+            if (record.value("trained_on", json()) != trained_on) {
+                record = json();
+                std::fprintf(stderr, "simbi_sda: the saved score was trained on other settings; training anew\n");
+            } else {
+                std::fprintf(stderr, "simbi_sda: reusing the score trained by an earlier run: %s\n", score_dir.string().c_str());
+            }
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "simbi_sda: not reusing %s: %s\n", score_dir.string().c_str(), e.what());
+            std::fprintf(stderr, "simbi_sda: not reusing %s: %s; training anew\n", score_dir.string().c_str(), e.what());
             record = json();
         }
-        std::fprintf(stderr, "simbi_sda: %s\n", record.is_null() ? "the saved score was trained on other settings; training anew"
-                                                               : ("reusing the score trained by an earlier run: " + score_dir.string()).c_str());
     }
     const auto t1 = Clock::now();
     const bool record_reused = !record.is_null();

@@ -65,6 +65,12 @@ sed -i 's/"seed": 1}/"seed": 2}/' good.json
 grep -q 'trained on other settings' retrain.txt || { cat retrain.txt >&2; fail "a changed training did not retrain"; }
 grep -q 'windows of' retrain.txt || fail "a changed training did not simulate"
 sed -i 's/"seed": 2}/"seed": 1}/' good.json
+# A damaged saved score is named and retrained, not taken for a score of other settings.
+printf 'damaged' > out-good/score/weights.pt
+"$sda" good.json > /dev/null 2> damaged.txt
+grep -q 'not reusing .*training anew' damaged.txt || { cat damaged.txt >&2; fail "a damaged score was not named"; }
+! grep -q 'other settings' damaged.txt || fail "a damaged score was reported as one of other settings"
+grep -q 'windows of' damaged.txt || fail "a damaged score did not retrain"
 
 # The truth, when given, yields an RMSE (16 states x 3 components).
 { echo x0,x1,x2; seq 1 48 | paste -d, - - -; } > truth.csv
