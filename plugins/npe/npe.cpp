@@ -41,7 +41,7 @@ struct NpeNetImpl : torch::nn::Module {
     Tensor members(const Tensor& u, const Tensor& x) {
         std::vector<Tensor> out;
         for (size_t m = 0; m < flows.size(); ++m) out.push_back(flows[m]->log_prob(u, embeds[m]->forward(x)));
-        return torch::stack(out, 0);
+        return out.size() == 1 ? out[0].unsqueeze(0) : torch::stack(out, 0);  // one flow: a view, no copy
     }
     // The ensemble's density is the mixture (1/M) sum_m q_m (deep ensembles, Lakshminarayanan et
     // al. 2017; Hermans et al. 2022, sec. 4): [M, B] -> [B].
