@@ -9,6 +9,7 @@ constexpr uint64_t kBatchOrderBase = 1000;  // + the epoch: the order of the tra
 constexpr uint64_t kDropoutBase = 5000;     // + the epoch: torch's global generator (dropout masks)
 constexpr uint64_t kValidationNoise = 18;   // torch's global generator during validation, every epoch
 constexpr uint64_t kNpeSampling = 11;       // NPE's flow draws
+constexpr uint64_t kBootstrap = 19;         // an ensemble member's Bayesian-bootstrap row weights
 constexpr uint64_t kNreSampling = 12;       // NRE's and BNRE's MCMC
 constexpr uint64_t kNleSampling = 13;       // NLE's MCMC
 constexpr uint64_t kFmpeSampling = 14;      // FMPE's base draws

@@ -131,6 +131,22 @@ TEST_CASE("an NPE ensemble's mixture is the posterior it samples and scores", "[
     double largest = 0;
     for (size_t i = 0; i < 7; ++i) largest = std::max(largest, std::fabs(single[i] - mixture[i]));
     CHECK(largest > 1e-3);
+    // On bootstrap weights the members fit other data; the mixture is still the posterior.
+    auto boot = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=3 --set estimator.config.bootstrap=true --out " + dir.file("boot"));
+    INFO(boot.output);
+    REQUIRE(boot.exit_code == 0);
+    CHECK(read_json_file(dir.file("boot/artifact/estimator.json"))["config"]["bootstrap"] == true);
+    json sb = read_json_file(dir.file("boot/summary.json"));
+    CHECK(std::fabs(sb["parameters"]["theta"]["mean"].get<double>() - 0.25) < 0.1);
+    CHECK(std::fabs(sb["parameters"]["theta"]["std"].get<double>() / std::sqrt(0.5) - 1) < 0.15);
+    const std::vector<double> booted = density(dir.file("boot/artifact"));
+    largest = 0;
+    for (size_t i = 0; i < 7; ++i) {
+        INFO("theta " << thetas[i]);
+        CHECK(std::fabs(booted[i] - log_normal_pdf(thetas[i], 0.25, 0.5)) < 0.15);
+        largest = std::max(largest, std::fabs(booted[i] - mixture[i]));
+    }
+    CHECK(largest > 1e-3);
     // Each call loads the artifact afresh; the same seed draws the same members and samples.
     auto a = run_cli("sample " + dir.file("out/artifact") + " --x 0.5 --n 500 --seed 9 --plugin-path " SIMBI_TEST_TOY_DIR);
     auto b = run_cli("sample " + dir.file("out/artifact") + " --x 0.5 --n 500 --seed 9 --plugin-path " SIMBI_TEST_TOY_DIR);
@@ -475,6 +491,7 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
         {"estimator.id=simbi.nre --set estimator.config.negatives=0", "negatives must be"},
         {"estimator.id=simbi.nre --set estimator.config.ensemble=0", "ensemble must be"},
         {"estimator.id=simbi.bnpe --set estimator.config.ensemble=33", "ensemble must be"},
+        {"estimator.id=simbi.bnpe --set estimator.config.bootstrap=1", "/estimator/config/bootstrap: expected a boolean"},
         {"estimator.id=simbi.nre --set estimator.config.loss=hinge", "loss must be"},
         {"estimator.id=simbi.nre --set estimator.config.network=cnn", "network must be"},
         {"estimator.id=simbi.bnre --set estimator.config.network=residual --set estimator.config.hidden=[32,64]", "widths must be equal"},
