@@ -10,7 +10,8 @@ diagnostic. Prints one table per task and budget, and each cell's verdict agains
 --seeds 1,2,3 trains each cell once per training seed (`estimator.seed`) and prints the worst gap
 of each training instead of the coverage tables: one training's gap moves by a few hundredths
 from seed to seed. With 500 pairs the standard error at level 0.5 is 0.022, the size of the
-targets' 0.02; --pairs 3000 (0.009) gives the sharper verdict, at six times the diagnostic's cost. --config '{"ensemble": 1}' sets the estimators' config keys.
+targets' 0.02; --pairs 3000 (0.009) gives the sharper verdict, at six times the diagnostic's
+cost. --config '{"ensemble": 1}' sets the estimators' config keys.
 
 With --timing it also times coverage with 1000 pairs x 1000 posterior draws on two_moons NPE.
 Python's standard library only; run from the repository root after scripts/build.sh (or set
