@@ -63,9 +63,13 @@ def run_cell(task, method, budget, pairs, samples, work, seed=None, config=None)
         return json.load(f)["results"], time.time() - t0
 
 
+def level_gaps(res):
+    """Coverage minus level, at each level."""
+    return [c - l for l, c in zip(res["levels"]["values"], res["coverage"]["values"])]
+
+
 def verdict(method, task, budget, res):
-    levels, cov = res["levels"]["values"], res["coverage"]["values"]
-    gaps = [c - l for l, c in zip(levels, cov)]
+    levels, gaps = res["levels"]["values"], level_gaps(res)
     worst = levels[gaps.index(min(gaps))]
     # A calibrated estimator's coverage at level c has the binomial standard error sqrt(c (1 - c) / N).
     se = (worst * (1 - worst) / res["pairs"]) ** 0.5
@@ -80,10 +84,6 @@ def verdict(method, task, budget, res):
     return ", ".join(notes)
 
 
-def worst_gap(res):
-    return min(c - l for l, c in zip(res["levels"]["values"], res["coverage"]["values"]))
-
-
 def bnpe_target(npe, bnpe):
     """BNPE's target: at or above level - 0.02 wherever NPE's coverage is below the level."""
     levels = npe["levels"]["values"]
@@ -96,7 +96,7 @@ def seed_table(task, budget, methods, seeds, a, work):
     for seed in seeds:
         for m in methods:
             res, secs = run_cell(task, m, budget, a.pairs, a.samples, work, seed, a.config)
-            gaps[m].append(None if res is None else worst_gap(res))
+            gaps[m].append(None if res is None else min(level_gaps(res)))
             if res is not None:
                 print(f"{task} {budget} {m} seed {seed}: worst gap {gaps[m][-1]:+.3f} ({secs:.0f} s with training)", flush=True)
     print(f"\n{task}, {budget} simulations, {a.pairs} held-out pairs: worst gap by training seed")

@@ -20,8 +20,8 @@
 // own), and the posterior is their mixture (1/M) sum_m q_m: log_prob is its log-density, and each
 // draw comes from a member picked uniformly. With `bootstrap` each member weighs the training rows
 // by its own Bayesian-bootstrap weights (bootstrap.hpp), so the members differ as fits to other
-// data would (off by default: it widens the mixture, and blurred two_moons at 10^3 simulations).
-// BNPE's default is five flows, NPE's one.
+// data would (off by default: it widens the mixture, and blurs thin posteriors such as two_moons
+// at 10^3). BNPE's default is five flows, NPE's one.
 #include <limits>
 
 #include "neural/neural.hpp"
@@ -60,8 +60,8 @@ public:
     using adapter = simbi::detail::EstimatorAdapter<Npe>;
     static constexpr const char* kId = Balanced ? "simbi.bnpe" : "simbi.npe";
     // BNPE trains five balanced flows and samples their mixture, which is wider than each member:
-    // on two_moons and slcp at 10^3 simulations one balanced flow was overconfident, and the
-    // mixture's expected coverage came within the sampling error of nominal - 0.02 (docs/benchmarks.md).
+    // on two_moons and slcp at 10^3 simulations one balanced flow is overconfident, and the
+    // mixture's expected coverage comes within the sampling error of nominal - 0.02 (docs/benchmarks.md).
     static constexpr int64_t kBalancedEnsemble = 5;
 
     static simbi::Info info() {
@@ -153,7 +153,7 @@ protected:
         while (have < int64_t(n)) {
             int64_t m = std::min<int64_t>(65536, std::max<int64_t>(int64_t(n) - have, 1024));
             Tensor u;
-            if (members == 1) {
+            if (members == 1) {  // no member draw: one flow's samples keep their random stream
                 u = net_->flows[0]->sample(contexts[0].expand({m, contexts[0].size(1)}), gen);
             } else {  // the mixture: each draw's member uniformly at random
                 const Tensor member = torch::randint(members, {m}, gen, torch::kLong);
