@@ -461,6 +461,14 @@ TEST_CASE("a validation plateau lowers the learning rate", "[estimators][trainin
     simbi_test::write_file(dir.file("b.json"), toy_manifest("simbi.bnre", 2000, R"(, "max_epochs": 300, "patience": 6)"));
     REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre")).exit_code == 0);
     CHECK(read_json_file(simbi_test::checkpoint_state(dir.file("bnre")))["learning_rate"].get<double>() == 1e-3);
+    // So does BNPE's (one flow here, to keep it short); it too stops on a plateau.
+    json bnpe = json::parse(toy_manifest("simbi.bnpe", 2000, R"(, "max_epochs": 300, "patience": 6)"));
+    bnpe["estimator"]["config"] = {{"ensemble", 1}};
+    simbi_test::write_file(dir.file("n.json"), bnpe.dump());
+    REQUIRE(run_cli("run " + dir.file("n.json") + " -q --out " + dir.file("bnpe")).exit_code == 0);
+    json bst = read_json_file(simbi_test::checkpoint_state(dir.file("bnpe")));
+    CHECK(bst["learning_rate"].get<double>() == 1e-3);
+    CHECK(read_json_file(dir.file("bnpe/losses.json"))["train_loss"].size() < 300);
 }
 
 TEST_CASE("a dataset larger than the memory bound trains by streaming", "[estimators][streaming]") {
