@@ -11,7 +11,8 @@ diagnostic. Prints one table per task and budget, and each cell's verdict agains
 of each training instead of the coverage tables: one training's gap moves by a few hundredths
 from seed to seed. With 500 pairs the standard error at level 0.5 is 0.022, the size of the
 targets' 0.02; --pairs 3000 (0.009) gives the sharper verdict, at six times the diagnostic's
-cost. --config '{"ensemble": 1}' sets the estimators' config keys.
+cost. --config '{"ensemble": 1}' sets the estimators' config keys, --training '{"lr_decay": 0.5}'
+their training keys.
 
 With --timing it also times coverage with 1000 pairs x 1000 posterior draws on two_moons NPE.
 Python's standard library only; run from the repository root after scripts/build.sh (or set
@@ -19,7 +20,7 @@ SIMBI_BIN to another simbi binary):
 
   python3 bench/coverage.py [--tasks two_moons,slcp] [--methods npe,nre,bnre,nle]
                             [--budgets 1000,10000] [--pairs 500] [--work bench-work] [--timing]
-                            [--seeds 1,2,3] [--config JSON]
+                            [--seeds 1,2,3] [--config JSON] [--training JSON]
 """
 import argparse
 import hashlib
@@ -34,10 +35,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIMBI = os.environ.get("SIMBI_BIN", os.path.join(ROOT, "build", "bin", "simbi"))
 
 
-def run_cell(task, method, budget, pairs, samples, work, seed=None, config=None):
+def run_cell(task, method, budget, pairs, samples, work, seed=None, config=None, training=None):
     name = f"{task}-{method}-{budget}" + (f"-seed{seed}" if seed is not None else "")
-    if config:
-        name += "-" + hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
+    if config or training:
+        keys = config if not training else {"config": config or {}, "training": training}
+        name += "-" + hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:8]
     out = os.path.join(work, name)
     manifest = {
         "simbi": 1,
@@ -51,6 +53,8 @@ def run_cell(task, method, budget, pairs, samples, work, seed=None, config=None)
         manifest["estimator"]["seed"] = seed
     if config:
         manifest["estimator"]["config"] = config
+    if training:
+        manifest["estimator"]["training"] = training
     path = os.path.join(work, name + ".json")
     with open(path, "w") as f:
         json.dump(manifest, f)
@@ -95,7 +99,7 @@ def seed_table(task, budget, methods, seeds, a, work):
     gaps = {m: [] for m in methods}
     for seed in seeds:
         for m in methods:
-            res, secs = run_cell(task, m, budget, a.pairs, a.samples, work, seed, a.config)
+            res, secs = run_cell(task, m, budget, a.pairs, a.samples, work, seed, a.config, a.training)
             gaps[m].append(None if res is None else min(level_gaps(res)))
             if res is not None:
                 print(f"{task} {budget} {m} seed {seed}: worst gap {gaps[m][-1]:+.3f} ({secs:.0f} s with training)", flush=True)
@@ -120,6 +124,7 @@ def main():
     ap.add_argument("--timing", action="store_true")
     ap.add_argument("--seeds", default="", help="training seeds: one training per seed, worst gaps only")
     ap.add_argument("--config", type=json.loads, default=None, help="estimator config keys, as JSON")
+    ap.add_argument("--training", type=json.loads, default=None, help="estimator training keys, as JSON")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     work = os.path.abspath(a.work)
@@ -131,7 +136,7 @@ def main():
                 continue
             results = {}
             for m in methods:
-                res, secs = run_cell(task, m, budget, a.pairs, a.samples, work, config=a.config)
+                res, secs = run_cell(task, m, budget, a.pairs, a.samples, work, config=a.config, training=a.training)
                 if res is None:
                     print(f"{task} {m} {budget}: failed")
                     continue
