@@ -88,8 +88,8 @@ public:
         // Small batches regularize the flow: at 10^4 simulations the batch of 256 overfits (train
         // loss below the posterior's entropy) and is overconfident; 64 is calibrated.
         d.batch_size = 64;
-        // BNPE keeps a constant learning rate: the plateau halvings let its flows sharpen late in
-        // training, and its coverage fell below nominal (two_moons at 10^4, docs/benchmarks.md).
+        // BNPE keeps a constant learning rate: with the plateau halvings its flows sharpen late in
+        // training and cover less than nominal (two_moons at 10^4, docs/benchmarks.md).
         if (Balanced) d.lr_decay = 1.0;
         return d;
     }
