@@ -171,7 +171,7 @@ int run(int argc, char** argv) {
                 Manifest m = load_manifest(stem + ".json");
                 SimulateOptions so;
                 so.quiet = true;
-                run_simulation(m, registry, host, so);
+                run_simulation(plan_simulation(m, registry), host, so);
                 return std::make_pair(m, stem + ".h5");
             };
             std::vector<int> runs;
@@ -192,7 +192,7 @@ int run(int argc, char** argv) {
                     HostServices run_host;
                     run_host.set_quiet(true);
                     DatasetReader data(stores[r].second);
-                    auto prior = manifest_prior(stores[r].first, sim);
+                    auto prior = plan_simulation(stores[r].first, registry).prior;
                     EstimatorInstance est(info, cfg, run_host);
                     auto t0 = Clock::now();
                     json tr = training;

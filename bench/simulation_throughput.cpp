@@ -51,7 +51,7 @@ double plugin_path(const PluginInfo& info, const Prior& prior, unsigned threads,
                    bool isolated = false, uint64_t batch_rows = 64) {
     HostServices host;
     IsolationOptions iso;
-    iso.command = {SIMBI_BENCH_SIMBI_BINARY, "worker", "--library", info.path, "--id", info.id};
+    iso.command = {SIMBI_BENCH_SIMBI_BINARY, "worker", "--library", info.path, "--id", info.id, "--sha256", info.sha256()};
     iso.theta_dim = info.param_names.size();
     iso.x_dim = info.output_dim;
     iso.what = info.id;

@@ -1,11 +1,16 @@
 // simbi plugins check LIBRARY [--json]: the conformance checks on one plugin file, for an
 // author's CI. Exit code 0 when every check passes, 1 otherwise.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "simbi_host/buffer_guard.hpp"
 #include "simbi_host/errors.hpp"
 #include "simbi_host/host_services.hpp"
 #include "simbi_host/plugin_scan.hpp"
@@ -36,6 +41,53 @@ struct Report {
             add(plugin, check, false, e.what());
         }
     }
+    // Runs f in a child process: a plugin that crashes, exits or overruns a buffer fails the
+    // check, with what it printed, and the checker goes on.
+    void run_in_child(const std::string& plugin, const std::string& check, const std::function<std::string()>& f) {
+        int result[2], err[2];
+        if (::pipe(result) != 0 || ::pipe(err) != 0) throw simbi::host::RunError("cannot create a pipe");
+        std::fflush(nullptr);
+        const pid_t pid = ::fork();
+        if (pid < 0) throw simbi::host::RunError("cannot fork a check");
+        if (pid == 0) {
+            ::close(result[0]);
+            ::close(err[0]);
+            ::dup2(err[1], 2);
+            json outcome;
+            try {
+                outcome = {{"ok", true}, {"detail", f()}};
+            } catch (const std::exception& e) {
+                outcome = {{"ok", false}, {"detail", e.what()}};
+            }
+            const std::string text = outcome.dump();
+            (void)!::write(result[1], text.data(), text.size());
+            ::_exit(0);
+        }
+        ::close(result[1]);
+        ::close(err[1]);
+        auto drain = [](int fd) {
+            std::string s;
+            char buf[4096];
+            for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) s.append(buf, size_t(n));
+            ::close(fd);
+            return s;
+        };
+        const std::string stderr_text = drain(err[0]), text = drain(result[0]);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        try {
+            const json outcome = json::parse(text);
+            add(plugin, check, outcome.at("ok").get<bool>(), outcome.at("detail").get<std::string>());
+        } catch (const std::exception&) {
+            std::string why = WIFSIGNALED(status) ? "the plugin crashed (" + std::string(strsignal(WTERMSIG(status))) + ")"
+                                                  : "the plugin ended the process (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
+            std::string trimmed = stderr_text;
+            while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == '\r')) trimmed.pop_back();
+            std::string said = simbi::host::printable(trimmed);
+            if (said.size() > 600) said = said.substr(said.size() - 600);
+            add(plugin, check, false, why + (said.empty() ? "" : ": " + said));
+        }
+    }
 };
 
 void check_bad_config(Report& report, const simbi::host::PluginInfo& p, const simbi::host::HostServices& host) {
@@ -53,7 +105,7 @@ void check_bad_config(Report& report, const simbi::host::PluginInfo& p, const si
 void check_simulator(Report& report, const simbi::host::PluginInfo& p, const simbi::host::HostServices& host) {
     using namespace simbi::host;
     const uint64_t d = p.param_names.size(), k = p.output_dim;
-    report.run(p.id, "n = 0", [&] {
+    report.run_in_child(p.id, "n = 0", [&] {
         SimulatorInstances sims(p, "{}", host, 1);
         simbi_simulator* s = sims.for_thread(0);
         ErrorBuffer eb;
@@ -68,11 +120,15 @@ void check_simulator(Report& report, const simbi::host::PluginInfo& p, const sim
         return;
     }
     std::unique_ptr<Prior> prior = parse_prior_json(p.default_prior_json, "default prior of '" + p.id + "'");
-    report.run(p.id, "valid flags", [&] {
+    report.run_in_child(p.id, "valid flags", [&] {
         SimulatorInstances sims(p, "{}", host, 1);
         simbi_simulator* s = sims.for_thread(0);
         const uint64_t n = 64;
-        std::vector<double> theta(n * d), x(n * k);
+        std::vector<double> theta(n * d);
+        GuardedBuffer x;
+        x.describe("simulator '" + p.id + "' wrote outside its output buffer (" + std::to_string(k) + " outputs per row) at rows %R");
+        x.set_rows(0, n - 1);
+        x.reserve(n * k);
         prior->sample_rows(n, 3, 0, theta.data());
         std::vector<uint8_t> valid(n, 7);
         ErrorBuffer eb;
@@ -82,7 +138,7 @@ void check_simulator(Report& report, const simbi::host::PluginInfo& p, const sim
             if (valid[i] > 1) throw std::runtime_error("valid[" + std::to_string(i) + "] was left at " + std::to_string(valid[i]) + ", not 0 or 1");
         return std::string("every row's flag is written 0 or 1");
     });
-    report.run(p.id, "determinism and buffers", [&] {
+    report.run_in_child(p.id, "determinism and buffers", [&] {
         // The same rows whatever the batch size or thread count; the engine's guards catch writes
         // into theta or past the declared outputs.
         std::vector<double> first;

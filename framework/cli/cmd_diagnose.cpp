@@ -7,6 +7,7 @@
 #include "simbi_host/errors.hpp"
 #include "simbi_host/pipeline.hpp"
 #include "simbi_host/process_guard.hpp"
+#include "simbi_host/run_folder.hpp"
 #include "simbi_host/stages.hpp"
 
 namespace fs = std::filesystem;
@@ -32,6 +33,7 @@ int cmd_diagnose(const Args& args) {
     if (!parse(args, desc, pos, vm, "simbi diagnose RUN_DIR [--diagnostic ID ...]")) return 0;
 
     const std::string dir = fs::absolute(run_dir).lexically_normal().string();
+    simbi::host::require_run_folder(dir);
     if (!fs::exists(dir + "/manifest.json") || !fs::exists(dir + "/artifact/simbi.json"))
         throw UsageError(run_dir + ": not a run folder with a trained estimator (no manifest.json or artifact/simbi.json)");
     simbi::host::Manifest m = simbi::host::load_manifest(dir + "/manifest.json");
@@ -51,17 +53,19 @@ int cmd_diagnose(const Args& args) {
     if (m.diagnostics.empty()) throw UsageError(run_dir + ": the run's manifest names no diagnostics; pass --diagnostic ID");
     simbi::host::PluginRegistry registry(flags.options(m.plugin_paths, m.allow_unsafe_plugins));
     warn_problems(registry);
-    for (const auto& d : m.diagnostics)
-        simbi::host::check_plugin_config(registry.find(d.id, SIMBI_KIND_DIAGNOSTIC), d.config, "--diagnostic", d.json_path + "/config");
     simbi::host::HostServices host;
     host.set_quiet(vm.count("quiet") > 0);
     simbi::host::RunOptions options;
     options.quiet = vm.count("quiet") > 0;
+    const simbi::host::RunPlan plan = simbi::host::plan_run(m, registry, host);
+    // The folder's record and its estimator must be of one run: a diagnostic pairs the prior and
+    // simulator of the one with the posterior of the other.
     const simbi::host::ArtifactMeta meta = simbi::host::read_artifact_meta(dir + "/artifact");
-    const auto& sim = registry.find(m.simulator.id, SIMBI_KIND_SIMULATOR);
-    const auto& est = registry.find(meta.estimator_id, SIMBI_KIND_ESTIMATOR);
-    auto prior = simbi::host::manifest_prior(m, sim);
-    simbi::host::RunContext run{m, registry, host, options, sim, est, *prior};
+    if (!plan.estimator || meta.estimator_id != plan.estimator->estimator->id || meta.prior != plan.simulation.prior->spec() ||
+        meta.simulator_id != plan.simulation.simulator->id)
+        throw simbi::host::RunError(dir + ": manifest.json and artifact/simbi.json describe different runs (estimator, prior or simulator); "
+                                    "run `simbi run` on the manifest again");
+    simbi::host::RunContext run{plan, registry, host, options};
     simbi::host::TrainStageResult trained;
     trained.artifact = dir + "/artifact";
     simbi::host::RunLock lock(dir + "/.run", "the run folder " + dir);

@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "simbi_host/report.hpp"
+#include "simbi_host/run_folder.hpp"
 
 namespace simbi_cli {
 
@@ -15,6 +16,7 @@ int cmd_report(const Args& args) {
     pos.add("run", 1);
     po::variables_map vm;
     if (!parse(args, desc, pos, vm, "simbi report RUN_DIR")) return 0;
+    simbi::host::require_run_folder(run_dir);
     for (const auto& f : simbi::host::write_report(run_dir)) std::cout << "  " << f << "\n";
     return 0;
 }

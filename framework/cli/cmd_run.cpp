@@ -53,7 +53,8 @@ int cmd_run(const Args& args) {
     if (ranks > 1) local = std::make_unique<LocalRanks>(ranks, args);
     simbi::host::RunReport report;
     try {
-        report = simbi::host::run_pipeline(m, registry, host, options);
+        const simbi::host::RunPlan plan = simbi::host::plan_run(m, registry, host);
+        report = simbi::host::run_pipeline(plan, registry, host, options);
     } catch (const std::exception&) {
         // A failed rank interrupts rank 0: its failure is the one to name.
         if (local && !local->failure().empty()) local->wait_all();

@@ -7,7 +7,9 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "simbi_host/errors.hpp"
+#include "simbi_host/plan.hpp"
 #include "simbi_host/process_guard.hpp"
+#include "simbi_host/safe_files.hpp"
 #include "simbi_host/simulate_stage.hpp"
 #include "simbi_host/simulation_engine.hpp"
 #include "simbi_host/simulator_instance.hpp"
@@ -20,8 +22,8 @@ namespace simbi_cli {
 static int simulate_at(const simbi::host::Manifest& m, const simbi::host::PluginRegistry& registry, const simbi::host::HostServices& host,
                        const std::string& at, uint64_t rows, const std::string& out) {
     using namespace simbi::host;
-    const PluginInfo& info = registry.find(m.simulator.id, SIMBI_KIND_SIMULATOR);
-    check_plugin_config(info, m.simulator.config, m.file, m.simulator.json_path + "/config");
+    const SimulationPart part = plan_simulation(m, registry);
+    const PluginInfo& info = *part.simulator;
     json a = parse_json_strict(at, "--at");
     if (!a.is_array() || a.size() != info.param_names.size())
         throw UsageError("--at: expected a JSON array of " + std::to_string(info.param_names.size()) + " numbers (" + info.id + " takes " +
@@ -31,11 +33,10 @@ static int simulate_at(const simbi::host::Manifest& m, const simbi::host::Plugin
         if (!v.is_number() || !std::isfinite(v.get<double>())) throw UsageError("--at: " + brief(v) + " is not a finite number");
         theta.push_back(v.get<double>());
     }
-    std::unique_ptr<Prior> prior = manifest_prior(m, info);
     std::vector<double> table;
     for (uint64_t i = 0; i < rows; ++i) table.insert(table.end(), theta.begin(), theta.end());
-    TableProposal fixed(*prior, table);
-    std::unique_ptr<SimulatorInstances> owned = make_simulators(info, m, host, 1, true);
+    TableProposal fixed(*part.prior, table);
+    std::unique_ptr<SimulatorInstances> owned = make_simulators(part, host, 1, true);
     const SimulatorInstances& sims = *owned;
     EngineOptions eo;
     eo.seed = m.simulation.seed;
@@ -48,15 +49,15 @@ static int simulate_at(const simbi::host::Manifest& m, const simbi::host::Plugin
         engine.run(0, rows, result);
     }
     const uint64_t k = info.output_dim;
-    std::FILE* f = out.empty() ? stdout : std::fopen(out.c_str(), "w");
-    if (!f) throw RunError("cannot write " + out);
+    std::unique_ptr<AtomicFile> file = out.empty() ? nullptr : std::make_unique<AtomicFile>(out);
+    std::FILE* f = file ? file->stream() : stdout;
     for (uint64_t j = 0; j < k; ++j) std::fprintf(f, "%sx_%llu", j ? "," : "", (unsigned long long)(j + 1));
     std::fprintf(f, "\n");
     for (uint64_t i = 0; i < result.kept; ++i) {
         for (uint64_t j = 0; j < k; ++j) std::fprintf(f, "%s%.9g", j ? "," : "", result.x[i * k + j]);
         std::fprintf(f, "\n");
     }
-    if (f != stdout && std::fclose(f) != 0) throw RunError("cannot write " + out);
+    if (file) file->commit();
     std::fprintf(stderr, "%llu of %llu rows valid at theta = %s (seed %llu)%s%s\n", (unsigned long long)result.kept, (unsigned long long)rows,
                  a.dump().c_str(), (unsigned long long)m.simulation.seed, out.empty() ? "" : "; written to ", out.c_str());
     return 0;
@@ -99,7 +100,7 @@ int cmd_simulate(const Args& args) {
     simbi::host::SimulateOptions so;
     so.quiet = vm.count("quiet") > 0;
     so.force = vm.count("force") > 0;
-    auto r = simbi::host::run_simulation(m, registry, host, so);
+    auto r = simbi::host::run_simulation(simbi::host::plan_run(m, registry, host, simbi::host::PlanScope::Simulation).simulation, host, so);
     if (r.reused) {
         std::cout << r.store << " is up to date (" << r.totals.kept << " rows); use --force to simulate again\n";
         return 0;

@@ -1,6 +1,7 @@
 // simbi: the command-line host. It loads plugins and runs manifests; it never links LibTorch.
 #include <simbi/version.h>
 
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -77,6 +78,9 @@ int main(int argc, char** argv) {
     simbi::host::install_process_guards();
     try {
         return it->second(Args(argv + 2, argv + argc));
+    } catch (const simbi::host::Interrupted& e) {
+        std::cerr << "simbi " << cmd << ": stopped: " << e.what() << "\n";
+        return 128 + (e.signal ? e.signal : SIGINT);
     } catch (const simbi::host::UsageError& e) {
         std::cerr << "simbi " << cmd << ": error: " << e.what() << "\n";
         return simbi::host::kExitUsage;

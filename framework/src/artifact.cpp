@@ -1,6 +1,7 @@
 #include "simbi_host/artifact.hpp"
 
 #include <hdf5.h>
+#include <unistd.h>
 #include <simbi/version.h>
 
 #include <algorithm>
@@ -10,7 +11,10 @@
 #include <fstream>
 #include <iterator>
 
+#include "simbi_host/csv.hpp"
 #include "simbi_host/errors.hpp"
+#include "simbi_host/safe_files.hpp"
+#include "simbi_host/text_file.hpp"
 #include "simbi_host/sha256.hpp"
 #include "hdf5_io.hpp"
 
@@ -60,16 +64,7 @@ void write_artifact_meta(const std::string& dir, const ArtifactMeta& m) {
               {"abi", {{"major", SIMBI_ABI_MAJOR}, {"minor", SIMBI_ABI_MINOR}}},
               {"files", files_of(dir)}};
     j["checksum"] = record_checksum(j);
-    const std::string file = dir + "/simbi.json", tmp = file + ".tmp";
-    {
-        std::ofstream out(tmp);
-        out << j.dump(2) << "\n";
-        out.flush();
-        if (!out) throw RunError("cannot write " + tmp);
-    }
-    std::error_code ec;
-    fs::rename(tmp, file, ec);
-    if (ec) throw RunError("cannot rename " + tmp + " to " + file + ": " + ec.message());
+    write_text_atomic(dir + "/simbi.json", j.dump(2) + "\n");
 }
 
 ArtifactMeta read_artifact_meta(const std::string& dir) {
@@ -136,8 +131,16 @@ void verify_artifact_files(const std::string& dir, const ArtifactMeta& meta) {
 void write_samples_h5(const std::string& path, const std::vector<std::string>& names, const std::vector<double>& samples,
                       const json& attributes) {
     const hsize_t d = names.size(), n = d ? samples.size() / d : 0;
+    const std::string tmp = unique_temp_path(path);
+    struct Cleanup {
+        const std::string& tmp;
+        bool done = false;
+        ~Cleanup() {
+            if (!done) ::unlink(tmp.c_str());
+        }
+    } cleanup{tmp};
     h5::Id fcpl = h5::untimed_file_plist();
-    h5::Id file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT), &H5Fclose, "creating " + path);
+    h5::Id file(H5Fcreate(tmp.c_str(), H5F_ACC_EXCL, fcpl, H5P_DEFAULT), &H5Fclose, "creating " + tmp);
     {
         hsize_t dims[2] = {n, d};
         h5::Id space(H5Screate_simple(2, dims, nullptr), &H5Sclose, "dataspace");
@@ -150,19 +153,21 @@ void write_samples_h5(const std::string& path, const std::vector<std::string>& n
     for (auto it = attributes.begin(); it != attributes.end(); ++it)
         h5::write_attribute(file, it.key(), it.value().is_string() ? it.value() : json(it.value().dump()));
     if (file.close() < 0) throw RunError("cannot write " + path + " (is the disk full?)");
+    rename_over(tmp, path);
+    cleanup.done = true;
 }
 
 void write_samples_csv(const std::string& path, const std::vector<std::string>& names, const std::vector<double>& samples) {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    if (!f) throw RunError("cannot write " + path);
-    for (size_t j = 0; j < names.size(); ++j) std::fprintf(f, "%s%s", j ? "," : "", names[j].c_str());
+    AtomicFile file(path);
+    std::FILE* f = file.stream();
+    for (size_t j = 0; j < names.size(); ++j) std::fprintf(f, "%s%s", j ? "," : "", csv_field(names[j]).c_str());
     std::fprintf(f, "\n");
     const size_t d = names.size();
     for (size_t i = 0; d && i < samples.size() / d; ++i) {
         for (size_t j = 0; j < d; ++j) std::fprintf(f, "%s%.9g", j ? "," : "", samples[i * d + j]);
         std::fprintf(f, "\n");
     }
-    if (std::fclose(f) != 0) throw RunError("cannot write " + path);
+    file.commit();
 }
 
 json summarize_samples(const std::vector<std::string>& names, const std::vector<double>& samples) {

@@ -9,6 +9,7 @@
 
 #include "simbi_host/errors.hpp"
 #include "simbi_host/process_guard.hpp"
+#include "simbi_host/safe_files.hpp"
 #include "simbi_host/simulator_instance.hpp"
 #include "simbi_host/stages.hpp"
 #include "simbi_host/streams.hpp"
@@ -52,17 +53,22 @@ struct PosteriorAdapter {
         c.data = this;
         c.theta_dim = d;
         c.x_dim = k;
+        // After a stop signal the posterior answers no more: a diagnostic in a long loop ends at
+        // its next call, and the stage stops there.
         c.sample = [](const simbi_posterior_view* v, uint64_t n_obs, const double* x, uint64_t n, uint64_t seed, double* theta,
                       simbi_error* err) {
+            if (HostServices::cancelled()) return simbi_error_set(err, SIMBI_DISCARD, "interrupted");
             simbi_estimator* e = static_cast<PosteriorAdapter*>(v->data)->est.c();
             return e->sample(e, n_obs, x, n, seed, theta, err);
         };
         c.log_prob = [](const simbi_posterior_view* v, uint64_t n, const double* theta, const double* x, double* out, simbi_error* err) {
+            if (HostServices::cancelled()) return simbi_error_set(err, SIMBI_DISCARD, "interrupted");
             simbi_estimator* e = static_cast<PosteriorAdapter*>(v->data)->est.c();
             return e->log_prob(e, n, theta, x, out, err);
         };
         c.sample_batch = [](const simbi_posterior_view* v, uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta,
                             simbi_error* err) {
+            if (HostServices::cancelled()) return simbi_error_set(err, SIMBI_DISCARD, "interrupted");
             return sample_batch_or_each(static_cast<PosteriorAdapter*>(v->data)->est.c(), n_x, x, v->x_dim, n_per_x, seed, theta, v->theta_dim,
                                         err);
         };
@@ -98,76 +104,99 @@ simbi_diagnostic* create_diagnostic(const PluginInfo& info, const json& config, 
 }
 
 // What defines a diagnostic's result: the trained estimator, the plugin and its settings, the
-// seed, the observation and any held-out store.
-std::string diagnostic_fingerprint(const RunContext& run, const ArtifactMeta& meta, const PluginInfo& info, const PluginRef& ref, uint64_t seed,
+// seed, the observation, the simulator and prior, and any held-out store.
+std::string diagnostic_fingerprint(const RunContext& run, const ArtifactMeta& meta, const PlannedPlugin& plugin, uint64_t seed,
                                    const std::string& held_out_checksum) {
     json j = {{"artifact", meta.training_fingerprint},
-              {"plugin", {{"id", info.id}, {"version", info.version}, {"sha256", info.sha256()}}},
-              {"config", ref.config},
+              {"plugin", {{"id", plugin->id}, {"version", plugin->version}, {"sha256", plugin.sha256}}},
+              {"config", plugin.config},
               {"seed", seed},
-              {"observation", run.manifest.observation ? json(*run.manifest.observation) : json(nullptr)},
-              {"simulator", {{"id", run.simulator.id}, {"config", run.manifest.simulator.config}}},
+              {"observation", run.plan.observation ? json(*run.plan.observation) : json(nullptr)},
+              {"simulator", {{"id", run.simulator()->id}, {"sha256", run.simulator().sha256}, {"config", run.simulator().config}}},
+              {"prior", run.prior().spec()},
               {"held_out", held_out_checksum}};
     return sha256_hex(j.dump());
+}
+
+// A diagnostic's record, as diagnostics/<name>.json holds it: with the SHA-256 of its content, so
+// that an edited file is computed again rather than reported.
+std::string record_checksum(json record) {
+    record.erase("checksum");
+    return sha256_hex(record.dump());
+}
+
+// The results of a diagnostic file whose fingerprint and checksum match, or null.
+json reusable_results(const std::string& path, const std::string& fingerprint, bool quiet) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return nullptr;
+    try {
+        json old = parse_json_strict(read_text_file(path), path);
+        if (old.value("fingerprint", "") != fingerprint || !old.contains("results")) return nullptr;
+        if (old.value("checksum", "") == record_checksum(old)) return old["results"];
+        if (!quiet) std::fprintf(stderr, "note: %s does not match its checksum (edited or damaged); computing it again\n", path.c_str());
+    } catch (const std::exception&) {
+        // unreadable: run it again
+    }
+    return nullptr;
 }
 
 }  // namespace
 
 std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStageResult& trained) {
-    const Manifest& m = run.manifest;
-    if (m.diagnostics.empty()) return {};
+    const RunPlan& plan = run.plan;
+    if (plan.diagnostics.empty()) return {};
     ArtifactMeta meta;
     // The estimator's own notes (one per sampling call) would drown the diagnostics' lines:
     // only its warnings and errors are shown.
     HostServices estimator_host;
     estimator_host.set_quiet(true);
     auto est = load_artifact(trained.artifact, run.registry, estimator_host, meta);
-    std::unique_ptr<SimulatorInstances> sims = make_simulators(run.simulator, m, run.host, 1, run.options.quiet);
+    std::unique_ptr<SimulatorInstances> sims = make_simulators(plan.simulation, run.host, 1, run.options.quiet);
     SimulatorAdapter sim_view(*sims);
-    PriorView pv(run.prior);
-    PosteriorAdapter post(*est, run.simulator.param_names.size(), run.simulator.output_dim);
+    PriorView pv(run.prior());
+    PosteriorAdapter post(*est, run.simulator()->param_names.size(), run.simulator()->output_dim);
     std::vector<double> x_obs;
-    if (m.observation)
-        for (const auto& row : *m.observation) x_obs.insert(x_obs.end(), row.begin(), row.end());
-    std::error_code ec;
-    fs::create_directories(m.output + "/diagnostics", ec);
-    if (ec) throw RunError("cannot create " + m.output + "/diagnostics: " + ec.message());
+    if (plan.observation)
+        for (const auto& row : *plan.observation) x_obs.insert(x_obs.end(), row.begin(), row.end());
+    make_folder(plan.output + "/diagnostics");
 
     json all = json::object();
     std::vector<std::string> written, failed;
     std::map<std::string, int> seen;
     HostServices::set_safe_point("the current diagnostic");
-    for (size_t i = 0; i < m.diagnostics.size(); ++i) {
-        const PluginRef& ref = m.diagnostics[i];
-        const PluginInfo& info = run.registry.find(ref.id, SIMBI_KIND_DIAGNOSTIC);
-        const int repeat = seen[ref.id]++;
-        const std::string name = repeat ? ref.id + "." + std::to_string(repeat + 1) : ref.id;
+    // A stop signal ends the loop after the diagnostic that is running; what is done is kept.
+    auto stop_if_asked = [&](size_t done) {
+        if (!HostServices::cancelled()) return;
+        write_text_atomic(plan.output + "/diagnostics.json", all.dump(2) + "\n");
+        throw Interrupted(HostServices::stop_signal(), "interrupted after " + std::to_string(done) + " of " + std::to_string(plan.diagnostics.size()) +
+                                                           " diagnostics; their results are kept in " + plan.output + "/diagnostics/");
+    };
+    for (size_t i = 0; i < plan.diagnostics.size(); ++i) {
+        stop_if_asked(i);
+        const DiagnosticPart& part = plan.diagnostics[i];
+        const PlannedPlugin& plugin = part.diagnostic;
+        const std::string& id = plugin->id;
+        const int repeat = seen[id]++;
+        const std::string name = repeat ? id + "." + std::to_string(repeat + 1) : id;
         const std::string file = "diagnostics/" + name + ".json";
-        const uint64_t seed = simbi_rng_mix(m.inference.seed, streams::kDiagnosticBase + i);
+        const uint64_t seed = simbi_rng_mix(plan.inference.seed, streams::kDiagnosticBase + i);
 
         std::unique_ptr<DatasetReader> held_out_store;
         std::unique_ptr<StoreBatchReader> held_out;
-        if (!ref.held_out.empty()) {
-            held_out_store = open_training_store(ref.held_out, run.simulator);
+        if (!part.held_out.empty()) {
+            held_out_store = open_training_store(part.held_out, *run.simulator());
             held_out = std::make_unique<StoreBatchReader>(std::vector<const DatasetReader*>{held_out_store.get()});
         }
-        const std::string fingerprint = diagnostic_fingerprint(run, meta, info, ref, seed, held_out_store ? held_out_store->checksum() : "");
-        if (fs::exists(m.output + "/" + file, ec)) {
-            try {
-                json old = parse_json_strict(read_text_file(m.output + "/" + file), file);
-                if (old.value("fingerprint", "") == fingerprint && old.contains("results")) {
-                    all[name] = old["results"];
-                    written.push_back(file);
-                    continue;
-                }
-            } catch (const std::exception&) {
-                // unreadable: run it again
-            }
+        const std::string fingerprint = diagnostic_fingerprint(run, meta, plugin, seed, held_out_store ? held_out_store->checksum() : "");
+        if (json kept = reusable_results(plan.output + "/" + file, fingerprint, run.options.quiet); !kept.is_null()) {
+            all[name] = kept;
+            written.push_back(file);
+            continue;
         }
 
         const auto t0 = std::chrono::steady_clock::now();
-        PluginActivity activity("diagnostic '" + ref.id + "'");
-        simbi_diagnostic* diag = create_diagnostic(info, ref.config, run.host);
+        PluginActivity activity("diagnostic '" + id + "'");
+        simbi_diagnostic* diag = create_diagnostic(*plugin, plugin.config, run.host);
         ResultSink sink;
         simbi_diagnostic_context ctx{};
         ctx.size = sizeof ctx;
@@ -177,32 +206,34 @@ std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStage
         ctx.sink = &sink.c;
         ctx.host = run.host.c_host();
         ctx.seed = seed;
-        ctx.n_obs = m.observation ? m.observation->size() : 0;
+        ctx.n_obs = plan.observation ? plan.observation->size() : 0;
         ctx.x_obs = x_obs.empty() ? nullptr : x_obs.data();
         ctx.held_out = held_out ? held_out->c() : nullptr;
-        ctx.run_dir = m.output.c_str();
+        ctx.run_dir = plan.output.c_str();
         ErrorBuffer eb;
         simbi_status st = diag->run(diag, &ctx, eb.get());
         diag->destroy(diag);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (st != SIMBI_OK) stop_if_asked(i);  // it stopped because it was asked to
         if (st != SIMBI_OK) {
-            failed.push_back("diagnostic '" + ref.id + "' returned " + status_name(st) + ": " + eb.message());
-            std::fprintf(stderr, "diagnose: %s failed: %s\n", ref.id.c_str(), eb.message().c_str());
+            failed.push_back("diagnostic '" + id + "' returned " + status_name(st) + ": " + eb.message());
+            std::fprintf(stderr, "diagnose: %s failed: %s\n", id.c_str(), eb.message().c_str());
             continue;
         }
-        if (!run.options.quiet) std::fprintf(stderr, "diagnose: %s done in %.1f s\n", ref.id.c_str(), seconds);
-        json record = {{"id", info.id}, {"version", info.version}, {"config", ref.config}, {"seed", seed}, {"fingerprint", fingerprint},
+        if (!run.options.quiet) std::fprintf(stderr, "diagnose: %s done in %.1f s\n", id.c_str(), seconds);
+        json record = {{"id", id}, {"version", plugin->version}, {"config", plugin.config}, {"seed", seed}, {"fingerprint", fingerprint},
                        {"results", sink.results}};
-        if (!ref.held_out.empty()) record["held_out"] = ref.held_out;
-        write_text_atomic(m.output + "/" + file, record.dump(2) + "\n");
+        if (!part.held_out.empty()) record["held_out"] = part.held_out;
+        record["checksum"] = record_checksum(record);
+        write_text_atomic(plan.output + "/" + file, record.dump(2) + "\n");
         written.push_back(file);
         all[name] = sink.results;
     }
-    write_text_atomic(m.output + "/diagnostics.json", all.dump(2) + "\n");
+    write_text_atomic(plan.output + "/diagnostics.json", all.dump(2) + "\n");
     written.push_back("diagnostics.json");
     if (!failed.empty()) {
-        std::string msg = std::to_string(failed.size()) + " of " + std::to_string(m.diagnostics.size()) +
-                          " diagnostics failed (the others' results are in " + m.output + "/diagnostics/): ";
+        std::string msg = std::to_string(failed.size()) + " of " + std::to_string(plan.diagnostics.size()) +
+                          " diagnostics failed (the others' results are in " + plan.output + "/diagnostics/): ";
         for (size_t i = 0; i < failed.size(); ++i) msg += (i ? "; " : "") + failed[i];
         throw RunError(msg);
     }

@@ -1,6 +1,7 @@
 #include "simbi_host/estimator_instance.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <cstring>
 #include <filesystem>
 #include <simbi/rng.h>
@@ -131,22 +132,31 @@ void EstimatorInstance::train(const DatasetReader& data, const Prior& prior, con
     if (st != SIMBI_OK) fail("train", st, eb);
 }
 
-// An estimator that writes more than it was asked for (its artifact does not match its record)
-// is caught by guard values after its output buffer, before the values are used.
+// An estimator writes its results into a buffer between guard pages (buffer_guard.hpp): one that
+// writes more than it was asked for (its artifact does not match its record) faults there, named.
+namespace {
+std::vector<double> guarded_call(const std::string& what, uint64_t n, const std::function<simbi_status(double*)>& call,
+                                 const std::function<void(simbi_status)>& fail) {
+    GuardedBuffer out;
+    out.describe(what);
+    out.set_rows(0, n ? n - 1 : 0);
+    out.reserve(n);
+    const simbi_status st = call(out.data());
+    if (st != SIMBI_OK) fail(st);
+    if (!out.front_intact()) throw RunError(what);
+    return std::vector<double>(out.data(), out.data() + n);
+}
+}  // namespace
 
 std::vector<double> EstimatorInstance::sample(const std::vector<std::vector<double>>& obs, uint64_t n, uint64_t seed, uint64_t d) {
     std::vector<double> flat;
     for (const auto& row : obs) flat.insert(flat.end(), row.begin(), row.end());
-    std::vector<double> out;
-    arm_guard(out, n * d);
     ErrorBuffer eb;
-    simbi_status st = est_->sample(est_, obs.size(), flat.data(), n, seed, out.data(), eb.get());
-    if (st != SIMBI_OK) fail("sample", st, eb);
-    if (!guard_intact(out, n * d))
-        throw RunError("estimator '" + info_.id + "' wrote more than " + std::to_string(d) + " values per sample: it was trained for another "
-                       "number of parameters than its artifact says");
-    out.resize(n * d);
-    return out;
+    return guarded_call(
+        "estimator '" + info_.id + "' wrote outside its samples buffer of " + std::to_string(n) + " x " + std::to_string(d) +
+            " values (was it trained for another number of parameters than its artifact says?)",
+        n * d, [&](double* out) { return est_->sample(est_, obs.size(), flat.data(), n, seed, out, eb.get()); },
+        [&](simbi_status st) { fail("sample", st, eb); });
 }
 
 simbi_status sample_batch_or_each(simbi_estimator* e, uint64_t n_x, const double* x, uint64_t x_dim, uint64_t n_per_x, uint64_t seed,
@@ -163,25 +173,19 @@ simbi_status sample_batch_or_each(simbi_estimator* e, uint64_t n_x, const double
 std::vector<double> EstimatorInstance::sample_batch(const std::vector<double>& x, uint64_t n_x, uint64_t n_per_x, uint64_t seed, uint64_t d) {
     if (n_x == 0 || x.size() % n_x != 0) throw RunError("sample_batch: no observations, or rows of unequal length");
     const uint64_t n = n_x * n_per_x;
-    std::vector<double> out;
-    arm_guard(out, n * d);
     ErrorBuffer eb;
-    simbi_status st = sample_batch_or_each(est_, n_x, x.data(), x.size() / n_x, n_per_x, seed, out.data(), d, eb.get());
-    if (st != SIMBI_OK) fail("sample_batch", st, eb);
-    if (!guard_intact(out, n * d)) throw RunError("estimator '" + info_.id + "' wrote past the end of sample_batch's output");
-    out.resize(n * d);
-    return out;
+    return guarded_call(
+        "estimator '" + info_.id + "' wrote outside sample_batch's output buffer", n * d,
+        [&](double* out) { return sample_batch_or_each(est_, n_x, x.data(), x.size() / n_x, n_per_x, seed, out, d, eb.get()); },
+        [&](simbi_status st) { fail("sample_batch", st, eb); });
 }
 
 std::vector<double> EstimatorInstance::log_prob(const std::vector<double>& theta, const std::vector<double>& x, uint64_t n) {
-    std::vector<double> out;
-    arm_guard(out, n);
     ErrorBuffer eb;
-    simbi_status st = est_->log_prob(est_, n, theta.data(), x.data(), out.data(), eb.get());
-    if (st != SIMBI_OK) fail("log_prob", st, eb);
-    if (!guard_intact(out, n)) throw RunError("estimator '" + info_.id + "' wrote past the end of log_prob's output");
-    out.resize(n);
-    return out;
+    return guarded_call(
+        "estimator '" + info_.id + "' wrote outside log_prob's output buffer", n,
+        [&](double* out) { return est_->log_prob(est_, n, theta.data(), x.data(), out, eb.get()); },
+        [&](simbi_status st) { fail("log_prob", st, eb); });
 }
 
 void EstimatorInstance::save(const std::string& dir) {

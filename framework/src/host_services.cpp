@@ -11,6 +11,7 @@
 namespace simbi::host {
 namespace {
 std::atomic<bool> g_cancel{false};
+std::atomic<int> g_signal{0};
 // What "the next safe point" is in the stage running now; a static string.
 std::atomic<const char*> g_safe_point{"the current step"};
 constexpr unsigned kTermGraceSeconds = 20;
@@ -26,6 +27,8 @@ extern "C" void on_grace_over(int) {
 }
 
 extern "C" void on_stop_signal(int sig) {
+    int none = 0;
+    g_signal.compare_exchange_strong(none, sig);
     if (g_cancel.exchange(true)) {  // the second signal: leave now; journals and checkpoints resume
         say("\nsimbi: quitting at once\n");
         _exit(128 + sig);
@@ -73,6 +76,7 @@ void HostServices::install_interrupt_handler() {
 void HostServices::set_safe_point(const char* description) { g_safe_point = description; }
 
 bool HostServices::cancelled() { return g_cancel.load(std::memory_order_relaxed); }
+int HostServices::stop_signal() { return g_signal.load(); }
 void HostServices::request_cancel() { g_cancel = true; }
 
 std::map<std::string, std::vector<std::pair<uint64_t, double>>> HostServices::metrics() const {
@@ -85,14 +89,14 @@ void HostServices::log_cb(const simbi_host* h, simbi_log_level level, const char
     if (self->quiet_ && level < SIMBI_LOG_WARNING) return;
     static const char* names[] = {"debug", "info", "warning", "error"};
     std::lock_guard<std::mutex> lock(self->mutex_);
-    std::fprintf(stderr, "[%s] %s\n", (level >= 0 && level <= 3) ? names[level] : "log", message ? message : "");
+    std::fprintf(stderr, "[%s] %s\n", (level >= 0 && level <= 3) ? names[level] : "log", printable(message ? message : "").c_str());
 }
 
 void HostServices::progress_cb(const simbi_host* h, const char* stage, uint64_t done, uint64_t total) {
     auto* self = static_cast<HostServices*>(h->host_data);
     if (self->quiet_) return;
     std::lock_guard<std::mutex> lock(self->mutex_);
-    std::fprintf(stderr, "%s: %llu/%llu\n", stage ? stage : "progress", (unsigned long long)done, (unsigned long long)total);
+    std::fprintf(stderr, "%s: %llu/%llu\n", printable(stage ? stage : "progress").c_str(), (unsigned long long)done, (unsigned long long)total);
 }
 
 int32_t HostServices::cancelled_cb(const simbi_host*) { return cancelled() ? 1 : 0; }

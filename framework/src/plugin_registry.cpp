@@ -1,7 +1,12 @@
 #include "simbi_host/plugin_registry.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -42,8 +47,7 @@ PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, 
     if (!d) throw RunError(where + "descriptor is NULL");
     if (d->size < SIMBI_DESCRIPTOR_SIZE_1_0)
         throw RunError(where + "descriptor size " + std::to_string(d->size) + " is smaller than ABI 1.0's");
-    static const std::regex id_re("[a-z0-9_-]+(\\.[a-z0-9_-]+)+");
-    if (!d->id || !std::regex_match(d->id, id_re))
+    if (!d->id || !valid_plugin_id(d->id))
         throw RunError(where + "bad id '" + str_or_empty(d->id) + "': expected a namespaced id like 'vendor.name'");
     where = path + ": plugin '" + d->id + "': ";
     if (!d->name || !d->version) throw RunError(where + "name and version are required");
@@ -68,6 +72,7 @@ PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, 
         if (!d->param_names[i]) throw RunError(where + "param_names[" + std::to_string(i) + "] is NULL");
         info.param_names.push_back(d->param_names[i]);
     }
+    check_parameter_names(info.param_names, where);
     info.output_dim = d->output_dim;
     if (d->output_rank > 0) {
         if (!d->output_shape) throw RunError(where + "output_rank > 0 but output_shape is NULL");
@@ -131,11 +136,29 @@ const char* kind_name(simbi_kind kind) {
     }
 }
 
-PluginInfo read_bridge_definition(const std::string& path, bool allow_unsafe) {
-    if (!allow_unsafe) {
-        const std::string why = unsafe_reason(path);
-        if (!why.empty()) throw RunError(path + ": " + why);
+namespace {
+
+// command[0] as the bridge runs it: a bare name from PATH, else a path from the bridge's folder.
+std::string find_executable(const std::string& program, const std::string& folder) {
+    if (program.find('/') != std::string::npos) return (fs::path(folder) / program).lexically_normal().string();
+    const char* path_env = std::getenv("PATH");
+    std::string paths = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+    size_t start = 0;
+    while (start <= paths.size()) {
+        size_t end = paths.find(':', start);
+        if (end == std::string::npos) end = paths.size();
+        const std::string dir = end > start ? paths.substr(start, end - start) : ".";
+        const fs::path candidate = fs::path(dir) / program;
+        if (::access(candidate.c_str(), X_OK) == 0) return fs::absolute(candidate).lexically_normal().string();
+        start = end + 1;
     }
+    return "";
+}
+
+}  // namespace
+
+PluginInfo read_bridge_definition(const std::string& path, bool allow_unsafe) {
+    check_safe_file(path, allow_unsafe, "use the bridge definition");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw RunError(path + ": cannot read it");
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -148,6 +171,7 @@ PluginInfo read_bridge_definition(const std::string& path, bool allow_unsafe) {
     JsonReader r(doc, path, "");
     PluginInfo info;
     info.id = r.string("id");
+    if (!valid_plugin_id(info.id)) r.fail("id", "a namespaced id like \"vendor.name\" (lowercase letters, digits, _ and -, words joined by dots)");
     info.name = r.string("name", info.id);
     info.version = r.string("version", "1.0.0");
     info.vendor = r.string("vendor", "");
@@ -159,9 +183,41 @@ PluginInfo read_bridge_definition(const std::string& path, bool allow_unsafe) {
     info.output_dim = r.count("outputs");
     if (info.output_dim > (uint64_t(1) << 24)) r.fail("outputs", "at most 16777216 outputs");
     if (r.has("prior")) info.default_prior_json = r.object("prior").value().dump();
+    try {
+        check_parameter_names(info.param_names, path + ": /parameters: ");
+    } catch (const RunError& e) {
+        throw UsageError(e.what());
+    }
     info.bridge_command = r.strings("command");
     if (info.bridge_command.empty()) r.fail("command", "the program and its arguments, e.g. [\"/usr/bin/python3\", \"sir.py\"]");
+    const std::string folder = fs::absolute(path).parent_path().lexically_normal().string();
+    // What the bridge runs: its program, the arguments that name files in its folder (its script),
+    // and the files it lists (modules the script imports, data it reads).
+    info.bridge_executable = find_executable(info.bridge_command[0], folder);
+    if (info.bridge_executable.empty())
+        throw RunError(path + ": /command/0: '" + clip(info.bridge_command[0], 80) + "' is not an executable on PATH");
+    std::vector<std::string> files;
+    for (size_t i = 0; i < info.bridge_command.size(); ++i) {
+        const std::string& arg = info.bridge_command[i];
+        if (arg.empty() || arg[0] == '-' || fs::path(arg).is_absolute()) continue;
+        const std::string candidate = (fs::path(folder) / arg).lexically_normal().string();
+        std::error_code ec;
+        if (fs::is_regular_file(candidate, ec)) files.push_back(candidate);
+    }
+    if (r.has("files"))
+        for (const auto& f : r.strings("files")) {
+            const std::string file = (fs::path(folder) / f).lexically_normal().string();
+            std::error_code ec;
+            if (!fs::is_regular_file(file, ec)) r.fail("files", "files of the bridge, relative to its folder; '" + clip(f, 80) + "' is not a file there");
+            files.push_back(file);
+        }
+    std::sort(files.begin(), files.end());
+    files.erase(std::unique(files.begin(), files.end()), files.end());
+    info.bridge_files = files;
     r.check_no_unknown_keys();
+    // The same trust as a library: nothing another user could replace is run.
+    check_safe_file(fs::weakly_canonical(info.bridge_executable).string(), allow_unsafe, "run the bridge program");
+    for (const auto& f : info.bridge_files) check_safe_file(f, allow_unsafe, "run the bridge file");
     info.config_schema_json = "{}";
     info.path = fs::absolute(path).lexically_normal().string();
     info.abi_major = SIMBI_ABI_MAJOR;
@@ -171,12 +227,83 @@ PluginInfo read_bridge_definition(const std::string& path, bool allow_unsafe) {
     return info;
 }
 
-std::string PluginInfo::sha256() const { return described_sha256.empty() ? sha256_file(path) : described_sha256; }
+bool valid_plugin_id(const std::string& id) {
+    static const std::regex id_re("[a-z0-9_-]+(\\.[a-z0-9_-]+)+");
+    return id.size() <= 200 && std::regex_match(id, id_re);
+}
+
+void check_parameter_names(const std::vector<std::string>& names, const std::string& where) {
+    for (size_t i = 0; i < names.size(); ++i) {
+        const std::string& n = names[i];
+        if (n.empty()) throw RunError(where + "parameter " + std::to_string(i) + " has an empty name");
+        for (unsigned char c : n)
+            if (c < 0x20 || c == 0x7f)
+                throw RunError(where + "parameter " + std::to_string(i) + "'s name '" + printable(n) + "' holds a control character");
+        for (size_t j = 0; j < i; ++j)
+            if (names[j] == n) throw RunError(where + "parameters " + std::to_string(j) + " and " + std::to_string(i) + " are both named '" + n + "'");
+    }
+}
+
+std::string file_sha256_cached(const std::string& path) {
+    struct Entry {
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime, ctime;
+        std::string sha;
+    };
+    static std::mutex m;
+    static auto* cache = new std::map<std::string, Entry>();
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) throw RunError("cannot read " + path + ": " + std::strerror(errno));
+    auto same = [&](const Entry& e) {
+        return e.dev == st.st_dev && e.ino == st.st_ino && e.size == st.st_size && e.mtime.tv_sec == st.st_mtim.tv_sec &&
+               e.mtime.tv_nsec == st.st_mtim.tv_nsec && e.ctime.tv_sec == st.st_ctim.tv_sec && e.ctime.tv_nsec == st.st_ctim.tv_nsec;
+    };
+    {
+        std::lock_guard<std::mutex> lock(m);
+        auto it = cache->find(path);
+        if (it != cache->end() && same(it->second)) return it->second.sha;
+    }
+    const std::string sha = sha256_file(path);
+    std::lock_guard<std::mutex> lock(m);
+    (*cache)[path] = Entry{st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim, sha};
+    return sha;
+}
+
+std::string bridge_fingerprint(const PluginInfo& bridge) {
+    const std::string folder = fs::path(bridge.path).parent_path().string();
+    json files = json::object();
+    for (const auto& f : bridge.bridge_files) files[fs::relative(f, folder).generic_string()] = file_sha256_cached(f);
+    // A bridge without files is its definition alone: its SHA-256 is the file's, as for a library.
+    const std::string definition = file_sha256_cached(bridge.path);
+    if (files.empty()) return definition;
+    return sha256_hex(json{{"definition", definition}, {"files", files}}.dump());
+}
+
+std::string PluginInfo::sha256() const { return bridge_command.empty() ? file_sha256_cached(path) : bridge_fingerprint(*this); }
+
+namespace {
+std::string unsafe_reason_of(const std::string& path, const struct stat& st);
+}
 
 std::string unsafe_reason(const std::string& path) {
-    const uid_t me = geteuid();
     struct stat st;
     if (stat(path.c_str(), &st) != 0) return "cannot stat " + path;
+    return unsafe_reason_of(path, st);
+}
+
+void check_safe_file(const std::string& path, bool allow_unsafe, const std::string& verb) {
+    if (allow_unsafe) return;
+    const std::string why = unsafe_reason(path);
+    if (!why.empty())
+        throw RunError(path + ": refused to " + verb + ": " + why + " (another user could replace it; pass --allow-unsafe-plugins if you trust it)");
+}
+
+namespace {
+// st: the file's own status (of the descriptor being loaded, when there is one).
+std::string unsafe_reason_of(const std::string& path, const struct stat& st) {
+    const uid_t me = geteuid();
     auto who = [](mode_t mode) {
         return std::string((mode & S_IWGRP) && (mode & S_IWOTH) ? "its group and other users" : (mode & S_IWGRP) ? "its group" : "other users");
     };
@@ -194,21 +321,63 @@ std::string unsafe_reason(const std::string& path) {
         return "its folder " + dir + " is owned by another user (uid " + std::to_string(ds.st_uid) + "); fix: copy it to a folder of your own";
     return "";
 }
+}  // namespace
 
-std::vector<PluginInfo> load_plugin_library(const std::string& path_in, bool allow_unsafe) {
+namespace {
+// Whether this process maps `path` from the file (dev, ino), per /proc/self/maps.
+bool maps_file(const std::string& path, dev_t dev, ino_t ino) {
+    std::ifstream maps("/proc/self/maps");
+    if (!maps) return true;  // no procfs: nothing to compare with
+    std::string line;
+    while (std::getline(maps, line)) {
+        const size_t slash = line.find('/');
+        if (slash == std::string::npos || line.compare(slash, std::string::npos, path) != 0) continue;
+        unsigned major = 0, minor = 0;
+        unsigned long long inode = 0;
+        char range[64], perms[8];
+        unsigned long long offset = 0;
+        if (std::sscanf(line.c_str(), "%63s %7s %llx %x:%x %llu", range, perms, &offset, &major, &minor, &inode) == 6 &&
+            makedev(major, minor) == dev && inode == ino)
+            return true;
+    }
+    return false;
+}
+
+[[noreturn]] void wrong_bytes(const std::string& path, const std::string& actual, const std::string& expected) {
+    throw RunError(path + ": its SHA-256 is " + actual + ", not the " + expected +
+                   " this run was planned with and records (the library was replaced or rebuilt); run again, or restore the library");
+}
+}  // namespace
+
+std::vector<PluginInfo> load_plugin_library(const std::string& path_in, bool allow_unsafe, const std::string& expected_sha256) {
     std::error_code ec;
     std::string path = fs::canonical(path_in, ec).string();
     if (ec) throw RunError(path_in + ": " + ec.message());
     std::lock_guard<std::mutex> lock(load_mutex());
     auto cached = loaded_libraries().find(path);
-    if (cached != loaded_libraries().end()) return cached->second;
-
-    if (!allow_unsafe) {
-        std::string why = unsafe_reason(path);
-        if (!why.empty())
-            throw RunError(path + ": refused to load: " + why +
-                           " (another user could replace it; pass --allow-unsafe-plugins if you trust it)");
+    if (cached != loaded_libraries().end()) {
+        if (!expected_sha256.empty() && !cached->second.empty() && cached->second[0].described_sha256 != expected_sha256)
+            wrong_bytes(path, cached->second[0].described_sha256, expected_sha256);
+        return cached->second;
     }
+
+    // One descriptor for every check: its permissions and its bytes' SHA-256; the loader then maps
+    // the file by its path (so that $ORIGIN works), and the mapping must be of that same file.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw RunError(path + ": cannot open: " + std::strerror(errno));
+    struct FdCloser {
+        int fd;
+        ~FdCloser() { ::close(fd); }
+    } closer{fd};
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) throw RunError(path + ": not a regular file");
+    if (!allow_unsafe) {
+        const std::string why = unsafe_reason_of(path, st);
+        if (!why.empty())
+            throw RunError(path + ": refused to load: " + why + " (another user could replace it; pass --allow-unsafe-plugins if you trust it)");
+    }
+    const std::string sha = sha256_fd(fd, path);
+    if (!expected_sha256.empty() && sha != expected_sha256) wrong_bytes(path, sha, expected_sha256);
     // Never destroyed: see the header.
     auto* lib = new boost::dll::shared_library();
     PluginActivity activity("loading the plugin library " + path);
@@ -218,6 +387,8 @@ std::vector<PluginInfo> load_plugin_library(const std::string& path_in, bool all
         delete lib;
         throw RunError(path + ": cannot load: " + e.what());
     }
+    if (!maps_file(path, st.st_dev, st.st_ino))
+        throw RunError(path + ": the file was replaced while it was being loaded; the bytes that were checked are not the ones mapped. Run again");
     if (!lib->has(SIMBI_ENTRY_SYMBOL))
         throw RunError(path + ": no entry symbol '" SIMBI_ENTRY_SYMBOL "': not a simbi plugin, or built without SIMBI_EXPORT");
     const simbi_entry& entry = lib->get<const simbi_entry>(SIMBI_ENTRY_SYMBOL);
@@ -243,12 +414,20 @@ std::vector<PluginInfo> load_plugin_library(const std::string& path_in, bool all
         info.abi_major = entry.abi_major;
         info.abi_minor = entry.abi_minor;
         info.factory = factory;
+        info.described_sha256 = sha;
+        info.allow_unsafe = allow_unsafe;
         for (const auto& other : out)
             if (other.id == info.id) throw RunError(path + ": plugin id '" + info.id + "' appears twice in this library");
         out.push_back(info);
     }
     loaded_libraries()[path] = out;
     return out;
+}
+
+std::string simbi_share_dir() {
+    std::error_code ec;
+    const fs::path prefix = boost::dll::program_location(ec).parent_path().parent_path();
+    return (prefix / "share" / "simbi").lexically_normal().string();
 }
 
 std::vector<std::string> default_plugin_paths() {
@@ -313,7 +492,8 @@ void PluginRegistry::scan_folder(const std::string& folder) {
                 }
                 plugins_.push_back(info);
             }
-        } catch (const RunError& e) {
+        } catch (const std::exception& e) {
+            // One broken file on the path spoils no other plugin: it is named where it is asked for.
             problems_.push_back(e.what());
         }
     }
@@ -337,7 +517,8 @@ const PluginInfo& PluginRegistry::find(const std::string& id, simbi_kind kind) c
         msg += "\nLibraries that could not be loaded:";
         for (const auto& p : problems_) msg += "\n  " + p;
     }
-    throw RunError(msg);
+    // A manifest that names a plugin there is not: a usage error, as a misspelt key is.
+    throw UsageError(msg);
 }
 
 }  // namespace simbi::host

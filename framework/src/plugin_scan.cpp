@@ -135,15 +135,6 @@ json describe_in_child(const std::string& exe, const std::string& library) {
     }
 }
 
-std::mutex& verified_mutex() {
-    static std::mutex m;
-    return m;
-}
-std::set<std::string>& verified_libraries() {
-    static auto* s = new std::set<std::string>();
-    return *s;
-}
-
 }  // namespace
 
 std::string descriptor_file_for(const std::string& library) {
@@ -179,7 +170,7 @@ json describe_library(const std::string& library, bool allow_unsafe) {
     return {{"simbi_description", kDescriptionFormat},
             {"library", fs::path(path).filename().string()},
             {"size", file_size_of(path)},
-            {"sha256", sha256_file(path)},
+            {"sha256", plugins.empty() ? sha256_file(path) : plugins[0].described_sha256},
             {"abi", {{"major", major}, {"minor", minor}}},
             {"plugins", list}};
 }
@@ -217,6 +208,8 @@ std::vector<PluginInfo> plugins_from_description(const json& d, const std::strin
             info.described_sha256 = d.at("sha256").get<std::string>();
             if (info.kind == SIMBI_KIND_SIMULATOR && (info.param_names.empty() || info.output_dim == 0))
                 throw RunError(library + ": plugin '" + info.id + "': a simulator needs parameters and outputs");
+            if (!valid_plugin_id(info.id)) throw RunError(library + ": its description names a bad plugin id '" + printable(info.id) + "'");
+            check_parameter_names(info.param_names, library + ": plugin '" + info.id + "': ");
             out.push_back(info);
         }
     } catch (const json::exception& e) {
@@ -230,20 +223,20 @@ std::vector<PluginInfo> scan_library(const std::string& library, bool allow_unsa
     const std::string path = fs::canonical(library, ec).string();
     if (ec) throw RunError(library + ": " + ec.message());
     // Nothing of a file another user could replace is run, not even in a child.
-    if (!allow_unsafe) {
-        std::string why = unsafe_reason(path);
-        if (!why.empty())
-            throw RunError(path + ": refused to load: " + why + " (another user could replace it; pass --allow-unsafe-plugins if you trust it)");
-    }
+    check_safe_file(path, allow_unsafe);
     std::vector<PluginInfo> plugins;
     const std::string file = descriptor_file_for(path);
     if (fs::exists(file, ec)) {
+        // The descriptor file is a cache of the description, trusted no more than the library.
+        check_safe_file(file, allow_unsafe, "read the descriptor file");
         try {
             std::ifstream in(file);
             std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
             json d = json::parse(text);
-            // A rebuilt library whose descriptor file was not rewritten is described afresh.
-            if (d.value("size", uint64_t(0)) == file_size_of(path)) plugins = plugins_from_description(d, path);
+            // A rebuilt library whose descriptor file was not rewritten is described afresh: the
+            // file speaks for the bytes it names, and for no others.
+            if (d.value("size", uint64_t(0)) == file_size_of(path) && d.value("sha256", "") == file_sha256_cached(path))
+                plugins = plugins_from_description(d, path);
         } catch (const std::exception&) {
             plugins.clear();
         }
@@ -266,18 +259,9 @@ const simbi_factory* plugin_factory(const PluginInfo& info) {
     if (info.factory) return info.factory;
     if (!info.bridge_command.empty())
         throw RunError("plugin '" + info.id + "' is a process bridge (" + info.path + "): it runs only in worker processes, not as a library");
-    if (!info.described_sha256.empty()) {
-        std::lock_guard<std::mutex> lock(verified_mutex());
-        if (!verified_libraries().count(info.path)) {
-            const std::string now = sha256_file(info.path);
-            if (now != info.described_sha256)
-                throw RunError(info.path + ": the library changed since it was described (SHA-256 " + now.substr(0, 12) + ", described " +
-                               info.described_sha256.substr(0, 12) + "); rebuild it, or delete " + descriptor_file_for(info.path) +
-                               " to describe it again");
-            verified_libraries().insert(info.path);
-        }
-    }
-    for (const auto& loaded : load_plugin_library(info.path, info.allow_unsafe))
+    // The bytes mapped must be the bytes this run hashed when it planned (and recorded, and
+    // compared with any pin).
+    for (const auto& loaded : load_plugin_library(info.path, info.allow_unsafe, info.sha256()))
         if (loaded.id == info.id) {
             if (loaded.kind != info.kind || loaded.param_names != info.param_names || loaded.output_dim != info.output_dim)
                 throw RunError(info.path + ": plugin '" + info.id + "' differs from its description; rebuild it, or delete " +

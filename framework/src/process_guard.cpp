@@ -11,7 +11,9 @@
 #include <cstring>
 #include <mutex>
 
+#include "simbi_host/buffer_guard.hpp"
 #include "simbi_host/errors.hpp"
+#include "simbi_host/safe_files.hpp"
 
 namespace simbi::host {
 namespace {
@@ -42,7 +44,16 @@ extern "C" void on_exit_during_plugin() {
     _exit(1);
 }
 
-extern "C" void on_fatal_signal(int sig) {
+extern "C" void on_fatal_signal(int sig, siginfo_t* info, void*) {
+    // A write on an output buffer's guard page: a plugin overran what it was given, and the fault
+    // stopped it before any damage. A clean failure, not a crash.
+    char what[256];
+    if ((sig == SIGSEGV || sig == SIGBUS) && info && describe_guard_fault(info->si_addr, what, sizeof what)) {
+        write_stderr("simbi: failed: ");
+        write_stderr(what);
+        write_stderr(" (the write hit a guard page; earlier results are kept)\n");
+        _exit(1);
+    }
     write_stderr("simbi: crashed (");
     write_stderr(strsignal(sig));
     write_stderr(")");
@@ -59,8 +70,7 @@ extern "C" void on_fatal_signal(int sig) {
 
 RunLock::RunLock(const std::string& path, const std::string& what) {
     const std::string file = path + ".lock";
-    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw RunError("cannot create the lock file " + file + ": " + std::strerror(errno));
+    fd_ = open_no_follow(file, O_RDWR | O_CREAT, 0644, "the lock file");
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
         char buf[32] = {0};
         ssize_t got = ::pread(fd_, buf, sizeof buf - 1, 0);
@@ -94,9 +104,9 @@ PluginActivity::~PluginActivity() { set_activity(previous_); }
 void install_process_guards() {
     std::atexit(&on_exit_during_plugin);
     struct sigaction sa {};
-    sa.sa_handler = &on_fatal_signal;
+    sa.sa_sigaction = &on_fatal_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;
+    sa.sa_flags = SA_RESETHAND | SA_SIGINFO;
     for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigaction(sig, &sa, nullptr);
 }
 

@@ -9,7 +9,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "simbi_host/csv.hpp"
 #include "simbi_host/errors.hpp"
+#include "simbi_host/manifest.hpp"
 #include "simbi_host/json_reader.hpp"
 #include "simbi_host/svg_plot.hpp"
 #include "simbi_host/text_file.hpp"
@@ -46,13 +48,47 @@ std::vector<double> numbers(const json& j) {
     return v;
 }
 
-// A result array as the diagnostics write it: {"shape": [...], "values": [...]}, or a scalar.
+// A result array as the diagnostics write it: {"shape": [...], "values": [...]} with as many values
+// as the shape holds, or a scalar; a malformed one is an error naming the file and the result,
+// never read past its end.
 std::vector<double> values(const json& results, const std::string& name) {
     if (!results.contains(name)) return {};
     const json& r = results[name];
-    if (r.is_object()) return numbers(r.value("values", json::array()));
     if (r.is_number()) return {r.get<double>()};
-    return {};
+    if (!r.is_object()) throw RunError("result '" + name + "' is neither a number nor an array");
+    const json& shape = r.value("shape", json::array());
+    std::vector<double> v = numbers(r.value("values", json::array()));
+    if (!shape.is_array()) throw RunError("result '" + name + "' has no shape");
+    size_t total = 1;
+    for (const auto& s : shape) {
+        if (!s.is_number_unsigned() || s.get<uint64_t>() > (uint64_t(1) << 32)) throw RunError("result '" + name + "' has a bad shape " + brief(shape));
+        total *= s.get<size_t>();
+    }
+    if (total != v.size())
+        throw RunError("result '" + name + "' has shape " + brief(shape) + " but " + std::to_string(v.size()) + " values");
+    return v;
+}
+
+// values() of several results that must be of one length n >= 1 (optional ones may be absent).
+std::vector<std::vector<double>> aligned(const json& results, const std::vector<std::string>& required,
+                                         const std::vector<std::string>& optional = {}) {
+    std::vector<std::vector<double>> out;
+    size_t n = 0;
+    for (const auto& name : required) {
+        out.push_back(values(results, name));
+        if (out.back().empty()) throw RunError("result '" + name + "' is missing or empty");
+        if (n && out.back().size() != n)
+            throw RunError("results '" + required[0] + "' and '" + name + "' differ in length (" + std::to_string(n) + " and " +
+                           std::to_string(out.back().size()) + ")");
+        n = out.back().size();
+    }
+    for (const auto& name : optional) {
+        out.push_back(values(results, name));
+        if (!out.back().empty() && out.back().size() != n)
+            throw RunError("result '" + name + "' has " + std::to_string(out.back().size()) + " values for " + std::to_string(n) + " of '" +
+                           required[0] + "'");
+    }
+    return out;
 }
 
 double scalar(const json& results, const std::string& name, double fallback = std::nan("")) {
@@ -65,19 +101,25 @@ struct Samples {
     std::vector<std::vector<double>> columns;
 };
 
+// The first max_rows rows of a samples CSV (a quoted header row, then numbers), checked: every row
+// as wide as the header, every cell a number.
 Samples read_samples(const std::string& path, size_t max_rows) {
     Samples s;
     std::ifstream in(path);
     if (!in) return s;
     std::string line;
     if (!std::getline(in, line)) return s;
-    std::stringstream header(line);
-    for (std::string name; std::getline(header, name, ',');) s.names.push_back(name);
+    s.names = split_csv_line(line, path + ":1");
     s.columns.resize(s.names.size());
+    size_t lineno = 1;
     for (size_t row = 0; row < max_rows && std::getline(in, line); ++row) {
-        std::stringstream ss(line);
-        std::string cell;
-        for (size_t j = 0; j < s.names.size() && std::getline(ss, cell, ','); ++j) s.columns[j].push_back(std::strtod(cell.c_str(), nullptr));
+        ++lineno;
+        const std::string where = path + ":" + std::to_string(lineno);
+        const std::vector<std::string> cells = split_csv_line(line, where);
+        if (cells.size() != s.names.size())
+            throw RunError(where + ": " + std::to_string(cells.size()) + " values in a row under a header of " + std::to_string(s.names.size()) +
+                           " names");
+        for (size_t j = 0; j < cells.size(); ++j) s.columns[j].push_back(parse_number_strict(cells[j], where + ": column " + std::to_string(j + 1)));
     }
     return s;
 }
@@ -170,9 +212,12 @@ Figure loss_plot(const json& losses) {
     return f;
 }
 
-// A calibration curve (coverage or TARP) with its band and the diagonal.
-Figure calibration_plot(const std::string& id, const std::string& title, const std::vector<double>& x, const std::vector<double>& y,
-                        const std::vector<double>& lo, const std::vector<double>& hi, const std::string& x_label, const std::string& y_label) {
+// A calibration curve (coverage or TARP) with its band and the diagonal, from results named
+// x, y, and optionally lo and hi, checked to be of one length.
+Figure calibration_plot(const std::string& id, const std::string& title, const json& r, const std::vector<std::string>& names,
+                        const std::string& x_label, const std::string& y_label) {
+    const auto checked = aligned(r, {names[0], names[1]}, {names[2], names[3]});
+    const std::vector<double>&x = checked[0], &y = checked[1], &lo = checked[2], &hi = checked[3];
     Figure f(420, 400, id);
     Panel p(70, 30, 320, 300, Range{0, 1}, Range{0, 1});
     if (lo.size() == x.size() && hi.size() == x.size()) p.band(x, lo, hi, kGrey, 0.3);
@@ -187,7 +232,9 @@ Figure calibration_plot(const std::string& id, const std::string& title, const s
 
 Figure sbc_plot(const json& r, const std::vector<std::string>& names) {
     const std::vector<double> hist = values(r, "histogram");
-    const json& shape = r["histogram"].value("shape", json::array({1, 1}));
+    const json& shape = r["histogram"].value("shape", json::array());
+    if (hist.empty() || shape.size() != 2 || shape[0].get<size_t>() == 0 || shape[1].get<size_t>() == 0 || shape[0].get<size_t>() > 64)
+        throw RunError("result 'histogram' must have shape [parameters, bins], not " + brief(shape));
     const size_t d = shape[0].get<size_t>(), B = shape[1].get<size_t>();
     const size_t cols = std::min<size_t>(d, 4), rows = (d + cols - 1) / cols;
     Figure f(40 + cols * 230, 30 + rows * 200, "sbc");
@@ -216,7 +263,8 @@ Figure sbc_plot(const json& r, const std::vector<std::string>& names) {
 // Where the observation falls in each output's predictive distribution: its quantile, with the
 // central interval the check uses shaded.
 Figure ppc_plot(const json& r) {
-    const std::vector<double> q = values(r, "quantile"), outside = values(r, "outside");
+    const auto checked = aligned(r, {"quantile"}, {"outside"});
+    const std::vector<double>&q = checked[0], &outside = checked[1];
     const double level = scalar(r, "level", 0.99);
     const size_t k = std::min<size_t>(q.size(), 40);
     Figure f(520, 90 + 22 * double(k), "ppc");
@@ -235,7 +283,8 @@ Figure ppc_plot(const json& r) {
 }
 
 Figure mode_plot(const json& r) {
-    const std::vector<double> n = values(r, "n"), dist = values(r, "distance");
+    const auto checked = aligned(r, {"n", "distance"});
+    const std::vector<double>&n = checked[0], &dist = checked[1];
     std::vector<double> logn;
     for (double v : n) logn.push_back(std::log2(v));
     Figure f(460, 330, "mode_convergence");
@@ -320,12 +369,12 @@ std::vector<std::string> write_report(const std::string& dir) {
     }
     if (!diags.empty()) sections += "<h2>Diagnostics</h2>\n";
     std::string diag_table;
-    for (const auto& [name, j] : diags) {
+    for (const auto& [name, j] : diags) try {
         const json& r = j["results"];
         const std::string id = j.value("id", name);
         if (id == "simbi.coverage") {
-            add_figure(calibration_plot("coverage", "expected coverage", values(r, "levels"), values(r, "coverage"), values(r, "band_low"),
-                                        values(r, "band_high"), "credibility level", "empirical coverage"),
+            add_figure(calibration_plot("coverage", "expected coverage", r, {"levels", "coverage", "band_low", "band_high"}, "credibility level",
+                                        "empirical coverage"),
                        std::string("Expected coverage of HPD regions on ") + fmt(scalar(r, "pairs"), "%.0f") + " held-out pairs: " +
                            (scalar(r, "conservative") > 0 ? (scalar(r, "calibrated") > 0 ? "calibrated" : "conservative") : "overconfident") +
                            " (worst gap " + fmt(scalar(r, "worst_gap"), "%+.3f") + "); the band holds " + fmt(100 * scalar(r, "band"), "%.0f") +
@@ -335,8 +384,8 @@ std::vector<std::string> write_report(const std::string& dir) {
                                                        " pairs, with the band of a uniform histogram; ranks " +
                                                        (scalar(r, "uniform") > 0 ? "pass" : "fail") + " the chi-square test");
         } else if (id == "simbi.tarp") {
-            add_figure(calibration_plot("tarp", "TARP", values(r, "alpha"), values(r, "ecp"), values(r, "band_low"), values(r, "band_high"),
-                                        "credibility level", "expected coverage probability"),
+            add_figure(calibration_plot("tarp", "TARP", r, {"alpha", "ecp", "band_low", "band_high"}, "credibility level",
+                                        "expected coverage probability"),
                        "TARP expected coverage probability; largest distance to the diagonal " + fmt(scalar(r, "max_distance"), "%.3f"));
         } else if (id == "simbi.ppc") {
             add_figure(ppc_plot(r), fmt(scalar(r, "flagged"), "%.0f") + " output(s) outside the central " + fmt(100 * scalar(r, "level", 0.99), "%.0f") +
@@ -349,6 +398,8 @@ std::vector<std::string> write_report(const std::string& dir) {
                               "shrinks", "pairs", "invalid_rows", "skipped_pairs"})
             if (r.contains(k) && r[k].is_number()) brief += std::string(brief.empty() ? "" : ", ") + k + " " + fmt(r[k].get<double>());
         diag_table += table_row(name, brief);
+    } catch (const std::exception& e) {
+        throw RunError(dir + "/diagnostics/" + name + ".json: " + e.what());
     }
     if (!diag_table.empty()) sections += "<table>\n" + diag_table + "</table>\n";
 

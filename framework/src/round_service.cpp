@@ -19,18 +19,19 @@ std::unique_ptr<DatasetReader> open_training_store(const std::string& path, cons
     return r;
 }
 
-RoundService::RoundService(const Manifest& m, const PluginRegistry& registry, const HostServices& host, const Prior& prior,
-                           const PluginInfo& simulator, bool quiet)
-    : m_(m), registry_(registry), host_(host), prior_(prior), simulator_(simulator), quiet_(quiet) {
-    if (m.observation)
-        for (const auto& row : *m.observation) observation_.insert(observation_.end(), row.begin(), row.end());
+RoundService::RoundService(const RunPlan& plan, const HostServices& host, bool quiet)
+    : simulation_(plan.simulation), host_(host), quiet_(quiet) {
+    if (plan.observation) {
+        n_obs_ = plan.observation->size();
+        for (const auto& row : *plan.observation) observation_.insert(observation_.end(), row.begin(), row.end());
+    }
     c_.size = sizeof c_;
     c_.data = this;
     c_.observation = [](const simbi_simulation_service* self, uint64_t* n_obs, const double** x_obs, simbi_error* err) -> simbi_status {
         if (!n_obs || !x_obs) return simbi_error_set(err, SIMBI_DISCARD, "observation: n_obs and x_obs must not be NULL");
         auto* s = static_cast<RoundService*>(self->data);
         s->used_observation_ = true;
-        *n_obs = s->m_.observation ? s->m_.observation->size() : 0;
+        *n_obs = s->n_obs_;
         *x_obs = s->observation_.empty() ? nullptr : s->observation_.data();
         return SIMBI_OK;
     };
@@ -54,21 +55,22 @@ const simbi_batch_reader* RoundService::simulate(uint64_t round, uint64_t n, con
         note = parse_json_strict(note_json, "the estimator's round note");
         if (!note.is_object()) throw std::invalid_argument("simulate: note_json must be a JSON object");
     }
-    const uint64_t d = prior_.dim();
+    const Prior& prior = *simulation_.prior;
+    const uint64_t d = prior.dim();
     for (uint64_t i = 0; i < n * d; ++i)
         if (!std::isfinite(theta[i])) throw std::invalid_argument("simulate: theta row " + std::to_string(i / d) + " is not finite");
-    TableProposal proposal(prior_, std::vector<double>(theta, theta + n * d));
-    SimulationPlan plan;
+    TableProposal proposal(prior, std::vector<double>(theta, theta + n * d));
+    RoundSimulation plan;
     plan.proposal = &proposal;
     plan.budget = n;
-    plan.seed = simbi_rng_mix(m_.simulation.seed, round);
-    std::string base = m_.simulation.store;
+    plan.seed = simbi_rng_mix(simulation_.settings.seed, round);
+    std::string base = simulation_.settings.store;
     if (base.size() > 3 && base.substr(base.size() - 3) == ".h5") base.resize(base.size() - 3);
     plan.store = base + ".round" + std::to_string(round) + ".h5";
     SimulateOptions so;
     so.quiet = quiet_;
-    SimulateResult r = run_simulation(m_, registry_, host_, so, plan);
-    stores_.push_back(open_training_store(r.store, simulator_));
+    SimulateResult r = run_simulation(simulation_, host_, so, plan);
+    stores_.push_back(open_training_store(r.store, *simulation_.simulator));
     readers_.push_back(std::make_unique<StoreBatchReader>(std::vector<const DatasetReader*>{stores_.back().get()}));
     simulations_ += r.totals.simulated;
     rows_ += stores_.back()->rows();

@@ -43,7 +43,7 @@ std::string metrics_csv(const json& metrics) {
 }  // namespace
 
 std::vector<std::string> run_sampling(const RunContext& run, const TrainStageResult& trained) {
-    const Manifest& m = run.manifest;
+    const RunPlan& plan = run.plan;
     ArtifactMeta meta;
     // Always from the artifact on disk: a first run and a rerun sample from the same bytes.
     auto est = load_artifact(trained.artifact, run.registry, run.host, meta);
@@ -51,26 +51,26 @@ std::vector<std::string> run_sampling(const RunContext& run, const TrainStageRes
     const json& metrics = meta.record.value("metrics", json::object());
     json losses = metrics;
     losses["train_seconds"] = meta.record.value("train_seconds", 0.0);
-    write_text_atomic(m.output + "/losses.json", losses.dump(2) + "\n");
-    write_text_atomic(m.output + "/losses.csv", metrics_csv(metrics));
+    write_text_atomic(plan.output + "/losses.json", losses.dump(2) + "\n");
+    write_text_atomic(plan.output + "/losses.csv", metrics_csv(metrics));
     written.insert(written.end(), {"artifact/", "losses.json", "losses.csv"});
-    if (!m.observation) return written;
+    if (!plan.observation) return written;
 
     const auto& names = meta.parameter_names;
     HostServices::set_safe_point("sampling (nothing of it is kept)");
     std::vector<double> samples;
     {
         PluginActivity activity("estimator '" + meta.estimator_id + "' sampling");
-        samples = est->sample(*m.observation, m.inference.samples, m.inference.seed, names.size());
+        samples = est->sample(*plan.observation, plan.inference.samples, plan.inference.seed, names.size());
     }
     for (double v : samples)
         if (!std::isfinite(v)) throw RunError("estimator '" + meta.estimator_id + "' returned a sample that is not finite");
-    json attrs = {{"observation", *m.observation}, {"estimator_id", meta.estimator_id}, {"seed", m.inference.seed}};
-    write_samples_h5(m.output + "/posterior.h5", names, samples, attrs);
-    write_samples_csv(m.output + "/posterior.csv", names, samples);
+    json attrs = {{"observation", *plan.observation}, {"estimator_id", meta.estimator_id}, {"seed", plan.inference.seed}};
+    write_samples_h5(plan.output + "/posterior.h5", names, samples, attrs);
+    write_samples_csv(plan.output + "/posterior.csv", names, samples);
     json summary = {{"parameters", summarize_samples(names, samples)},
-                    {"samples", m.inference.samples},
-                    {"observation", *m.observation},
+                    {"samples", plan.inference.samples},
+                    {"observation", *plan.observation},
                     {"estimator", meta.estimator_id},
                     {"simulations", trained.simulations},
                     {"rows", meta.training_rows},
@@ -79,7 +79,7 @@ std::vector<std::string> run_sampling(const RunContext& run, const TrainStageRes
     // The estimator's own split, when it reports one.
     for (const char* split : {"training_rows", "validation_rows"})
         if (metrics.contains(split) && !metrics[split].empty()) summary[split] = metrics[split].back().at(1).get<uint64_t>();
-    write_text_atomic(m.output + "/summary.json", summary.dump(2) + "\n");
+    write_text_atomic(plan.output + "/summary.json", summary.dump(2) + "\n");
     written.insert(written.end(), {"posterior.h5", "posterior.csv", "summary.json"});
     return written;
 }

@@ -1,6 +1,7 @@
 #include "simbi_host/sha256.hpp"
 
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -42,6 +43,21 @@ std::string Sha256::hex() {
 std::string sha256_hex(const void* data, size_t n) {
     Sha256 h;
     h.update(data, n);
+    return h.hex();
+}
+
+std::string sha256_fd(int fd, const std::string& name) {
+    Sha256 h;
+    std::vector<char> buf(1 << 20);
+    off_t at = 0;
+    for (;;) {
+        const ssize_t got = ::pread(fd, buf.data(), buf.size(), at);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) throw RunError("cannot read " + name + ": " + std::strerror(errno));
+        if (got == 0) break;
+        h.update(buf.data(), size_t(got));
+        at += got;
+    }
     return h.hex();
 }
 

@@ -14,6 +14,7 @@
 #include "simbi_host/errors.hpp"
 #include "simbi_host/process_guard.hpp"
 #include "simbi_host/progress.hpp"
+#include "simbi_host/ranks.hpp"
 #include "simbi_host/simulation_engine.hpp"
 
 namespace fs = std::filesystem;
@@ -26,88 +27,6 @@ unsigned resolve_threads(unsigned requested) {
     return hc ? hc : 1;
 }
 
-RankInfo rank_from_environment() {
-    // simbi run --ranks, then Open MPI, then MPICH and Intel MPI (PMI), then a step of SLURM's srun. A SLURM batch script
-    // itself (no srun) is no parallel job, though it has SLURM_PROCID and SLURM_NTASKS: only a
-    // numbered step counts, with SLURM_STEP_NUM_TASKS ranks.
-    const char* step = std::getenv("SLURM_STEP_ID");
-    bool srun_step = step && *step && std::strlen(step) < 10;
-    for (const char* c = step; srun_step && *c; ++c) srun_step = *c >= '0' && *c <= '9';
-    std::vector<std::pair<const char*, const char*>> vars = {
-        {"SIMBI_RANK", "SIMBI_RANKS"}, {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"}, {"PMI_RANK", "PMI_SIZE"}};
-    if (srun_step) vars.emplace_back("SLURM_PROCID", "SLURM_STEP_NUM_TASKS");
-    for (const auto& [rank_var, size_var] : vars) {
-        const char *r = std::getenv(rank_var), *n = std::getenv(size_var);
-        if (!r || !n) continue;
-        char *end_r = nullptr, *end_n = nullptr;
-        const unsigned long rank = std::strtoul(r, &end_r, 10), size = std::strtoul(n, &end_n, 10);
-        if (*end_r || *end_n || size < 1 || size > 65536 || rank >= size)
-            throw UsageError(std::string(rank_var) + "=" + r + ", " + size_var + "=" + n + ": not a rank and a size of a parallel job");
-        return {unsigned(rank), unsigned(size)};
-    }
-    return {};
-}
-
-std::string rendezvous_address() {
-    const char* v = std::getenv("SIMBI_RENDEZVOUS");
-    if (!v || !*v) return "127.0.0.1:29500";
-    const std::string a = v;
-    const size_t colon = a.rfind(':');
-    char* end = nullptr;
-    const unsigned long port = colon == std::string::npos ? 0 : std::strtoul(a.c_str() + colon + 1, &end, 10);
-    if (colon == 0 || colon == std::string::npos || !end || *end || port < 1 || port > 65535)
-        throw UsageError("SIMBI_RENDEZVOUS=" + a + ": expected HOST:PORT, e.g. node01:29500");
-    return a;
-}
-
-void wait_for_sealed_store(const SimulateResult& simulated, bool quiet) {
-    const char* parent = std::getenv("SIMBI_PARENT_PID");
-    const long parent_pid = parent ? std::strtol(parent, nullptr, 10) : 0;
-    bool told = false;
-    while (store_fingerprint(simulated.store) != simulated.fingerprint) {
-        if (HostServices::cancelled()) throw RunError("interrupted while waiting for rank 0 to seal " + simulated.store);
-        if (parent_pid > 0 && long(getppid()) != parent_pid)
-            throw RunError("rank 0 (process " + std::to_string(parent_pid) + ") exited before it sealed " + simulated.store);
-        if (!quiet && !told) std::fprintf(stderr, "waiting for rank 0 to seal %s\n", simulated.store.c_str());
-        told = true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-}
-
-namespace {
-
-// Rank 0: waits until every rank's shard holds its chunks, then writes them, in chunk order, into
-// the store's journal (resuming a join that was cut short).
-void join_shards(const std::string& journal_path, const StoreMeta& meta, uint64_t chunks, unsigned size,
-                 const std::function<std::string(unsigned)>& shard_path, bool quiet) {
-    auto expected = [&](unsigned r) {
-        uint64_t n = 0;
-        for (uint64_t c = r; c < chunks; c += size) ++n;
-        return n;
-    };
-    bool told = false;
-    for (unsigned r = 1; r < size; ++r) {
-        const std::string shard = std::to_string(r) + "/" + std::to_string(size);
-        while (JournalReader::count(shard_path(r), meta, shard) < expected(r)) {
-            if (HostServices::cancelled()) throw RunError("interrupted while waiting for the other ranks; run the same command again to resume");
-            if (!quiet && !told) std::fprintf(stderr, "rank 0: waiting for the other ranks' shards\n");
-            told = true;
-            ::usleep(200000);
-        }
-    }
-    Journal journal(journal_path, meta);
-    std::vector<std::unique_ptr<JournalReader>> readers;
-    for (unsigned r = 0; r < size; ++r)
-        readers.push_back(std::make_unique<JournalReader>(shard_path(r), meta, std::to_string(r) + "/" + std::to_string(size)));
-    ChunkRows rows;
-    for (uint64_t c = 0; c < chunks; ++c) {
-        if (!readers[c % size]->next(rows)) throw RunError(shard_path(unsigned(c % size)) + ": chunk " + std::to_string(c) + " is missing");
-        if (c >= journal.chunks_done()) journal.append(c, rows);
-    }
-}
-
-}  // namespace
-
 std::string self_executable() {
     std::error_code ec;
     const fs::path p = fs::read_symlink("/proc/self/exe", ec);
@@ -115,174 +34,251 @@ std::string self_executable() {
     return p.string();
 }
 
-std::unique_ptr<SimulatorInstances> make_simulators(const PluginInfo& info, const Manifest& m, const HostServices& host, unsigned threads,
-                                                    bool quiet) {
-    const bool bridge = !info.bridge_command.empty();
-    if (!bridge && m.simulation.isolation != "process")
-        return std::make_unique<SimulatorInstances>(info, m.simulator.config.dump(), host, threads);
-    IsolationOptions iso;
-    if (bridge) {
-        if (!m.simulator.config.empty())
-            throw UsageError(m.file + ": " + m.simulator.json_path + "/config: simulator '" + info.id + "' is a process bridge and takes no config");
-        iso.command = info.bridge_command;
-        iso.cwd = fs::path(info.path).parent_path().string();
-    } else {
-        iso.command = {self_executable(), "worker", "--library", info.path, "--id", info.id, "--config", m.simulator.config.dump()};
-        if (info.allow_unsafe) iso.command.push_back("--allow-unsafe-plugins");
-    }
-    iso.timeout_s = m.simulation.timeout_s;
-    iso.theta_dim = info.param_names.size();
-    iso.x_dim = info.output_dim;
-    iso.what = "simulator '" + info.id + "'";
-    iso.quiet = quiet;
-    return std::make_unique<SimulatorInstances>(info, threads, iso);
-}
-
-std::unique_ptr<Prior> manifest_prior(const Manifest& m, const PluginInfo& sim) {
-    std::unique_ptr<Prior> prior;
-    if (m.prior) {
-        prior = parse_prior(JsonReader(*m.prior, m.file, "/prior"));
-    } else if (!sim.default_prior_json.empty()) {
-        prior = parse_prior_json(sim.default_prior_json, "default prior of '" + sim.id + "'");
-    } else {
-        throw UsageError(m.file + ": /prior: missing, and simulator '" + sim.id + "' has no default prior");
-    }
-    if (prior->dim() != sim.param_names.size())
-        throw UsageError(m.file + ": /prior: has " + std::to_string(prior->dim()) + " dimensions but simulator '" + sim.id +
-                         "' takes " + std::to_string(sim.param_names.size()) + " parameters");
-    return prior;
-}
-
-SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry, const HostServices& host, SimulateOptions options,
-                              const SimulationPlan& plan) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const PluginInfo& info = registry.find(m.simulator.id, SIMBI_KIND_SIMULATOR);
-    check_pin(m.simulator, info, m.file);
-    check_plugin_config(info, m.simulator.config, m.file, m.simulator.json_path + "/config");
-    std::unique_ptr<Prior> own_prior = manifest_prior(m, info);
-    const Prior* prior = plan.proposal ? plan.proposal : own_prior.get();
-    SimulationSection s = m.simulation;
-    if (s.store.empty()) throw UsageError(m.file + ": /simulation/store: expected a file path");
-    if (!plan.store.empty()) s.store = plan.store;
-    if (plan.budget) s.budget = plan.budget;
-    if (plan.seed) s.seed = *plan.seed;
-
+StoreMeta store_meta(const SimulationPart& part, const RoundSimulation& round) {
+    const PluginInfo& info = *part.simulator;
     StoreMeta meta;
     meta.parameter_names = info.param_names;
     meta.x_dim = info.output_dim;
     meta.simulator_id = info.id;
     meta.simulator_version = info.version;
-    meta.simulator_sha256 = info.sha256();
-    meta.simulator_config = m.simulator.config.dump();
-    meta.prior_json = prior->spec().dump();
-    meta.seed = s.seed;
-    meta.budget = s.budget;
-    meta.chunk_rows = s.chunk_rows;
-    meta.invalid_policy = s.invalid;
-    meta.float64 = s.float64;
-    meta.manifest_json = manifest_for_record(m.doc);
+    meta.simulator_sha256 = part.simulator.sha256;
+    meta.simulator_config = part.simulator.config.dump();
+    meta.prior_json = (round.proposal ? round.proposal->spec() : part.prior->spec()).dump();
+    meta.seed = round.seed.value_or(part.settings.seed);
+    meta.budget = round.budget ? round.budget : part.settings.budget;
+    meta.chunk_rows = part.settings.chunk_rows;
+    meta.invalid_policy = part.settings.invalid;
+    meta.float64 = part.settings.float64;
+    meta.manifest_json = part.record;
+    return meta;
+}
 
+std::unique_ptr<SimulatorInstances> make_simulators(const SimulationPart& part, const HostServices& host, unsigned threads, bool quiet) {
+    const PluginInfo& info = *part.simulator;
+    const bool bridge = !info.bridge_command.empty();
+    if (!bridge && part.settings.isolation != "process")
+        return std::make_unique<SimulatorInstances>(info, part.simulator.config.dump(), host, threads);
+    IsolationOptions iso;
+    if (bridge) {
+        iso.command = info.bridge_command;
+        iso.cwd = fs::path(info.path).parent_path().string();
+        // Python bridges import simbi_bridge from simbi's own share folder.
+        const char* pythonpath = std::getenv("PYTHONPATH");
+        iso.env.push_back("PYTHONPATH=" + simbi_share_dir() + "/python" + (pythonpath && *pythonpath ? std::string(":") + pythonpath : ""));
+        // Each worker runs the files the run was planned with: an edit in the meantime stops it.
+        const PluginInfo bridge_info = info;
+        const std::string planned = part.simulator.sha256;
+        iso.before_start = [bridge_info, planned] {
+            const std::string now = bridge_fingerprint(bridge_info);
+            if (now != planned)
+                throw RunError("bridge '" + bridge_info.id + "': its definition or files changed since the run began (SHA-256 " + now.substr(0, 12) +
+                               ", planned " + planned.substr(0, 12) + "); run again");
+        };
+    } else {
+        // The worker maps the library only if its bytes are the ones this run hashed and records.
+        iso.command = {self_executable(), "worker", "--library", info.path, "--id", info.id, "--sha256", part.simulator.sha256,
+                       "--config", part.simulator.config.dump()};
+        if (info.allow_unsafe) iso.command.push_back("--allow-unsafe-plugins");
+    }
+    iso.timeout_s = part.settings.timeout_s.value_or(kDefaultWorkerTimeoutSeconds);
+    iso.theta_dim = info.param_names.size();
+    iso.x_dim = info.output_dim;
+    iso.parameter_names = info.param_names;
+    iso.what = (bridge ? "bridge '" : "simulator '") + info.id + "'";
+    iso.quiet = quiet;
+    return std::make_unique<SimulatorInstances>(info, threads, iso);
+}
+
+namespace {
+
+// This process's share of a simulation: every chunk, or under a parallel job every size-th chunk
+// from its rank, simulated into a shard of its own that rank 0 joins into the store.
+struct ChunkShare {
+    RankInfo ranks;
+    uint64_t budget = 0, chunk_rows = 0, chunks = 0;
+    std::string store;
+
+    std::string journal() const { return store + ".journal"; }
+    std::string shard_path(unsigned r) const { return store + ".journal.rank" + std::to_string(r) + "-of-" + std::to_string(ranks.size); }
+    std::string own_path() const { return ranks.parallel() ? shard_path(ranks.rank) : journal(); }
+    uint64_t chunk(uint64_t j) const { return ranks.rank + j * ranks.size; }  // the j-th of this rank's chunks
+    uint64_t chunks_of(unsigned r) const { return r < chunks ? (chunks - r + ranks.size - 1) / ranks.size : 0; }
+    uint64_t own_chunks() const { return chunks_of(ranks.rank); }
+    uint64_t rows_of(uint64_t c) const { return std::min(chunk_rows, budget - c * chunk_rows); }
+    uint64_t own_rows() const {
+        uint64_t n = 0;
+        for (uint64_t j = 0; j < own_chunks(); ++j) n += rows_of(chunk(j));
+        return n;
+    }
+};
+
+// A sealed store of the same setup, as it is; false if there is none.
+bool reuse_sealed(const std::string& store, const std::string& fingerprint, SimulateResult& result) {
+    if (store_fingerprint(store) != fingerprint) return false;
+    DatasetReader r(store);
+    r.verify();
+    json a = r.attributes();
+    result.reused = true;
+    result.totals.kept = r.rows();
+    result.totals.simulated = a.value("n_simulated", uint64_t(0));
+    result.totals.invalid = a.value("n_invalid", uint64_t(0));
+    result.totals.resampled = a.value("n_resampled", uint64_t(0));
+    return true;
+}
+
+// Simulates this process's chunks into its journal (or shard), resuming after the last complete
+// record; returns the journal's totals.
+StoreTotals simulate_chunks(const ChunkShare& share, const StoreMeta& meta, SimulationEngine& engine, const std::string& simulator_id, bool quiet,
+                            bool& resumed) {
+    Journal own(share.own_path(), meta, share.ranks.parallel() ? share.ranks.shard() : "");
+    resumed = own.resumed() && own.chunks_done() > 0;
+    uint64_t done = 0;
+    for (uint64_t j = 0; j < own.chunks_done(); ++j) done += share.rows_of(share.chunk(j));
+    if (resumed && !quiet)
+        std::fprintf(stderr, "resuming %s: %llu of %llu rows already simulated\n", own.path().c_str(), (unsigned long long)done,
+                     (unsigned long long)share.own_rows());
+    if (share.ranks.parallel() && !quiet)
+        std::fprintf(stderr, "rank %u of %u: simulating %llu of %llu chunks into %s\n", share.ranks.rank, share.ranks.size,
+                     (unsigned long long)share.own_chunks(), (unsigned long long)share.chunks, own.path().c_str());
+    HostServices::set_safe_point("the current chunk of simulations");
+    Progress progress("simulate " + simulator_id, share.own_rows(), done, !quiet);
+    ChunkRows rows;
+    for (uint64_t j = own.chunks_done(); j < share.own_chunks(); ++j) {
+        if (HostServices::cancelled()) {
+            progress.finish(done);
+            throw Interrupted(HostServices::stop_signal(), "interrupted: " + std::to_string(done) + " of " + std::to_string(share.own_rows()) +
+                                                               " rows are kept in " + own.path() + "; run the same command again to resume");
+        }
+        const uint64_t c = share.chunk(j), first = c * share.chunk_rows, count = share.rows_of(c);
+        {
+            PluginActivity activity("simulator '" + simulator_id + "' at rows " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
+                                    " (earlier rows are kept in " + own.path() + ")");
+            engine.run(first, count, rows);
+        }
+        own.append(j, rows);
+        done += count;
+        progress.update(done);
+    }
+    progress.finish(done);
+    return own.totals();
+}
+
+// Rank 0: waits until every rank's shard holds its chunks, then writes them, in chunk order, into
+// the store's journal (resuming a join that was cut short). Ranks that own no chunk write no shard
+// and are not waited for.
+void join_shards(const ChunkShare& share, const StoreMeta& meta) {
+    const double limit = rank_wait_seconds();
+    auto last_progress = std::chrono::steady_clock::now();
+    uint64_t seen = 0;
+    bool told = false;
+    for (;;) {
+        std::string waiting;
+        uint64_t have = 0;
+        for (unsigned r = 1; r < share.ranks.size; ++r) {
+            const uint64_t n = share.chunks_of(r) ? JournalReader::count(share.shard_path(r), meta, RankInfo{r, share.ranks.size}.shard()) : 0;
+            have += n;
+            if (n < share.chunks_of(r))
+                waiting += (waiting.empty() ? "" : ", ") + std::to_string(r) + " (" + std::to_string(n) + " of " + std::to_string(share.chunks_of(r)) +
+                           " chunks in " + share.shard_path(r) + ")";
+        }
+        if (waiting.empty()) break;
+        if (HostServices::cancelled()) throw RunError("interrupted while waiting for the other ranks; run the same command again to resume");
+        const auto now = std::chrono::steady_clock::now();
+        if (have != seen) {
+            seen = have;
+            last_progress = now;
+        }
+        if (std::chrono::duration<double>(now - last_progress).count() > limit)
+            throw RunError("rank 0 gave up after " + std::to_string(int(limit)) + " s without progress from rank " + waiting +
+                           " (SIMBI_RANK_TIMEOUT_S); start every rank with the same manifest, or run again to resume");
+        if (!told) std::fprintf(stderr, "rank 0: waiting for rank %s\n", waiting.c_str());
+        told = true;
+        ::usleep(200000);
+    }
+    Journal journal(share.journal(), meta);
+    std::vector<std::unique_ptr<JournalReader>> readers(share.ranks.size);
+    for (unsigned r = 0; r < share.ranks.size; ++r)
+        if (share.chunks_of(r)) readers[r] = std::make_unique<JournalReader>(share.shard_path(r), meta, RankInfo{r, share.ranks.size}.shard());
+    ChunkRows rows;
+    for (uint64_t c = 0; c < share.chunks; ++c) {
+        const unsigned r = unsigned(c % share.ranks.size);
+        if (!readers[r]->next(rows)) throw RunError(share.shard_path(r) + ": chunk " + std::to_string(c) + " is missing");
+        if (c >= journal.chunks_done()) journal.append(c, rows);
+    }
+}
+
+// Seals the complete journal into the store, and removes the journal and the joined shards.
+StoreTotals seal(const ChunkShare& share, const StoreMeta& meta, const std::string& simulator_id, const std::string& policy) {
+    Journal journal(share.journal(), meta);
+    if (journal.chunks_done() != share.chunks)
+        throw RunError(share.journal() + ": holds " + std::to_string(journal.chunks_done()) + " of " + std::to_string(share.chunks) + " chunks");
+    if (journal.totals().kept == 0)
+        throw RunError("simulator '" + simulator_id + "': all " + std::to_string(journal.totals().simulated) +
+                       " simulations were invalid and the policy \"" + policy + "\" dropped every row; nothing to store. Check the "
+                       "simulator and the prior (the journal " + journal.path() + " is kept)");
+    seal_store(journal, share.store, meta);
+    std::error_code ec;
+    fs::remove(journal.path(), ec);
+    // Every shard is complete and joined: its ranks are done with it and its lock.
+    for (unsigned r = 0; share.ranks.parallel() && r < share.ranks.size; ++r) {
+        if (!share.chunks_of(r)) continue;
+        fs::remove(share.shard_path(r), ec);
+        if (r > 0) fs::remove(share.shard_path(r) + ".lock", ec);
+    }
+    return journal.totals();
+}
+
+}  // namespace
+
+SimulateResult run_simulation(const SimulationPart& part, const HostServices& host, SimulateOptions options, const RoundSimulation& round) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const PluginInfo& info = *part.simulator;
+    const Prior& prior = round.proposal ? *round.proposal : *part.prior;
+    SimulationSection s = part.settings;
+    if (!round.store.empty()) s.store = round.store;
+    const StoreMeta meta = store_meta(part, round);
     const std::string fingerprint = meta.fingerprint();
+
     SimulateResult result;
     result.fingerprint = fingerprint;
     result.store = choose_store_path(s.store, fingerprint, options.force, options.quiet);
     std::error_code ec;
     if (fs::path(result.store).has_parent_path()) fs::create_directories(fs::path(result.store).parent_path(), ec);
     if (ec) throw RunError("cannot create the folder of " + result.store + ": " + ec.message());
-    // Under mpirun each rank simulates its share of the chunks into a shard of its own; rank 0
-    // joins the shards into the store. A sequential round (plan.store) is rank 0's alone.
-    const RankInfo ranks = plan.store.empty() ? rank_from_environment() : RankInfo{};
-    const std::string shard = ranks.size > 1 ? std::to_string(ranks.rank) + "/" + std::to_string(ranks.size) : "";
-    auto shard_path = [&](unsigned r) { return result.store + ".journal.rank" + std::to_string(r) + "-of-" + std::to_string(ranks.size); };
-    std::unique_ptr<RunLock> lock = ranks.rank == 0 ? std::make_unique<RunLock>(result.store, "the store " + result.store)
-                                                    : std::make_unique<RunLock>(shard_path(ranks.rank), "the shard " + shard_path(ranks.rank));
-    if (!options.force && store_fingerprint(result.store) == fingerprint) {
-        DatasetReader r(result.store);
-        r.verify();
-        json a = r.attributes();
-        result.reused = true;
-        result.totals.kept = r.rows();
-        result.totals.simulated = a.value("n_simulated", uint64_t(0));
-        result.totals.invalid = a.value("n_invalid", uint64_t(0));
-        result.totals.resampled = a.value("n_resampled", uint64_t(0));
-        return result;
-    }
-    const std::string journal_path = result.store + ".journal";
-    if (options.force) fs::remove(journal_path, ec);
+    // A sequential round (round.store) is rank 0's alone.
+    ChunkShare share;
+    share.ranks = round.store.empty() ? rank_from_environment() : RankInfo{};
+    share.budget = meta.budget;
+    share.chunk_rows = s.chunk_rows;
+    share.chunks = meta.budget / s.chunk_rows + (meta.budget % s.chunk_rows != 0);
+    share.store = result.store;
+    const bool rank0 = share.ranks.rank == 0;
+    if (!rank0 && share.own_chunks() == 0) return result;  // nothing of this rank's: rank 0 seals the store
+    std::unique_ptr<RunLock> lock = rank0 ? std::make_unique<RunLock>(result.store, "the store " + result.store)
+                                          : std::make_unique<RunLock>(share.own_path(), "the shard " + share.own_path());
+    if (!options.force && reuse_sealed(result.store, fingerprint, result)) return result;
+    if (options.force) fs::remove(share.journal(), ec);
 
     const unsigned threads = resolve_threads(s.threads);
-    std::unique_ptr<SimulatorInstances> sims_owned = make_simulators(info, m, host, threads, options.quiet);
-    const SimulatorInstances& sims = *sims_owned;
+    std::unique_ptr<SimulatorInstances> sims = make_simulators(part, host, threads, options.quiet);
     EngineOptions eo;
-    eo.seed = s.seed;
+    eo.seed = meta.seed;
     eo.threads = threads;
     eo.batch_rows = s.batch_rows;
     eo.invalid = parse_invalid_policy(s.invalid);
     eo.max_attempts = s.max_attempts;
-    SimulationEngine engine(*prior, sims, eo);
-
-    const uint64_t chunks = s.budget / s.chunk_rows + (s.budget % s.chunk_rows != 0);
-    // This process's chunks: all of them, or every size-th from its rank.
-    const std::string own_path = ranks.size > 1 ? shard_path(ranks.rank) : journal_path;
-    auto own_chunk = [&](uint64_t j) { return ranks.rank + j * ranks.size; };
-    uint64_t own_chunks = 0;
-    for (uint64_t c = ranks.rank; c < chunks; c += ranks.size) ++own_chunks;
-    const uint64_t own_rows = ranks.size > 1 ? std::min(s.budget, own_chunks * s.chunk_rows) : s.budget;
-    {
-        Journal own(own_path, meta, shard);
-        result.resumed = own.resumed() && own.chunks_done() > 0;
-        uint64_t done = 0;
-        for (uint64_t j = 0; j < own.chunks_done(); ++j) done += std::min(s.chunk_rows, s.budget - own_chunk(j) * s.chunk_rows);
-        if (result.resumed && !options.quiet)
-            std::fprintf(stderr, "resuming %s: %llu of %llu rows already simulated\n", own.path().c_str(), (unsigned long long)done,
-                         (unsigned long long)own_rows);
-        if (ranks.size > 1 && !options.quiet)
-            std::fprintf(stderr, "rank %u of %u: simulating %llu of %llu chunks into %s\n", ranks.rank, ranks.size, (unsigned long long)own_chunks,
-                         (unsigned long long)chunks, own.path().c_str());
-        HostServices::set_safe_point("the current chunk of simulations");
-        Progress progress("simulate " + info.id, own_rows, done, !options.quiet);
-        ChunkRows rows;
-        for (uint64_t j = own.chunks_done(); j < own_chunks; ++j) {
-            if (HostServices::cancelled()) {
-                progress.finish(done);
-                throw RunError("interrupted: " + std::to_string(done) + " of " + std::to_string(own_rows) + " rows are kept in " + own.path() +
-                               "; run the same command again to resume");
-            }
-            const uint64_t c = own_chunk(j), first = c * s.chunk_rows, count = std::min(s.chunk_rows, s.budget - first);
-            {
-                PluginActivity activity("simulator '" + info.id + "' at rows " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
-                                        " (earlier rows are kept in " + own.path() + ")");
-                engine.run(first, count, rows);
-            }
-            own.append(j, rows);
-            done += count;
-            progress.update(done);
-        }
-        progress.finish(done);
-        if (ranks.size > 1 && ranks.rank > 0) {
-            // This rank's share is complete; rank 0 joins it into the store.
-            result.totals = own.totals();
-            result.shard = own.path();
-            return result;
-        }
+    SimulationEngine engine(prior, *sims, eo);
+    const StoreTotals own = simulate_chunks(share, meta, engine, info.id, options.quiet, result.resumed);
+    if (!rank0) {
+        // This rank's share is complete; rank 0 joins it into the store.
+        result.totals = own;
+        result.shard = share.own_path();
+        return result;
     }
-    if (ranks.size > 1) join_shards(journal_path, meta, chunks, ranks.size, shard_path, options.quiet);
-    Journal journal(journal_path, meta);
-    if (journal.chunks_done() != chunks) throw RunError(journal_path + ": holds " + std::to_string(journal.chunks_done()) + " of " + std::to_string(chunks) + " chunks");
-    if (journal.totals().kept == 0)
-        throw RunError("simulator '" + info.id + "': all " + std::to_string(journal.totals().simulated) +
-                       " simulations were invalid and the policy \"" + s.invalid + "\" dropped every row; nothing to store. Check the "
-                       "simulator and the prior (the journal " + journal.path() + " is kept)");
-    seal_store(journal, result.store, meta);
-    fs::remove(journal.path(), ec);
-    // Every shard is complete and joined: its ranks are done with it and its lock.
-    for (unsigned r = 0; ranks.size > 1 && r < ranks.size; ++r) {
-        fs::remove(shard_path(r), ec);
-        if (r > 0) fs::remove(shard_path(r) + ".lock", ec);
-    }
-    result.totals = journal.totals();
-    if (sims.stats()) {
-        result.isolation = sims.stats()->to_json();
+    if (share.ranks.parallel()) join_shards(share, meta);
+    result.totals = seal(share, meta, info.id, s.invalid);
+    if (sims->stats()) {
+        result.isolation = sims->stats()->to_json();
         if (!options.quiet && result.isolation["failed_batches"].get<uint64_t>() > 0)
             std::fprintf(stderr, "isolation: %s\n", result.isolation.dump().c_str());
     }

@@ -62,8 +62,9 @@ struct SimulationEngine::Pool {
     std::atomic<uint64_t> next_batch{0};
     std::atomic<uint64_t> invalid_rows{0};
     std::exception_ptr error;
-    // Per thread: the copy of theta the plugin sees, and its x buffer followed by guard values.
-    std::vector<std::vector<double>> theta_copy, x_guarded;
+    // Per thread: the copy of theta the plugin sees, and its x buffer between guard pages.
+    std::vector<std::vector<double>> theta_copy;
+    std::vector<std::unique_ptr<GuardedBuffer>> x_guarded;
 };
 
 
@@ -75,7 +76,12 @@ SimulationEngine::SimulationEngine(const Prior& prior, const SimulatorInstances&
     if (opt_.threads == 0) opt_.threads = 1;
     if (opt_.batch_rows == 0) opt_.batch_rows = 1;
     pool_->theta_copy.resize(opt_.threads);
-    pool_->x_guarded.resize(opt_.threads);
+    for (unsigned t = 0; t < opt_.threads; ++t) {
+        pool_->x_guarded.push_back(std::make_unique<GuardedBuffer>());
+        pool_->x_guarded.back()->describe("simulator '" + sims.info().id + "' wrote outside its output buffer (" + std::to_string(sims.x_dim()) +
+                                          " outputs per row) at rows %R: its descriptor's output_dim is wrong, or it overruns its buffer; "
+                                          "nothing of this chunk was kept");
+    }
     for (unsigned t = 1; t < opt_.threads; ++t)
         pool_->threads.emplace_back([this, t] {
             uint64_t seen = 0;
@@ -124,20 +130,20 @@ void SimulationEngine::simulate_batch(unsigned thread, uint64_t first, uint64_t 
     if (!opt_.guard_buffers) {
         st = sim->simulate(sim, n, theta, simulator_seed(opt_.seed, attempt), first, x, valid, eb.get());
     } else {
-        // The plugin gets a copy of theta, checked after the call, and an x buffer followed by
-        // guard values: a plugin that writes where it must not is caught before its rows are kept.
+        // The plugin gets a copy of theta, checked after the call, and an x buffer between guard
+        // pages: a plugin that writes where it must not is caught before its rows are kept.
         std::vector<double>& theta_in = pool_->theta_copy[thread];
-        std::vector<double>& x_out = pool_->x_guarded[thread];
+        GuardedBuffer& x_out = *pool_->x_guarded[thread];
         theta_in.assign(theta, theta + n * d);
-        arm_guard(x_out, n * k);
+        x_out.reserve(n * k);
+        x_out.set_rows(first, first + n - 1);
         st = sim->simulate(sim, n, theta_in.data(), simulator_seed(opt_.seed, attempt), first, x_out.data(), valid, eb.get());
-        if (!guard_intact(x_out, n * k))
-            throw RunError("simulator '" + sims_.info().id + "' wrote past its " + std::to_string(k) + " declared outputs per row at rows " +
-                               rows_of() + " (its descriptor's output_dim is wrong, or it overruns its buffer); nothing of this chunk was kept");
+        if (!x_out.front_intact())
+            throw RunError("simulator '" + sims_.info().id + "' wrote before its output buffer at rows " + rows_of() + "; nothing of this chunk was kept");
         if (std::memcmp(theta_in.data(), theta, n * d * sizeof(double)) != 0)
             throw RunError("simulator '" + sims_.info().id + "' wrote into its read-only theta at rows " + rows_of() +
                            "; nothing of this chunk was kept");
-        std::copy(x_out.begin(), x_out.begin() + long(n * k), x);
+        std::copy(x_out.data(), x_out.data() + n * k, x);
     }
     if (st == SIMBI_DISCARD) {
         for (uint64_t i = 0; i < n; ++i) valid[i] = 0;

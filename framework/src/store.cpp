@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "simbi_host/errors.hpp"
+#include "simbi_host/safe_files.hpp"
 #include "simbi_host/sha256.hpp"
 #include "hdf5_io.hpp"
 
@@ -96,12 +97,13 @@ Journal::Journal(std::string path, const StoreMeta& meta, const std::string& sha
         }
     }
     if (!resumed_) {
-        fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd_ < 0) throw RunError("cannot create " + path_ + ": " + std::strerror(errno));
-        uint64_t len = header_.size();
-        write_all(fd_, kMagic, 8, path_);
-        write_all(fd_, &len, 8, path_);
-        write_all(fd_, header_.data(), header_.size(), path_);
+        fd_ = open_no_follow(path_, O_WRONLY | O_CREAT | O_TRUNC, 0644, "the journal");
+        // One write: a reader in another process sees no header or all of it.
+        const uint64_t len = header_.size();
+        std::string head(kMagic, 8);
+        head.append(reinterpret_cast<const char*>(&len), 8);
+        head += header_;
+        write_all(fd_, head.data(), head.size(), path_);
     }
 }
 
@@ -129,9 +131,8 @@ void Journal::read_existing(const std::string& header) {
         good_end = uint64_t(std::ftell(f));
     }
     std::fclose(f);
-    if (::truncate(path_.c_str(), off_t(good_end)) != 0) throw RunError("cannot truncate " + path_ + ": " + std::strerror(errno));
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND);
-    if (fd_ < 0) throw RunError("cannot reopen " + path_ + ": " + std::strerror(errno));
+    fd_ = open_no_follow(path_, O_WRONLY | O_APPEND, 0, "the journal");
+    if (::ftruncate(fd_, off_t(good_end)) != 0) throw RunError("cannot truncate " + path_ + ": " + std::strerror(errno));
     resumed_ = true;
 }
 
@@ -282,8 +283,7 @@ constexpr hsize_t kUserBlock = 512;
 const char kHeaderMagic[] = "SIMBI-STORE 1\n";
 
 void write_store_header(const std::string& path, const std::string& fingerprint) {
-    int fd = ::open(path.c_str(), O_RDWR);
-    if (fd < 0) throw RunError("cannot reopen " + path + ": " + std::strerror(errno));
+    int fd = open_no_follow(path, O_RDWR, 0, "the store being sealed");
     Sha256 sum;
     std::vector<char> buf(1 << 20);
     off_t at = off_t(kUserBlock);
@@ -349,14 +349,14 @@ void check_store_file(const std::string& path) {
 }
 
 void seal_store(const Journal& journal, const std::string& store_path, const StoreMeta& meta) {
-    const std::string tmp = store_path + ".tmp";
+    const std::string tmp = unique_temp_path(store_path);
     const uint64_t n = journal.totals().kept, d = meta.parameter_names.size(), k = meta.x_dim;
     std::error_code ec;
-    fs::remove(tmp, ec);
     try {
         h5::Id fcpl = h5::untimed_file_plist();
         h5::check(H5Pset_userblock(fcpl, kUserBlock), "reserving the store's header");
-        h5::Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT), &H5Fclose, "creating " + tmp);
+        // H5F_ACC_EXCL creates with O_EXCL: never through a link, never over another file.
+        h5::Id file(H5Fcreate(tmp.c_str(), H5F_ACC_EXCL, fcpl, H5P_DEFAULT), &H5Fclose, "creating " + tmp);
         h5::Id theta = create_rows_dataset(file, "theta", n, d, meta), x = create_rows_dataset(file, "x", n, k, meta);
         Sha256 theta_sum, x_sum;
         FileRows rows_t, rows_x;
@@ -407,8 +407,7 @@ void seal_store(const Journal& journal, const std::string& store_path, const Sto
         fs::remove(tmp, ec);
         throw RunError(std::string(e.what()) + "; the journal " + journal.path() + " is kept");
     }
-    fs::rename(tmp, store_path, ec);
-    if (ec) throw RunError("cannot rename " + tmp + " to " + store_path + ": " + ec.message());
+    rename_over(tmp, store_path);
 }
 
 std::string store_fingerprint(const std::string& store_path) {

@@ -5,22 +5,16 @@
 #include <sstream>
 
 #include "simbi_host/errors.hpp"
+#include "simbi_host/safe_files.hpp"
 
 namespace fs = std::filesystem;
 
 namespace simbi::host {
 
 void write_text_atomic(const std::string& path, const std::string& text) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary);
-        out << text;
-        out.flush();
-        if (!out) throw RunError("cannot write " + tmp + " (is the disk full?)");
-    }
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) throw RunError("cannot rename " + tmp + " to " + path + ": " + ec.message());
+    AtomicFile file(path);
+    file.write(text);
+    file.commit();
 }
 
 std::string read_text_file(const std::string& path) {

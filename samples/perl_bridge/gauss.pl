@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# A simulator in Perl behind simbi's process bridge (docs/bridge.md, protocol version 1), to show
+# A simulator in Perl behind simbi's process bridge (docs/bridge.md, protocol version 2), to show
 # that any language that reads and writes bytes will do: theta = (mu, sigma), x = 4 draws of
 # N(mu, sigma^2). Perl's rand() is seeded per row from (seed, row), so rows do not depend on
 # batching; Box-Muller turns its uniforms into normals.
@@ -11,14 +11,15 @@ binmode STDOUT;
 $| = 1;
 my ($d, $k) = (2, 4);
 my $names = '{"parameters": ["mu", "sigma"]}';
-print "SIMBIWK1", pack("V4", 1, $d, $k, length $names), $names;
+print "SIMBIWK1", pack("V4", 2, $d, $k, length $names), $names;
 
 sub take { my $n = shift; my $got = read(STDIN, my $buf, $n); exit 0 unless defined $got && $got == $n; return $buf; }
 
 while (1) {
     my ($type) = unpack("V", take(4));
     exit 0 if $type == 2;
-    my ($seed_lo, $seed_hi, $first_lo, $first_hi, $n_lo, $n_hi) = unpack("V6", take(24));
+    # sequence, seed, first row, rows: four u64 as (low, high) pairs of u32
+    my ($seq_lo, $seq_hi, $seed_lo, $seed_hi, $first_lo, $first_hi, $n_lo, $n_hi) = unpack("V8", take(32));
     my $n = $n_lo + $n_hi * 2**32;
     my @theta = unpack("d<*", take(8 * $n * $d));
     my (@x, @valid);
@@ -31,5 +32,7 @@ while (1) {
         }
         push @valid, 1;
     }
-    print pack("V", 0), pack("d<*", @x), pack("C*", @valid);
+    my $payload = pack("d<*", @x) . pack("C*", @valid);
+    # The answer: status 0, the request's sequence number, the payload's length, the payload.
+    print pack("V", 0), pack("V2", $seq_lo, $seq_hi), pack("V2", length($payload), 0), $payload;
 }

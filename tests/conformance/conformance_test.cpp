@@ -127,7 +127,7 @@ TEST_CASE("conformance: estimators train, sample, evaluate and round-trip their 
     host.set_quiet(true);
     SimulateOptions so;
     so.quiet = true;
-    run_simulation(m, registry(), host, so);
+    run_simulation(plan_simulation(m, registry()), host, so);
     DatasetReader data(m.simulation.store);
     auto prior = parse_prior_json(registry().find("sbibm.two_moons").default_prior_json, "prior");
     const std::vector<std::vector<double>> obs{{0.1, -0.05}};

@@ -523,7 +523,7 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
         CHECK_THAT(r.output, Catch::Contains(message));
     }
     auto missing = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nothing");
-    CHECK(missing.exit_code == 1);
+    CHECK(missing.exit_code == 2);  // a manifest naming a plugin there is not: a usage error
     CHECK_THAT(missing.output, Catch::Contains("no plugin with id 'simbi.nothing'"));
     auto two = run_cli("run " + dir.file("m.json") + " -q --set observation.x=[[0.1],[0.2]]");
     CHECK(two.exit_code == 1);

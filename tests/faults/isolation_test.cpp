@@ -88,7 +88,7 @@ TEST_CASE("isolation: settings are checked", "[faults][isolation]") {
 TEST_CASE("the Python bridge sample runs end to end, the same dataset on one worker or two", "[faults][bridge]") {
     TempDir dir;
     namespace fs = std::filesystem;
-    for (const char* f : {"simbi_bridge.py", "sir.py", "sir.bridge.json", "manifest.json"})
+    for (const char* f : {"sir.py", "sir.bridge.json", "manifest.json"})
         fs::copy_file(std::string(SIMBI_TEST_SOURCE_DIR) + "/samples/python_bridge/" + f, dir.file(f));
     std::string checksum;
     for (int threads : {1, 2}) {

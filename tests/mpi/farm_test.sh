@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The MPI simulation farm: `mpirun -n N simbi simulate` writes the same bytes as one process for
 # N = 1..4, and after a kill -9 of rank 1 midway, the rerun resumes to the same bytes.
-# The farm also runs isolated simulators and the Python bridge.
+# The farm also runs isolated simulators and the Python bridge, and a rank that owns no chunk.
 # usage: farm_test.sh SIMBI_BINARY SLOW_PLUGIN_DIR SOURCE_DIR WORK_DIR
 set -euo pipefail
 simbi=$1 slow_dir=$2 source=$3 work=$4
@@ -28,7 +28,7 @@ echo "mpirun -n 1..4: the same bytes as one process"
 cmp one.h5 iso.h5 || { echo "mpirun -n 2 with process isolation wrote other bytes"; exit 1; }
 echo "mpirun -n 2 with process isolation: the same bytes"
 if /usr/bin/python3 -c "import numpy" 2> /dev/null; then
-  cp "$source/samples/python_bridge/"{simbi_bridge.py,sir.py,sir.bridge.json,manifest.json} .
+  cp "$source/samples/python_bridge/"{sir.py,sir.bridge.json,manifest.json} .
   "$simbi" simulate manifest.json -q --budget 400 --threads 1 --out bridge1.h5 > /dev/null
   "${mpi[@]}" 2 "$simbi" simulate manifest.json -q --budget 400 --threads 1 --out bridge2.h5 > bridge.log 2>&1 || { cat bridge.log; exit 1; }
   cmp bridge1.h5 bridge2.h5 || { echo "the Python bridge under mpirun -n 2 wrote other bytes"; exit 1; }
@@ -71,3 +71,18 @@ if [ -f "$(dirname "$simbi")/../lib/simbi/plugins/simbi_npe.so" ]; then
   test -s run/summary.json
   echo "simbi run under mpirun -n 2: every rank simulated, rank 0 trained"
 fi
+
+# A rank that owns no chunk (one chunk, two ranks) writes no shard, and rank 0 never reads one:
+# every run of 20 seals the one-process bytes.
+cat > small.json <<JSON
+{"simbi": 1, "simulator": {"id": "sbibm.two_moons"},
+ "simulation": {"budget": 500, "seed": 5, "threads": 1, "chunk_rows": 1000, "store": "small1.h5"}, "output": "out"}
+JSON
+"$simbi" simulate small.json -q > /dev/null
+for i in $(seq 1 20); do
+  rm -f small2.h5*
+  "${mpi[@]}" 2 "$simbi" simulate small.json -q --out small2.h5 > small.log 2>&1 || { echo "run $i of 20:"; cat small.log; exit 1; }
+  cmp small1.h5 small2.h5 || { echo "run $i of 20 wrote other bytes"; exit 1; }
+  ls small2.h5.journal* 2> /dev/null && { echo "run $i of 20 left a shard behind"; exit 1; }
+done
+echo "mpirun -n 2 with a rank that owns no chunk: 20 runs, the same bytes"

@@ -1,26 +1,48 @@
-// Guard values after a buffer a plugin writes into: a NaN with a payload no arithmetic produces,
-// so a plugin that writes past what it was asked for overwrites one and is caught.
+// Output buffers between guard pages. A plugin writes its results into a buffer whose last value
+// abuts a page the process may not touch (mprotect PROT_NONE), with another such page before it:
+// a write one value past the end, or a megabyte past it, faults at once, before it can damage
+// anything, and the fault handler prints what the buffer was for ("simulator 'x' at rows 0..63")
+// and ends the process with exit code 1. The few bytes between the first page and the first value
+// hold guard values, checked after each call.
 #pragma once
+#include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <vector>
+#include <string>
 
 namespace simbi::host {
 
-constexpr uint64_t kGuardBits = 0x7ff4dead5eedf00dull;
-constexpr size_t kGuardValues = 16;
+class GuardedBuffer {
+public:
+    GuardedBuffer() = default;
+    ~GuardedBuffer();
+    GuardedBuffer(const GuardedBuffer&) = delete;
+    GuardedBuffer& operator=(const GuardedBuffer&) = delete;
 
-// Sizes buffer to `used` values followed by the guard values.
-inline void arm_guard(std::vector<double>& buffer, size_t used) {
-    buffer.resize(used + kGuardValues);
-    for (size_t i = used; i < buffer.size(); ++i) std::memcpy(&buffer[i], &kGuardBits, 8);
-}
+    // Room for exactly n values, ending at the guard page; the contents are unspecified. Reuses
+    // the mapping while it is large enough.
+    double* reserve(size_t n);
+    double* data() const { return data_; }
+    size_t size() const { return n_; }
+    // What a fault on this buffer's guard pages means, printed by the fault handler, e.g.
+    // "simulator 'x' wrote outside its output buffer at rows %R"; "%R" stands for the rows that
+    // set_rows() names. Set it once; set_rows() is two stores, cheap before every call.
+    void describe(const std::string& text);
+    void set_rows(uint64_t first, uint64_t last);
+    // True if nothing was written before the first value (in the slack the guard page leaves).
+    bool front_intact() const;
 
-// True if nothing was written after the first `used` values.
-inline bool guard_intact(const std::vector<double>& buffer, size_t used) {
-    for (size_t i = used; i < buffer.size(); ++i)
-        if (std::memcmp(&buffer[i], &kGuardBits, 8) != 0) return false;
-    return true;
-}
+private:
+    void release();
+    char* map_ = nullptr;
+    size_t map_bytes_ = 0, capacity_ = 0, n_ = 0;
+    double* data_ = nullptr;
+    int slot_ = -1;
+    std::string text_;
+    uint64_t first_ = 0, last_ = 0;
+};
+
+// For the fault handler: if `address` lies on a live buffer's guard page, writes its description
+// into out (NUL-terminated, at most size bytes) and returns true. Async-signal-safe.
+bool describe_guard_fault(const void* address, char* out, size_t size);
 
 }  // namespace simbi::host

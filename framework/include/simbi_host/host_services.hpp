@@ -1,11 +1,14 @@
 // The simbi_host that plugins see: logging, progress, cancellation and metrics.
 #pragma once
 #include <atomic>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <simbi/simbi.h>
 #include <string>
 #include <vector>
+
+#include "simbi_host/errors.hpp"
 
 namespace simbi::host {
 
@@ -20,6 +23,8 @@ public:
     // Ctrl-C sets the flag; a second Ctrl-C exits at once.
     static void install_interrupt_handler();
     static bool cancelled();
+    // The signal that asked to stop (SIGINT, SIGTERM), or 0.
+    static int stop_signal();
     static void request_cancel();
     // Where the running stage stops when asked to, for the message (a string literal, e.g.
     // "the current chunk"). A first SIGINT or SIGTERM stops there; a second one, or SIGTERM's
@@ -52,7 +57,8 @@ struct ErrorBuffer {
         text[0] = '\0';
         err = simbi_error{sizeof(simbi_error), SIMBI_OK, 0, text, sizeof text};
     }
-    std::string message() const { return text[0] ? std::string(text) : std::string("(no message)"); }
+    // The plugin's message, with control characters escaped (printable()).
+    std::string message() const { return text[0] ? printable(std::string(text, strnlen(text, sizeof text))) : std::string("(no message)"); }
 };
 
 const char* status_name(simbi_status s);

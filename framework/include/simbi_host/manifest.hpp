@@ -35,7 +35,9 @@ struct SimulationSection {
     std::string store;  // absolute
     bool float64 = false;
     std::string isolation = "none";  // "process": the simulator runs in worker processes
-    double timeout_s = 0;            // per batch, under process isolation; 0: none
+    // Per batch, in worker processes (isolation or a bridge): unset is the default limit
+    // (kDefaultWorkerTimeoutSeconds); 0, set explicitly, is none.
+    std::optional<double> timeout_s;
 };
 
 struct EstimatorSection {
@@ -70,8 +72,6 @@ struct Manifest {
 // Reads, overrides and validates a manifest. Throws UsageError naming the file and JSON path.
 // overrides: "dotted.path=VALUE" where VALUE is JSON, or else taken as a string.
 Manifest load_manifest(const std::string& path, const std::vector<std::string>& overrides = {});
-// Throws UsageError when ref pins a SHA-256 that the plugin's library does not have, naming both.
-void check_pin(const PluginRef& ref, const PluginInfo& info, const std::string& file);
 
 // The manifest as a document that needs no folder of its own: every path absolute and the
 // observation inline. Written into the run folder, it is what `simbi diagnose` reloads.

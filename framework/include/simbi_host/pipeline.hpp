@@ -1,11 +1,10 @@
-// `simbi run`: a short sequence of stages (simulate, train, sample, diagnose), each in its own
-// file, after every input has been checked.
+// `simbi run`: a plan, then a short sequence of stages (simulate, train, sample, diagnose), each in
+// its own file. Every check that can refuse the run happens before its folder gets a byte.
 #pragma once
 #include <string>
 #include <vector>
 
-#include "simbi_host/estimator_instance.hpp"
-#include "simbi_host/manifest.hpp"
+#include "simbi_host/plan.hpp"
 #include "simbi_host/stages.hpp"
 
 namespace simbi::host {
@@ -20,20 +19,7 @@ struct RunReport {
     bool trained_rank = false;          // a rank other than 0 took part in a data-parallel training
 };
 
-// Checks everything that can be checked before simulating: the plugins exist and accept their
-// configs, the prior fits the simulator, the observation has the simulator's length and finite
-// values. Throws UsageError naming the manifest path.
-void validate_run(const Manifest& m, const PluginRegistry& registry, const HostServices& host);
-
-// After --set estimator.id=...: drops the config and training keys the new estimator does not
-// declare, with one note on stderr, so that switching estimators is one line.
-void adapt_to_switched_estimator(Manifest& m, const PluginRegistry& registry);
-
-// Every plugin a run uses, as found: role, id, version, ABI, path and SHA-256 (the run folder's
-// plugins.lock.json).
-json plugins_lock(const Manifest& m, const PluginRegistry& registry);
-
-// Runs every stage the manifest names. Stages whose plugins are missing fail with RunError.
-RunReport run_pipeline(const Manifest& m, const PluginRegistry& registry, HostServices& host, RunOptions options);
+// Runs every stage the plan names.
+RunReport run_pipeline(const RunPlan& plan, const PluginRegistry& registry, HostServices& host, RunOptions options);
 
 }  // namespace simbi::host

@@ -29,14 +29,33 @@ struct PluginInfo {
     std::string path;                // the library file
     uint32_t abi_major = 0, abi_minor = 0;
     const simbi_factory* factory = nullptr;  // set once the library is loaded (plugin_factory())
-    std::string described_sha256;            // the library's SHA-256 as its description gives it
+    std::string described_sha256;            // the library's SHA-256 as its descriptor file gives it (a cache, never trusted)
     bool allow_unsafe = false;               // how it was found, for loading it later
     // A process bridge (a <name>.bridge.json file, docs/bridge.md): the simulator is this command,
-    // run in worker processes from the file's folder; path is the file.
+    // run in worker processes from the file's folder; path is the file. bridge_files: the files it
+    // runs (its script and the definition's "files"), absolute; bridge_executable: command[0] as
+    // found.
     std::vector<std::string> bridge_command;
+    std::vector<std::string> bridge_files;
+    std::string bridge_executable;
 
-    std::string sha256() const;  // of the library file: as described, or computed now
+    // What a pin names and a store or artifact records: the SHA-256 of the library's bytes as they
+    // are now (hashed once per process while the file is unchanged), or of a bridge's definition
+    // and every file it runs (bridge_fingerprint).
+    std::string sha256() const;
 };
+
+// The SHA-256 of a file's bytes, computed once per process for each state of the file (its
+// device, inode, size and times).
+std::string file_sha256_cached(const std::string& path);
+// A bridge's identity: the SHA-256 of its definition and of each file it runs, by name.
+std::string bridge_fingerprint(const PluginInfo& bridge);
+// Whether id follows the plugin id grammar: lowercase [a-z0-9_-] words joined by dots, at least
+// two ("vendor.name").
+bool valid_plugin_id(const std::string& id);
+// Checks a simulator's parameter names: non-empty, unique, without control characters; throws
+// RunError "<where>...".
+void check_parameter_names(const std::vector<std::string>& names, const std::string& where);
 
 const char* kind_name(simbi_kind kind);
 // "a simulator", "an estimator".
@@ -74,11 +93,20 @@ private:
 PluginInfo read_bridge_definition(const std::string& path, bool allow_unsafe);
 
 // Loads one library and returns its plugins; throws RunError with a message naming the file on
-// any failure (unsafe permissions, no entry symbol, ABI major mismatch, bad descriptor).
-std::vector<PluginInfo> load_plugin_library(const std::string& path, bool allow_unsafe);
+// any failure (unsafe permissions, no entry symbol, ABI major mismatch, bad descriptor). The
+// library is opened once, checked and hashed through that descriptor and mapped from it, so the
+// bytes hashed are the bytes that run; expected_sha256, when given, must be their SHA-256.
+std::vector<PluginInfo> load_plugin_library(const std::string& path, bool allow_unsafe, const std::string& expected_sha256 = "");
 
 // Why a file or its folder could be replaced by another user, or "" if it is safe.
 std::string unsafe_reason(const std::string& path);
+// The same check, with the refusal's wording: throws RunError "<path>: refused to <verb>: ..."
+// unless the file is safe or allow_unsafe.
+void check_safe_file(const std::string& path, bool allow_unsafe, const std::string& verb = "load");
+
+// <prefix>/share/simbi of the running binary (in a build tree, <build>/share/simbi): the templates
+// and the Python bridge module.
+std::string simbi_share_dir();
 
 // The default search paths after the manifest's (env, user, next to the binary).
 std::vector<std::string> default_plugin_paths();

@@ -9,15 +9,15 @@
 #include <simbi/estimator.h>
 
 #include "simbi_host/estimator_instance.hpp"
-#include "simbi_host/manifest.hpp"
+#include "simbi_host/plan.hpp"
 #include "simbi_host/simulate_stage.hpp"
 
 namespace simbi::host {
 
 class RoundService {
 public:
-    RoundService(const Manifest& m, const PluginRegistry& registry, const HostServices& host, const Prior& prior, const PluginInfo& simulator,
-                 bool quiet);
+    // The plan's simulation part runs the rounds; its observation is what the estimator may ask for.
+    RoundService(const RunPlan& plan, const HostServices& host, bool quiet);
     const simbi_simulation_service* c() const { return &c_; }
 
     // Whether the estimator asked for the observation: its result then depends on it.
@@ -30,12 +30,10 @@ public:
 private:
     const simbi_batch_reader* simulate(uint64_t round, uint64_t n, const double* theta, const char* note_json);
 
-    const Manifest& m_;
-    const PluginRegistry& registry_;
+    const SimulationPart& simulation_;
     const HostServices& host_;
-    const Prior& prior_;
-    const PluginInfo& simulator_;
     bool quiet_;
+    uint64_t n_obs_ = 0;
     std::vector<double> observation_;  // n_obs rows, flat
     bool used_observation_ = false;
     json rounds_ = json::array();

@@ -1,12 +1,12 @@
-// The simulate stage: prior -> simulator -> store, resumable.
+// The simulate stage: prior -> simulator -> store, resumable. It takes the plan's simulation part
+// and runs in four steps: reuse a sealed store of the same setup, plan this rank's share of the
+// chunks, simulate them into a journal, and seal the journal into the store.
 #pragma once
 #include <optional>
 #include <string>
 
 #include "simbi_host/host_services.hpp"
-#include "simbi_host/manifest.hpp"
-#include "simbi_host/plugin_registry.hpp"
-#include "simbi_host/prior.hpp"
+#include "simbi_host/plan.hpp"
 #include "simbi_host/simulator_instance.hpp"
 #include "simbi_host/store.hpp"
 
@@ -17,9 +17,9 @@ struct SimulateOptions {
     bool force = false;   // rewrite the store even if it is up to date, or holds another setup's data
 };
 
-// A simulation other than the manifest's own (a sequential round): another proposal, store,
-// budget or seed. Unset fields come from the manifest.
-struct SimulationPlan {
+// A simulation other than the plan's own (a sequential round): another proposal, store, budget or
+// seed. Unset fields come from the plan.
+struct RoundSimulation {
     const Prior* proposal = nullptr;
     std::string store;
     uint64_t budget = 0;
@@ -37,35 +37,17 @@ struct SimulateResult {
     std::string fingerprint;  // of the simulation setup, as the sealed store records it
 };
 
-// This process's place in a parallel job started by `simbi run --ranks N`, mpirun or srun (rank 0
-// of 1 otherwise).
-struct RankInfo {
-    unsigned rank = 0, size = 1;
-};
-RankInfo rank_from_environment();
-// Where the ranks of a data-parallel training meet, "host:port" (rank 0 listens): the
-// SIMBI_RENDEZVOUS variable, else 127.0.0.1:29500.
-std::string rendezvous_address();
+// What defines the dataset a simulation part (and round) writes.
+StoreMeta store_meta(const SimulationPart& part, const RoundSimulation& round = {});
 
-// Ranks other than 0: waits until rank 0 has sealed the store of this simulation (the result of
-// this rank's run_simulation). Throws RunError when interrupted, or when the parent `simbi run
-// --ranks` that started this rank is gone.
-void wait_for_sealed_store(const SimulateResult& simulated, bool quiet);
-
-// The prior of a manifest: its own, or the simulator's default. Throws UsageError if neither.
-std::unique_ptr<Prior> manifest_prior(const Manifest& m, const PluginInfo& simulator);
-
-// Runs the simulate stage of a manifest (with the manifest's simulation section, already
-// overridden by any command-line flags). Throws RunError when interrupted, naming the journal.
-SimulateResult run_simulation(const Manifest& m, const PluginRegistry& registry, const HostServices& host, SimulateOptions options,
-                              const SimulationPlan& plan = {});
+// Runs the simulate stage. Throws RunError when interrupted, naming the journal.
+SimulateResult run_simulation(const SimulationPart& part, const HostServices& host, SimulateOptions options, const RoundSimulation& round = {});
 
 unsigned resolve_threads(unsigned requested);
 
-// The manifest's simulator, `threads` instances: in this process, or in worker processes under
+// The part's simulator, `threads` instances: in this process, or in worker processes under
 // "isolation": "process" and always for a process bridge.
-std::unique_ptr<SimulatorInstances> make_simulators(const PluginInfo& info, const Manifest& m, const HostServices& host, unsigned threads,
-                                                    bool quiet);
+std::unique_ptr<SimulatorInstances> make_simulators(const SimulationPart& part, const HostServices& host, unsigned threads, bool quiet);
 
 // The running simbi binary, which process isolation starts as `simbi worker`.
 std::string self_executable();

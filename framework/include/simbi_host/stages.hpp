@@ -5,7 +5,7 @@
 #include <string>
 
 #include "simbi_host/estimator_instance.hpp"
-#include "simbi_host/manifest.hpp"
+#include "simbi_host/plan.hpp"
 #include "simbi_host/simulate_stage.hpp"
 #include "simbi_host/text_file.hpp"
 
@@ -19,15 +19,15 @@ struct RunOptions {
     bool data_parallel = false;
 };
 
-// Everything a stage after simulation needs to know about the run.
+// Everything a stage after simulation needs to know about the run: its plan (with an estimator).
 struct RunContext {
-    const Manifest& manifest;
+    const RunPlan& plan;
     const PluginRegistry& registry;
     HostServices& host;
     RunOptions options;
-    const PluginInfo& simulator;
-    const PluginInfo& estimator;
-    const Prior& prior;
+    const PlannedPlugin& simulator() const { return plan.simulation.simulator; }
+    const EstimatorPart& estimator() const { return *plan.estimator; }
+    const Prior& prior() const { return *plan.simulation.prior; }
 };
 
 struct TrainStageResult {
@@ -36,21 +36,24 @@ struct TrainStageResult {
     uint64_t simulations = 0, rows = 0;
 };
 
-// Trains the manifest's estimator on the simulated store (and any sequential rounds) into
-// <output>/artifact, or reuses the artifact there when its training fingerprint matches. An
-// artifact of another fingerprint is kept unless options.force: a RunError says so.
+// Whether <output>/artifact holds an estimator of another training (other data, estimator,
+// settings or seed): a RunError naming it, before anything is written, unless options.force.
+void check_kept_artifact(const RunContext& run, const std::string& store);
+// Trains the plan's estimator on the simulated store (and any sequential rounds) into
+// <output>/artifact, or reuses the artifact there when its training fingerprint matches.
 TrainStageResult run_training(const RunContext& run, const SimulateResult& simulation);
 // Whether every rank of this parallel job trains (options.data_parallel, more than one rank, and
 // an estimator that declares SIMBI_CAPABILITY_DATA_PARALLEL).
 bool trains_data_parallel(const RunContext& run);
 
-// Draws the posterior at the manifest's observation from the artifact on disk and writes
+// Draws the posterior at the plan's observation from the artifact on disk and writes
 // posterior.h5, posterior.csv and summary.json; returns the files written.
 std::vector<std::string> run_sampling(const RunContext& run, const TrainStageResult& trained);
 
-// Runs the manifest's diagnostics on the artifact: each writes diagnostics/<id>.json (reused when
-// its fingerprint matches), and all of them diagnostics.json. A failing diagnostic does not stop
-// the others; a RunError names every failure after the rest are written.
+// Runs the plan's diagnostics on the artifact: each writes diagnostics/<id>.json (reused when its
+// fingerprint and checksum match), and all of them diagnostics.json. A failing diagnostic does not
+// stop the others; a RunError names every failure after the rest are written. A stop signal ends
+// the loop after the current diagnostic: Interrupted, with what is done kept.
 std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStageResult& trained);
 
 // Runs one diagnostic with no posterior, prior or simulator, on files its config names (as

@@ -28,6 +28,16 @@ struct Overrun {
     }
 };
 
+// Declares 2 outputs and writes a whole row of 64 values past them.
+struct OverrunRow {
+    static simbi::Info info() { return simbi::Info("faulty.overrun_row", "writes a row past its outputs").params({"a", "b"}).outputs(2).prior(kBox); }
+    explicit OverrunRow(const simbi::Config&) {}
+    bool simulate(const double* theta, simbi::Rng&, double* x) const {
+        for (int j = 0; j < 66; ++j) x[j] = theta[0] + j;
+        return true;
+    }
+};
+
 // Marks every row invalid.
 struct AllInvalid {
     static simbi::Info info() {
@@ -51,4 +61,4 @@ struct NonDeterministic {
     }
 };
 
-SIMBI_EXPORT_PLUGINS(WritesTheta, Overrun, AllInvalid, NonDeterministic)
+SIMBI_EXPORT_PLUGINS(WritesTheta, Overrun, OverrunRow, AllInvalid, NonDeterministic)

@@ -1,5 +1,5 @@
 """simbi's process bridge for Python: turns a plain `simulate(theta, rng) -> x` into a simulator
-that simbi runs in worker processes (docs/bridge.md, protocol version 1). numpy only.
+that simbi runs in worker processes (docs/bridge.md, protocol version 2). numpy only.
 
     import simbi_bridge
 
@@ -8,20 +8,26 @@ that simbi runs in worker processes (docs/bridge.md, protocol version 1). numpy 
 
     simbi_bridge.serve(simulate, parameters=["a", "b"], outputs=2)
 
+simbi installs this file in <prefix>/share/simbi/python and puts that folder on PYTHONPATH for the
+bridges it starts, so a bridge script imports it as it is.
+
 Each row's generator is seeded from the run's seed and the row's global index, so the dataset is
-the same whatever the batch size or the number of workers. A row whose simulate raises, or
-returns NaN or infinity, comes back invalid; simbi counts it and applies the manifest's policy.
+the same whatever the batch size or the number of workers. A row whose simulate returns NaN or
+infinity comes back invalid; simbi counts it and applies the manifest's policy. An exception in
+simulate is a bug, not an invalid row: the bridge answers with the protocol's error reply, naming
+the row and the exception's last traceback line, and the run stops with that message.
 """
 import json
 import struct
 import sys
+import traceback
 
 import numpy as np
 
 MAGIC = b"SIMBIWK1"
-VERSION = 1
+VERSION = 2
 SIMULATE, SHUTDOWN = 1, 2
-OK = 0
+OK, FAILED = 0, 1
 
 
 def _read(stream, n):
@@ -29,6 +35,18 @@ def _read(stream, n):
     if data is None or len(data) < n:
         raise EOFError
     return data
+
+
+def _answer(out, status, sequence, payload):
+    out.write(struct.pack("<IQQ", status, sequence, len(payload)) + payload)
+    out.flush()
+
+
+def _failure(row, error):
+    last = traceback.format_exception_only(type(error), error)[-1].strip()
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"row {row}: {last}{where}"
 
 
 def serve(simulate, parameters, outputs, stdin=None, stdout=None):
@@ -49,20 +67,23 @@ def serve(simulate, parameters, outputs, stdin=None, stdout=None):
             return
         if kind != SIMULATE:
             raise SystemExit(f"simbi_bridge: unknown request {kind}")
-        seed, first, n = struct.unpack("<3Q", _read(inp, 24))
+        sequence, seed, first, n = struct.unpack("<4Q", _read(inp, 32))
         theta = np.frombuffer(_read(inp, 8 * n * d), dtype="<f8").reshape(n, d)
         x = np.full((n, k), np.nan)
         valid = np.zeros(n, dtype=np.uint8)
+        failure = None
         for i in range(n):
             rng = np.random.default_rng([seed, first + i])
             try:
                 row = np.asarray(simulate(theta[i].copy(), rng), dtype=float).reshape(-1)
-            except Exception as e:  # a failed row is invalid, not the end of the run
-                print(f"simbi_bridge: row {first + i}: {type(e).__name__}: {e}", file=sys.stderr)
-                continue
-            if row.size != k:
-                raise SystemExit(f"simbi_bridge: simulate returned {row.size} values, declared {k}")
+                if row.size != k:
+                    raise ValueError(f"simulate returned {row.size} values; the bridge declares {k} outputs")
+            except Exception as error:  # a bug in the model: the run stops with its message
+                failure = _failure(first + i, error)
+                break
             x[i] = row
             valid[i] = 1 if np.all(np.isfinite(row)) else 0
-        out.write(struct.pack("<I", OK) + x.astype("<f8").tobytes() + valid.tobytes())
-        out.flush()
+        if failure is not None:
+            _answer(out, FAILED, sequence, failure.encode("utf-8", "replace")[:65536])
+        else:
+            _answer(out, OK, sequence, x.astype("<f8").tobytes() + valid.tobytes())
