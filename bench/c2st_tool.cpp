@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "neural/neural.hpp"
-#include "simbi_host/manifest.hpp"
+#include "simbi_host/pipeline/manifest.hpp"
 
 namespace {
 torch::Tensor load(const std::string& path) {

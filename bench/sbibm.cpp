@@ -20,10 +20,10 @@
 #include <sstream>
 
 #include "neural/neural.hpp"
-#include "simbi_host/errors.hpp"
-#include "simbi_host/manifest.hpp"
-#include "simbi_host/pipeline.hpp"
-#include "simbi_host/simulate_stage.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/pipeline/manifest.hpp"
+#include "simbi_host/pipeline/pipeline.hpp"
+#include "simbi_host/pipeline/simulate_stage.hpp"
 
 namespace fs = std::filesystem;
 using namespace simbi::host;

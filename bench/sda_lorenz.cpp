@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "lorenz63/lorenz63.hpp"
+#include "simulators/lorenz63/lorenz63.hpp"
 #include "neural/sda.hpp"
 
 using namespace simbi::nn;

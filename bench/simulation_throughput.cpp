@@ -6,8 +6,8 @@
 //
 // usage: bench_simulation [rows per measurement, default 400000] [repeats, default 5]
 #define SIMBI_NO_ENTRY
-#include "projectile/projectile.cpp"
-#include "two_moons/two_moons.cpp"
+#include "simulators/projectile/projectile.cpp"
+#include "simulators/two_moons/two_moons.cpp"
 #undef SIMBI_NO_ENTRY
 
 #include <algorithm>
@@ -16,11 +16,11 @@
 #include <cstdlib>
 #include <memory>
 
-#include "simbi_host/host_services.hpp"
-#include "simbi_host/plugin_registry.hpp"
-#include "simbi_host/prior.hpp"
-#include "simbi_host/simulation_engine.hpp"
-#include "simbi_host/simulator_instance.hpp"
+#include "simbi_host/plugins/host_services.hpp"
+#include "simbi_host/plugins/plugin_registry.hpp"
+#include "simbi_host/core/prior.hpp"
+#include "simbi_host/pipeline/simulation_engine.hpp"
+#include "simbi_host/plugins/simulator_instance.hpp"
 
 using namespace simbi::host;
 using Clock = std::chrono::steady_clock;

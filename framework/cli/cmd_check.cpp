@@ -10,13 +10,13 @@
 
 #include "commands.hpp"
 #include "common.hpp"
-#include "simbi_host/buffer_guard.hpp"
-#include "simbi_host/errors.hpp"
-#include "simbi_host/host_services.hpp"
-#include "simbi_host/plugin_scan.hpp"
-#include "simbi_host/prior.hpp"
-#include "simbi_host/simulation_engine.hpp"
-#include "simbi_host/simulator_instance.hpp"
+#include "simbi_host/core/buffer_guard.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/plugins/host_services.hpp"
+#include "simbi_host/plugins/plugin_scan.hpp"
+#include "simbi_host/core/prior.hpp"
+#include "simbi_host/pipeline/simulation_engine.hpp"
+#include "simbi_host/plugins/simulator_instance.hpp"
 
 namespace simbi_cli {
 

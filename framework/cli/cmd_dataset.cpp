@@ -3,9 +3,9 @@
 
 #include "commands.hpp"
 #include "common.hpp"
-#include "simbi_host/errors.hpp"
-#include "simbi_host/artifact.hpp"
-#include "simbi_host/store.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/store/artifact.hpp"
+#include "simbi_host/store/store.hpp"
 
 namespace simbi_cli {
 

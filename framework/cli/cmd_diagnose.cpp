@@ -4,11 +4,11 @@
 
 #include "commands.hpp"
 #include "common.hpp"
-#include "simbi_host/errors.hpp"
-#include "simbi_host/pipeline.hpp"
-#include "simbi_host/process_guard.hpp"
-#include "simbi_host/run_folder.hpp"
-#include "simbi_host/stages.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/pipeline/pipeline.hpp"
+#include "simbi_host/core/process_guard.hpp"
+#include "simbi_host/pipeline/run_folder.hpp"
+#include "simbi_host/pipeline/stages.hpp"
 
 namespace fs = std::filesystem;
 

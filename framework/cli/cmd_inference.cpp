@@ -7,9 +7,9 @@
 
 #include "commands.hpp"
 #include "common.hpp"
-#include "simbi_host/errors.hpp"
-#include "simbi_host/manifest.hpp"
-#include "simbi_host/pipeline.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/pipeline/manifest.hpp"
+#include "simbi_host/pipeline/pipeline.hpp"
 
 namespace simbi_cli {
 

@@ -10,7 +10,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
-#include "simbi_host/errors.hpp"
+#include "simbi_host/core/errors.hpp"
 
 namespace fs = std::filesystem;
 

@@ -7,10 +7,10 @@
 
 #include "commands.hpp"
 #include "common.hpp"
-#include "simbi_host/errors.hpp"
-#include "simbi_host/json_reader.hpp"
-#include "simbi_host/manifest.hpp"
-#include "simbi_host/plugin_scan.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/core/json_reader.hpp"
+#include "simbi_host/pipeline/manifest.hpp"
+#include "simbi_host/plugins/plugin_scan.hpp"
 
 namespace simbi_cli {
 

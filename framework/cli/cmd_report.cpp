@@ -3,8 +3,8 @@
 
 #include "commands.hpp"
 #include "common.hpp"
-#include "simbi_host/report.hpp"
-#include "simbi_host/run_folder.hpp"
+#include "simbi_host/report/report.hpp"
+#include "simbi_host/pipeline/run_folder.hpp"
 
 namespace simbi_cli {
 

@@ -6,9 +6,9 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "local_ranks.hpp"
-#include "simbi_host/errors.hpp"
-#include "simbi_host/pipeline.hpp"
-#include "simbi_host/simulate_stage.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/pipeline/pipeline.hpp"
+#include "simbi_host/pipeline/simulate_stage.hpp"
 
 namespace simbi_cli {
 

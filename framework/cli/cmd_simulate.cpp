@@ -6,13 +6,13 @@
 
 #include "commands.hpp"
 #include "common.hpp"
-#include "simbi_host/errors.hpp"
-#include "simbi_host/plan.hpp"
-#include "simbi_host/process_guard.hpp"
-#include "simbi_host/safe_files.hpp"
-#include "simbi_host/simulate_stage.hpp"
-#include "simbi_host/simulation_engine.hpp"
-#include "simbi_host/simulator_instance.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/pipeline/plan.hpp"
+#include "simbi_host/core/process_guard.hpp"
+#include "simbi_host/core/safe_files.hpp"
+#include "simbi_host/pipeline/simulate_stage.hpp"
+#include "simbi_host/pipeline/simulation_engine.hpp"
+#include "simbi_host/plugins/simulator_instance.hpp"
 
 namespace simbi_cli {
 

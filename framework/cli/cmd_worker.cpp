@@ -11,10 +11,10 @@
 
 #include "commands.hpp"
 #include "common.hpp"
-#include "simbi_host/buffer_guard.hpp"
-#include "simbi_host/errors.hpp"
-#include "simbi_host/simulator_instance.hpp"
-#include "simbi_host/worker_protocol.hpp"
+#include "simbi_host/core/buffer_guard.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/plugins/simulator_instance.hpp"
+#include "simbi_host/plugins/worker_protocol.hpp"
 
 namespace simbi_cli {
 

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include "simbi_host/errors.hpp"
-#include "simbi_host/json_reader.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/core/json_reader.hpp"
 
 namespace simbi_cli {
 

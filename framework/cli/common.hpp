@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "simbi_host/plugin_registry.hpp"
+#include "simbi_host/plugins/plugin_registry.hpp"
 
 namespace simbi_cli {
 

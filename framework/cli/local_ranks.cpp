@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "simbi_host/errors.hpp"
+#include "simbi_host/core/errors.hpp"
 
 namespace simbi_cli {
 

@@ -7,9 +7,9 @@
 #include <map>
 
 #include "commands.hpp"
-#include "simbi_host/errors.hpp"
-#include "simbi_host/host_services.hpp"
-#include "simbi_host/process_guard.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/plugins/host_services.hpp"
+#include "simbi_host/core/process_guard.hpp"
 
 namespace {
 

@@ -12,15 +12,16 @@
 #include <filesystem>
 
 #include "neural/sda.hpp"
-#include "simbi_host/artifact.hpp"
-#include "simbi_host/errors.hpp"
-#include "simbi_host/host_services.hpp"
-#include "simbi_host/json_reader.hpp"
-#include "simbi_host/manifest.hpp"
-#include "simbi_host/plugin_registry.hpp"
-#include "simbi_host/simulation_engine.hpp"
-#include "simbi_host/simulator_instance.hpp"
-#include "simbi_host/text_file.hpp"
+#include "simbi_host/store/artifact.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/plugins/host_services.hpp"
+#include "simbi_host/core/json_reader.hpp"
+#include "simbi_host/pipeline/manifest.hpp"
+#include "simbi_host/plugins/plugin_settings.hpp"
+#include "simbi_host/plugins/plugin_registry.hpp"
+#include "simbi_host/pipeline/simulation_engine.hpp"
+#include "simbi_host/plugins/simulator_instance.hpp"
+#include "simbi_host/core/text_file.hpp"
 
 namespace fs = std::filesystem;
 using namespace simbi::host;

@@ -4,13 +4,13 @@
 #include <regex>
 #include <set>
 
-#include "simbi_host/errors.hpp"
-#include "simbi_host/host_services.hpp"
-#include "simbi_host/json_reader.hpp"
-#include "simbi_host/plugin_registry.hpp"
-#include "simbi_host/plugin_scan.hpp"
-#include "simbi_host/prior.hpp"
-#include "simbi_host/simulation_engine.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/plugins/host_services.hpp"
+#include "simbi_host/core/json_reader.hpp"
+#include "simbi_host/plugins/plugin_registry.hpp"
+#include "simbi_host/plugins/plugin_scan.hpp"
+#include "simbi_host/core/prior.hpp"
+#include "simbi_host/pipeline/simulation_engine.hpp"
 
 using namespace simbi::host;
 
@@ -115,8 +115,8 @@ TEST_CASE("conformance: n = 0 is handled", "[conformance]") {
 #include <filesystem>
 
 #include "../support.hpp"
-#include "simbi_host/pipeline.hpp"
-#include "simbi_host/simulate_stage.hpp"
+#include "simbi_host/pipeline/pipeline.hpp"
+#include "simbi_host/pipeline/simulate_stage.hpp"
 
 TEST_CASE("conformance: estimators train, sample, evaluate and round-trip their artifacts", "[conformance][estimators]") {
     simbi_test::TempDir dir;

@@ -8,10 +8,10 @@
 #include <simbi/rng.h>
 
 #include "../support.hpp"
-#include "simbi_host/estimator_instance.hpp"
-#include "simbi_host/plugin_registry.hpp"
-#include "simbi_host/prior.hpp"
-#include "simbi_host/simulator_instance.hpp"
+#include "simbi_host/plugins/estimator_instance.hpp"
+#include "simbi_host/plugins/plugin_registry.hpp"
+#include "simbi_host/core/prior.hpp"
+#include "simbi_host/plugins/simulator_instance.hpp"
 
 using namespace simbi::host;
 namespace fs = std::filesystem;

@@ -18,9 +18,9 @@
 #include <simbi/rng.h>
 
 #include "../support.hpp"
-#include "simbi_host/json_reader.hpp"
-#include "simbi_host/manifest.hpp"
-#include "simbi_host/store.hpp"
+#include "simbi_host/core/json_reader.hpp"
+#include "simbi_host/pipeline/manifest.hpp"
+#include "simbi_host/store/store.hpp"
 
 extern char** environ;
 namespace fs = std::filesystem;

@@ -11,10 +11,10 @@
 #include <thread>
 
 #include "../support.hpp"
-#include "simbi_host/json_reader.hpp"
-#include "simbi_host/process_guard.hpp"
-#include "simbi_host/sha256.hpp"
-#include "simbi_host/store.hpp"
+#include "simbi_host/core/json_reader.hpp"
+#include "simbi_host/core/process_guard.hpp"
+#include "simbi_host/core/sha256.hpp"
+#include "simbi_host/store/store.hpp"
 
 using simbi_test::read_file;
 using simbi_test::run_cli;

@@ -7,9 +7,9 @@
 #include <simbi/rng.h>
 
 #include "../support.hpp"
-#include "simbi_host/json_reader.hpp"
-#include "simbi_host/simulation_engine.hpp"
-#include "simbi_host/store.hpp"
+#include "simbi_host/core/json_reader.hpp"
+#include "simbi_host/pipeline/simulation_engine.hpp"
+#include "simbi_host/store/store.hpp"
 
 using simbi::host::json;
 using simbi_test::run_cli;

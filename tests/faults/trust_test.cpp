@@ -13,9 +13,9 @@
 #include <thread>
 
 #include "../support.hpp"
-#include "simbi_host/json_reader.hpp"
-#include "simbi_host/sha256.hpp"
-#include "simbi_host/store.hpp"
+#include "simbi_host/core/json_reader.hpp"
+#include "simbi_host/core/sha256.hpp"
+#include "simbi_host/store/store.hpp"
 
 using simbi::host::json;
 using simbi_test::read_file;

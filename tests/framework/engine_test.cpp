@@ -1,12 +1,12 @@
 // The simulation engine: same seed, same rows, whatever the threads or batch size; the invalid-row
 // policies; plugin failures become errors.
-#include "simbi_host/simulation_engine.hpp"
+#include "simbi_host/pipeline/simulation_engine.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "simbi_host/errors.hpp"
-#include "simbi_host/plugin_registry.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/plugins/plugin_registry.hpp"
 
 using namespace simbi::host;
 

@@ -1,12 +1,12 @@
 // Manifests: a table of malformed manifests, each exit code 2 with a message naming the JSON path;
 // overrides; relative paths.
-#include "simbi_host/manifest.hpp"
+#include "simbi_host/pipeline/manifest.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 
 #include "../support.hpp"
-#include "simbi_host/errors.hpp"
+#include "simbi_host/core/errors.hpp"
 
 using simbi_test::run_cli;
 using simbi_test::TempDir;

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "../support.hpp"
-#include "simbi_host/json_reader.hpp"
+#include "simbi_host/core/json_reader.hpp"
 
 using simbi::host::json;
 using simbi_test::run_cli;

@@ -1,10 +1,10 @@
 // Priors: moments against the analytic values, normalization, support, and parse errors.
-#include "simbi_host/prior.hpp"
+#include "simbi_host/core/prior.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "simbi_host/errors.hpp"
+#include "simbi_host/core/errors.hpp"
 
 using simbi::host::Prior;
 using simbi::host::UsageError;

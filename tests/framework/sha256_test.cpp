@@ -1,5 +1,5 @@
 // SHA-256 against the FIPS 180-4 examples.
-#include "simbi_host/sha256.hpp"
+#include "simbi_host/core/sha256.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>

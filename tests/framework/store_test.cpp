@@ -1,6 +1,6 @@
 // The store: a run killed with SIGKILL and run again ends byte-identical to an uninterrupted run;
 // thread count does not change the file; a complete store is reused.
-#include "simbi_host/store.hpp"
+#include "simbi_host/store/store.hpp"
 
 #include <signal.h>
 #include <spawn.h>

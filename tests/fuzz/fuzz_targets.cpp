@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <string>
 
-#include "simbi_host/errors.hpp"
-#include "simbi_host/manifest.hpp"
-#include "simbi_host/prior.hpp"
-#include "simbi_host/store.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/pipeline/manifest.hpp"
+#include "simbi_host/core/prior.hpp"
+#include "simbi_host/store/store.hpp"
 
 int fuzz_manifest(const uint8_t* data, size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);

@@ -5,11 +5,11 @@
 #include <filesystem>
 
 #include "../support.hpp"
-#include "simbi_host/errors.hpp"
-#include "simbi_host/json_reader.hpp"
-#include "simbi_host/plugin_registry.hpp"
-#include "simbi_host/sha256.hpp"
-#include "simbi_host/store.hpp"
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/core/json_reader.hpp"
+#include "simbi_host/plugins/plugin_registry.hpp"
+#include "simbi_host/core/sha256.hpp"
+#include "simbi_host/store/store.hpp"
 
 namespace fs = std::filesystem;
 using namespace simbi::host;

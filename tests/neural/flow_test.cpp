@@ -5,8 +5,8 @@
 #undef CHECK
 #include <catch2/catch.hpp>
 
-#include "simbi_host/estimator_instance.hpp"
-#include "simbi_host/prior.hpp"
+#include "simbi_host/plugins/estimator_instance.hpp"
+#include "simbi_host/core/prior.hpp"
 
 using namespace simbi::nn;
 

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <functional>
 
-#include "simbi_host/host_services.hpp"
-#include "simbi_host/plugin_registry.hpp"
-#include "simbi_host/simulator_instance.hpp"
+#include "simbi_host/plugins/host_services.hpp"
+#include "simbi_host/plugins/plugin_registry.hpp"
+#include "simbi_host/plugins/simulator_instance.hpp"
 
 using namespace simbi::host;
 

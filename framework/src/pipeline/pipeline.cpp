@@ -1,0 +1,108 @@
+#include "simbi_host/pipeline/pipeline.hpp"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "simbi_host/core/errors.hpp"
+#include "simbi_host/core/process_guard.hpp"
+#include "simbi_host/report/report.hpp"
+#include "simbi_host/pipeline/run_folder.hpp"
+
+namespace fs = std::filesystem;
+
+namespace simbi::host {
+namespace {
+
+// Ranks other than 0 simulate their share; they train too when the training is data-parallel.
+RunReport run_other_rank(const RunPlan& plan, const PluginRegistry& registry, HostServices& host, const RunOptions& options) {
+    RunReport report;
+    report.output_dir = plan.output;
+    report.rank = plan.ranks.rank;
+    SimulateOptions so;
+    so.quiet = options.quiet;
+    const SimulateResult sim = run_simulation(plan.simulation, host, so);
+    report.simulated = sim.totals.simulated;
+    report.rows = sim.totals.kept;
+    report.reused_simulations = sim.reused;
+    if (!plan.estimator || !options.data_parallel) return report;
+    const RunContext run{plan, registry, host, options};
+    if (!trains_data_parallel(run)) return report;
+    wait_for_sealed_store(sim.store, sim.fingerprint, options.quiet);
+    SimulateResult sealed = sim;
+    report.trained_rank = true;
+    report.reused_training = run_training(run, sealed).reused;
+    return report;
+}
+
+// The files that describe the run: written once every check has passed, so that a refused run
+// leaves the folder's files as they were.
+void write_run_record(const RunPlan& plan, const SimulateResult& sim, RunReport& report) {
+    mark_run_folder(plan.output, plan.estimator ? plan.setup_key() : "");
+    write_text_atomic(plan.output + "/manifest.json", plan.document.dump(2) + "\n");
+    write_text_atomic(plan.output + "/settings.json", plan.settings().dump(2) + "\n");
+    write_text_atomic(plan.output + "/plugins.lock.json", plan.plugins_lock().dump(2) + "\n");
+    report.written.insert(report.written.end(), {"manifest.json", "settings.json", "plugins.lock.json"});
+    if (sim.isolation.is_object()) write_text_atomic(plan.output + "/isolation.json", sim.isolation.dump(2) + "\n");
+}
+
+}  // namespace
+
+RunReport run_pipeline(const RunPlan& plan, const PluginRegistry& registry, HostServices& host, RunOptions options) {
+    if (plan.ranks.rank > 0) return run_other_rank(plan, registry, host, options);
+    RunReport report;
+    report.output_dir = plan.output;
+    // Refuse before writing: a folder that is no run folder, or one whose estimator another
+    // setup trained, is left as it is.
+    const RunFolder folder = check_run_folder(plan.output);
+    if (plan.estimator && folder.has_artifact && folder.marked && folder.setup != plan.setup_key() && !options.force)
+        throw RunError(plan.output + "/artifact holds an estimator of another setup (other data, estimator or settings); it and its run are "
+                       "kept. Pass --out DIR to write this run elsewhere, or --force to replace it");
+    create_run_folder(folder);
+    RunLock lock(plan.output + "/.run", "the output folder " + plan.output);
+
+    SimulateOptions so;
+    so.quiet = options.quiet;
+    const SimulateResult sim = run_simulation(plan.simulation, host, so);
+    report.simulated = sim.totals.simulated;
+    report.rows = sim.totals.kept;
+    report.reused_simulations = sim.reused;
+    if (!options.quiet)
+        std::fprintf(stderr, "simulate: %s %llu rows in %s%s\n", sim.reused ? "reused" : "wrote", (unsigned long long)sim.totals.kept,
+                     sim.store.c_str(), sim.reused ? " (up to date)" : "");
+    if (!plan.estimator) {
+        write_run_record(plan, sim, report);
+        return report;
+    }
+    const RunContext run{plan, registry, host, options};
+    check_kept_artifact(run, sim.store);  // an unmarked folder of an older simbi: known only now
+    write_run_record(plan, sim, report);
+
+    if (options.data_parallel && plan.ranks.parallel() && !trains_data_parallel(run) && !options.quiet)
+        std::fprintf(stderr, "note: estimator '%s' does not declare data-parallel training; rank 0 trains alone\n",
+                     plan.estimator->estimator->id.c_str());
+    TrainStageResult trained = run_training(run, sim);
+    report.simulated = trained.simulations;
+    report.rows = trained.rows;
+    report.reused_training = trained.reused;
+    if (!options.quiet && trained.reused)
+        std::fprintf(stderr, "train: up to date, %s was trained on the same data with the same settings\n", trained.artifact.c_str());
+    for (const auto& f : run_sampling(run, trained)) report.written.push_back(f);
+    // The report is written even when a diagnostic failed: it shows what there is.
+    std::vector<std::string> diagnosed;
+    std::string diagnostics_failed;
+    try {
+        diagnosed = run_diagnostics(run, trained);
+    } catch (const Interrupted&) {
+        write_report(plan.output);
+        throw;
+    } catch (const RunError& e) {
+        diagnostics_failed = e.what();
+    }
+    for (const auto& f : diagnosed) report.written.push_back(f);
+    for (const auto& f : write_report(plan.output))
+        if (f == "report.html") report.written.push_back(f);
+    if (!diagnostics_failed.empty()) throw RunError(diagnostics_failed);
+    return report;
+}
+
+}  // namespace simbi::host
