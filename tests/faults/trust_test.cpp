@@ -405,11 +405,11 @@ TEST_CASE("trust 6: the report checks what it reads; names with commas, quotes a
     CHECK_THAT(r.output, Catch::Contains("1 values in a row under a header of 2 names"));
     write_file(csv, original);
     fs::create_directories(dir.file("out/diagnostics"));
-    write_file(dir.file("out/diagnostics/simbi.sbc.json"),
-               R"({"id": "simbi.sbc", "results": {"histogram": {"shape": [2, 10], "values": [1, 2, 3, 4, 5]}}})");
+    write_file(dir.file("out/diagnostics/simbi.sbc.json"), R"({"id": "simbi.sbc", "results": {},
+        "report": {"figures": [{"kind": "histogram", "counts": [1, 2, 3, 4, 5], "edges": [0, 1, 2]}]}})");
     r = run_cli("report " + dir.file("out"));
     CHECK(r.exit_code == 1);
-    CHECK_THAT(r.output, Catch::Contains("simbi.sbc.json: result 'histogram' has shape [2,10] but 5 values"));
+    CHECK_THAT(r.output, Catch::Contains("simbi.sbc.json: figure 0 (\"histogram\"): 'edges' must hold one more value than 'counts' (6), not 3"));
 
     TempDir odd;
     write_file(odd.file("m.json"), R"({"simbi": 1, "plugin_paths": [")" + kTests + R"(/odd_names"], "simulator": {"id": "toy.odd_names"},

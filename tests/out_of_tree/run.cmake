@@ -13,7 +13,7 @@ function(run)
 endfunction()
 
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX})
-foreach(sample c_plugin cpp_plugin linear_estimator)
+foreach(sample c_plugin cpp_plugin linear_estimator rmse_diagnostic)
   run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/samples/${sample} -B ${WORK_DIR}/${sample} -DCMAKE_PREFIX_PATH=${PREFIX}
       -DCMAKE_BUILD_TYPE=Release)
   run(${CMAKE_COMMAND} --build ${WORK_DIR}/${sample})

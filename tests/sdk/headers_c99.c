@@ -1,4 +1,5 @@
 /* Compiles every SDK header as strict C99 (-pedantic -Werror) and uses the RNG. */
+#include <simbi/ext/diagnostic_report.h>
 #include <simbi/simbi.h>
 
 double simbi_header_check_c99(void);

@@ -1,6 +1,9 @@
 // Compiles every SDK header, C and C++, as C++17 (-pedantic -Werror).
-#include <simbi/simbi.h>
+#include <simbi/diagnostic.hpp>
 #include <simbi/estimator.hpp>
+#include <simbi/ext/diagnostic_report.h>
+#include <simbi/report.hpp>
+#include <simbi/simbi.h>
 #include <simbi/simbi.hpp>
 
 double simbi_header_check_cxx17();

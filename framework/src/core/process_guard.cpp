@@ -44,7 +44,13 @@ extern "C" void on_exit_during_plugin() {
     _exit(1);
 }
 
+std::atomic<bool> g_fault_handled{false};
+
 extern "C" void on_fatal_signal(int sig, siginfo_t* info, void*) {
+    // One thread speaks for the process: another that faults too (two simulator threads that
+    // overrun at once) waits here for the first to end the process.
+    if (g_fault_handled.exchange(true))
+        for (;;) ::pause();
     // A write on an output buffer's guard page: a plugin overran what it was given, and the fault
     // stopped it before any damage. A clean failure, not a crash.
     char what[256];
@@ -106,7 +112,7 @@ void install_process_guards() {
     struct sigaction sa {};
     sa.sa_sigaction = &on_fatal_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND | SA_SIGINFO;
+    sa.sa_flags = SA_SIGINFO;  // not reset: a second thread's fault must find the handler too
     for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigaction(sig, &sa, nullptr);
 }
 

@@ -9,6 +9,8 @@
 
 #include "simbi_host/core/errors.hpp"
 #include "simbi_host/core/process_guard.hpp"
+#include "simbi_host/plugins/diagnostic_instance.hpp"
+#include "simbi_host/report/figures.hpp"
 #include "simbi_host/core/safe_files.hpp"
 #include "simbi_host/plugins/simulator_instance.hpp"
 #include "simbi_host/pipeline/stages.hpp"
@@ -94,14 +96,6 @@ struct SimulatorAdapter {
 }  // namespace
 
 namespace {
-
-// One diagnostic instance, checked to hold every 1.0 call.
-simbi_diagnostic* create_diagnostic(const PluginInfo& info, const json& config, const HostServices& host) {
-    auto* diag = static_cast<simbi_diagnostic*>(create_plugin_object(info, config.dump(), host));
-    if (diag->size < SIMBI_DIAGNOSTIC_SIZE_1_0 || !diag->run || !diag->destroy)
-        throw RunError("plugin '" + info.id + "': create() returned an incomplete diagnostic");
-    return diag;
-}
 
 // What defines a diagnostic's result: the trained estimator, the plugin and its settings, the
 // seed, the observation, the simulator and prior, and any held-out store.
@@ -196,7 +190,7 @@ std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStage
 
         const auto t0 = std::chrono::steady_clock::now();
         PluginActivity activity("diagnostic '" + id + "'");
-        simbi_diagnostic* diag = create_diagnostic(*plugin, plugin.config, run.host);
+        DiagnosticInstance diag(*plugin, plugin.config, run.host);
         ResultSink sink;
         simbi_diagnostic_context ctx{};
         ctx.size = sizeof ctx;
@@ -211,10 +205,21 @@ std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStage
         ctx.held_out = held_out ? held_out->c() : nullptr;
         ctx.run_dir = plan.output.c_str();
         ErrorBuffer eb;
-        simbi_status st = diag->run(diag, &ctx, eb.get());
-        diag->destroy(diag);
+        simbi_status st = diag.run(ctx, eb);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         if (st != SIMBI_OK) stop_if_asked(i);  // it stopped because it was asked to
+        // Its headline and figures, when its library offers them, checked before they are kept.
+        json report;
+        if (st == SIMBI_OK) {
+            try {
+                report = diag.report();
+                if (!report.is_null()) check_diagnostic_report(report, "diagnostic '" + id + "'");
+            } catch (const RunError& e) {
+                st = SIMBI_ERROR;
+                eb.reset();
+                simbi_error_set(eb.get(), SIMBI_ERROR, e.what());
+            }
+        }
         if (st != SIMBI_OK) {
             failed.push_back("diagnostic '" + id + "' returned " + status_name(st) + ": " + eb.message());
             std::fprintf(stderr, "diagnose: %s failed: %s\n", id.c_str(), eb.message().c_str());
@@ -223,6 +228,7 @@ std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStage
         if (!run.options.quiet) std::fprintf(stderr, "diagnose: %s done in %.1f s\n", id.c_str(), seconds);
         json record = {{"id", id}, {"version", plugin->version}, {"config", plugin.config}, {"seed", seed}, {"fingerprint", fingerprint},
                        {"results", sink.results}};
+        if (!report.is_null() && !report.empty()) record["report"] = report;
         if (!part.held_out.empty()) record["held_out"] = part.held_out;
         record["checksum"] = record_checksum(record);
         write_text_atomic(plan.output + "/" + file, record.dump(2) + "\n");
@@ -244,7 +250,7 @@ json run_standalone_diagnostic(const PluginRegistry& registry, const HostService
                                uint64_t seed) {
     const PluginInfo& info = registry.find(id, SIMBI_KIND_DIAGNOSTIC);
     PluginActivity activity("diagnostic '" + id + "'");
-    simbi_diagnostic* diag = create_diagnostic(info, config, host);
+    DiagnosticInstance diag(info, config, host);
     ResultSink sink;
     simbi_diagnostic_context ctx{};
     ctx.size = sizeof ctx;
@@ -252,8 +258,7 @@ json run_standalone_diagnostic(const PluginRegistry& registry, const HostService
     ctx.host = host.c_host();
     ctx.seed = seed;
     ErrorBuffer eb;
-    simbi_status st = diag->run(diag, &ctx, eb.get());
-    diag->destroy(diag);
+    simbi_status st = diag.run(ctx, eb);
     if (st != SIMBI_OK) throw RunError("diagnostic '" + id + "' returned " + status_name(st) + ": " + eb.message());
     return sink.results;
 }

@@ -11,7 +11,9 @@
 
 #include "simbi_host/core/csv.hpp"
 #include "simbi_host/core/errors.hpp"
+#include "simbi_host/core/safe_files.hpp"
 #include "simbi_host/core/json_reader.hpp"
+#include "simbi_host/report/figures.hpp"
 #include "simbi_host/report/svg_plot.hpp"
 #include "simbi_host/core/text_file.hpp"
 
@@ -27,7 +29,6 @@ using svg::Range;
 
 const char* kBlue = "#1f5fa8";
 const char* kOrange = "#d9730d";
-const char* kGrey = "#888888";
 const char* kRed = "#c0392b";
 
 json read_json_or_null(const std::string& path) {
@@ -45,54 +46,6 @@ std::vector<double> numbers(const json& j) {
     if (!j.is_array()) return v;
     for (const auto& e : j) v.push_back(e.is_number() ? e.get<double>() : std::nan(""));
     return v;
-}
-
-// A result array as the diagnostics write it: {"shape": [...], "values": [...]} with as many values
-// as the shape holds, or a scalar; a malformed one is an error naming the file and the result,
-// never read past its end.
-std::vector<double> values(const json& results, const std::string& name) {
-    if (!results.contains(name)) return {};
-    const json& r = results[name];
-    if (r.is_number()) return {r.get<double>()};
-    if (!r.is_object()) throw RunError("result '" + name + "' is neither a number nor an array");
-    const json& shape = r.value("shape", json::array());
-    std::vector<double> v = numbers(r.value("values", json::array()));
-    if (!shape.is_array()) throw RunError("result '" + name + "' has no shape");
-    size_t total = 1;
-    for (const auto& s : shape) {
-        if (!s.is_number_unsigned() || s.get<uint64_t>() > (uint64_t(1) << 32)) throw RunError("result '" + name + "' has a bad shape " + brief(shape));
-        total *= s.get<size_t>();
-    }
-    if (total != v.size())
-        throw RunError("result '" + name + "' has shape " + brief(shape) + " but " + std::to_string(v.size()) + " values");
-    return v;
-}
-
-// values() of several results that must be of one length n >= 1 (optional ones may be absent).
-std::vector<std::vector<double>> aligned(const json& results, const std::vector<std::string>& required,
-                                         const std::vector<std::string>& optional = {}) {
-    std::vector<std::vector<double>> out;
-    size_t n = 0;
-    for (const auto& name : required) {
-        out.push_back(values(results, name));
-        if (out.back().empty()) throw RunError("result '" + name + "' is missing or empty");
-        if (n && out.back().size() != n)
-            throw RunError("results '" + required[0] + "' and '" + name + "' differ in length (" + std::to_string(n) + " and " +
-                           std::to_string(out.back().size()) + ")");
-        n = out.back().size();
-    }
-    for (const auto& name : optional) {
-        out.push_back(values(results, name));
-        if (!out.back().empty() && out.back().size() != n)
-            throw RunError("result '" + name + "' has " + std::to_string(out.back().size()) + " values for " + std::to_string(n) + " of '" +
-                           required[0] + "'");
-    }
-    return out;
-}
-
-double scalar(const json& results, const std::string& name, double fallback = std::nan("")) {
-    auto v = values(results, name);
-    return v.empty() ? fallback : v[0];
 }
 
 struct Samples {
@@ -211,91 +164,6 @@ Figure loss_plot(const json& losses) {
     return f;
 }
 
-// A calibration curve (coverage or TARP) with its band and the diagonal, from results named
-// x, y, and optionally lo and hi, checked to be of one length.
-Figure calibration_plot(const std::string& id, const std::string& title, const json& r, const std::vector<std::string>& names,
-                        const std::string& x_label, const std::string& y_label) {
-    const auto checked = aligned(r, {names[0], names[1]}, {names[2], names[3]});
-    const std::vector<double>&x = checked[0], &y = checked[1], &lo = checked[2], &hi = checked[3];
-    Figure f(420, 400, id);
-    Panel p(70, 30, 320, 300, Range{0, 1}, Range{0, 1});
-    if (lo.size() == x.size() && hi.size() == x.size()) p.band(x, lo, hi, kGrey, 0.3);
-    p.line({0, 1}, {0, 1}, "#333", 1, "4 3");
-    p.line(x, y, kBlue, 2);
-    p.points(x, y, kBlue, 2.5);
-    p.axes(x_label, y_label);
-    p.title(title);
-    f.add(p);
-    return f;
-}
-
-Figure sbc_plot(const json& r, const std::vector<std::string>& names) {
-    const std::vector<double> hist = values(r, "histogram");
-    const json& shape = r["histogram"].value("shape", json::array());
-    if (hist.empty() || shape.size() != 2 || shape[0].get<size_t>() == 0 || shape[1].get<size_t>() == 0 || shape[0].get<size_t>() > 64)
-        throw RunError("result 'histogram' must have shape [parameters, bins], not " + brief(shape));
-    const size_t d = shape[0].get<size_t>(), B = shape[1].get<size_t>();
-    const size_t cols = std::min<size_t>(d, 4), rows = (d + cols - 1) / cols;
-    Figure f(40 + cols * 230, 30 + rows * 200, "sbc");
-    const double lo = scalar(r, "band_low"), hi = scalar(r, "band_high"), expected = scalar(r, "expected_count");
-    const std::vector<double> p_values = values(r, "p_values");
-    double top = hi;
-    for (double v : hist) top = std::max(top, v);
-    for (size_t j = 0; j < d; ++j) {
-        const double left = 55 + (j % cols) * 230, y0 = 30 + (j / cols) * 200;
-        Panel p(left, y0, 170, 130, Range{0, double(B)}, Range{0, top * 1.1});
-        std::vector<double> e(B + 1);
-        for (size_t b = 0; b <= B; ++b) e[b] = double(b);
-        p.band({0.0, double(B)}, {lo, lo}, {hi, hi}, kGrey, 0.3);
-        p.bars(e, std::vector<double>(hist.begin() + long(j * B), hist.begin() + long((j + 1) * B)), kBlue, 0.8);
-        p.hline(expected, "#333");
-        p.axes("rank bin", j % cols == 0 ? "pairs" : "", true, j % cols == 0);
-        char t[160];
-        std::snprintf(t, sizeof t, "%s (p = %.3g)", j < names.size() ? names[j].c_str() : ("theta " + std::to_string(j)).c_str(),
-                      j < p_values.size() ? p_values[j] : std::nan(""));
-        p.title(t);
-        f.add(p);
-    }
-    return f;
-}
-
-// Where the observation falls in each output's predictive distribution: its quantile, with the
-// central interval the check uses shaded.
-Figure ppc_plot(const json& r) {
-    const auto checked = aligned(r, {"quantile"}, {"outside"});
-    const std::vector<double>&q = checked[0], &outside = checked[1];
-    const double level = scalar(r, "level", 0.99);
-    const size_t k = std::min<size_t>(q.size(), 40);
-    Figure f(520, 90 + 22 * double(k), "ppc");
-    Panel p(110, 30, 380, 22 * double(k), Range{0, 1}, Range{0, double(k)});
-    p.band({(1 - level) / 2, (1 + level) / 2}, {0, 0}, {double(k), double(k)}, kGrey, 0.25);
-    p.vline(0.5, "#333");
-    for (size_t i = 0; i < k; ++i) {
-        const double y = double(k) - double(i) - 0.5;
-        p.points({q[i]}, {y}, i < outside.size() && outside[i] > 0 ? kRed : kBlue, 5);
-        p.label(-0.02, y - 0.15, "x[" + std::to_string(i) + "]", "end", 10);
-    }
-    p.axes("quantile of the observation in its posterior predictive distribution", "", true, false);
-    p.title("posterior predictive check");
-    f.add(p);
-    return f;
-}
-
-Figure mode_plot(const json& r) {
-    const auto checked = aligned(r, {"n", "distance"});
-    const std::vector<double>&n = checked[0], &dist = checked[1];
-    std::vector<double> logn;
-    for (double v : n) logn.push_back(std::log2(v));
-    Figure f(460, 330, "mode_convergence");
-    Panel p(70, 30, 360, 240, Range::of(logn, 0.05), Range{0, *std::max_element(dist.begin(), dist.end()) * 1.1 + 1e-9});
-    p.line(logn, dist, kBlue, 2);
-    p.points(logn, dist, kBlue, 3);
-    p.axes("log2 N (i.i.d. observations)", "|MAP - theta*| / prior std");
-    p.title("mode convergence");
-    f.add(p);
-    return f;
-}
-
 std::string table_row(const std::string& k, const std::string& v) { return "<tr><th>" + svg::escape(k) + "</th><td>" + svg::escape(v) + "</td></tr>\n"; }
 
 std::string fmt(double v, const char* f = "%.4g") {
@@ -320,8 +188,7 @@ std::vector<std::string> write_report(const std::string& dir) {
     const json settings = read_json_or_null(dir + "/settings.json"), summary = read_json_or_null(dir + "/summary.json"),
                losses = read_json_or_null(dir + "/losses.json"), artifact = read_json_or_null(dir + "/artifact/simbi.json");
     std::error_code ec;
-    fs::create_directories(dir + "/plots", ec);
-    if (ec) throw RunError("cannot create " + dir + "/plots: " + ec.message());
+    make_folder(dir + "/plots");
 
     std::vector<std::string> written;
     std::string sections;
@@ -367,40 +234,39 @@ std::vector<std::string> write_report(const std::string& dir) {
         }
     }
     if (!diags.empty()) sections += "<h2>Diagnostics</h2>\n";
-    std::string diag_table;
-    for (const auto& [name, j] : diags) try {
-        const json& r = j["results"];
-        const std::string id = j.value("id", name);
-        if (id == "simbi.coverage") {
-            add_figure(calibration_plot("coverage", "expected coverage", r, {"levels", "coverage", "band_low", "band_high"}, "credibility level",
-                                        "empirical coverage"),
-                       std::string("Expected coverage of HPD regions on ") + fmt(scalar(r, "pairs"), "%.0f") + " held-out pairs: " +
-                           (scalar(r, "conservative") > 0 ? (scalar(r, "calibrated") > 0 ? "calibrated" : "conservative") : "overconfident") +
-                           " (worst gap " + fmt(scalar(r, "worst_gap"), "%+.3f") + "); the band holds " + fmt(100 * scalar(r, "band"), "%.0f") +
-                           "% of a calibrated posterior's curves at each level");
-        } else if (id == "simbi.sbc") {
-            add_figure(sbc_plot(r, samples.names), std::string("SBC rank histograms on ") + fmt(scalar(r, "pairs"), "%.0f") +
-                                                       " pairs, with the band of a uniform histogram; ranks " +
-                                                       (scalar(r, "uniform") > 0 ? "pass" : "fail") + " the chi-square test");
-        } else if (id == "simbi.tarp") {
-            add_figure(calibration_plot("tarp", "TARP", r, {"alpha", "ecp", "band_low", "band_high"}, "credibility level",
-                                        "expected coverage probability"),
-                       "TARP expected coverage probability; largest distance to the diagonal " + fmt(scalar(r, "max_distance"), "%.3f"));
-        } else if (id == "simbi.ppc") {
-            add_figure(ppc_plot(r), fmt(scalar(r, "flagged"), "%.0f") + " output(s) outside the central " + fmt(100 * scalar(r, "level", 0.99), "%.0f") +
-                                        "% predictive interval (red), from " + fmt(scalar(r, "draws"), "%.0f") + " simulations at posterior draws");
-        } else if (id == "simbi.mode_convergence") {
-            add_figure(mode_plot(r), "Distance of the MAP to the true parameters as i.i.d. observations accrue");
+    for (const auto& [name, j] : diags) {
+        // Each diagnostic as it reports itself: its headline and figures when its plugin gives
+        // them (simbi/ext/diagnostic_report.h), else its scalar results.
+        const std::string file = dir + "/diagnostics/" + name + ".json";
+        const json& report = j.value("report", json::object());
+        check_diagnostic_report(report, file);
+        sections += "<h3>" + svg::escape(j.value("id", name)) + "</h3>\n";
+        const json& headline = report.value("headline", json::object());
+        std::string line;
+        for (const auto& nv : headline.value("numbers", json::array()))
+            line += (line.empty() ? "" : ", ") + nv[0].get<std::string>() + " " + (nv[1].is_number() ? fmt(nv[1].get<double>()) : "n/a");
+        if (headline.contains("verdict") && !headline["verdict"].get<std::string>().empty())
+            sections += "<p class=\"verdict\"><strong>" + svg::escape(headline["verdict"].get<std::string>()) + "</strong>" +
+                        (line.empty() ? "" : ": " + svg::escape(line)) + "</p>\n";
+        else if (!line.empty())
+            sections += "<p>" + svg::escape(line) + "</p>\n";
+        const json& figures = report.value("figures", json::array());
+        for (size_t i = 0; i < figures.size(); ++i) {
+            const std::string id = name + (figures.size() > 1 ? "-" + std::to_string(i + 1) : "");
+            std::string svg_text;
+            sections += render_figure(figures[i], id, &svg_text);
+            if (!svg_text.empty()) {
+                write_text_atomic(dir + "/plots/" + id + ".svg", svg_text);
+                written.push_back("plots/" + id + ".svg");
+            }
         }
-        std::string brief;
-        for (const char* k : {"conservative", "calibrated", "worst_gap", "uniform", "min_p_value", "max_distance", "flagged", "balance", "accuracy",
-                              "shrinks", "pairs", "invalid_rows", "skipped_pairs"})
-            if (r.contains(k) && r[k].is_number()) brief += std::string(brief.empty() ? "" : ", ") + k + " " + fmt(r[k].get<double>());
-        diag_table += table_row(name, brief);
-    } catch (const std::exception& e) {
-        throw RunError(dir + "/diagnostics/" + name + ".json: " + e.what());
+        if (report.empty()) {
+            std::string results;
+            for (auto it = j["results"].begin(); it != j["results"].end(); ++it)
+                if (it.value().is_number()) results += table_row(it.key(), fmt(it.value().get<double>()));
+            if (!results.empty()) sections += "<table>\n" + results + "</table>\n";
+        }
     }
-    if (!diag_table.empty()) sections += "<table>\n" + diag_table + "</table>\n";
 
     // Provenance.
     std::string prov;

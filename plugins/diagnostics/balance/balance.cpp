@@ -62,6 +62,8 @@ public:
         char line[160];
         std::snprintf(line, sizeof line, "balance: E_joint[d] + E_marginal[d] = %.3f +- %.3f (1 when balanced)", ej + em, se);
         ctx.log(SIMBI_LOG_INFO, line);
+        ctx.report().verdict(std::fabs(ej + em - 1) <= 3 * se ? "balanced" : "not balanced").number("balance", ej + em).number("standard error", se)
+            .number("pairs", double(n));
     }
 
 private:

@@ -109,6 +109,8 @@ public:
         char line[120];
         std::snprintf(line, sizeof line, "c2st: accuracy %.4f on %lld samples each (0.5: indistinguishable)", accuracy, (long long)n);
         ctx.log(SIMBI_LOG_INFO, line);
+        ctx.report().verdict(accuracy < 0.55 ? "indistinguishable" : accuracy < 0.7 ? "close" : "distinguishable").number("accuracy", accuracy)
+            .number("samples", double(n));
     }
 
 private:

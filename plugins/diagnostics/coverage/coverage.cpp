@@ -116,10 +116,16 @@ public:
         ctx.put("skipped_pairs", double(skipped));
         ctx.put("samples_per_pair", double(L));
         ctx.put("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        const char* verdict = conservative ? (calibrated ? "calibrated" : "conservative") : "overconfident";
         char line[200];
-        std::snprintf(line, sizeof line, "coverage: %s on %llu pairs; worst gap %+.3f at level %.2f", conservative ? (calibrated ? "calibrated" : "conservative") : "overconfident",
-                      (unsigned long long)n, worst_gap, worst_level);
+        std::snprintf(line, sizeof line, "coverage: %s on %llu pairs; worst gap %+.3f at level %.2f", verdict, (unsigned long long)n, worst_gap,
+                      worst_level);
         ctx.log(SIMBI_LOG_INFO, line);
+        std::snprintf(line, sizeof line, "Expected coverage of HPD regions on %llu held-out pairs; the band holds %.0f%% of a calibrated posterior's "
+                      "curves at each level", (unsigned long long)n, 100 * band_);
+        ctx.report().verdict(verdict).number("worst gap", worst_gap).number("at level", worst_level).number("pairs", double(n))
+            .figure(simbi::Figure::curve(levels_, coverage).band(low, high).diagonal().x_range(0, 1).y_range(0, 1)
+                        .title("expected coverage").labels("credibility level", "empirical coverage").caption(line));
     }
 
 private:

@@ -118,6 +118,12 @@ public:
         std::snprintf(line, sizeof line, "mode_convergence: the MAP is %.3f prior std from theta* with 1 observation, %.3f with %lld",
                       distances.front(), distances.back(), max_n_);
         ctx.log(SIMBI_LOG_INFO, line);
+        std::vector<double> log2n;
+        for (double v : ns) log2n.push_back(std::log2(v));
+        ctx.report().verdict(distances.back() < distances.front() ? "the mode converges" : "the mode does not converge")
+            .number("distance with 1 observation", distances.front()).number("distance with all", distances.back())
+            .figure(simbi::Figure::curve(log2n, distances).title("mode convergence").labels("log2 N (i.i.d. observations)", "|MAP - theta*| / prior std")
+                        .caption("Distance of the MAP to the true parameters as i.i.d. observations accrue"));
     }
 
 private:

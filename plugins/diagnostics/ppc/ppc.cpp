@@ -85,6 +85,25 @@ public:
         std::snprintf(line, sizeof line, "ppc: %llu of %llu outputs outside their %.0f%% predictive interval%s", (unsigned long long)flagged,
                       (unsigned long long)k, 100 * level_, flagged ? " (possible misspecification)" : "");
         ctx.log(flagged ? SIMBI_LOG_WARNING : SIMBI_LOG_INFO, line);
+        // Where the observation falls in each output's predictive distribution (at most 40 shown).
+        const uint64_t shown = std::min<uint64_t>(k, 40);
+        std::vector<double> rows;
+        std::vector<std::string> labels;
+        for (uint64_t i = 0; i < shown; ++i) {
+            rows.push_back(double(shown - i));
+            labels.push_back("x[" + std::to_string(i) + "]");
+        }
+        std::snprintf(line, sizeof line, "%llu output(s) outside the central %.0f%% predictive interval (red), from %llu simulations at posterior draws",
+                      (unsigned long long)flagged, 100 * level_, (unsigned long long)pred.n);
+        ctx.report().verdict(flagged ? "possible misspecification" : "consistent").number("outputs outside", double(flagged)).number("draws", double(pred.n))
+            .figure(simbi::Figure::points(std::vector<double>(quantile_of_obs.begin(), quantile_of_obs.begin() + long(shown)), rows)
+                        .point_labels(labels)
+                        .flagged(std::vector<double>(flagged_rows.begin(), flagged_rows.begin() + long(shown)))
+                        .x_band((1 - level_) / 2, (1 + level_) / 2)
+                        .x_line(0.5)
+                        .title("posterior predictive check")
+                        .labels("quantile of the observation in its posterior predictive distribution", "")
+                        .caption(line));
     }
 
 private:

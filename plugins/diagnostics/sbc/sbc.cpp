@@ -94,6 +94,17 @@ public:
         std::snprintf(line, sizeof line, "sbc: ranks %s uniform on %llu pairs (smallest p-value %.3g)", uniform ? "look" : "are not",
                       (unsigned long long)used, min_p);
         ctx.log(SIMBI_LOG_INFO, line);
+        ctx.report().verdict(uniform ? "uniform ranks" : "ranks not uniform").number("smallest p-value", min_p).number("pairs", double(used));
+        for (uint64_t p = 0; p < d; ++p) {
+            std::snprintf(line, sizeof line, "parameter %llu (p = %.3g)", (unsigned long long)(p + 1), p_values[p]);
+            ctx.report().figure(simbi::Figure::histogram(std::vector<double>(hist.begin() + long(p * B), hist.begin() + long((p + 1) * B)))
+                                    .horizontal_band(band.low * double(used), band.high * double(used))
+                                    .expected(double(used) / double(B))
+                                    .title(line)
+                                    .labels("rank bin", "pairs")
+                                    .caption("SBC rank histogram with the band of a uniform one; the chi-square test says " +
+                                             std::string(p_values[p] > alpha_ / double(d) ? "uniform" : "not uniform")));
+        }
     }
 
 private:

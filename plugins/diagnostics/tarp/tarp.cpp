@@ -105,6 +105,11 @@ public:
         std::snprintf(line, sizeof line, "tarp: largest distance to the diagonal %.3f on %llu pairs (%s the band)", max_dev,
                       (unsigned long long)n, inside ? "within" : "outside");
         ctx.log(SIMBI_LOG_INFO, line);
+        std::snprintf(line, sizeof line, "TARP expected coverage probability on %llu pairs; largest distance to the diagonal %.3f",
+                      (unsigned long long)n, max_dev);
+        ctx.report().verdict(inside ? "on the diagonal" : "off the diagonal").number("largest distance", max_dev).number("pairs", double(n))
+            .figure(simbi::Figure::curve(alpha, ecp).band(low, high).diagonal().x_range(0, 1).y_range(0, 1).title("TARP")
+                        .labels("credibility level", "expected coverage probability").caption(line));
     }
 
 private:

@@ -2,7 +2,9 @@
 // the class `static simbi::Info info()` (kind SIMBI_KIND_DIAGNOSTIC), a constructor taking
 // (const simbi::Config&, const simbi_host*) and `using adapter = simbi::DiagnosticAdapter<Class>;`,
 // and list it in SIMBI_EXPORT_PLUGINS. run() sees the host's posterior, prior and simulator
-// through simbi::DiagnosticContext; exceptions become a status and a message at the boundary.
+// through simbi::DiagnosticContext, puts its results, and fills ctx.report() with its headline and
+// figures, which the library offers the host as the extension of simbi/ext/diagnostic_report.h;
+// exceptions become a status and a message at the boundary.
 #ifndef SIMBI_DIAGNOSTIC_HPP
 #define SIMBI_DIAGNOSTIC_HPP
 
@@ -12,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "ext/diagnostic_report.h"
+#include "report.hpp"
 #include "simbi.hpp"
 
 namespace simbi {
@@ -29,7 +33,10 @@ struct Pairs {
 // carrying the host's message. Valid during run(). [main-thread]
 class DiagnosticContext {
 public:
-    explicit DiagnosticContext(const simbi_diagnostic_context& c) : c_(c) {}
+    explicit DiagnosticContext(const simbi_diagnostic_context& c, Report* report = nullptr) : c_(c), report_(report ? report : &scratch_) {}
+
+    // The run's report: its headline and figures (simbi/report.hpp), for the host's report page.
+    Report& report() const { return *report_; }
 
     uint64_t theta_dim() const {
         return c_.posterior ? c_.posterior->theta_dim : c_.simulator ? c_.simulator->theta_dim : c_.prior ? c_.prior->dim : 0;
@@ -201,6 +208,8 @@ private:
         if (!c_.posterior) throw std::runtime_error("this diagnostic needs a trained posterior, and the host gave none");
     }
     const simbi_diagnostic_context& c_;
+    mutable Report scratch_;
+    Report* report_;
 };
 
 class Diagnostic {
@@ -211,18 +220,40 @@ public:
 
 namespace detail {
 
+// Every C++ diagnostic's instance, whatever its class: the report of its last run.
+struct DiagnosticInstance {
+    simbi_diagnostic c;
+    std::unique_ptr<Diagnostic> diag;
+    Report report;
+};
+inline void destroy_diagnostic(simbi_diagnostic* d) { delete static_cast<DiagnosticInstance*>(d->data); }
+
+inline simbi_status describe_report(const simbi_diagnostic_report*, simbi_diagnostic* d, char* text, uint64_t capacity, uint64_t* needed,
+                                    simbi_error* err) {
+    // Only an instance of this layer carries a report: one from elsewhere is refused, not read.
+    if (!d || d->destroy != &destroy_diagnostic) return fail(err, SIMBI_ERROR, "describe: not a diagnostic of this library");
+    const Report& r = static_cast<DiagnosticInstance*>(d->data)->report;
+    const std::string j = r.empty() ? "{}" : r.json();
+    if (needed) *needed = j.size() + 1;
+    if (!text || capacity < j.size() + 1) return SIMBI_DISCARD;
+    std::memcpy(text, j.c_str(), j.size() + 1);
+    return SIMBI_OK;
+}
+inline const simbi_diagnostic_report report_extension = {sizeof(simbi_diagnostic_report), &describe_report};
+
 template <class T>
 struct DiagnosticAdapter {
-    struct Instance {
-        simbi_diagnostic c;
-        std::unique_ptr<T> diag;
-    };
-    static void destroy(simbi_diagnostic* d) { delete static_cast<Instance*>(d->data); }
+    using Instance = DiagnosticInstance;
+    // What a library with a diagnostic of this layer offers (Library::init calls it).
+    static void offer_extensions() { offer_extension(SIMBI_EXT_DIAGNOSTIC_REPORT, &report_extension); }
+    static void destroy(simbi_diagnostic* d) { destroy_diagnostic(d); }
     static simbi_status run(simbi_diagnostic* d, const simbi_diagnostic_context* ctx, simbi_error* err) {
         try {
             if (!ctx || ctx->size < SIMBI_DIAGNOSTIC_CONTEXT_SIZE_1_0 || !ctx->sink)
                 throw std::invalid_argument("the context is incomplete");
-            static_cast<Instance*>(d->data)->diag->run(DiagnosticContext(*ctx));
+            Instance* in = static_cast<Instance*>(d->data);
+            in->report.clear();
+            in->diag->run(DiagnosticContext(*ctx, &in->report));
             return SIMBI_OK;
         } catch (const std::exception& e) {
             return fail(err, SIMBI_ERROR, std::string("run: ") + e.what());
@@ -239,7 +270,7 @@ struct DiagnosticAdapter {
             std::memset(&in->c, 0, sizeof in->c);
             in->c.size = sizeof in->c;
             in->c.data = in.get();
-            in->c.destroy = &destroy;
+            in->c.destroy = &destroy_diagnostic;
             in->c.run = &run;
             return &in.release()->c;
         } catch (const std::exception& e) {

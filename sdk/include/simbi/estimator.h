@@ -59,7 +59,8 @@ typedef struct simbi_train_context {
     const char *training_json;  /* the manifest's estimator.training object */
     const char *checkpoint_dir; /* a folder the estimator may use to resume a killed training */
     uint64_t seed;
-    /* Reserved in 1.0 and always NULL: sequential methods use `simulation` below. */
+    /* Never set: always NULL, from every host of every version (sequential methods use
+     * `simulation` below). A field of the frozen 1.0 layout, kept so that no offset moves. */
     simbi_simulator *simulator;
 
     /* ---- ABI 1.1: read only when size covers it. */

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "config.hpp"
@@ -185,6 +186,27 @@ struct AdapterOf { using type = SimulatorAdapter<T>; };
 template <class T>
 struct AdapterOf<T, std::void_t<typename T::adapter>> { using type = typename T::adapter; };
 
+// The extensions a library offers (simbi/ext/), by id: the C++ layers of the plugin kinds add
+// theirs when they are included (diagnostic.hpp adds the diagnostic report).
+inline std::vector<std::pair<std::string, const void*>>& extensions() {
+    static std::vector<std::pair<std::string, const void*>> offered;
+    return offered;
+}
+inline void offer_extension(const char* id, const void* ext) {
+    for (const auto& e : extensions())
+        if (e.first == id) return;
+    extensions().emplace_back(id, ext);
+}
+// An adapter with extensions to offer has `static void offer_extensions()`.
+template <class A, class = void>
+struct OffersExtensions {
+    static void offer() {}
+};
+template <class A>
+struct OffersExtensions<A, std::void_t<decltype(&A::offer_extensions)>> {
+    static void offer() { A::offer_extensions(); }
+};
+
 struct Slot {
     Info* info;
     const simbi_descriptor* descriptor;
@@ -217,13 +239,18 @@ struct Library {
     static simbi_status init(const char*, simbi_error* err) {
         try {
             slots();
+            (OffersExtensions<typename AdapterOf<Ts>::type>::offer(), ...);
             return SIMBI_OK;
         } catch (const std::exception& e) {
             return fail(err, SIMBI_FATAL, e.what());
         }
     }
     static void deinit() {}
-    static const void* get_extension(const simbi_factory*, const char*) { return nullptr; }
+    static const void* get_extension(const simbi_factory*, const char* id) {
+        for (const auto& e : extensions())
+            if (id && e.first == id) return e.second;
+        return nullptr;
+    }
     static const simbi_factory* factory() {
         static const simbi_factory f{sizeof(simbi_factory), &count, &descriptor, &create, &get_extension};
         return &f;

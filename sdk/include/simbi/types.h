@@ -2,7 +2,8 @@
  *
  * Every enum that crosses the ABI is an int32_t; every count and size is a uint64_t.
  * Every struct that crosses the ABI starts with `uint64_t size`, set by whoever fills the struct
- * to sizeof(the struct as it knows it); fields are only ever appended.
+ * to sizeof(the struct as it knows it). The structs of 1.x are frozen as they are at 1.3: new
+ * capabilities are extensions (simbi/ext/), queried by id through simbi_factory.get_extension.
  */
 #ifndef SIMBI_TYPES_H
 #define SIMBI_TYPES_H
