@@ -24,6 +24,7 @@
 #include "simbi_host/pipeline/manifest.hpp"
 #include "simbi_host/pipeline/pipeline.hpp"
 #include "simbi_host/pipeline/simulate_stage.hpp"
+#include "simbi_host/plugins/plugin_settings.hpp"
 
 namespace fs = std::filesystem;
 using namespace simbi::host;
@@ -182,7 +183,7 @@ int run(int argc, char** argv) {
             for (int r : runs) stores.push_back(simulate(r));
             for (const auto& method : methods) {
                 const PluginInfo& info = registry.find("simbi." + method);
-                json schema = json::parse(info.config_schema_json), cfg = json::object();
+                json schema = schema_properties(info.config_schema_json), cfg = json::object();
                 for (auto it = config.begin(); it != config.end(); ++it)
                     if (schema.contains(it.key())) cfg[it.key()] = it.value();
                 double train_s = 0, c2st_sum = 0, sample_s = 0;

@@ -13,7 +13,7 @@
 // usage: bench_sda [training_trajectories 256] [posterior_samples 8] [epochs 40] [steps 128]
 //                  [samplers "sde:4,ddim:4", each name:corrections[:eta[:gamma]]]
 //                  [time_sampling=mixed|log_snr|uniform] [dps=1|0] [process_noise=0.1] [k=2]
-//                  [network=mlp|resmlp] [hidden=256x3] [batch=1024] [lr=0.001] [weight_decay=0] [linear_decay=0|1]
+//                  [network=mlp|residual] [hidden=256x3] [batch=1024] [lr=0.001] [weight_decay=0] [linear_decay=0|1]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -199,7 +199,7 @@ int main(int argc, char** argv) {
                 return 2;
             }
         } else {
-            std::fprintf(stderr, "bench_sda: unknown option '%s' (time_sampling=, dps=0|1, process_noise=, k=2, network=mlp|resmlp, hidden=256x3, batch=, lr=, weight_decay=, linear_decay=0|1)\n", arg.c_str());
+            std::fprintf(stderr, "bench_sda: unknown option '%s' (time_sampling=, dps=0|1, process_noise=, k=2, network=mlp|residual, hidden=256x3, batch=, lr=, weight_decay=, linear_decay=0|1)\n", arg.c_str());
             return 2;
         }
     }

@@ -1,4 +1,4 @@
-// simbi plugins check LIBRARY [--json]: the conformance checks on one plugin file, for an
+// simbi plugins check LIBRARY|BRIDGE.json [--json]: the conformance checks on one plugin file, for an
 // author's CI. Exit code 0 when every check passes, 1 otherwise.
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +15,8 @@
 #include "simbi_host/plugins/host_services.hpp"
 #include "simbi_host/plugins/plugin_scan.hpp"
 #include "simbi_host/core/prior.hpp"
+#include "simbi_host/pipeline/plan.hpp"
+#include "simbi_host/pipeline/simulate_stage.hpp"
 #include "simbi_host/pipeline/simulation_engine.hpp"
 #include "simbi_host/plugins/simulator_instance.hpp"
 
@@ -128,7 +130,7 @@ void check_simulator(Report& report, const simbi::host::PluginInfo& p, const sim
         GuardedBuffer x;
         x.describe("simulator '" + p.id + "' wrote outside its output buffer (" + std::to_string(k) + " outputs per row) at rows %R");
         x.set_rows(0, n - 1);
-        x.reserve(n * k);
+        fill_unwritten(x.reserve(n * k), n * k);
         prior->sample_rows(n, 3, 0, theta.data());
         std::vector<uint8_t> valid(n, 7);
         ErrorBuffer eb;
@@ -136,7 +138,12 @@ void check_simulator(Report& report, const simbi::host::PluginInfo& p, const sim
         if (st != SIMBI_OK && st != SIMBI_DISCARD) throw std::runtime_error("simulate returned " + std::string(status_name(st)) + ": " + eb.message());
         for (uint64_t i = 0; st == SIMBI_OK && i < n; ++i)
             if (valid[i] > 1) throw std::runtime_error("valid[" + std::to_string(i) + "] was left at " + std::to_string(valid[i]) + ", not 0 or 1");
-        return std::string("every row's flag is written 0 or 1");
+        for (uint64_t i = 0; st == SIMBI_OK && i < n; ++i)
+            for (uint64_t j = 0; valid[i] && j < k; ++j)
+                if (is_unwritten(x.data()[i * k + j]))
+                    throw std::runtime_error("output " + std::to_string(j) + " of " + std::to_string(k) + " was left unwritten at row " +
+                                             std::to_string(i) + ", which is flagged valid");
+        return std::string("every row's flag is written 0 or 1, and every output of a valid row is written");
     });
     report.run_in_child(p.id, "determinism and buffers", [&] {
         // The same rows whatever the batch size or thread count; the engine's guards catch writes
@@ -163,13 +170,46 @@ void check_simulator(Report& report, const simbi::host::PluginInfo& p, const sim
     });
 }
 
+// A process bridge: its rows depend on (seed, row) only, whatever the batch size or number of
+// workers, and every output of a valid row is written.
+void check_bridge(Report& report, const simbi::host::PluginInfo& p, const simbi::host::HostServices& host) {
+    using namespace simbi::host;
+    report.run(p.id, "determinism", [&] {
+        if (p.default_prior_json.empty()) throw std::runtime_error("no prior to draw theta from; declare one in the definition");
+        SimulationPart part;
+        part.simulator.info = &p;
+        part.simulator.sha256 = p.sha256();
+        part.prior = parse_prior_json(p.default_prior_json, "prior of '" + p.id + "'");
+        part.settings.timeout_s = 60;
+        std::vector<double> first;
+        for (auto [threads, batch] : {std::pair<unsigned, uint64_t>{1, 1}, {1, 7}, {2, 50}}) {
+            std::unique_ptr<SimulatorInstances> sims = make_simulators(part, host, threads, true);
+            EngineOptions eo;
+            eo.seed = 11;
+            eo.threads = threads;
+            eo.batch_rows = batch;
+            eo.invalid = InvalidPolicy::Drop;
+            SimulationEngine engine(*part.prior, *sims, eo);
+            ChunkRows rows = engine.run(0, 100);
+            if (engine.unwritten_rows() > 0) throw std::runtime_error("an output of a valid row was left unwritten");
+            std::vector<double> all = rows.theta;
+            all.insert(all.end(), rows.x.begin(), rows.x.end());
+            if (first.empty()) first = all;
+            else if (all.size() != first.size() || std::memcmp(all.data(), first.data(), all.size() * 8) != 0)
+                throw std::runtime_error("100 rows differ between batch size 1 in one worker and batch size " + std::to_string(batch) + " in " +
+                                         std::to_string(threads) + " workers: a row must depend on (seed, row index) only");
+        }
+        return std::string("100 rows identical across batch sizes 1, 7, 50 and 1 or 2 workers");
+    });
+}
+
 }  // namespace
 
 int cmd_check(const Args& args) {
     po::options_description desc("options");
     std::string lib;
     bool allow_unsafe = false;
-    desc.add_options()("help,h", "show this help")("library", po::value<std::string>(&lib)->required(), "plugin library (.so)")(
+    desc.add_options()("help,h", "show this help")("library", po::value<std::string>(&lib)->required(), "plugin library (.so) or process bridge (.bridge.json)")(
         "json", "print JSON")("allow-unsafe-plugins", po::bool_switch(&allow_unsafe), "check it even if other users could have replaced it");
     po::positional_options_description pos;
     pos.add("library", 1);
@@ -178,13 +218,20 @@ int cmd_check(const Args& args) {
     Report report;
     std::vector<simbi::host::PluginInfo> plugins;
     report.run(std::filesystem::path(lib).filename().string(), "describe", [&] {
-        plugins = simbi::host::scan_library(lib, allow_unsafe);  // in a child process: a crash is reported
+        const std::string name = std::filesystem::path(lib).filename().string();
+        const bool bridge = name.size() > 12 && name.compare(name.size() - 12, 12, ".bridge.json") == 0;
+        if (bridge) plugins = {simbi::host::read_bridge_definition(lib, allow_unsafe)};
+        else plugins = simbi::host::scan_library(lib, allow_unsafe);  // in a child process: a crash is reported
         if (plugins.empty()) throw std::runtime_error("the library offers no plugin");
         return std::to_string(plugins.size()) + " plugin(s), descriptors valid";
     });
     simbi::host::HostServices host;
     host.set_quiet(true);
     for (const auto& p : plugins) {
+        if (!p.bridge_command.empty()) {
+            check_bridge(report, p, host);
+            continue;
+        }
         check_bad_config(report, p, host);
         if (p.kind == SIMBI_KIND_SIMULATOR) check_simulator(report, p, host);
     }

@@ -49,7 +49,8 @@ int cmd_dataset(const Args& args) {
               << "  theta:      [" << r.rows() << ", " << r.theta_dim() << "] " << r.dtype() << "\n"
               << "  x:          [" << r.rows() << ", " << r.x_dim() << "] " << r.dtype() << "\n";
     for (const char* key : {"parameter_names", "simulator_id", "simulator_version", "simulator_sha256", "simulator_config", "prior",
-                            "seed", "budget", "invalid_policy", "n_simulated", "n_invalid", "n_resampled", "n_dropped", "simbi_version"}) {
+                            "seed", "budget", "invalid_policy", "n_simulated", "n_invalid", "n_resampled", "n_dropped", "fingerprint", "theta_sha256",
+                            "x_sha256", "simbi_version"}) {
         if (!a.contains(key)) continue;
         std::string label = std::string(key) + ":";
         label.resize(std::max<size_t>(label.size() + 1, 18), ' ');

@@ -11,10 +11,32 @@
 #include "simbi_host/core/json_reader.hpp"
 #include "simbi_host/pipeline/manifest.hpp"
 #include "simbi_host/plugins/plugin_scan.hpp"
+#include "simbi_host/plugins/plugin_settings.hpp"
 
 namespace simbi_cli {
 
 using simbi::host::json;
+
+// A setting's schema in words: its type, default, bounds and allowed values.
+static std::string describe_setting(const json& s) {
+    std::string type = s.value("type", json("?")).is_string() ? s.value("type", "?") : "";
+    if (s.contains("type") && s["type"].is_array())
+        for (const auto& t : s["type"]) type += (type.empty() ? "" : " or ") + t.get<std::string>();
+    std::string out = type + ", default " + (s.contains("default") ? s["default"].dump() : "none");
+    for (const auto& [key, words] : std::vector<std::pair<const char*, const char*>>{
+             {"minimum", ">="}, {"exclusiveMinimum", ">"}, {"exclusive_minimum", ">"}, {"maximum", "<="}, {"exclusiveMaximum", "<"}, {"exclusive_maximum", "<"}})
+        if (s.contains(key)) out += std::string(", ") + words + " " + s[key].dump();
+    if (s.contains("enum")) out += ", one of " + s["enum"].dump();
+    if (s.contains("items") && s["items"].is_object()) {
+        const json& i = s["items"];
+        out += ", items " + i.value("type", "any");
+        if (i.contains("minimum")) out += " >= " + i["minimum"].dump();
+        if (i.contains("maximum")) out += " <= " + i["maximum"].dump();
+    }
+    if (s.contains("minItems") || s.contains("maxItems"))
+        out += ", " + s.value("minItems", json(0)).dump() + " to " + s.value("maxItems", json("any")).dump() + " items";
+    return out;
+}
 
 static json plugin_json(const simbi::host::PluginInfo& p, bool full) {
     json j = {{"id", p.id},
@@ -142,12 +164,11 @@ int cmd_plugins(const Args& args) {
                       << "  prior:       " << (p.default_prior_json.empty() ? "(none)" : p.default_prior_json) << "\n";
         }
         auto print_schema = [](const char* title, const std::string& text) {
-            json schema = json::parse(text);
+            const json schema = simbi::host::schema_properties(text);
             std::cout << "  " << title << ":" << (schema.empty() ? std::string(12 - std::strlen(title), ' ') + "(no keys)" : "") << "\n";
             for (auto it = schema.begin(); it != schema.end(); ++it)
-                std::cout << "    " << it.key() << " (" << it.value().value("type", "?") << ", default "
-                          << (it.value().contains("default") ? it.value()["default"].dump() : "none") << "): "
-                          << it.value().value("doc", "") << "\n";
+                std::cout << "    " << it.key() << " (" << describe_setting(it.value()) << "): "
+                          << it.value().value("description", it.value().value("doc", "")) << "\n";
         };
         print_schema("config", p.config_schema_json);
         if (!p.training_schema_json.empty()) print_schema("training", p.training_schema_json);

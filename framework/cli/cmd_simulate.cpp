@@ -2,19 +2,34 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "commands.hpp"
 #include "common.hpp"
 #include "simbi_host/core/errors.hpp"
+#include "simbi_host/pipeline/invalid_rows.hpp"
 #include "simbi_host/pipeline/plan.hpp"
 #include "simbi_host/core/process_guard.hpp"
 #include "simbi_host/core/safe_files.hpp"
 #include "simbi_host/pipeline/simulate_stage.hpp"
 #include "simbi_host/pipeline/simulation_engine.hpp"
 #include "simbi_host/plugins/simulator_instance.hpp"
+#include "simbi_host/store/artifact.hpp"
 
 namespace simbi_cli {
+
+static void write_at_csv(const std::string& out, const simbi::host::ChunkRows& result, uint64_t k);
+
+// The manifest as written, less its observation (whose file need not exist for --at).
+static simbi::host::Manifest load_manifest_without_observation(const std::string& path, const std::vector<std::string>& sets) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw simbi::host::UsageError(path + ": cannot read the manifest");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    simbi::host::json doc = simbi::host::parse_json_strict(text, path);
+    if (doc.is_object()) doc.erase("observation");
+    return simbi::host::load_manifest_text(doc.dump(), path, sets);
+}
 
 // simbi simulate MANIFEST --at '[theta...]' [--rows N] [--out FILE.csv]: the simulator's output at one
 // theta, for authors checking a simulator; rows are kept whatever their validity, with a column
@@ -49,6 +64,23 @@ static int simulate_at(const simbi::host::Manifest& m, const simbi::host::Plugin
         engine.run(0, rows, result);
     }
     const uint64_t k = info.output_dim;
+    if (!out.empty() && file_format(out, "--out") == "h5") {
+        std::vector<std::string> names;
+        for (uint64_t j = 0; j < k; ++j) names.push_back("x_" + std::to_string(j + 1));
+        result.x.resize(result.kept * k);
+        write_table_h5(out, "x", "output_names", names, result.x,
+                       {{"theta", a.dump()}, {"seed", m.simulation.seed}, {"rows", rows}, {"valid_rows", result.kept}, {"simulator", info.id}});
+    } else {
+        write_at_csv(out, result, k);
+    }
+    std::fprintf(stderr, "%llu of %llu rows valid at theta = %s (seed %llu)%s%s\n", (unsigned long long)result.kept, (unsigned long long)rows,
+                 a.dump().c_str(), (unsigned long long)m.simulation.seed, out.empty() ? "" : "; written to ", out.c_str());
+    return 0;
+}
+
+// The rows as CSV, into `out` or on stdout.
+static void write_at_csv(const std::string& out, const simbi::host::ChunkRows& result, uint64_t k) {
+    using namespace simbi::host;
     std::unique_ptr<AtomicFile> file = out.empty() ? nullptr : std::make_unique<AtomicFile>(out);
     std::FILE* f = file ? file->stream() : stdout;
     for (uint64_t j = 0; j < k; ++j) std::fprintf(f, "%sx_%llu", j ? "," : "", (unsigned long long)(j + 1));
@@ -58,9 +90,6 @@ static int simulate_at(const simbi::host::Manifest& m, const simbi::host::Plugin
         std::fprintf(f, "\n");
     }
     if (file) file->commit();
-    std::fprintf(stderr, "%llu of %llu rows valid at theta = %s (seed %llu)%s%s\n", (unsigned long long)result.kept, (unsigned long long)rows,
-                 a.dump().c_str(), (unsigned long long)m.simulation.seed, out.empty() ? "" : "; written to ", out.c_str());
-    return 0;
 }
 
 int cmd_simulate(const Args& args) {
@@ -86,8 +115,10 @@ int cmd_simulate(const Args& args) {
     if (vm.count("budget")) sets.push_back("simulation.budget=" + std::to_string(parse_count_flag(budget, "--budget", 1, simbi::host::kMaxBudget)));
     if (vm.count("seed")) sets.push_back("simulation.seed=" + std::to_string(parse_count_flag(seed, "--seed", 0, UINT64_MAX)));
     if (vm.count("threads")) sets.push_back("simulation.threads=" + std::to_string(parse_count_flag(threads, "--threads", 0, 1024)));
-    simbi::host::Manifest m = simbi::host::load_manifest(manifest_path, sets);
-    if (vm.count("out")) m.simulation.store = std::filesystem::absolute(out).lexically_normal().string();
+    if (vm.count("out")) file_format(out, "--out", vm.count("at") > 0);
+    // At one theta, the manifest's observation plays no part: it is not read.
+    simbi::host::Manifest m = vm.count("at") ? load_manifest_without_observation(manifest_path, sets) : simbi::host::load_manifest(manifest_path, sets);
+    if (vm.count("out") && !vm.count("at")) m.simulation.store = std::filesystem::absolute(out).lexically_normal().string();
 
     simbi::host::PluginRegistry registry(flags.options(m.plugin_paths, m.allow_unsafe_plugins));
     warn_problems(registry);
@@ -100,7 +131,8 @@ int cmd_simulate(const Args& args) {
     simbi::host::SimulateOptions so;
     so.quiet = vm.count("quiet") > 0;
     so.force = vm.count("force") > 0;
-    auto r = simbi::host::run_simulation(simbi::host::plan_run(m, registry, host, simbi::host::PlanScope::Simulation).simulation, host, so);
+    const simbi::host::RunPlan plan = simbi::host::plan_run(m, registry, host, simbi::host::PlanScope::Simulation);
+    auto r = simbi::host::run_simulation(plan.simulation, host, so);
     if (r.reused) {
         std::cout << r.store << " is up to date (" << r.totals.kept << " rows); use --force to simulate again\n";
         return 0;
@@ -116,6 +148,8 @@ int cmd_simulate(const Args& args) {
     std::printf(") in %.2f s, %.0f simulations/s%s\n", r.seconds, r.seconds > 0 ? double(r.totals.simulated) / r.seconds : 0.0,
                 r.resumed ? " (resumed)" : "");
     if (r.isolation.is_object() && r.isolation.value("failed_batches", uint64_t(0)) > 0) std::cout << "isolation: " << r.isolation.dump() << "\n";
+    const std::string warning = simbi::host::test_invalid_rows(plan.simulation, r.totals, r.store).warning();
+    if (!warning.empty()) std::cerr << warning << "\n";
     return 0;
 }
 

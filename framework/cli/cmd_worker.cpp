@@ -68,7 +68,7 @@ int cmd_worker(const Args& args) {
         std::memcpy(&n, head + 28, 8);
         if (n > (uint64_t(1) << 24)) throw simbi::host::RunError("worker: a batch of " + std::to_string(n) + " rows is too large");
         theta.resize(n * d);
-        std::fill_n(x.reserve(n * k), n * k, 0.0);
+        simbi::host::fill_unwritten(x.reserve(n * k), n * k);  // the host finds what the plugin left unwritten
         x.set_rows(first, first + n - 1);
         valid.assign(n, 0);
         if (!wk::read_all(in, theta.data(), theta.size() * sizeof(double))) return 1;

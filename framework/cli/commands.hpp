@@ -21,5 +21,6 @@ int cmd_diagnose(const Args& args);
 int cmd_c2st(const Args& args);
 int cmd_report(const Args& args);
 int cmd_worker(const Args& args);
+int cmd_config(const Args& args);
 
 }  // namespace simbi_cli

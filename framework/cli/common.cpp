@@ -1,5 +1,7 @@
 #include "common.hpp"
 
+#include <cctype>
+
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -7,6 +9,7 @@
 
 #include "simbi_host/core/errors.hpp"
 #include "simbi_host/core/json_reader.hpp"
+#include "simbi_host/pipeline/lab_config.hpp"
 
 namespace simbi_cli {
 
@@ -21,6 +24,7 @@ simbi::host::RegistryOptions PluginFlags::options(const std::vector<std::string>
     simbi::host::RegistryOptions o;
     for (const auto& p : paths) o.first_paths.push_back(std::filesystem::absolute(p).string());
     for (const auto& p : manifest_paths) o.first_paths.push_back(p);
+    for (const auto& p : simbi::host::lab_config().plugin_paths) o.first_paths.push_back(p);
     o.allow_unsafe = allow_unsafe || manifest_allows_unsafe;
     return o;
 }
@@ -38,6 +42,14 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
         throw simbi::host::UsageError(std::string(e.what()) + "\nusage: " + usage + " (see --help)");
     }
     return true;
+}
+
+std::string file_format(const std::string& path, const std::string& flag, bool csv_allowed) {
+    std::string ext = std::filesystem::path(path).extension().string();
+    for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+    if (ext == ".h5" || ext == ".hdf5") return "h5";
+    if (ext == ".csv" && csv_allowed) return "csv";
+    throw simbi::host::UsageError(flag + " " + path + ": the extension names the format: " + (csv_allowed ? ".csv or .h5" : ".h5 (HDF5)"));
 }
 
 uint64_t parse_count_flag(const std::string& text, const std::string& flag, uint64_t min, uint64_t max) {

@@ -26,6 +26,11 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
 // flag ("--budget -1" is an error, not 2^64 - 1).
 uint64_t parse_count_flag(const std::string& text, const std::string& flag, uint64_t min, uint64_t max);
 
+// A file's format from its extension: "csv" (.csv) or "h5" (.h5, .hdf5), among those allowed;
+// any other extension is a UsageError naming the flag, never a file of one format under another's
+// name.
+std::string file_format(const std::string& path, const std::string& flag, bool csv_allowed = true);
+
 // Prints the registry's problems as warnings on stderr.
 void warn_problems(const simbi::host::PluginRegistry& registry);
 

@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "simbi_host/core/errors.hpp"
 #include "simbi_host/plugins/host_services.hpp"
+#include "simbi_host/plugins/plugin_registry.hpp"
 #include "simbi_host/core/process_guard.hpp"
 
 namespace {
@@ -21,14 +22,14 @@ const char* kUsage =
     "commands:\n"
     "  plugins list [--json]            list the plugins found on the search path\n"
     "  plugins info ID [--json]         show one plugin's descriptor\n"
-    "  plugins check LIB [--json]       run the conformance checks on one plugin library\n"
+    "  plugins check FILE [--json]      run the conformance checks on one plugin library or .bridge.json\n"
     "  plugins verify MANIFEST          check that every plugin a manifest names matches its sha256 pin\n"
     "  plugins describe LIB [--out F]   write a library's descriptor file (done at build time)\n"
-    "  new simulator NAME [--lang c|cpp]\n"
-    "                                   write a buildable plugin folder from the SDK's templates\n"
+    "  new simulator|estimator|diagnostic|bridge NAME [--lang c|cpp|fortran]\n"
+    "                                   write a plugin folder that builds and passes plugins check\n"
     "  simulate MANIFEST [--budget N] [--threads N] [--seed S] [--out FILE] [--force]\n"
     "                                   simulate the manifest's dataset into an HDF5 store\n"
-    "  simulate MANIFEST --at '[THETA]' [--rows N] [--out F.csv]\n"
+    "  simulate MANIFEST --at '[THETA]' [--rows N] [--out F.csv|F.h5]\n"
     "                                   simulate N rows at one fixed theta (to check a simulator)\n"
     "  dataset info FILE [--json]       describe a stored dataset\n"
     "  dataset verify FILE              check a store's shapes and checksums\n"
@@ -43,7 +44,8 @@ const char* kUsage =
     "                                   run diagnostics (coverage, sbc, tarp, ppc, ...) on a saved run\n"
     "  report RUN_DIR                   write RUN_DIR/report.html and its plots as SVG files\n"
     "  c2st REFERENCE.csv SAMPLES.csv   classifier two-sample test of two sample files\n"
-    "  --version                        print the versions of simbi and its ABI\n"
+    "  config show [--json]             the lab settings in effect and the files they came from\n"
+    "  --version                        print the versions of simbi, its ABI, build and LibTorch\n"
     "\n"
     "exit codes: 0 ok, 1 the run failed, 2 usage or manifest error\n";
 
@@ -61,14 +63,18 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (cmd == "--version") {
-        std::cout << "simbi " << SIMBI_VERSION_STRING << " (plugin ABI " << SIMBI_ABI_MAJOR << "." << SIMBI_ABI_MINOR << ")\n";
+        std::cout << "simbi " << SIMBI_VERSION_STRING << "\n"
+                  << "  plugin ABI:  " << SIMBI_ABI_MAJOR << "." << SIMBI_ABI_MINOR << "\n"
+                  << "  build type:  " << (*SIMBI_BUILD_TYPE ? SIMBI_BUILD_TYPE : "unspecified") << "\n"
+                  << "  LibTorch:    " << SIMBI_TORCH_VERSION << " (estimator and diagnostic plugins; the host links none)\n"
+                  << "  installed:   " << simbi::host::install_prefix() << "\n";
         return 0;
     }
     static const std::map<std::string, int (*)(const Args&)> commands = {
         {"plugins", &cmd_plugins}, {"simulate", &cmd_simulate}, {"dataset", &cmd_dataset},
         {"run", &cmd_run},         {"sample", &cmd_sample},     {"log-prob", &cmd_log_prob}, {"artifact", &cmd_artifact}, {"new", &cmd_new},
         {"diagnose", &cmd_diagnose}, {"c2st", &cmd_c2st},         {"report", &cmd_report},
-        {"worker", &cmd_worker}};
+        {"worker", &cmd_worker},     {"config", &cmd_config}};
     auto it = commands.find(cmd);
     if (it == commands.end()) {
         std::cerr << "simbi: unknown command '" << cmd << "'\n\n" << kUsage;

@@ -105,6 +105,17 @@ inline std::vector<double> draws_for_pairs(const simbi::DiagnosticContext& ctx, 
 }
 
 // The default grid of credibility levels: 0.05, 0.10, ..., 0.95, 0.99.
+// The settings the calibration diagnostics share, declared once.
+inline simbi::Option pairs_option(long long dflt) {
+    return simbi::Option::integer(dflt).minimum(1).maximum(1000000).doc("held-out pairs (theta*, x*)");
+}
+inline simbi::Option draws_option(long long dflt, const std::string& doc) {
+    return simbi::Option::integer(dflt).minimum(1).maximum(1000000).doc(doc);
+}
+inline simbi::Option band_option(const std::string& where) {
+    return simbi::Option::number(0.99).above(0).below(1).doc("probability of the binomial band " + where);
+}
+
 inline std::vector<double> default_levels() {
     std::vector<double> l;
     for (int i = 1; i <= 19; ++i) l.push_back(0.05 * i);

@@ -55,16 +55,6 @@ Tensor MadeImpl::forward(const Tensor& u, const Tensor& c) {
 
 namespace {
 
-// The element-wise transforms an autoregressive flow can use, by name. Each gets `params(bins)`
-// numbers per dimension from the MADE and maps u to z (inverse = false, with log|dz/du| summed
-// over dimensions) or z back to u (inverse = true; the log-determinant is then not needed).
-// Adding a flow is adding a row.
-struct FlowKind {
-    const char* name;
-    int64_t (*params)(int64_t bins);
-    std::pair<Tensor, Tensor> (*apply)(const Tensor& u, const Tensor& params, int64_t bins, double bound, bool inverse);
-};
-
 // MAF (Papamakarios et al. 2017): z = (u - shift) exp(-log_scale), the scale soft-clamped to e^±3.
 std::pair<Tensor, Tensor> affine(const Tensor& u, const Tensor& params, int64_t, double, bool inverse) {
     Tensor shift = params.select(-1, 0), log_scale = 3.0 * torch::tanh(params.select(-1, 1) / 3.0);
@@ -79,21 +69,17 @@ std::pair<Tensor, Tensor> spline(const Tensor& u, const Tensor& params, int64_t 
     return {r.first, r.second.sum(1)};
 }
 
-const FlowKind kFlowKinds[] = {
-    {"maf", [](int64_t) -> int64_t { return 2; }, &affine},
-    {"nsf", [](int64_t bins) -> int64_t { return 3 * bins - 1; }, &spline},
-};
+}  // namespace
 
-const FlowKind& flow_kind(const std::string& name) {
-    std::string names;
-    for (const auto& k : kFlowKinds) {
-        if (name == k.name) return k;
-        names += std::string(names.empty() ? "" : ", ") + k.name;
-    }
-    throw std::invalid_argument("flow must be one of " + names + ", not '" + name + "'");
+const std::vector<FlowKind>& flow_kinds() {
+    static const std::vector<FlowKind> kinds = {
+        {"maf", "affine (MAF, Papamakarios et al. 2017)", [](int64_t) -> int64_t { return 2; }, &affine},
+        {"nsf", "rational-quadratic splines (NSF, Durkan et al. 2019)", [](int64_t bins) -> int64_t { return 3 * bins - 1; }, &spline},
+    };
+    return kinds;
 }
 
-}  // namespace
+const FlowKind& flow_kind(const std::string& name) { return find_kind(flow_kinds(), name, "flow"); }
 
 AutoregressiveTransformImpl::AutoregressiveTransformImpl(const std::string& kind, int64_t dim, int64_t context,
                                                          const std::vector<int64_t>& hidden, int64_t bins, double bound,
@@ -159,19 +145,9 @@ Tensor AutoregressiveTransformImpl::inverse(const Tensor& z, const Tensor& c) {
 
 // ---- flows
 
-json flow_spec(const simbi::Config& c, const std::string& default_flow) {
-    json s;
-    s["flow"] = c.string("flow", default_flow);
-    s["transforms"] = c.integer("transforms", 5);
-    s["hidden"] = int_list(c, "hidden", {64, 64});
-    s["bins"] = c.integer("bins", 8);
-    s["bound"] = c.number("bound", 5.0);
-    flow_kind(s["flow"].get<std::string>());  // throws for an unknown name, listing the known ones
-    const int64_t transforms = s["transforms"].get<int64_t>(), bins = s["bins"].get<int64_t>();
-    const double bound = s["bound"].get<double>();
-    if (transforms < 1 || transforms > 100 || bins < 2 || bins > 1024 || !(bound > 0) || !std::isfinite(bound))
-        throw std::invalid_argument("transforms from 1 to 100, bins from 2 to 1024 and a finite bound > 0 are required");
-    return s;
+json flow_spec(const simbi::Config& c) {
+    return {{"flow", c.string("flow")}, {"transforms", c.integer("transforms")}, {"hidden", int_list(c, "hidden")},
+            {"bins", c.integer("bins")}, {"bound", c.number("bound")}};
 }
 
 ConditionalFlowImpl::ConditionalFlowImpl(const json& s, int64_t dim, int64_t context) : spec(s), dim_(dim) {

@@ -10,8 +10,28 @@ torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, i
 // Linear(in, width), `blocks` residual blocks of two layers each, Linear(width, out).
 torch::nn::Sequential make_residual_mlp(int64_t in, int64_t width, int64_t blocks, int64_t out);
 
-// An embedding of x: identity ("none"), an MLP, or a 1-D CNN for time series (x seen as
-// [channels, length]). Its output width is features().
+// The networks of a classifier or a field, by name: "mlp" (widths `hidden`) and "residual"
+// (one block per entry of `hidden`, all of one width). check() refuses settings it cannot build.
+struct NetworkKind {
+    std::string name, doc;
+    void (*check)(const std::vector<int64_t>& hidden, double dropout);
+    torch::nn::Sequential (*make)(int64_t in, const std::vector<int64_t>& hidden, int64_t out, double dropout);
+};
+const std::vector<NetworkKind>& network_kinds();
+const NetworkKind& network_kind(const std::string& name);
+
+// The embeddings of x, by the spec's "type": identity ("none"), an MLP, or a 1-D CNN for time
+// series (x seen as [channels, length]). make() builds the network (none for the identity) and
+// sets the output width `features`; a kind with `series` sees x as [batch, channels, length].
+struct EmbeddingKind {
+    std::string name, doc;
+    bool series;
+    torch::nn::Sequential (*make)(const json& spec, int64_t x_dim, int64_t channels, int64_t& features);
+};
+const std::vector<EmbeddingKind>& embedding_kinds();
+
+// An embedding of x as its spec asks ({"type": ..., "hidden", "features", "channels"}). Its
+// output width is features().
 struct EmbeddingImpl : torch::nn::Module {
     EmbeddingImpl(const json& spec, int64_t x_dim);
     // Checks what can be checked before x's dimension is known; throws std::invalid_argument.
@@ -21,7 +41,7 @@ struct EmbeddingImpl : torch::nn::Module {
     json spec;
 
 private:
-    std::string type_;
+    const EmbeddingKind* kind_;
     int64_t features_, channels_ = 1;
     torch::nn::Sequential net_{nullptr};
 };
@@ -40,6 +60,17 @@ private:
     int64_t dim_, params_;
 };
 TORCH_MODULE(Made);
+
+// The element-wise transforms an autoregressive flow can use, by name. Each gets `params(bins)`
+// numbers per dimension from the MADE and maps u to z (inverse = false, with log|dz/du| summed
+// over dimensions) or z back to u (inverse = true; the log-determinant is then not needed).
+struct FlowKind {
+    std::string name, doc;
+    int64_t (*params)(int64_t bins);
+    std::pair<Tensor, Tensor> (*apply)(const Tensor& u, const Tensor& params, int64_t bins, double bound, bool inverse);
+};
+const std::vector<FlowKind>& flow_kinds();
+const FlowKind& flow_kind(const std::string& name);
 
 // One autoregressive transform u -> z with log|dz/du|, and its inverse.
 //   "maf": affine, z_i = (u_i - m_i) exp(-a_i)                         (Papamakarios et al. 2017)
@@ -83,14 +114,17 @@ private:
 };
 TORCH_MODULE(ConditionalFlow);
 
-// The config keys shared by several estimators, declared once for their descriptors.
+// The settings several estimators share, each declared once with its bounds; the readers take
+// the values the host already checked against those declarations.
 void declare_flow_options(simbi::Info& info, const std::string& default_flow);
-void declare_sampler_options(simbi::Info& info);
+// The flow settings: flow (a name of flow_kinds()), transforms, hidden, bins, bound.
+json flow_spec(const simbi::Config& c);
+void declare_embedding_option(simbi::Info& info);
+json read_embedding(const simbi::Config& c);
 // The runtime options (threads, memory_mb), and the data-parallel training every neural
 // estimator has through fit().
 void declare_runtime_options(simbi::Info& info);
-
-// The flow settings from an estimator config: flow (maf|nsf), transforms, hidden, bins, bound.
-json flow_spec(const simbi::Config& c, const std::string& default_flow = "nsf");
+// Hidden widths: a list of 1 to 64 integers from 1 to 16384.
+simbi::Option widths_option(std::vector<long long> widths, const std::string& doc);
 
 }  // namespace simbi::nn

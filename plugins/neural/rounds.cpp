@@ -14,34 +14,31 @@
 namespace simbi::nn {
 
 RoundsConfig RoundsConfig::take_from(json& training) {
+    TrainingConfig::check(training);
     RoundsConfig c;
     auto take = [&](const char* key, auto& field) {
         if (!training.contains(key)) return;
-        const json v = training[key];
+        field = training[key].get<std::remove_reference_t<decltype(field)>>();
         training.erase(key);
-        if (!v.is_number()) throw std::invalid_argument(std::string("training setting '") + key + "' must be a number");
-        field = v.get<std::remove_reference_t<decltype(field)>>();
     };
     take("rounds", c.rounds);
     take("round_budget", c.round_budget);
     take("truncation_quantile", c.truncation_quantile);
     take("max_candidates", c.max_candidates);
-    if (c.rounds < 1 || c.rounds > 100) throw std::invalid_argument("training setting 'rounds' must be in 1..100");
-    if (!(c.truncation_quantile > 0 && c.truncation_quantile < 0.5)) throw std::invalid_argument("training setting 'truncation_quantile' must be in (0, 0.5)");
-    if (c.max_candidates < 1 || c.max_candidates > 1000000) throw std::invalid_argument("training setting 'max_candidates' must be in 1..1000000");
-    if (c.round_budget > (uint64_t(1) << 40)) throw std::invalid_argument("training setting 'round_budget' must be at most 2^40");
     return c;
 }
 
 void RoundsConfig::declare(simbi::Info& info) {
-    info.training_option("rounds", "integer", "1", "sequential rounds in all (TSNPE); 1 is amortized, later rounds need an observation",
-                         "\"minimum\": 1, \"maximum\": 100")
-        .training_option("round_budget", "integer", "0", "simulations in each later round; 0: the first round's rows",
-                         "\"minimum\": 0, \"maximum\": 1099511627776")
-        .training_option("truncation_quantile", "number", "0.0001", "posterior mass left outside each round's region",
-                         "\"exclusive_minimum\": 0, \"exclusive_maximum\": 0.5")
-        .training_option("max_candidates", "integer", "1000", "prior draws tried per accepted parameter, at most",
-                         "\"minimum\": 1, \"maximum\": 1000000");
+    using simbi::Option;
+    const RoundsConfig d;
+    info.training_option("rounds", Option::integer(d.rounds).minimum(1).maximum(100).doc(
+                                       "sequential rounds in all (TSNPE); 1 is amortized, later rounds need an observation"))
+        .training_option("round_budget", Option::integer((long long)d.round_budget).minimum(0).maximum(double(uint64_t(1) << 40)).doc(
+                                             "simulations in each later round; 0: the first round's rows"))
+        .training_option("truncation_quantile", Option::number(d.truncation_quantile).above(0).below(0.5).doc(
+                                                    "posterior mass left outside each round's region"))
+        .training_option("max_candidates", Option::integer((long long)d.max_candidates).minimum(1).maximum(1000000).doc(
+                                               "prior draws tried per accepted parameter, at most"));
 }
 
 double hpd_threshold(std::vector<double> lp, double quantile) {

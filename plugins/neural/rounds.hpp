@@ -12,8 +12,8 @@ struct RoundsConfig {
     double truncation_quantile = 1e-4;  // posterior mass left outside the region
     uint64_t max_candidates = 1000;     // prior draws tried per accepted one, at most
 
-    // Takes the round keys out of a training object (the rest is TrainingConfig's); a value out
-    // of range throws, naming it.
+    // Checks a training object (TrainingConfig::check) and takes the round keys out of it (the
+    // rest is TrainingConfig's).
     static RoundsConfig take_from(json& training);
     static void declare(simbi::Info& info);
 };

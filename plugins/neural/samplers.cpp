@@ -6,22 +6,30 @@
 
 namespace simbi::nn {
 
-// The same checks for a config and for a saved artifact.
+// A saved artifact's sampler settings, checked as the declarations check a config.
 static SamplerConfig checked(SamplerConfig s) {
-    if (s.method != "mh" && s.method != "slice" && s.method != "sir") throw std::invalid_argument("sampler must be mh, slice or sir");
+    find_kind(sampler_kinds(), s.method, "sampler");
     if (s.chains < 1 || s.warmup < 0 || s.thin < 0 || s.sir_factor < 1)
         throw std::invalid_argument("chains >= 1, warmup >= 0, thin >= 0 and sir_factor >= 1 are required");
     return s;
 }
 
+void SamplerConfig::declare(simbi::Info& info) {
+    info.option("sampler", kind_option(sampler_kinds(), "mh").doc("posterior sampler: " + kind_choices(sampler_kinds())))
+        .option("chains", simbi::Option::integer(1000).minimum(1).maximum(1 << 20).doc("parallel MCMC chains"))
+        .option("warmup", simbi::Option::integer(0).minimum(0).doc("warm-up steps (sweeps for slice); 0: max(100, 50 d) for d parameters"))
+        .option("thin", simbi::Option::integer(0).minimum(0).doc("keep every thin-th step; 0: max(5, d)"))
+        .option("sir_factor", simbi::Option::integer(20).minimum(1).doc("prior draws per kept state in sampling-importance-resampling"));
+}
+
 SamplerConfig SamplerConfig::from_config(const simbi::Config& c) {
     SamplerConfig s;
-    s.method = c.string("sampler", s.method);
-    s.chains = c.integer("chains", s.chains);
-    s.warmup = c.integer("warmup", s.warmup);
-    s.thin = c.integer("thin", s.thin);
-    s.sir_factor = c.integer("sir_factor", s.sir_factor);
-    return checked(s);
+    s.method = c.string("sampler");
+    s.chains = c.integer("chains");
+    s.warmup = c.integer("warmup");
+    s.thin = c.integer("thin");
+    s.sir_factor = c.integer("sir_factor");
+    return s;
 }
 
 json SamplerConfig::to_json() const {
@@ -169,7 +177,42 @@ Tensor slice(const GroupedLogTarget& log_target, Tensor x, int64_t n, const Samp
     return torch::cat(out, 1).narrow(1, 0, n);
 }
 
+// MCMC from SIR's initial states: chains of each group, interleaved so that neighbouring rows
+// are not from one chain. chain(): metropolis or slice.
+template <Tensor (*chain)(const GroupedLogTarget&, const Start&, int64_t, const SamplerConfig&, const Tensor&, at::Generator&)>
+Tensor run_chains(const GroupedLogTarget& log_target, const TorchPrior& prior, int64_t groups, int64_t n, const SamplerConfig& cfg,
+                  const Tensor& floor, at::Generator& gen) {
+    const int64_t d = prior.dim();
+    SamplerConfig c = cfg;
+    if (c.warmup == 0) c.warmup = std::max<int64_t>(100, 50 * d);
+    if (c.thin == 0) c.thin = std::max<int64_t>(5, d);
+    const int64_t chains = std::min(n, std::max((c.chains + groups - 1) / groups, kMinChainsPerGroup));
+    Start start = sir(log_target, prior, groups, chains * c.sir_factor, chains, floor, gen);
+    Tensor samples = chain(log_target, start, n, c, floor, gen);
+    Tensor order = std::get<1>(torch::rand({groups, n}, gen, samples.options()).sort(1));
+    return samples.gather(1, order.unsqueeze(2).expand({groups, n, d}));
+}
+
+Tensor slice_chains(const GroupedLogTarget& log_target, const Start& start, int64_t n, const SamplerConfig& c, const Tensor& floor, at::Generator& gen) {
+    return slice(log_target, start.x, n, c, floor, gen);
+}
+Tensor metropolis_chains(const GroupedLogTarget& log_target, const Start& start, int64_t n, const SamplerConfig& c, const Tensor& floor,
+                         at::Generator& gen) {
+    return metropolis(log_target, start, n, c, floor, gen);
+}
+
 }  // namespace
+
+const std::vector<SamplerKind>& sampler_kinds() {
+    static const std::vector<SamplerKind> kinds = {
+        {"mh", "adaptive Metropolis-Hastings (Haario et al. 2001) from SIR's initial states", &run_chains<&metropolis_chains>},
+        {"slice", "slice sampling (Neal 2003) from SIR's initial states", &run_chains<&slice_chains>},
+        {"sir", "sampling-importance-resampling from the prior alone",
+         [](const GroupedLogTarget& log_target, const TorchPrior& prior, int64_t groups, int64_t n, const SamplerConfig& cfg, const Tensor& floor,
+            at::Generator& gen) { return sir(log_target, prior, groups, n * cfg.sir_factor, n, floor, gen).x; }},
+    };
+    return kinds;
+}
 
 Tensor sample_posterior(const GroupedLogTarget& log_target, const TorchPrior& prior, int64_t groups, int64_t n, const SamplerConfig& cfg,
                         at::Generator& gen) {
@@ -179,16 +222,7 @@ Tensor sample_posterior(const GroupedLogTarget& log_target, const TorchPrior& pr
     // A millionth of the prior's variance on the proposal's diagonal: chains that SIR started at
     // one point still move, and adaptation takes over from there.
     Tensor floor = 1e-6 * prior.sample(1000, gen).var(0).clamp_min(1e-12);
-    if (cfg.method == "sir") return sir(log_target, prior, groups, n * cfg.sir_factor, n, floor, gen).x;
-    SamplerConfig c = cfg;
-    if (c.warmup == 0) c.warmup = std::max<int64_t>(100, 50 * d);
-    if (c.thin == 0) c.thin = std::max<int64_t>(5, d);
-    const int64_t chains = std::min(n, std::max((c.chains + groups - 1) / groups, kMinChainsPerGroup));
-    Start start = sir(log_target, prior, groups, chains * c.sir_factor, chains, floor, gen);
-    Tensor samples = c.method == "slice" ? slice(log_target, start.x, n, c, floor, gen) : metropolis(log_target, start, n, c, floor, gen);
-    // Interleave each group's chains so that neighbouring rows are not from one chain.
-    Tensor order = std::get<1>(torch::rand({groups, n}, gen, samples.options()).sort(1));
-    return samples.gather(1, order.unsqueeze(2).expand({groups, n, d}));
+    return find_kind(sampler_kinds(), cfg.method, "sampler").draw(log_target, prior, groups, n, cfg, floor, gen);
 }
 
 McmcEstimator::McmcEstimator(std::string id, std::string version, const simbi::Config& c, const simbi_host* host, uint64_t stream)

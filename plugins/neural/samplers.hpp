@@ -7,10 +7,11 @@
 namespace simbi::nn {
 
 struct SamplerConfig {
-    std::string method = "mh";  // mh | slice | sir
+    std::string method = "mh";  // a name of sampler_kinds()
     // warmup and thin 0: chosen from the dimension d, max(100, 50 d) and max(5, d), since chains
     // need longer to forget their start and to decorrelate in more dimensions.
     int64_t chains = 1000, warmup = 0, thin = 0, sir_factor = 20;
+    static void declare(simbi::Info& info);  // the settings sampler, chains, warmup, thin, sir_factor
     static SamplerConfig from_config(const simbi::Config& c);
     json to_json() const;
     static SamplerConfig from_json(const json& j);
@@ -29,5 +30,14 @@ Tensor sample_posterior(const GroupedLogTarget& log_target, const TorchPrior& pr
                         at::Generator& gen);
 
 constexpr int64_t kMinChainsPerGroup = 64;
+
+// The samplers, by name: each draws [G, n, d] from G targets, given the floor of its proposals'
+// variances.
+struct SamplerKind {
+    std::string name, doc;
+    Tensor (*draw)(const GroupedLogTarget& log_target, const TorchPrior& prior, int64_t groups, int64_t n, const SamplerConfig& cfg,
+                   const Tensor& floor, at::Generator& gen);
+};
+const std::vector<SamplerKind>& sampler_kinds();
 
 }  // namespace simbi::nn

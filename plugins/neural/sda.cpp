@@ -13,17 +13,17 @@ namespace {
 // The window's noise network that SdaSettings::network names, on `in` = (2k + 1) D inputs.
 struct NoiseNetwork {
     TimeMlp mlp{nullptr};
-    TimeResMlp resmlp{nullptr};
+    TimeResMlp residual{nullptr};
 
     NoiseNetwork() = default;
     NoiseNetwork(const SdaSettings& s, int64_t in) {
-        if (s.network == "resmlp") resmlp = TimeResMlp(in, s.hidden.at(0), int64_t(s.hidden.size()));
+        if (s.network == "residual") residual = TimeResMlp(in, s.hidden.at(0), int64_t(s.hidden.size()));
         else mlp = TimeMlp(in, 0, s.hidden);
     }
-    explicit operator bool() const { return mlp || resmlp; }
-    torch::nn::Module& module() const { return mlp ? static_cast<torch::nn::Module&>(*mlp.ptr()) : *resmlp.ptr(); }
+    explicit operator bool() const { return mlp || residual; }
+    torch::nn::Module& module() const { return mlp ? static_cast<torch::nn::Module&>(*mlp.ptr()) : *residual.ptr(); }
     // e(t, windows [B, (2k+1) D]): the predicted noise.
-    Tensor operator()(const Tensor& t, const Tensor& w) const { return mlp ? mlp.ptr()->forward(t, w, torch::zeros({w.size(0), 0})) : resmlp.ptr()->forward(t, w); }
+    Tensor operator()(const Tensor& t, const Tensor& w) const { return mlp ? mlp.ptr()->forward(t, w, torch::zeros({w.size(0), 0})) : residual.ptr()->forward(t, w); }
 };
 }  // namespace
 
@@ -40,8 +40,8 @@ TrajectoryScore::TrajectoryScore(int64_t state_dim, const SdaSettings& settings)
     impl_->k = settings.k;
     impl_->settings = settings;
     Diffusion::check_time_sampling(settings.time_sampling);
-    if (settings.network != "mlp" && settings.network != "resmlp")
-        throw std::invalid_argument("network must be mlp or resmlp, not '" + settings.network + "'");
+    if (settings.network != "mlp" && settings.network != "residual")
+        throw std::invalid_argument("network must be mlp or residual, not '" + settings.network + "'");
     if (settings.hidden.empty()) throw std::invalid_argument("hidden needs at least one width");
 }
 
@@ -103,7 +103,7 @@ void TrajectoryScore::save(const std::string& dir, const json& provenance) const
     // that load() refuses rather than one that describes other weights.
     const json j = {{"format", kScoreFormat}, {"version", kScoreVersion}, {"state_dim", m.d}, {"k", m.k},
                     {"network", m.settings.network}, {"hidden", m.settings.hidden}, {"mean", as_list(m.mean)}, {"std", as_list(m.std)},
-                    {"weights_sha256", file_sha256(dir + "/weights.pt.tmp")}, {"provenance", provenance}};
+                    {"weights_sha256", sha256_file(dir + "/weights.pt.tmp")}, {"provenance", provenance}};
     fs::rename(dir + "/weights.pt.tmp", dir + "/weights.pt");
     write_json(dir + "/score.json.tmp", j);
     fs::rename(dir + "/score.json.tmp", dir + "/score.json");
@@ -123,7 +123,7 @@ json TrajectoryScore::load(const std::string& dir) {
     expect("k", m.k);
     expect("network", m.settings.network);
     expect("hidden", m.settings.hidden);
-    if (file_sha256(dir + "/weights.pt") != j.value("weights_sha256", ""))
+    if (sha256_file(dir + "/weights.pt") != j.value("weights_sha256", ""))
         throw std::invalid_argument(dir + "/weights.pt is not the file score.json describes (an interrupted save, or a copied file)");
     const Tensor mean = torch::tensor(j.at("mean").get<std::vector<double>>(), torch::kFloat32);
     const Tensor std = torch::tensor(j.at("std").get<std::vector<double>>(), torch::kFloat32);

@@ -21,7 +21,7 @@ struct Observation {
 struct SdaSettings {
     int64_t k = 2;                      // the window: 2k + 1 states
     std::vector<int64_t> hidden = {256, 256, 256};
-    // "mlp": an ELU MLP of widths `hidden` (TimeMlp); "resmlp": residual blocks of width
+    // "mlp": an ELU MLP of widths `hidden` (TimeMlp); "residual": residual blocks of width
     // hidden[0], one per entry of hidden, with a learned time embedding (TimeResMlp), as the paper.
     std::string network = "mlp";
     double weight_decay = 0;            // Adam's L2 term

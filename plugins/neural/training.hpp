@@ -14,6 +14,9 @@ struct TrainingConfig {
     double learning_rate = 1e-3;
     double validation_fraction = 0.1;
     int64_t patience = 20;
+    // Early stopping waits for at least this many epochs: a noisy loss (the vector-field
+    // estimators') can go patience epochs without a new best long before it has converged.
+    int64_t min_epochs = 0;
     int64_t max_epochs = 1000;
     double max_seconds = 1e9;
     double clip_norm = 5.0;
@@ -25,11 +28,12 @@ struct TrainingConfig {
     // Validation and the kept weights use an exponential moving average of the weights over
     // steps, w_avg <- a w_avg + (1 - a) w (Polyak and Juditsky 1992); 0: the weights themselves.
     double average = 0.0;
-    // The settings in `text` over `defaults` (an estimator's own defaults); an unknown key or a
-    // value out of range throws, naming it.
+    // The settings in `text` over `defaults` (an estimator's own defaults), checked.
     static TrainingConfig from_json(const std::string& text, const TrainingConfig& defaults);
     // Declares every key of the training object, with these defaults, in the plugin's descriptor.
     static void declare(simbi::Info& info, const TrainingConfig& defaults);
+    // Throws for an unknown key or a value outside its declared range, naming it.
+    static void check(const json& training);
     static TrainingConfig from_json(const std::string& text);
     json to_json() const;
     // n/16 clamped to [64, 256]: a small dataset still gets 16 steps an epoch, so early stopping

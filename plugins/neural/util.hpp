@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <simbi/estimator.hpp>
+#include <simbi/sha256.hpp>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,8 @@ private:
 };
 Tensor to_tensor(const double* data, int64_t rows, int64_t cols);
 void from_tensor(const Tensor& t, double* out);
-std::vector<int64_t> int_list(const simbi::Config& c, const std::string& key, std::vector<int64_t> fallback);
+// An integer list setting (its bounds declared with it, e.g. by widths_option).
+std::vector<int64_t> int_list(const simbi::Config& c, const std::string& key);
 
 // z-scoring with statistics from the training data.
 struct Standardizer {
@@ -55,8 +57,34 @@ void save_module(torch::nn::Module& m, const std::string& path);
 void load_module(torch::nn::Module& m, const std::string& path);
 void write_json(const std::string& path, const json& j);
 json read_json(const std::string& path);
-// SHA-256 of a file's bytes, in hex (libcrypto); throws if it cannot be read.
-std::string file_sha256(const std::string& path);
+// SHA-256 of a file's bytes, in hex: the SDK's one helper (simbi/sha256.hpp).
+using simbi::sha256_file;
 std::string torch_version();
+
+// The tables of kinds (flows, networks, embeddings, samplers): each a list of entries with a
+// `name` and a `doc`, found by name. A new kind is a new entry; the tests iterate over the tables.
+template <class Kind>
+const Kind& find_kind(const std::vector<Kind>& table, const std::string& name, const std::string& what) {
+    std::string names;
+    for (const auto& k : table) {
+        if (name == k.name) return k;
+        names += (names.empty() ? "" : ", ") + k.name;
+    }
+    throw std::invalid_argument(what + " must be one of " + names + ", not '" + name + "'");
+}
+// A setting that names a kind of the table.
+template <class Kind>
+simbi::Option kind_option(const std::vector<Kind>& table, const std::string& dflt) {
+    std::vector<std::string> names;
+    for (const auto& k : table) names.push_back(k.name);
+    return simbi::Option::choice(names, dflt);
+}
+// "a (doc) | b (doc)": the choices of a table, for an option's documentation.
+template <class Kind>
+std::string kind_choices(const std::vector<Kind>& table) {
+    std::string out;
+    for (const auto& k : table) out += (out.empty() ? "" : " | ") + k.name + " (" + k.doc + ")";
+    return out;
+}
 
 }  // namespace simbi::nn

@@ -15,6 +15,11 @@
 #include <string.h>
 
 static const char *param_names[] = {"v", "alpha"};
+/* The settings, declared once: the host checks a manifest against this schema before any work,
+ * and simbi_config_number reads a value or its default from it. */
+static const char *config_schema =
+    "{\"type\": \"object\", \"additionalProperties\": false, \"properties\": {"
+    "\"dt\": {\"type\": \"number\", \"default\": 0.001, \"exclusiveMinimum\": 0, \"maximum\": 0.1, \"description\": \"Euler time step [s]\"}}}";
 static simbi_descriptor descriptor;
 static int init_count = 0; /* init/deinit are reference-counted */
 
@@ -49,28 +54,6 @@ static simbi_status projectile_simulate(simbi_simulator *self, uint64_t n, const
     return SIMBI_OK;
 }
 
-/* Reads the one config key, "dt", from a flat JSON object; anything else is an error. */
-static int parse_config(const char *json, double *dt, simbi_error *err) {
-    const char *p = json ? json : "{}";
-    while (*p == ' ' || *p == '\n' || *p == '\t') ++p;
-    if (*p != '{') return simbi_error_set(err, SIMBI_ERROR, "config must be a JSON object"), 0;
-    ++p;
-    while (*p == ' ' || *p == '\n' || *p == '\t') ++p;
-    if (*p == '}') return 1;
-    if (strncmp(p, "\"dt\"", 4) != 0) return simbi_error_set(err, SIMBI_ERROR, "unknown config key (accepted: dt)"), 0;
-    p += 4;
-    while (*p == ' ' || *p == ':') ++p;
-    {
-        char *end = NULL;
-        *dt = strtod(p, &end);
-        if (end == p || !(*dt > 0.0 && *dt <= 0.1)) return simbi_error_set(err, SIMBI_ERROR, "dt must be a number in (0, 0.1]"), 0;
-        p = end;
-    }
-    while (*p == ' ' || *p == '\n' || *p == '\t') ++p;
-    if (*p != '}') return simbi_error_set(err, SIMBI_ERROR, "config: expected '}' after dt"), 0;
-    return 1;
-}
-
 static uint64_t factory_count(const simbi_factory *f) { (void)f; return 1; }
 
 static const simbi_descriptor *factory_descriptor(const simbi_factory *f, uint64_t index) {
@@ -81,11 +64,12 @@ static const simbi_descriptor *factory_descriptor(const simbi_factory *f, uint64
 static void *factory_create(const simbi_factory *f, const simbi_host *host, const char *id, const char *config_json,
                             simbi_error *err) {
     projectile *p;
-    double dt = 0.001;
+    double dt;
     (void)f;
     (void)host;
     if (!id || strcmp(id, descriptor.id) != 0) return simbi_error_set(err, SIMBI_ERROR, "unknown plugin id"), (void *)NULL;
-    if (!parse_config(config_json, &dt, err)) return NULL;
+    if (!simbi_config_check(config_json, config_schema, err)) return NULL;
+    if (simbi_config_number(config_json, config_schema, "dt", &dt) != 1) return simbi_error_set(err, SIMBI_ERROR, "no dt"), (void *)NULL;
     p = (projectile *)calloc(1, sizeof *p);
     if (!p) return simbi_error_set(err, SIMBI_ERROR, "out of memory"), (void *)NULL;
     p->dt = dt;
@@ -115,7 +99,7 @@ static simbi_status entry_init(const char *library_path, simbi_error *err) {
     descriptor.param_names = param_names;
     descriptor.output_dim = 1;
     descriptor.default_prior_json = "{\"type\": \"box_uniform\", \"low\": [10.0, 0.1], \"high\": [40.0, 1.4]}";
-    descriptor.config_schema_json = "{\"dt\": {\"type\": \"number\", \"default\": 0.001, \"doc\": \"Euler time step [s]\"}}";
+    descriptor.config_schema_json = config_schema;
     return SIMBI_OK;
 }
 

@@ -55,24 +55,21 @@ public:
     static simbi::Info info() {
         simbi::Info i("sample.linear_gaussian", "Linear-Gaussian posterior", SIMBI_KIND_ESTIMATOR);
         i.version("1.0.0").vendor("simbi samples").description("q(theta|x) = N(B^T [x, 1], S) from a least-squares regression of theta on x.");
-        i.option("ridge", "number", "1e-8", "added to the normal equations' diagonal, relative to its mean");
-        i.training_option("max_rows", "integer", "0", "regress on the first this many rows; 0: all");
+        i.option("ridge", simbi::Option::number(1e-8).minimum(0).doc("added to the normal equations' diagonal, relative to its mean"));
+        i.training_option("max_rows", simbi::Option::integer(0).minimum(0).doc("regress on the first this many rows; 0: all"));
         return i;
     }
 
-    LinearGaussian(const simbi::Config& c, const simbi_host*) : ridge_(c.number("ridge", 1e-8)) {
-        if (!(ridge_ >= 0)) throw std::invalid_argument("ridge must be non-negative");
-    }
+    LinearGaussian(const simbi::Config& c, const simbi_host*) : ridge_(c.number("ridge")) {}
 
     void train(const simbi_train_context& ctx) override {
         const simbi_batch_reader& data = *ctx.data;
         d_ = data.theta_dim;
         k_ = data.x_dim;
         uint64_t rows = data.rows;
-        simbi::Config settings(ctx.training_json ? ctx.training_json : "{}");
-        const long long max_rows = settings.integer("max_rows", 0);
-        settings.check_all_used();  // an unknown training setting is an error
-        if (max_rows < 0) throw std::invalid_argument("max_rows must be non-negative");
+        // Checked against the declarations: an unknown key or a value out of range throws.
+        const simbi::Config settings(ctx.training_json ? ctx.training_json : "{}", info().training_schema());
+        const long long max_rows = settings.integer("max_rows");
         if (max_rows > 0 && uint64_t(max_rows) < rows) rows = uint64_t(max_rows);
         const size_t p = k_ + 1;  // x and the intercept
         if (rows < p + 1) throw std::runtime_error("needs more rows than x has values, plus two");

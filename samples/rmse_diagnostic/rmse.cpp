@@ -18,15 +18,14 @@ public:
     static simbi::Info info() {
         simbi::Info i("sample.rmse", "Posterior-mean error", SIMBI_KIND_DIAGNOSTIC);
         i.version("1.0.0").vendor("simbi samples").description("RMSE of the posterior mean against held-out parameters, by the number of draws.");
-        i.option("pairs", "integer", "100", "held-out pairs (theta*, x*)").option("samples", "integer", "256", "posterior draws per pair");
+        i.option("pairs", simbi::Option::integer(100).minimum(1).maximum(100000).doc("held-out pairs (theta*, x*)"))
+            .option("samples", simbi::Option::integer(256).minimum(1).maximum(100000).doc("posterior draws per pair"));
         return i;
     }
 
     Rmse(const simbi::Config& c, const simbi_host*) {
-        pairs_ = c.integer("pairs", 100);
-        samples_ = c.integer("samples", 256);
-        if (pairs_ < 1 || pairs_ > 100000) throw std::invalid_argument("pairs must be in 1..100000");
-        if (samples_ < 1 || samples_ > 100000) throw std::invalid_argument("samples must be in 1..100000");
+        pairs_ = c.integer("pairs");
+        samples_ = c.integer("samples");
     }
 
     void run(const simbi::DiagnosticContext& ctx) override {

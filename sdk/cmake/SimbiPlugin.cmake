@@ -1,6 +1,6 @@
 # simbi_add_plugin(NAME SOURCES src... [OUTPUT_DIRECTORY dir] [NO_DESCRIPTOR])
 #   Builds a simbi plugin library simbi_<NAME>.so that exports only the entry symbol, links what
-#   the SDK's headers need, and writes its descriptor file simbi_<NAME>.simbi.json beside it
+#   the SDK's headers need (and, for Fortran sources, compiles the SDK's Fortran module in), and writes its descriptor file simbi_<NAME>.simbi.json beside it
 #   (`simbi plugins describe`), from which simbi lists and plans without loading the library.
 #   NO_DESCRIPTOR leaves the file out: simbi then describes the library in a child process.
 # simbi_install_plugin(NAME [DESTINATION dir])
@@ -20,8 +20,26 @@ endfunction()
 
 function(simbi_add_plugin name)
   cmake_parse_arguments(ARG "NO_DESCRIPTOR" "OUTPUT_DIRECTORY" "SOURCES" ${ARGN})
-  add_library(${name} MODULE ${ARG_SOURCES})
+  # A Fortran plugin gets the SDK's module (simbi.f90) and its C half (simbi_fortran.c), built
+  # with the plugin's own compilers (project(... LANGUAGES Fortran C)).
+  set(sources ${ARG_SOURCES})
+  set(fortran OFF)
+  foreach(source IN LISTS ARG_SOURCES)
+    if(source MATCHES "\\.[fF](90|95|03|08)$")
+      set(fortran ON)
+    endif()
+  endforeach()
+  if(fortran)
+    if(NOT SIMBI_FORTRAN_DIR OR NOT EXISTS "${SIMBI_FORTRAN_DIR}/simbi.f90")
+      message(FATAL_ERROR "simbi_add_plugin(${name}): Fortran sources, but the SDK's Fortran module was not found (SIMBI_FORTRAN_DIR)")
+    endif()
+    list(APPEND sources "${SIMBI_FORTRAN_DIR}/simbi.f90" "${SIMBI_FORTRAN_DIR}/simbi_fortran.c")
+  endif()
+  add_library(${name} MODULE ${sources})
   target_link_libraries(${name} PRIVATE simbi::sdk)
+  if(fortran)
+    set_target_properties(${name} PROPERTIES Fortran_MODULE_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}/${name}_modules" LINKER_LANGUAGE Fortran)
+  endif()
   set_target_properties(${name} PROPERTIES
     PREFIX ""
     OUTPUT_NAME "simbi_${name}"

@@ -307,6 +307,10 @@ TEST_CASE("simbi run writes each diagnostic's results and the report, simbi diag
     json c = json::parse(coverage);
     CHECK(c["results"]["pairs"] == 40);
     CHECK(c["id"] == "simbi.coverage");
+    // Yes/no results stay booleans, and the report does not repeat which they are.
+    CHECK(c["results"]["calibrated"].is_boolean());
+    CHECK(c["results"]["conservative"].is_boolean());
+    CHECK_FALSE(c["report"].contains("booleans"));
     // The run folder lists every plugin it used, with its library and SHA-256.
     json lock = json::parse(simbi_test::read_file(dir.file("out/plugins.lock.json")));
     REQUIRE(lock["plugins"].size() == 5);

@@ -36,6 +36,11 @@ TEST_CASE("malformed manifests exit with 2 and name the JSON path", "[framework]
         {R"({"simbi": 1, "simulator": {"id": 5}})", "/simulator/id: expected a string, got 5"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile", "confg": {}}})", "/simulator/confg: unknown key"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulaton": {}})", "/simulaton: unknown key"},
+        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulaton": {}})", "did you mean 'simulation'?"},
+        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "priors": {}})",
+         "(expected one of: allow_unsafe_plugins, assimilation, diagnostics, estimator, inference, observation, output, plugin_paths, prior, simbi, simulation, "
+         "simulator); did you mean 'prior'?"},
+        {R"({"simbi": 1, "simulator": {"id": "simbi.projectil"}})", "no plugin with id 'simbi.projectil' was found; did you mean 'simbi.projectile'?"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": -5}})", "/simulation/budget: expected a positive integer"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": "many"}})", "/simulation/budget"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"invalid": "ignore"}})", "/simulation/invalid: expected one of"},
@@ -70,10 +75,11 @@ TEST_CASE("an estimator's training settings are checked against its schema befor
         const char* expect;
     };
     const Case cases[] = {
-        {R"({"patience": 0})", "/estimator/training/patience: expected a number at least 1, got 0"},
+        {R"({"patience": 0})", "/estimator/training/patience: expected an integer at least 1, got 0"},
         {R"({"validation_fraction": 1.5})", "/estimator/training/validation_fraction: expected a number below 1, got 1.5"},
         {R"({"max_epochs": "many"})", "/estimator/training/max_epochs: expected an integer"},
         {R"({"patiense": 3})", "/estimator/training/patiense: unknown training key for plugin 'simbi.npe' (accepted: average, batch_size"},
+        {R"({"patiense": 3})", "did you mean 'patience'?"},
     };
     TempDir dir;
     for (const auto& c : cases) {
@@ -85,6 +91,25 @@ TEST_CASE("an estimator's training settings are checked against its schema befor
         CHECK_THAT(r.output, Catch::Contains(c.expect));
         CHECK(!std::filesystem::exists(dir.file("sims.h5")));
     }
+}
+
+TEST_CASE("a switched estimator drops only the replaced one's settings; a typo stays an error", "[framework][manifest]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": 100},
+        "estimator": {"id": "simbi.npe", "config": {"flow": "maf", "transforms": 3, "hiden": [32]}, "training": {"max_epochs": 5}},
+        "observation": {"x": [38.2]}})");
+    // simbi.npe takes no "hiden" either: the manifest is wrong whichever estimator runs it.
+    auto r = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("note: estimator switched from 'simbi.npe' to 'simbi.nre'; dropped the settings only the first takes: "
+                                         "config.flow, config.transforms"));
+    CHECK_THAT(r.output, Catch::Contains("/estimator/config/hiden: unknown config key for plugin 'simbi.nre'"));
+    CHECK_THAT(r.output, Catch::Contains("did you mean 'hidden'?"));
+    CHECK(!std::filesystem::exists(dir.file("sims.h5")));
+    // Unswitched, the same key is refused by simbi.npe.
+    r = run_cli("run " + dir.file("m.json") + " -q");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("/estimator/config/hiden: unknown config key for plugin 'simbi.npe'"));
 }
 
 TEST_CASE("usage errors exit with 2, and every command has --help", "[framework][cli]") {
@@ -101,7 +126,10 @@ TEST_CASE("usage errors exit with 2, and every command has --help", "[framework]
     }
     auto v = run_cli("--version");
     CHECK(v.exit_code == 0);
-    CHECK_THAT(v.output, Catch::Contains("ABI 1."));
+    CHECK_THAT(v.output, Catch::Contains("plugin ABI:  1."));
+    CHECK_THAT(v.output, Catch::Contains("build type:"));
+    CHECK_THAT(v.output, Catch::Contains("LibTorch:"));
+    CHECK_THAT(v.output, Catch::Contains("installed:"));
 }
 
 TEST_CASE("overrides set values by dotted path", "[framework][manifest]") {

@@ -132,6 +132,9 @@ TEST_CASE("another thread count writes an identical file, an up-to-date store is
     CHECK(info.exit_code == 0);
     CHECK_THAT(info.output, Catch::Contains("\"rows\": 20000"));
     CHECK(run_cli("dataset info " + dir.file("missing.h5")).exit_code == 1);
+    auto text = run_cli("dataset info " + dir.file("a.h5"));
+    INFO(text.output);
+    for (const char* line : {"  fingerprint:", "  theta_sha256:", "  x_sha256:"}) CHECK_THAT(text.output, Catch::Contains(line));
 }
 
 TEST_CASE("invalid rows are reported in the store", "[framework][store]") {
@@ -149,4 +152,35 @@ TEST_CASE("invalid rows are reported in the store", "[framework][store]") {
     auto fail = run_cli("simulate " + dir.file("m.json") + " -q --set simulation.invalid=fail --out " + dir.file("f.h5"));
     CHECK(fail.exit_code == 1);
     CHECK_THAT(fail.output, Catch::Contains("invalid row"));
+}
+
+TEST_CASE("simulate --at reads no observation, and every output's format follows its extension", "[framework][store]") {
+    TempDir dir;
+    simbi_test::write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "observation": {"file": "not_there.csv"}})");
+    auto csv = run_cli("simulate " + dir.file("m.json") + " --at '[20, 0.7]' --rows 5 --out " + dir.file("at.csv"));
+    INFO(csv.output);
+    REQUIRE(csv.exit_code == 0);
+    CHECK(simbi_test::read_file(dir.file("at.csv")).rfind("x_1", 0) == 0);
+    auto h5 = run_cli("simulate " + dir.file("m.json") + " --at '[20, 0.7]' --rows 5 --out " + dir.file("at.h5"));
+    INFO(h5.output);
+    REQUIRE(h5.exit_code == 0);
+    CHECK(simbi_test::read_file(dir.file("at.h5")).substr(1, 3) == "HDF");
+    for (const std::string& bad : {"at.txt", "at"}) {
+        auto r = run_cli("simulate " + dir.file("m.json") + " --at '[20, 0.7]' --rows 5 --out " + dir.file(bad));
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.output, Catch::Contains("the extension names the format: .csv or .h5"));
+        CHECK_FALSE(std::filesystem::exists(dir.file(bad)));
+    }
+    // The store is HDF5 whatever else: a CSV name for it is refused, in the flag or the manifest.
+    simbi_test::write_file(dir.file("s.json"), R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": 10}})");
+    auto r = run_cli("simulate " + dir.file("s.json") + " --out " + dir.file("sims.csv"));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("the extension names the format: .h5 (HDF5)"));
+    r = run_cli("simulate " + dir.file("s.json") + " --set simulation.store=sims.csv");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("/simulation/store: expected an HDF5 file path ending in .h5 or .hdf5"));
+    // Without --at, the observation is part of the manifest and is read.
+    r = run_cli("simulate " + dir.file("m.json"));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("not_there.csv"));
 }

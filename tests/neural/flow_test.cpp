@@ -46,7 +46,8 @@ TEST_CASE("fused spline matches the tensor-op reference, values and gradients", 
 }
 
 TEST_CASE("flows are invertible", "[neural][flow]") {
-    for (std::string kind : {"maf", "nsf"}) {
+    for (const auto& entry : flow_kinds()) {  // every registered flow
+        const std::string kind = entry.name;
         INFO(kind);
         auto f = make_flow(kind, 3, 2);
         torch::NoGradGuard no_grad;
@@ -62,7 +63,8 @@ TEST_CASE("flows are invertible", "[neural][flow]") {
 }
 
 TEST_CASE("flow densities integrate to one on a 2-D grid", "[neural][flow]") {
-    for (std::string kind : {"maf", "nsf"}) {
+    for (const auto& entry : flow_kinds()) {  // every registered flow
+        const std::string kind = entry.name;
         INFO(kind);
         auto f = make_flow(kind, 2, 1);
         torch::NoGradGuard no_grad;
@@ -78,7 +80,8 @@ TEST_CASE("flow densities integrate to one on a 2-D grid", "[neural][flow]") {
 }
 
 TEST_CASE("gradients reach every parameter", "[neural][flow]") {
-    for (std::string kind : {"maf", "nsf"}) {
+    for (const auto& entry : flow_kinds()) {  // every registered flow
+        const std::string kind = entry.name;
         INFO(kind);
         auto f = make_flow(kind, 3, 2);
         Tensor u = torch::randn({128, 3}), c = torch::randn({128, 2});
@@ -89,6 +92,34 @@ TEST_CASE("gradients reach every parameter", "[neural][flow]") {
             CHECK(p.value().grad().abs().sum().item<double>() > 0);
         }
     }
+}
+
+TEST_CASE("every network and embedding builds, passes a batch, and gets gradients in every parameter", "[neural][networks]") {
+    for (const auto& kind : network_kinds()) {
+        INFO(kind.name);
+        kind.check({32, 32}, 0);
+        torch::nn::Sequential net = kind.make(5, {32, 32}, 3, 0);
+        Tensor out = net->forward(torch::randn({16, 5}));
+        CHECK(out.sizes() == torch::IntArrayRef({16, 3}));
+        out.pow(2).sum().backward();
+        for (const auto& p : net->named_parameters()) {
+            INFO(p.key());
+            CHECK(p.value().grad().abs().sum().item<double>() > 0);
+        }
+    }
+    for (const auto& kind : embedding_kinds()) {
+        INFO(kind.name);
+        Embedding e(EmbeddingImpl::validate({{"type", kind.name}, {"channels", 2}}), 12);
+        Tensor out = e->forward(torch::randn({8, 12}));
+        CHECK(out.sizes() == torch::IntArrayRef({8, e->features()}));
+        if (e->parameters().empty()) continue;  // the identity
+        out.pow(2).sum().backward();
+        for (const auto& p : e->named_parameters()) {
+            INFO(p.key());
+            CHECK(p.value().grad().abs().sum().item<double>() > 0);
+        }
+    }
+    CHECK_THROWS_WITH(network_kind("cnn"), Catch::Contains("network must be one of mlp, residual, not 'cnn'"));
 }
 
 TEST_CASE("the torch prior evaluates and samples the host's prior through the ABI", "[neural][prior]") {
@@ -115,5 +146,7 @@ TEST_CASE("the automatic batch size gives small datasets 16 steps an epoch", "[n
     CHECK(TrainingConfig::auto_batch_size(9000) == 256);
     CHECK(TrainingConfig::from_json("{}").batch_size == 0);
     CHECK(TrainingConfig::from_json(R"({"batch_size": 50})").batch_size == 50);
-    CHECK_THROWS_AS(TrainingConfig::from_json(R"({"batch_size": 0})"), std::invalid_argument);
+    CHECK(TrainingConfig::from_json(R"({"batch_size": 0})").batch_size == 0);  // automatic, as the default
+    CHECK_THROWS_WITH(TrainingConfig::from_json(R"({"batch_size": -1})"), "training setting 'batch_size': expected an integer at least 0, got -1");
+    CHECK_THROWS_WITH(TrainingConfig::from_json(R"({"batch_sise": 64})"), "unknown training setting 'batch_sise'");
 }

@@ -36,7 +36,8 @@ TEST_CASE("each group of chains samples its own target", "[neural][samplers]") {
     TorchPrior prior(view.c());
     const int64_t groups = 40, n = 400;
     Targets target(groups);
-    for (const std::string method : {"mh", "slice", "sir"}) {
+    for (const auto& kind : sampler_kinds()) {  // every registered sampler
+        const std::string method = kind.name;
         INFO(method);
         SamplerConfig cfg;
         cfg.method = method;
@@ -81,7 +82,8 @@ TEST_CASE("one draw per group is finite with every sampler, and a lone slice cha
     TorchPrior prior(view.c());
     Targets target(3);
     std::map<std::string, Tensor> draws;
-    for (const std::string method : {"mh", "slice", "sir"}) {
+    for (const auto& kind : sampler_kinds()) {  // every registered sampler
+        const std::string method = kind.name;
         INFO(method);
         SamplerConfig cfg;
         cfg.method = method;

@@ -102,10 +102,10 @@ TEST_CASE("SDA's posterior mean on a linear-Gaussian chain is the Kalman smoothe
     SdaSettings mlp;
     mlp.hidden = {128, 128};
     SECTION("ELU MLP") { check_against_smoother(mlp); }
-    SdaSettings resmlp;
-    resmlp.network = "resmlp";
-    resmlp.hidden = {64, 64, 64};
-    SECTION("residual MLP with a learned time embedding") { check_against_smoother(resmlp); }
+    SdaSettings residual;
+    residual.network = "residual";
+    residual.hidden = {64, 64, 64};
+    SECTION("residual MLP with a learned time embedding") { check_against_smoother(residual); }
 }
 
 TEST_CASE("SDA rejects an unknown time sampling when it is set up", "[neural][sda]") {
@@ -117,8 +117,8 @@ TEST_CASE("SDA rejects an unknown time sampling when it is set up", "[neural][sd
 TEST_CASE("SDA rejects an unknown network and an empty hidden list", "[neural][sda]") {
     SdaSettings settings;
     settings.network = "transformer";
-    CHECK_THROWS_WITH(TrajectoryScore(1, settings), Catch::Contains("network must be mlp or resmlp"));
-    settings.network = "resmlp";
+    CHECK_THROWS_WITH(TrajectoryScore(1, settings), Catch::Contains("network must be mlp or residual"));
+    settings.network = "residual";
     settings.hidden.clear();
     CHECK_THROWS_WITH(TrajectoryScore(1, settings), Catch::Contains("hidden"));
 }
@@ -127,7 +127,7 @@ TEST_CASE("a saved SDA score loads into matching settings and gives the same sco
     const std::string dir = (std::filesystem::temp_directory_path() / ("simbi_sda_score_" + std::to_string(::getpid()))).string();
     torch::manual_seed(1);
     const Tensor windows = torch::randn({512, 3, 2});
-    for (const std::string network : {"mlp", "resmlp"}) {
+    for (const std::string network : {"mlp", "residual"}) {
         SdaSettings settings;
         settings.k = 1;
         settings.network = network;
@@ -150,7 +150,7 @@ TEST_CASE("a saved SDA score loads into matching settings and gives the same sco
     {
         SdaSettings settings;
         settings.k = 1;
-        settings.network = "resmlp";
+        settings.network = "residual";
         settings.hidden = {16, 16};
         TrajectoryScore other(2, settings);
         other.train(windows, 1, 128, 1e-3, 5);

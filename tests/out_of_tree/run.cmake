@@ -57,7 +57,7 @@ endif()
 # 10,000 draws) of x / 2, and the standard deviations within 5% of sqrt(0.05).
 run(${PREFIX}/bin/simbi run ${SOURCE_DIR}/samples/linear_estimator/manifest.json -q --plugin-path ${WORK_DIR}/linear_estimator
     --out ${WORK_DIR}/linear_run --set simulation.store=${WORK_DIR}/linear_sims.h5 --set estimator.id=sample.linear_gaussian)
-string(FIND "${LAST_OUTPUT}" "dropped the settings it does not take: config.flow, config.transforms, training.max_epochs" at)
+string(FIND "${LAST_OUTPUT}" "dropped the settings only the first takes: config.flow, config.transforms, training.max_epochs" at)
 if(at EQUAL -1)
   message(FATAL_ERROR "the estimator switch did not drop NPE's settings:\n${LAST_OUTPUT}")
 endif()
@@ -76,25 +76,6 @@ foreach(i RANGE 0 9)
   endif()
 endforeach()
 message(STATUS "out-of-tree estimator: sample.linear_gaussian ran by switching estimator.id")
-
-# `simbi new` writes plugin folders from the installed templates that build against the install
-# alone, pass `simbi plugins check`, and simulate at one theta.
-foreach(lang c cpp)
-  run(${PREFIX}/bin/simbi new simulator fresh_${lang} --lang ${lang} --dir ${WORK_DIR}/fresh_${lang})
-  run(${CMAKE_COMMAND} -S ${WORK_DIR}/fresh_${lang} -B ${WORK_DIR}/fresh_${lang}/build -DCMAKE_PREFIX_PATH=${PREFIX} -DCMAKE_BUILD_TYPE=Release)
-  run(${CMAKE_COMMAND} --build ${WORK_DIR}/fresh_${lang}/build)
-  run(${PREFIX}/bin/simbi plugins check ${WORK_DIR}/fresh_${lang}/build/simbi_fresh_${lang}.so --json)
-  string(JSON failed GET "${LAST_OUTPUT}" failed)
-  if(NOT failed EQUAL 0)
-    message(FATAL_ERROR "simbi plugins check failed on the ${lang} template:\n${LAST_OUTPUT}")
-  endif()
-  run(${PREFIX}/bin/simbi simulate ${WORK_DIR}/fresh_${lang}/manifest.json --at "[1.0, 0.5]" --rows 20 --out ${WORK_DIR}/fresh_${lang}.csv)
-  file(STRINGS ${WORK_DIR}/fresh_${lang}.csv lines)
-  list(LENGTH lines n)
-  if(NOT n EQUAL 21)
-    message(FATAL_ERROR "simulate --at wrote ${n} lines, not a header and 20 rows")
-  endif()
-endforeach()
 
 # The samples pass the conformance suite.
 set(ENV{SIMBI_PLUGIN_PATH} "${WORK_DIR}/c_plugin:${WORK_DIR}/cpp_plugin:${WORK_DIR}/linear_estimator")

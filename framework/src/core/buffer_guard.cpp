@@ -1,5 +1,6 @@
 #include "simbi_host/core/buffer_guard.hpp"
 
+#include <algorithm>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -11,6 +12,19 @@
 #include "simbi_host/core/errors.hpp"
 
 namespace simbi::host {
+
+void fill_unwritten(double* values, size_t n) {
+    double v;
+    std::memcpy(&v, &kUnwrittenBits, sizeof v);
+    std::fill_n(values, n, v);
+}
+
+bool is_unwritten(double value) {
+    uint64_t bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    return bits == kUnwrittenBits;
+}
+
 namespace {
 
 constexpr uint64_t kGuardBits = 0x7ff4dead5eedf00dull;  // a NaN with a payload no arithmetic produces
@@ -144,6 +158,18 @@ bool describe_guard_fault(const void* address, char* out, size_t size) {
         return true;
     }
     return false;
+}
+
+std::vector<double> guarded_output(const std::string& what, uint64_t n, const std::function<simbi_status(double*)>& call,
+                                   const std::function<void(simbi_status)>& fail) {
+    GuardedBuffer out;
+    out.describe(what);
+    out.set_rows(0, n ? n - 1 : 0);
+    out.reserve(n);
+    const simbi_status st = call(out.data());
+    if (st != SIMBI_OK) fail(st);
+    if (!out.front_intact()) throw RunError(what);
+    return std::vector<double>(out.data(), out.data() + n);
 }
 
 }  // namespace simbi::host

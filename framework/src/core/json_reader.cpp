@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "simbi_host/core/errors.hpp"
+#include "simbi_host/core/suggest.hpp"
 
 namespace simbi::host {
 
@@ -89,7 +90,10 @@ JsonReader::JsonReader(const json& value, std::string file, std::string path)
         throw UsageError(file_ + ": " + (path_.empty() ? "/" : path_) + ": expected an object, got " + brief(v_));
 }
 
-bool JsonReader::has(const std::string& key) const { return v_.contains(key); }
+bool JsonReader::has(const std::string& key) const {
+    asked_.insert(key);
+    return v_.contains(key);
+}
 
 void JsonReader::fail(const std::string& key, const std::string& expected) const {
     std::string got = v_.contains(key) ? ", got " + brief(v_.at(key)) : " (missing)";
@@ -213,9 +217,12 @@ JsonReader JsonReader::object(const std::string& key) const {
 void JsonReader::check_no_unknown_keys() const {
     for (auto it = v_.begin(); it != v_.end(); ++it)
         if (!used_.count(it.key())) {
-            std::string known;
-            for (const auto& k : used_) known += (known.empty() ? "" : ", ") + k;
-            throw UsageError(file_ + ": " + clip(child_path(it.key())) + ": unknown key (expected one of: " + known + ")");
+            std::set<std::string> known_set = used_;
+            known_set.insert(asked_.begin(), asked_.end());
+            const std::vector<std::string> known(known_set.begin(), known_set.end());
+            std::string list;
+            for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+            throw UsageError(file_ + ": " + clip(child_path(it.key())) + ": unknown key (expected one of: " + list + ")" + did_you_mean(it.key(), known));
         }
 }
 

@@ -31,6 +31,18 @@ private:
     double log_density_;
 };
 
+// Every draw at one theta: the simulator's own noise is all that varies (trajectories for data
+// assimilation). Its density is a point mass: log p is 0 at theta and -inf elsewhere.
+class Point : public Prior {
+public:
+    explicit Point(std::vector<double> at) {
+        lower_ = upper_ = at;
+        spec_ = {{"type", "point"}, {"at", at}};
+    }
+    void sample(simbi_rng&, double* t) const override { std::copy(lower_.begin(), lower_.end(), t); }
+    double log_prob(const double* t) const override { return std::equal(lower_.begin(), lower_.end(), t) ? 0.0 : -kInf; }
+};
+
 // N(mean, L L^T) with L lower-triangular (Cholesky).
 class Normal : public Prior {
 public:
@@ -268,7 +280,7 @@ void TableProposal::sample_row(uint64_t row, simbi_rng& rng, double* theta) cons
 }
 
 std::unique_ptr<Prior> parse_prior(const JsonReader& r) {
-    std::string type = r.choice("type", {"box_uniform", "normal", "log_uniform", "log_normal", "product"}, "");
+    std::string type = r.choice("type", {"box_uniform", "normal", "log_uniform", "log_normal", "product", "point"}, "");
     std::unique_ptr<Prior> prior;
     if (type == "box_uniform" || type == "log_uniform") {
         std::vector<double> low = vector_of(r, "low", 0), high = vector_of(r, "high", low.size());
@@ -283,6 +295,11 @@ std::unique_ptr<Prior> parse_prior(const JsonReader& r) {
         else prior = std::make_unique<LogUniform>(low, high);
     } else if (type == "normal") {
         prior = parse_normal(r);
+    } else if (type == "point") {
+        std::vector<double> at = vector_of(r, "at", 0);
+        for (double v : at)
+            if (!std::isfinite(v)) r.fail("at", "finite numbers");
+        prior = std::make_unique<Point>(at);
     } else if (type == "log_normal") {
         std::vector<double> loc = vector_of(r, "loc", 0), scale = vector_of(r, "scale", loc.size());
         for (double s : scale)

@@ -226,6 +226,15 @@ std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStage
             continue;
         }
         if (!run.options.quiet) std::fprintf(stderr, "diagnose: %s done in %.1f s\n", id.c_str(), seconds);
+        // Yes/no results, put as 1 or 0, recorded as booleans.
+        if (report.is_object() && report.contains("booleans")) {
+            for (const auto& name : report["booleans"]) {
+                json& v = sink.results[name.get<std::string>()];
+                if (v.is_number() && (v.get<double>() == 0 || v.get<double>() == 1)) v = v.get<double>() == 1;
+                else if (!v.is_boolean()) sink.results.erase(name.get<std::string>());
+            }
+            report.erase("booleans");
+        }
         json record = {{"id", id}, {"version", plugin->version}, {"config", plugin.config}, {"seed", seed}, {"fingerprint", fingerprint},
                        {"results", sink.results}};
         if (!report.is_null() && !report.empty()) record["report"] = report;

@@ -1,14 +1,15 @@
-#include <cctype>
 #include "simbi_host/pipeline/manifest.hpp"
 
-#include <filesystem>
 #include <algorithm>
+#include <cctype>
+#include <filesystem>
 #include <cmath>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 
 #include "simbi_host/core/errors.hpp"
+#include "simbi_host/pipeline/lab_config.hpp"
 
 namespace fs = std::filesystem;
 
@@ -33,6 +34,43 @@ PluginRef read_plugin_ref(const JsonReader& r) {
     }
     ref.json_path = r.path();
     return ref;
+}
+
+// Values given inline, or the name of a CSV file with a header row (relative to the manifest),
+// read row by row.
+std::vector<double> numbers_or_file(const JsonReader& r, const std::string& key, const std::string& dir) {
+    if (!r.raw(key).is_string()) return r.numbers(key);
+    std::vector<double> out;
+    for (const auto& row : read_csv_rows(resolve(dir, r.string(key)))) out.insert(out.end(), row.begin(), row.end());
+    return out;
+}
+
+AssimilationSection read_assimilation(const JsonReader& a, const std::string& dir) {
+    AssimilationSection s;
+    s.plugin = read_plugin_ref(a);
+    if (a.has("training")) s.training = a.object("training").value();
+    s.seed = a.count("seed", s.seed, true);
+    s.length = a.count("length");
+    if (s.length > (uint64_t(1) << 20)) a.fail("length", "at most 1048576 states");
+    s.trajectories = a.count("trajectories", s.trajectories, false, uint64_t(1) << 16);
+    s.posterior_seed = a.count("posterior_seed", s.posterior_seed, true);
+    if (a.has("truth")) s.truth = numbers_or_file(a, "truth", dir);
+    {
+        JsonReader o = a.object("observation");
+        for (double c : o.numbers("components")) {
+            if (!(c >= 0 && c == std::floor(c) && c < 1e6)) o.fail("components", "state components, integers from 0");
+            s.components.push_back(uint64_t(c));
+        }
+        if (s.components.empty()) o.fail("components", "at least one component");
+        s.every = o.count("every", 1);
+        s.first = o.count("first", 0, true);
+        s.sigma = o.number("sigma");
+        if (!(s.sigma > 0 && std::isfinite(s.sigma))) o.fail("sigma", "the observation noise's standard deviation, a positive number");
+        s.y = numbers_or_file(o, "y", dir);
+        o.check_no_unknown_keys();
+    }
+    a.check_no_unknown_keys();
+    return s;
 }
 
 }  // namespace
@@ -98,10 +136,10 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
     Manifest m;
     m.file = path;
     m.doc = parse_json_strict(text, path);
-    for (const auto& o : overrides) {
-        apply_override(m.doc, o);
-        if (o.rfind("estimator.id=", 0) == 0) m.estimator_switched = true;
-    }
+    const json* before = m.doc.is_object() && m.doc.contains("estimator") && m.doc["estimator"].is_object() ? &m.doc["estimator"] : nullptr;
+    const std::string written_id = before && before->contains("id") && (*before)["id"].is_string() ? (*before)["id"].get<std::string>() : "";
+    for (const auto& o : overrides) apply_override(m.doc, o);
+    if (!written_id.empty() && m.doc["estimator"].value("id", json()) != json(written_id)) m.switched_from = written_id;
     m.dir = fs::absolute(fs::path(path)).parent_path().lexically_normal().string();
 
     JsonReader root(m.doc, path, "");
@@ -122,7 +160,7 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
         SimulationSection& sim = m.simulation;
         sim.budget = s.count("budget", sim.budget, false, kMaxBudget);
         sim.seed = s.count("seed", sim.seed, true);
-        uint64_t threads = s.count("threads", 0, true);
+        uint64_t threads = s.count("threads", lab_config().threads.value_or(0), true);
         if (threads > 1024) s.fail("threads", "0 (one per core) or a thread count up to 1024");
         sim.threads = unsigned(threads);
         sim.batch_rows = s.count("batch_size", sim.batch_rows, false, kMaxBatchRows);
@@ -131,7 +169,10 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
         sim.max_attempts = unsigned(s.count("max_attempts", sim.max_attempts, false, kMaxAttempts));
         const std::string store = s.string("store", "sims.h5");
         if (store.empty() || store.back() == '/') s.fail("store", "a file path, e.g. \"runs/sims.h5\"");
+        const std::string ext = fs::path(store).extension().string();
+        if (ext != ".h5" && ext != ".hdf5") s.fail("store", "an HDF5 file path ending in .h5 or .hdf5, e.g. \"runs/sims.h5\"");
         sim.store = resolve(m.dir, store);
+        sim.store_in_cache = !s.has("store") && !lab_config().cache.empty();
         sim.float64 = s.choice("dtype", {"float32", "float64"}, "float32") == "float64";
         sim.isolation = s.choice("isolation", {"none", "process"}, "none");
         if (s.has("timeout_s")) {
@@ -141,6 +182,8 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
         s.check_no_unknown_keys();
     } else {
         m.simulation.store = resolve(m.dir, "sims.h5");
+        m.simulation.store_in_cache = !lab_config().cache.empty();
+        m.simulation.threads = lab_config().threads.value_or(0);
     }
 
     if (root.has("estimator")) {
@@ -156,6 +199,10 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
         if (e.has("seed")) est.seed = e.count("seed", 0, true);
         e.check_no_unknown_keys();
         m.estimator = est;
+    }
+
+    if (root.has("assimilation")) {
+        m.assimilation = read_assimilation(root.object("assimilation"), m.dir);
     }
 
     if (root.has("observation")) {
@@ -179,7 +226,7 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
         i.check_no_unknown_keys();
     }
 
-    if (root.has("sequential"))
+    if (root.mentions("sequential"))
         throw UsageError(path + ": /sequential: sequential rounds are estimator settings: estimator.training.rounds, "
                          "round_budget, truncation_quantile and max_candidates (see `simbi plugins info simbi.npe`)");
 
@@ -193,6 +240,11 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
             r.check_no_unknown_keys();
         }
     }
+    if (m.assimilation)
+        for (const char* key : {"estimator", "diagnostics", "observation", "inference"})
+            if (root.has(key))
+                throw UsageError(path + ": /" + key + ": a run estimates parameters or assimilates trajectories (\"assimilation\"), not both; "
+                                 "an assimilation takes its observations in /assimilation/observation and has no \"" + key + "\"");
     const std::string output = root.string("output", "runs/" + fs::path(path).stem().string());
     if (output.empty()) root.fail("output", "a folder path, e.g. \"runs/my_run\"");
     m.output = resolve(m.dir, output);

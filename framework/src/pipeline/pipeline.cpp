@@ -5,8 +5,12 @@
 
 #include "simbi_host/core/errors.hpp"
 #include "simbi_host/core/process_guard.hpp"
-#include "simbi_host/report/report.hpp"
+#include "simbi_host/core/safe_files.hpp"
+#include "simbi_host/core/text_file.hpp"
+#include "simbi_host/pipeline/invalid_rows.hpp"
+#include "simbi_host/pipeline/round_service.hpp"
 #include "simbi_host/pipeline/run_folder.hpp"
+#include "simbi_host/report/report.hpp"
 
 namespace fs = std::filesystem;
 
@@ -37,12 +41,27 @@ RunReport run_other_rank(const RunPlan& plan, const PluginRegistry& registry, Ho
 // The files that describe the run: written once every check has passed, so that a refused run
 // leaves the folder's files as they were.
 void write_run_record(const RunPlan& plan, const SimulateResult& sim, RunReport& report) {
-    mark_run_folder(plan.output, plan.estimator ? plan.setup_key() : "");
+    mark_run_folder(plan.output, plan.estimator || plan.assimilation ? plan.setup_key() : "");
     write_text_atomic(plan.output + "/manifest.json", plan.document.dump(2) + "\n");
     write_text_atomic(plan.output + "/settings.json", plan.settings().dump(2) + "\n");
     write_text_atomic(plan.output + "/plugins.lock.json", plan.plugins_lock().dump(2) + "\n");
     report.written.insert(report.written.end(), {"manifest.json", "settings.json", "plugins.lock.json"});
     if (sim.isolation.is_object()) write_text_atomic(plan.output + "/isolation.json", sim.isolation.dump(2) + "\n");
+}
+
+// The simulation's counts and the invalid rows' test, beside the run's record and in its summary.
+void write_simulation_record(const RunPlan& plan, const InvalidRowsReport& drops, RunReport& report) {
+    json record = drops.to_json();
+    const std::string warning = drops.warning();
+    if (!warning.empty()) record["warning"] = warning.substr(warning.find(':') + 2);
+    write_text_atomic(plan.output + "/simulation.json", record.dump(2) + "\n");
+    report.written.push_back("simulation.json");
+    const std::string summary = plan.output + "/summary.json";
+    std::error_code ec;
+    if (!fs::exists(summary, ec)) return;
+    json s = parse_json_strict(read_text_file(summary), summary);
+    s["simulation"] = record;
+    write_text_atomic(summary, s.dump(2) + "\n");
 }
 
 }  // namespace
@@ -66,11 +85,26 @@ RunReport run_pipeline(const RunPlan& plan, const PluginRegistry& registry, Host
     report.simulated = sim.totals.simulated;
     report.rows = sim.totals.kept;
     report.reused_simulations = sim.reused;
-    if (!options.quiet)
-        std::fprintf(stderr, "simulate: %s %llu rows in %s%s\n", sim.reused ? "reused" : "wrote", (unsigned long long)sim.totals.kept,
-                     sim.store.c_str(), sim.reused ? " (up to date)" : "");
+    // Every count, and where the invalid rows lie: a dropped region narrows the prior unseen.
+    const InvalidRowsReport drops = test_invalid_rows(plan.simulation, sim.totals, sim.store);
+    if (!options.quiet) {
+        std::fprintf(stderr, "simulate: %s %llu rows in %s%s (%llu simulated, %llu invalid, %llu dropped)\n", sim.reused ? "reused" : "wrote",
+                     (unsigned long long)sim.totals.kept, sim.store.c_str(), sim.reused ? ", up to date" : "", (unsigned long long)drops.simulated,
+                     (unsigned long long)drops.invalid, (unsigned long long)drops.dropped);
+    }
+    const std::string drop_warning = drops.warning();
+    if (!drop_warning.empty()) std::fprintf(stderr, "%s\n", drop_warning.c_str());
+    if (plan.assimilation) {
+        write_run_record(plan, sim, report);
+        for (const auto& f : run_assimilation(plan, sim, host, options)) report.written.push_back(f);
+        write_simulation_record(plan, drops, report);
+        for (const auto& f : write_report(plan.output))
+            if (f == "report.html") report.written.push_back(f);
+        return report;
+    }
     if (!plan.estimator) {
         write_run_record(plan, sim, report);
+        write_simulation_record(plan, drops, report);
         return report;
     }
     const RunContext run{plan, registry, host, options};
@@ -87,6 +121,7 @@ RunReport run_pipeline(const RunPlan& plan, const PluginRegistry& registry, Host
     if (!options.quiet && trained.reused)
         std::fprintf(stderr, "train: up to date, %s was trained on the same data with the same settings\n", trained.artifact.c_str());
     for (const auto& f : run_sampling(run, trained)) report.written.push_back(f);
+    write_simulation_record(plan, drops, report);
     // The report is written even when a diagnostic failed: it shows what there is.
     std::vector<std::string> diagnosed;
     std::string diagnostics_failed;

@@ -4,6 +4,8 @@
 #include <cstdio>
 
 #include "simbi_host/core/errors.hpp"
+#include "simbi_host/plugins/assimilator_instance.hpp"
+#include "simbi_host/pipeline/lab_config.hpp"
 #include "simbi_host/plugins/estimator_instance.hpp"
 #include "simbi_host/plugins/isolated_simulator.hpp"
 #include "simbi_host/plugins/plugin_settings.hpp"
@@ -80,11 +82,47 @@ void check_held_out(const std::string& path, const SimulationPart& sim, const st
     differs("prior", meta.prior_json, "prior");
 }
 
+// The plugin a manifest names; an unknown id names the manifest and the JSON path too.
+const PluginInfo& find_named(const PluginRegistry& registry, const std::string& id, simbi_kind kind, const std::string& file, const std::string& json_path) {
+    try {
+        return registry.find(id, kind);
+    } catch (const UsageError& e) {
+        throw UsageError(file + ": " + json_path + "/id: " + e.what());
+    }
+}
+
+AssimilationPart plan_assimilation(const Manifest& m, const PluginRegistry& registry, const PluginInfo& sim) {
+    const AssimilationSection& a = *m.assimilation;
+    const std::string where = m.file + ": " + a.plugin.json_path;
+    AssimilationPart part;
+    part.assimilator = plan_plugin(a.plugin, registry, SIMBI_KIND_ASSIMILATOR, m.file);
+    check_against_schema(part.assimilator->training_schema_json, part.assimilator->id, a.training, m.file, a.plugin.json_path + "/training",
+                         "training");
+    part.settings = a;
+    if (sim.output_shape.size() != 2)
+        throw UsageError(where + ": simulator '" + sim.id + "' does not declare its output as a trajectory (shape [D, T]: D series of T states)");
+    part.state_dim = sim.output_shape[0];
+    part.steps = sim.output_shape[1];
+    for (uint64_t c : a.components)
+        if (c >= part.state_dim)
+            throw UsageError(where + "/observation/components: component " + std::to_string(c) + ", but the state has " +
+                             std::to_string(part.state_dim));
+    for (uint64_t t = a.first; t < a.length; t += a.every)
+        for (uint64_t c : a.components) part.index.push_back(t * part.state_dim + c);
+    if (a.y.size() != part.index.size())
+        throw UsageError(where + "/observation/y: " + std::to_string(a.y.size()) + " values, but the operator observes " +
+                         std::to_string(part.index.size()) + " (the components at times " + std::to_string(a.first) + ", " +
+                         std::to_string(a.first + a.every) + ", ... below " + std::to_string(a.length) + ")");
+    if (!a.truth.empty() && a.truth.size() != a.length * part.state_dim)
+        throw UsageError(where + "/truth: " + std::to_string(a.truth.size()) + " values, not length x D = " + std::to_string(a.length * part.state_dim));
+    return part;
+}
+
 }  // namespace
 
 PlannedPlugin plan_plugin(const PluginRef& ref, const PluginRegistry& registry, simbi_kind kind, const std::string& manifest_file) {
     PlannedPlugin p;
-    p.info = &registry.find(ref.id, kind);
+    p.info = &find_named(registry, ref.id, kind, manifest_file, ref.json_path);
     p.config = ref.config;
     p.json_path = ref.json_path;
     p.sha256 = p.info->sha256();
@@ -109,6 +147,9 @@ SimulationPart plan_simulation(const Manifest& m, const PluginRegistry& registry
     if (bridge && !m.simulator.config.empty())
         throw UsageError(m.file + ": " + m.simulator.json_path + "/config: simulator '" + part.simulator->id + "' is a process bridge and takes no config");
     part.fingerprint = store_meta(part).fingerprint();
+    // No store named and a lab cache: the store of this setup in the cache, shared by every run
+    // of the same setup, whoever starts it.
+    if (part.settings.store_in_cache) part.settings.store = cached_store_path(lab_config().cache, part.fingerprint);
     return part;
 }
 
@@ -117,6 +158,7 @@ RunPlan plan_run(const Manifest& m, const PluginRegistry& registry, const HostSe
     plan.manifest_file = m.file;
     plan.document = self_contained_doc(m);
     plan.simulation = plan_simulation(m, registry);
+    if (plan.simulation.settings.store_in_cache) plan.document["simulation"]["store"] = plan.simulation.settings.store;
     plan.output = m.output;
     plan.ranks = rank_from_environment();
     if (scope == PlanScope::Simulation) return plan;
@@ -128,9 +170,17 @@ RunPlan plan_run(const Manifest& m, const PluginRegistry& registry, const HostSe
             check_against_schema(e.estimator->training_schema_json, e.estimator->id, m.estimator->training, m.file,
                                  m.estimator->plugin.json_path + "/training", "training");
         e.training = m.estimator->training;
+        for (const auto& note : unlikely_settings(e.estimator->training_schema_json, e.training))
+            std::fprintf(stderr, "note: estimator '%s': training.%s\n", e.estimator->id.c_str(), note.c_str());
         e.seed = m.estimator->seed.value_or(m.simulation.seed);
         EstimatorInstance probe(*e.estimator, e.estimator.config, host);  // the plugin's own checks of its config
         plan.estimator = std::move(e);
+    }
+    if (m.assimilation) {
+        plan.assimilation = plan_assimilation(m, registry, sim);
+        AssimilatorInstance probe(*plan.assimilation->assimilator, plan.assimilation->assimilator.config, host);  // its own checks
+    } else if (plan.simulation.prior->spec().value("type", "") == "point" && (m.estimator || !m.diagnostics.empty())) {
+        throw UsageError(m.file + ": /prior: a point prior fixes the parameters; it serves data assimilation, not an estimator");
     }
     for (const auto& d : m.diagnostics) {
         DiagnosticPart part;
@@ -157,6 +207,7 @@ RunPlan plan_run(const Manifest& m, const PluginRegistry& registry, const HostSe
 std::vector<const PlannedPlugin*> RunPlan::plugins() const {
     std::vector<const PlannedPlugin*> out{&simulation.simulator};
     if (estimator) out.push_back(&estimator->estimator);
+    if (assimilation) out.push_back(&assimilation->assimilator);
     for (const auto& d : diagnostics) out.push_back(&d.diagnostic);
     return out;
 }
@@ -166,7 +217,14 @@ std::string RunPlan::setup_key() const {
     if (estimator)
         j["estimator"] = {{"id", estimator->estimator->id}, {"sha256", estimator->estimator.sha256}, {"config", estimator->estimator.config},
                           {"training", estimator->training}, {"seed", estimator->seed}};
+    if (assimilation) j["assimilator"] = assimilation_key();
     return sha256_hex(j.dump());
+}
+
+json RunPlan::assimilation_key() const {
+    const PlannedPlugin& a = assimilation->assimilator;
+    return {{"id", a->id}, {"sha256", a.sha256}, {"config", a.config}, {"training", assimilation->settings.training},
+            {"seed", assimilation->settings.seed}};
 }
 
 json RunPlan::settings() const {
@@ -180,6 +238,13 @@ json RunPlan::settings() const {
                                  {"training", resolved_settings(est->training_schema_json, estimator->training)},
                                  {"seed", estimator->seed}};
     }
+    if (assimilation) {
+        const PlannedPlugin& a = assimilation->assimilator;
+        settings["assimilator"] = {{"id", a->id}, {"version", a->version}, {"sha256", a.sha256},
+                                   {"config", resolved_settings(a->config_schema_json, a.config)},
+                                   {"training", resolved_settings(a->training_schema_json, assimilation->settings.training)},
+                                   {"seed", assimilation->settings.seed}};
+    }
     return settings;
 }
 
@@ -191,19 +256,23 @@ json RunPlan::plugins_lock() const {
     };
     add("simulator", simulation.simulator);
     if (estimator) add("estimator", estimator->estimator);
+    if (assimilation) add("assimilator", assimilation->assimilator);
     for (const auto& d : diagnostics) add("diagnostic", d.diagnostic);
     return {{"plugins", plugins}};
 }
 
 void adapt_to_switched_estimator(Manifest& m, const PluginRegistry& registry) {
-    if (!m.estimator || !m.estimator_switched) return;
-    const PluginInfo& est = registry.find(m.estimator->plugin.id, SIMBI_KIND_ESTIMATOR);
+    if (!m.estimator || m.switched_from.empty()) return;
+    const PluginInfo& est = find_named(registry, m.estimator->plugin.id, SIMBI_KIND_ESTIMATOR, m.file, m.estimator->plugin.json_path);
+    const PluginInfo* original = registry.try_find(m.switched_from, SIMBI_KIND_ESTIMATOR);
     std::string dropped;
-    auto drop_foreign = [&](json& settings, const std::string& schema_json, const std::string& section) {
+    // A key the replaced estimator declares and the new one does not is dropped; any other key the
+    // new one does not take stays, for the check to refuse as a typo.
+    auto drop_foreign = [&](json& settings, const std::string& schema_json, const std::string& original_schema, const std::string& section) {
         if (schema_json.empty()) return;
-        json schema = json::parse(schema_json);
+        const json schema = schema_properties(schema_json), theirs = schema_properties(original_schema);
         for (auto it = settings.begin(); it != settings.end();) {
-            if (schema.contains(it.key())) {
+            if (schema.contains(it.key()) || !theirs.contains(it.key())) {
                 ++it;
                 continue;
             }
@@ -211,10 +280,11 @@ void adapt_to_switched_estimator(Manifest& m, const PluginRegistry& registry) {
             it = settings.erase(it);
         }
     };
-    drop_foreign(m.estimator->plugin.config, est.config_schema_json, "config");
-    drop_foreign(m.estimator->training, est.training_schema_json, "training");
+    drop_foreign(m.estimator->plugin.config, est.config_schema_json, original ? original->config_schema_json : "", "config");
+    drop_foreign(m.estimator->training, est.training_schema_json, original ? original->training_schema_json : "", "training");
     if (!dropped.empty()) {
-        std::fprintf(stderr, "note: estimator switched to '%s'; dropped the settings it does not take: %s\n", est.id.c_str(), dropped.c_str());
+        std::fprintf(stderr, "note: estimator switched from '%s' to '%s'; dropped the settings only the first takes: %s\n", m.switched_from.c_str(),
+                     est.id.c_str(), dropped.c_str());
         m.doc["estimator"]["config"] = m.estimator->plugin.config;
         if (m.doc["estimator"].contains("training")) m.doc["estimator"]["training"] = m.estimator->training;
     }

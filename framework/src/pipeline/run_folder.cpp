@@ -20,7 +20,7 @@ namespace {
 // What a run writes at the top of its folder.
 const char* const kRunOutputs[] = {"manifest.json", "settings.json", "plugins.lock.json", "summary.json", "posterior.csv", "posterior.h5",
                                    "losses.json",   "losses.csv",    "isolation.json",    "report.html",  "plots",         "diagnostics",
-                                   "diagnostics.json", "artifact",   "checkpoint"};
+                                   "diagnostics.json", "artifact",   "checkpoint",    "simulation.json", "trajectories.csv", "assimilation.json", "assimilator"};
 
 std::string canonical_or_same(const std::string& p) {
     std::error_code ec;

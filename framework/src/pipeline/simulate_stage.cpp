@@ -242,6 +242,11 @@ SimulateResult run_simulation(const SimulationPart& part, const HostServices& ho
     SimulateResult result;
     result.fingerprint = fingerprint;
     result.store = choose_store_path(s.store, fingerprint, options.force, options.quiet);
+    // A sealed store of this setup is read as it is, without a lock: it was renamed into place
+    // whole and its checksum guards it, so a colleague's read-only store serves as well as one's
+    // own. Only writing takes the lock (and needs write access to the folder).
+    const bool sole_or_first_rank = round.store.empty() ? rank_from_environment().rank == 0 : true;
+    if (!options.force && sole_or_first_rank && reuse_sealed(result.store, fingerprint, result)) return result;
     std::error_code ec;
     if (fs::path(result.store).has_parent_path()) fs::create_directories(fs::path(result.store).parent_path(), ec);
     if (ec) throw RunError("cannot create the folder of " + result.store + ": " + ec.message());

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <algorithm>
 #include <exception>
@@ -62,6 +63,9 @@ struct SimulationEngine::Pool {
     std::atomic<uint64_t> next_batch{0};
     std::atomic<uint64_t> invalid_rows{0};
     std::exception_ptr error;
+    // Rows with an output the plugin left unwritten, over the engine's life; the first is named.
+    std::atomic<uint64_t> unwritten_rows{0};
+    bool unwritten_named = false;
     // Per thread: the copy of theta the plugin sees, and its x buffer between guard pages.
     std::vector<std::vector<double>> theta_copy;
     std::vector<std::unique_ptr<GuardedBuffer>> x_guarded;
@@ -125,6 +129,7 @@ void SimulationEngine::simulate_batch(unsigned thread, uint64_t first, uint64_t 
     }
     simbi_simulator* sim = sims_.for_thread(thread);
     ErrorBuffer eb;
+    if (!opt_.guard_buffers) fill_unwritten(x, n * k);
     auto rows_of = [&] { return std::to_string(first) + ".." + std::to_string(first + n - 1); };  // for messages only
     simbi_status st;
     if (!opt_.guard_buffers) {
@@ -135,7 +140,7 @@ void SimulationEngine::simulate_batch(unsigned thread, uint64_t first, uint64_t 
         std::vector<double>& theta_in = pool_->theta_copy[thread];
         GuardedBuffer& x_out = *pool_->x_guarded[thread];
         theta_in.assign(theta, theta + n * d);
-        x_out.reserve(n * k);
+        fill_unwritten(x_out.reserve(n * k), n * k);
         x_out.set_rows(first, first + n - 1);
         st = sim->simulate(sim, n, theta_in.data(), simulator_seed(opt_.seed, attempt), first, x_out.data(), valid, eb.get());
         if (!x_out.front_intact())
@@ -145,12 +150,33 @@ void SimulationEngine::simulate_batch(unsigned thread, uint64_t first, uint64_t 
                            "; nothing of this chunk was kept");
         std::copy(x_out.data(), x_out.data() + n * k, x);
     }
+    if (st == SIMBI_OK) mark_unwritten(first, n, x, valid);
     if (st == SIMBI_DISCARD) {
         for (uint64_t i = 0; i < n; ++i) valid[i] = 0;
     } else if (st != SIMBI_OK) {
         throw RunError("simulator '" + sims_.info().id + "' returned " + status_name(st) + " at rows " + rows_of() + ": " + eb.message());
     }
 }
+
+void SimulationEngine::mark_unwritten(uint64_t first, uint64_t n, const double* x, uint8_t* valid) {
+    const uint64_t k = sims_.x_dim();
+    for (uint64_t i = 0; i < n; ++i)
+        for (uint64_t j = 0; j < k; ++j) {
+            if (!is_unwritten(x[i * k + j])) continue;
+            valid[i] = 0;
+            ++pool_->unwritten_rows;
+            std::lock_guard<std::mutex> lock(pool_->m);
+            if (!pool_->unwritten_named) {
+                pool_->unwritten_named = true;
+                std::fprintf(stderr, "warning: simulator '%s' left output %llu of %llu unwritten at row %llu (and maybe others); such rows are "
+                             "counted invalid. Write every output, or return false for a row it cannot simulate\n",
+                             sims_.info().id.c_str(), (unsigned long long)j, (unsigned long long)k, (unsigned long long)(first + i));
+            }
+            break;
+        }
+}
+
+uint64_t SimulationEngine::unwritten_rows() const { return pool_->unwritten_rows.load(); }
 
 void SimulationEngine::work(unsigned thread) {
     Pool& p = *pool_;

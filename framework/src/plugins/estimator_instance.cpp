@@ -137,14 +137,7 @@ void EstimatorInstance::train(const DatasetReader& data, const Prior& prior, con
 namespace {
 std::vector<double> guarded_call(const std::string& what, uint64_t n, const std::function<simbi_status(double*)>& call,
                                  const std::function<void(simbi_status)>& fail) {
-    GuardedBuffer out;
-    out.describe(what);
-    out.set_rows(0, n ? n - 1 : 0);
-    out.reserve(n);
-    const simbi_status st = call(out.data());
-    if (st != SIMBI_OK) fail(st);
-    if (!out.front_intact()) throw RunError(what);
-    return std::vector<double>(out.data(), out.data() + n);
+    return guarded_output(what, n, call, fail);
 }
 }  // namespace
 

@@ -1,5 +1,7 @@
 #include "simbi_host/plugins/plugin_registry.hpp"
 
+#include <simbi/ext/assimilator.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -19,6 +21,7 @@
 #include <regex>
 
 #include "simbi_host/core/errors.hpp"
+#include "simbi_host/core/suggest.hpp"
 #include "simbi_host/core/json_reader.hpp"
 #include "simbi_host/core/prior.hpp"
 #include "simbi_host/plugins/plugin_scan.hpp"
@@ -42,7 +45,9 @@ std::mutex& load_mutex() {
 
 std::string str_or_empty(const char* s) { return s ? std::string(s) : std::string(); }
 
-PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, uint64_t index) {
+// kind: the only kind the factory may list (the assimilator factory's), or 0 for the main
+// factory's simulators, estimators and diagnostics.
+PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, uint64_t index, simbi_kind kind = 0) {
     std::string where = path + ": plugin " + std::to_string(index) + ": ";
     if (!d) throw RunError(where + "descriptor is NULL");
     if (d->size < SIMBI_DESCRIPTOR_SIZE_1_0)
@@ -51,8 +56,8 @@ PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, 
         throw RunError(where + "bad id '" + str_or_empty(d->id) + "': expected a namespaced id like 'vendor.name'");
     where = path + ": plugin '" + d->id + "': ";
     if (!d->name || !d->version) throw RunError(where + "name and version are required");
-    if (d->kind < SIMBI_KIND_SIMULATOR || d->kind > SIMBI_KIND_DIAGNOSTIC)
-        throw RunError(where + "unknown kind " + std::to_string(d->kind));
+    if (kind ? d->kind != kind : d->kind < SIMBI_KIND_SIMULATOR || d->kind > SIMBI_KIND_DIAGNOSTIC)
+        throw RunError(where + "unknown kind " + std::to_string(d->kind) + (kind ? std::string(" in the ") + kind_name(kind) + " factory" : ""));
     if (d->thread_safety != SIMBI_THREAD_INSTANCE && d->thread_safety != SIMBI_THREAD_SHARED)
         throw RunError(where + "unknown thread_safety " + std::to_string(d->thread_safety));
     PluginInfo info;
@@ -132,6 +137,7 @@ const char* kind_name(simbi_kind kind) {
         case SIMBI_KIND_SIMULATOR: return "simulator";
         case SIMBI_KIND_ESTIMATOR: return "estimator";
         case SIMBI_KIND_DIAGNOSTIC: return "diagnostic";
+        case SIMBI_KIND_ASSIMILATOR: return "assimilator";
         default: return "unknown";
     }
 }
@@ -406,29 +412,43 @@ std::vector<PluginInfo> load_plugin_library(const std::string& path_in, bool all
     if (!factory || factory->size < SIMBI_FACTORY_SIZE_1_0 || !factory->count || !factory->descriptor || !factory->create)
         throw RunError(path + ": get_factory returned an incomplete factory");
     std::vector<PluginInfo> out;
-    uint64_t n = factory->count(factory);
-    if (n > 10000) throw RunError(path + ": factory reports " + std::to_string(n) + " plugins");
-    for (uint64_t i = 0; i < n; ++i) {
-        PluginInfo info = check_descriptor(factory->descriptor(factory, i), path, i);
-        info.path = path;
-        info.abi_major = entry.abi_major;
-        info.abi_minor = entry.abi_minor;
-        info.factory = factory;
-        info.described_sha256 = sha;
-        info.allow_unsafe = allow_unsafe;
-        for (const auto& other : out)
-            if (other.id == info.id) throw RunError(path + ": plugin id '" + info.id + "' appears twice in this library");
-        out.push_back(info);
+    auto list = [&](const simbi_factory* f, simbi_kind kind) {
+        const uint64_t n = f->count(f);
+        if (n > 10000) throw RunError(path + ": factory reports " + std::to_string(n) + " plugins");
+        for (uint64_t i = 0; i < n; ++i) {
+            PluginInfo info = check_descriptor(f->descriptor(f, i), path, i, kind);
+            info.path = path;
+            info.abi_major = entry.abi_major;
+            info.abi_minor = entry.abi_minor;
+            info.factory = f;
+            info.described_sha256 = sha;
+            info.allow_unsafe = allow_unsafe;
+            for (const auto& other : out)
+                if (other.id == info.id) throw RunError(path + ": plugin id '" + info.id + "' appears twice in this library");
+            out.push_back(info);
+        }
+    };
+    list(factory, 0);
+    // The assimilators, if the library offers their factory (simbi/ext/assimilator.h).
+    if (factory->size >= offsetof(simbi_factory, get_extension) + sizeof(void*) && factory->get_extension) {
+        const auto* assimilators = static_cast<const simbi_factory*>(factory->get_extension(factory, SIMBI_EXT_ASSIMILATOR_FACTORY));
+        if (assimilators) {
+            if (assimilators->size < SIMBI_FACTORY_SIZE_1_0 || !assimilators->count || !assimilators->descriptor || !assimilators->create)
+                throw RunError(path + ": its " SIMBI_EXT_ASSIMILATOR_FACTORY " factory is incomplete");
+            list(assimilators, SIMBI_KIND_ASSIMILATOR);
+        }
     }
     loaded_libraries()[path] = out;
     return out;
 }
 
-std::string simbi_share_dir() {
+std::string install_prefix() {
     std::error_code ec;
     const fs::path prefix = boost::dll::program_location(ec).parent_path().parent_path();
-    return (prefix / "share" / "simbi").lexically_normal().string();
+    return prefix.lexically_normal().string();
 }
+
+std::string simbi_share_dir() { return (fs::path(install_prefix()) / "share" / "simbi").lexically_normal().string(); }
 
 std::vector<std::string> default_plugin_paths() {
     std::vector<std::string> paths;
@@ -499,6 +519,13 @@ void PluginRegistry::scan_folder(const std::string& folder) {
     }
 }
 
+const PluginInfo* PluginRegistry::try_find(const std::string& id, simbi_kind kind) const {
+    if (std::find(duplicate_ids_.begin(), duplicate_ids_.end(), id) != duplicate_ids_.end()) return nullptr;
+    for (const auto& p : plugins_)
+        if (p.id == id && (!kind || p.kind == kind)) return &p;
+    return nullptr;
+}
+
 const PluginInfo& PluginRegistry::find(const std::string& id, simbi_kind kind) const {
     if (std::find(duplicate_ids_.begin(), duplicate_ids_.end(), id) != duplicate_ids_.end()) {
         for (const auto& p : problems_)
@@ -511,7 +538,10 @@ const PluginInfo& PluginRegistry::find(const std::string& id, simbi_kind kind) c
                                  p.path + ")");
             return p;
         }
-    std::string msg = "no plugin with id '" + id + "' was found. Searched:";
+    std::vector<std::string> ids;
+    for (const auto& p : plugins_)
+        if (!kind || p.kind == kind) ids.push_back(p.id);
+    std::string msg = "no plugin with id '" + id + "' was found" + (did_you_mean(id, ids).empty() ? "." : did_you_mean(id, ids)) + " Searched:";
     for (const auto& s : paths_) msg += "\n  " + s;
     if (!problems_.empty()) {
         msg += "\nLibraries that could not be loaded:";

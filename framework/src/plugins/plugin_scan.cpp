@@ -1,5 +1,7 @@
 #include "simbi_host/plugins/plugin_scan.hpp"
 
+#include <simbi/ext/assimilator.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,6 +35,7 @@ simbi_kind kind_of(const std::string& name) {
     if (name == "simulator") return SIMBI_KIND_SIMULATOR;
     if (name == "estimator") return SIMBI_KIND_ESTIMATOR;
     if (name == "diagnostic") return SIMBI_KIND_DIAGNOSTIC;
+    if (name == "assimilator") return SIMBI_KIND_ASSIMILATOR;
     return 0;
 }
 

@@ -72,6 +72,12 @@ void check_figure(const json& f) {
             pair_member(f, "x_range");
             pair_member(f, "y_range");
             if (f.contains("diagonal") && !f["diagonal"].is_boolean()) throw RunError("'diagonal' is not true or false");
+            for (const char* overlay : {"marks", "reference"}) {
+                if (!f.contains(overlay)) continue;
+                const json& o = f[overlay];
+                if (!o.is_object() || !o.contains("x") || !o.contains("y")) throw RunError(std::string("'") + overlay + "' must be {\"x\": [...], \"y\": [...]}");
+                same_length(o, "x", "y", true);
+            }
         } else {
             same_length(f, "x", "flagged", false);
             pair_member(f, "x_band");
@@ -129,17 +135,21 @@ Range range_or(const json& f, const char* key, std::vector<double> values, doubl
 svg::Figure curve(const json& f, const std::string& id) {
     const std::vector<double> x = numbers(f, "x"), y = numbers(f, "y"), lo = numbers(f, "low"), hi = numbers(f, "high");
     const bool diagonal = f.value("diagonal", false);
+    const json none = json::object();
+    const json &marks = f.value("marks", none), &reference = f.value("reference", none);
+    const std::vector<double> mx = numbers(marks, "x"), my = numbers(marks, "y"), rx = numbers(reference, "x"), ry = numbers(reference, "y");
     std::vector<double> ys = y;
-    ys.insert(ys.end(), lo.begin(), lo.end());
-    ys.insert(ys.end(), hi.begin(), hi.end());
+    for (const auto* more : {&lo, &hi, &my, &ry}) ys.insert(ys.end(), more->begin(), more->end());
     if (diagonal) ys.insert(ys.end(), x.begin(), x.end());
     svg::Figure fig(440, 400, id);
     const Range xr = range_or(f, "x_range", x, 0.03), yr = range_or(f, "y_range", ys, 0.05);
     Panel p(70, 30, 340, 300, xr, yr);
     if (!lo.empty()) p.band(x, lo, hi, kGrey, 0.3);
     if (diagonal) p.line({xr.lo, xr.hi}, {xr.lo, xr.hi}, "#333", 1, "4 3");
+    if (!rx.empty()) p.line(rx, ry, "#333", 1, "4 3");
     p.line(x, y, kBlue, 2);
     if (x.size() <= 200) p.points(x, y, kBlue, 2.5);
+    if (!mx.empty()) p.points(mx, my, kRed, 2.5);
     p.axes(text(f, "x_label"), text(f, "y_label"));
     p.title(text(f, "title"));
     fig.add(p);
@@ -201,7 +211,13 @@ void check_diagnostic_report(const json& report, const std::string& where) {
     if (!report.is_object()) throw RunError(where + ": the report is not a JSON object");
     if (report.empty()) return;
     for (auto it = report.begin(); it != report.end(); ++it)
-        if (it.key() != "headline" && it.key() != "figures") throw RunError(where + ": the report has an unknown member '" + clip(it.key(), 40) + "'");
+        if (it.key() != "headline" && it.key() != "figures" && it.key() != "booleans") throw RunError(where + ": the report has an unknown member '" + clip(it.key(), 40) + "'");
+    if (report.contains("booleans")) {
+        const json& b = report["booleans"];
+        if (!b.is_array()) throw RunError(where + ": \"booleans\" must be an array of result names");
+        for (const auto& name : b)
+            if (!name.is_string()) throw RunError(where + ": \"booleans\" must be an array of result names");
+    }
     if (report.contains("headline")) {
         const json& h = report["headline"];
         if (!h.is_object() || !h.value("verdict", json("")).is_string() || !h.value("numbers", json::array()).is_array())

@@ -201,6 +201,18 @@ std::vector<std::string> write_report(const std::string& dir) {
     std::vector<double> truth;
     if (manifest.contains("observation") && manifest["observation"].contains("theta")) truth = numbers(manifest["observation"]["theta"]);
 
+    const json simulation = read_json_or_null(dir + "/simulation.json");
+    if (simulation.is_object()) {
+        auto count = [&](const char* key) {
+            const json& v = simulation.value(key, json());
+            return v.is_number_unsigned() ? std::to_string(v.get<uint64_t>()) : std::string("?");
+        };
+        sections += "<h2>Simulation</h2>\n<p>" + count("simulated") + " simulated, " + count("invalid") + " invalid, " + count("dropped") +
+                    " dropped, " + count("kept") + " kept</p>\n";
+        if (simulation.contains("warning") && simulation["warning"].is_string())
+            sections += "<p class=\"warning\"><strong>Warning:</strong> " + svg::escape(simulation["warning"].get<std::string>()) + "</p>\n";
+    }
+
     const Samples samples = read_samples(dir + "/posterior.csv", 20000);
     if (!samples.names.empty() && !samples.columns[0].empty()) {
         sections += "<h2>Posterior</h2>\n";
@@ -234,10 +246,9 @@ std::vector<std::string> write_report(const std::string& dir) {
         }
     }
     if (!diags.empty()) sections += "<h2>Diagnostics</h2>\n";
-    for (const auto& [name, j] : diags) {
-        // Each diagnostic as it reports itself: its headline and figures when its plugin gives
-        // them (simbi/ext/diagnostic_report.h), else its scalar results.
-        const std::string file = dir + "/diagnostics/" + name + ".json";
+    // A result as it reports itself: its headline and figures when its plugin gives them
+    // (simbi/ext/diagnostic_report.h), else its scalar results.
+    auto add_reported = [&](const std::string& name, const json& j, const std::string& file) {
         const json& report = j.value("report", json::object());
         check_diagnostic_report(report, file);
         sections += "<h3>" + svg::escape(j.value("id", name)) + "</h3>\n";
@@ -266,12 +277,18 @@ std::vector<std::string> write_report(const std::string& dir) {
                 if (it.value().is_number()) results += table_row(it.key(), fmt(it.value().get<double>()));
             if (!results.empty()) sections += "<table>\n" + results + "</table>\n";
         }
+    };
+    for (const auto& [name, j] : diags) add_reported(name, j, dir + "/diagnostics/" + name + ".json");
+    const json assimilation = read_json_or_null(dir + "/assimilation.json");
+    if (assimilation.is_object() && assimilation.contains("results")) {
+        sections += "<h2>Data assimilation</h2>\n";
+        add_reported("assimilation", assimilation, dir + "/assimilation.json");
     }
 
     // Provenance.
     std::string prov;
     if (settings.is_object())
-        for (const char* kind : {"simulator", "estimator"})
+        for (const char* kind : {"simulator", "estimator", "assimilator"})
             if (settings.contains(kind))
                 prov += table_row(kind, settings[kind].value("id", "") + " " + settings[kind].value("version", "") + "  sha256 " +
                                             settings[kind].value("sha256", "(not recorded)"));

@@ -130,6 +130,11 @@ void verify_artifact_files(const std::string& dir, const ArtifactMeta& meta) {
 
 void write_samples_h5(const std::string& path, const std::vector<std::string>& names, const std::vector<double>& samples,
                       const json& attributes) {
+    write_table_h5(path, "samples", "parameter_names", names, samples, attributes);
+}
+
+void write_table_h5(const std::string& path, const std::string& dataset, const std::string& names_attribute, const std::vector<std::string>& names,
+                    const std::vector<double>& samples, const json& attributes) {
     const hsize_t d = names.size(), n = d ? samples.size() / d : 0;
     const std::string tmp = unique_temp_path(path);
     struct Cleanup {
@@ -146,10 +151,10 @@ void write_samples_h5(const std::string& path, const std::vector<std::string>& n
         h5::Id space(H5Screate_simple(2, dims, nullptr), &H5Sclose, "dataspace");
         h5::Id dcpl(H5Pcreate(H5P_DATASET_CREATE), &H5Pclose, "dataset property list");
         H5Pset_obj_track_times(dcpl, 0);  // no timestamps: equal samples give equal bytes
-        h5::Id ds(H5Dcreate2(file, "samples", H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), &H5Dclose, "creating /samples");
+        h5::Id ds(H5Dcreate2(file, dataset.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), &H5Dclose, "creating /" + dataset);
         if (n > 0) h5::check(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, samples.data()), "writing " + path);
     }
-    h5::write_attribute(file, "parameter_names", names);
+    h5::write_attribute(file, names_attribute, names);
     for (auto it = attributes.begin(); it != attributes.end(); ++it)
         h5::write_attribute(file, it.key(), it.value().is_string() ? it.value() : json(it.value().dump()));
     if (file.close() < 0) throw RunError("cannot write " + path + " (is the disk full?)");

@@ -530,7 +530,7 @@ void DatasetReader::read_block(long long ds, uint64_t start, uint64_t count, uin
 void DatasetReader::read(uint64_t start, uint64_t count, double* theta, double* x) const {
     if (start > rows_ || count > rows_ - start) throw RunError(path_ + ": read past the end");
     read_block(h_->theta, start, count, d_, H5T_NATIVE_DOUBLE, theta);
-    read_block(h_->x, start, count, k_, H5T_NATIVE_DOUBLE, x);
+    if (x) read_block(h_->x, start, count, k_, H5T_NATIVE_DOUBLE, x);
 }
 
 json DatasetReader::attributes() const { return attributes_; }

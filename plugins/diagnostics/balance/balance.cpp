@@ -17,13 +17,12 @@ public:
         simbi::Info i("simbi.balance", "Balance", SIMBI_KIND_DIAGNOSTIC);
         i.version("1.0.0").vendor("simbi").description(
             "E_joint[d] + E_marginal[d] of the classifier d = sigmoid(log q - log p) on held-out pairs: about 1 for a balanced estimator.");
-        i.option("pairs", "integer", "2000", "held-out pairs");
+        i.option("pairs", simbi::Option::integer(2000).minimum(2).maximum(10000000).doc("held-out pairs"));
         return i;
     }
 
     Balance(const simbi::Config& c, const simbi_host*) {
-        pairs_ = c.integer("pairs", 2000);
-        if (pairs_ < 2 || pairs_ > 10000000) throw std::invalid_argument("pairs must be in 2..10000000");
+        pairs_ = c.integer("pairs");
     }
 
     void run(const simbi::DiagnosticContext& ctx) override {

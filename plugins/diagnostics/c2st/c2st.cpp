@@ -68,21 +68,19 @@ public:
         simbi::Info i("simbi.c2st", "Classifier two-sample test", SIMBI_KIND_DIAGNOSTIC);
         i.version("1.0.0").vendor("simbi").description(
             "C2ST accuracy between posterior draws (or a sample file) and reference samples, with sbibm's protocol: 0.5 is indistinguishable.");
-        i.option("reference", "string", "null", "CSV of reference samples (header row); required")
-            .option("samples", "string", "null", "CSV of samples to compare instead of the posterior's draws")
-            .option("draws", "integer", "10000", "posterior draws at the observation, at most as many as reference rows")
-            .option("folds", "integer", "5", "cross-validation folds");
+        i.option("reference", simbi::Option::string("").unset().doc("CSV of reference samples (header row); required"))
+            .option("samples", simbi::Option::string("").unset().doc("CSV of samples to compare instead of the posterior's draws"))
+            .option("draws", simbi::Option::integer(10000).minimum(10).maximum(10000000).doc("posterior draws at the observation, at most as many as reference rows"))
+            .option("folds", simbi::Option::integer(5).minimum(2).maximum(100).doc("cross-validation folds"));
         return i;
     }
 
     C2st(const simbi::Config& c, const simbi_host*) {
         reference_ = c.string("reference", "");
         samples_ = c.string("samples", "");
-        draws_ = c.integer("draws", 10000);
-        folds_ = c.integer("folds", 5);
+        draws_ = c.integer("draws");
+        folds_ = c.integer("folds");
         if (reference_.empty()) throw std::invalid_argument("reference: a CSV file of reference samples is required");
-        if (draws_ < 10 || draws_ > 10000000) throw std::invalid_argument("draws must be in 10..10000000");
-        if (folds_ < 2 || folds_ > 100) throw std::invalid_argument("folds must be in 2..100");
     }
 
     void run(const simbi::DiagnosticContext& ctx) override {

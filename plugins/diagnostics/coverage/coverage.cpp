@@ -23,22 +23,18 @@ public:
         i.version("1.0.0").vendor("simbi").description(
             "Expected coverage of highest-posterior-density regions on held-out pairs, with a binomial band: calibrated, conservative or "
             "overconfident.");
-        i.option("pairs", "integer", "500", "held-out pairs (theta*, x*)")
-            .option("samples", "integer", "1000", "posterior draws per pair")
-            .option("levels", "array", "[0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99]",
-                    "credibility levels")
-            .option("band", "number", "0.99", "probability of the binomial band around each level");
+        i.option("pairs", simbi::calibration::pairs_option(500))
+            .option("samples", simbi::calibration::draws_option(1000, "posterior draws per pair"))
+            .option("levels", simbi::Option::numbers(simbi::calibration::default_levels()).items_inside(0, 1).length_between(1, 1000).doc("credibility levels"))
+            .option("band", simbi::calibration::band_option("around each level"));
         return i;
     }
 
     Coverage(const simbi::Config& c, const simbi_host*) {
-        pairs_ = c.integer("pairs", 500);
-        samples_ = c.integer("samples", 1000);
-        levels_ = simbi::calibration::checked_levels(c.numbers("levels", simbi::calibration::default_levels()), "levels");
-        band_ = c.number("band", 0.99);
-        if (pairs_ < 1 || pairs_ > 1000000) throw std::invalid_argument("pairs must be in 1..1000000");
-        if (samples_ < 1 || samples_ > 1000000) throw std::invalid_argument("samples must be in 1..1000000");
-        if (!(band_ > 0 && band_ < 1)) throw std::invalid_argument("band must be in (0, 1)");
+        pairs_ = c.integer("pairs");
+        samples_ = c.integer("samples");
+        levels_ = simbi::calibration::checked_levels(c.numbers("levels"), "levels");
+        band_ = c.number("band");
     }
 
     void run(const simbi::DiagnosticContext& ctx) override {
@@ -107,8 +103,8 @@ public:
         ctx.put("band_low", low);
         ctx.put("band_high", high);
         ctx.put("band", band_);
-        ctx.put("conservative", conservative ? 1 : 0);
-        ctx.put("calibrated", calibrated ? 1 : 0);
+        ctx.put_flag("conservative", conservative);
+        ctx.put_flag("calibrated", calibrated);
         ctx.put("worst_gap", worst_gap);
         ctx.put("worst_gap_level", worst_level);
         ctx.put("pairs", double(n));

@@ -21,18 +21,17 @@ public:
         simbi::Info i("simbi.mode_convergence", "Mode convergence", SIMBI_KIND_DIAGNOSTIC);
         i.version("1.0.0").vendor("simbi").description(
             "Distance of the MAP given N = 1, 2, 4, ... i.i.d. observations at a true theta* to theta*: it should shrink with N.");
-        i.option("theta", "array", "null", "the true parameters; unset: a draw from the prior")
-            .option("max_n", "integer", "64", "the largest number of observations, a power of two")
-            .option("candidates", "integer", "2048", "starting points of the MAP search");
+        i.option("theta", simbi::Option::numbers({}).unset().doc("the true parameters; unset: a draw from the prior"))
+            .option("max_n", simbi::Option::integer(64).minimum(1).maximum(4096).doc("the largest number of observations, a power of two"))
+            .option("candidates", simbi::Option::integer(2048).minimum(16).maximum(1000000).doc("starting points of the MAP search"));
         return i;
     }
 
     ModeConvergence(const simbi::Config& c, const simbi_host*) {
         theta_ = c.numbers("theta", {});
-        max_n_ = c.integer("max_n", 64);
-        candidates_ = c.integer("candidates", 2048);
-        if (max_n_ < 1 || max_n_ > 4096 || (max_n_ & (max_n_ - 1))) throw std::invalid_argument("max_n must be a power of two up to 4096");
-        if (candidates_ < 16 || candidates_ > 1000000) throw std::invalid_argument("candidates must be in 16..1000000");
+        max_n_ = c.integer("max_n");
+        candidates_ = c.integer("candidates");
+        if (max_n_ & (max_n_ - 1)) throw std::invalid_argument("max_n must be a power of two");
     }
 
     void run(const simbi::DiagnosticContext& ctx) override {
@@ -112,7 +111,7 @@ public:
         ctx.put("distance", distances);
         ctx.put("map", maps, {uint64_t(ns.size()), d});
         ctx.put("theta", truth);
-        ctx.put("shrinks", distances.back() < distances.front() ? 1 : 0);
+        ctx.put_flag("shrinks", distances.back() < distances.front());
         ctx.put("invalid_rows", double(invalid));
         char line[200];
         std::snprintf(line, sizeof line, "mode_convergence: the MAP is %.3f prior std from theta* with 1 observation, %.3f with %lld",

@@ -20,16 +20,14 @@ public:
         i.version("1.0.0").vendor("simbi").description(
             "Simulates at posterior draws and reports where the observation falls in each output's predictive distribution; flags "
             "outputs outside the central predictive interval.");
-        i.option("draws", "integer", "500", "posterior draws, one simulation each")
-            .option("level", "number", "0.99", "the central predictive interval an observed output should fall in");
+        i.option("draws", simbi::Option::integer(500).minimum(10).maximum(10000000).doc("posterior draws, one simulation each"))
+            .option("level", simbi::Option::number(0.99).above(0).below(1).doc("the central predictive interval an observed output should fall in"));
         return i;
     }
 
     Ppc(const simbi::Config& c, const simbi_host*) {
-        draws_ = c.integer("draws", 500);
-        level_ = c.number("level", 0.99);
-        if (draws_ < 10 || draws_ > 10000000) throw std::invalid_argument("draws must be in 10..10000000");
-        if (!(level_ > 0 && level_ < 1)) throw std::invalid_argument("level must be in (0, 1)");
+        draws_ = c.integer("draws");
+        level_ = c.number("level");
     }
 
     void run(const simbi::DiagnosticContext& ctx) override {
@@ -78,7 +76,7 @@ public:
         ctx.put("observed", obs[0]);
         ctx.put("level", level_);
         ctx.put("flagged", double(flagged));
-        ctx.put("possible_misspecification", flagged ? 1 : 0);
+        ctx.put_flag("possible_misspecification", flagged);
         ctx.put("draws", double(pred.n));
         ctx.put("invalid_rows", double(pred.invalid));
         char line[200];

@@ -22,25 +22,22 @@ public:
         i.version("1.0.0").vendor("simbi").description(
             "Rank statistics of held-out parameters among posterior draws, their histograms with the expected band, and a chi-square "
             "test of uniformity per parameter.");
-        i.option("pairs", "integer", "500", "held-out pairs (theta*, x*)")
-            .option("samples", "integer", "199", "posterior draws per pair, L; (L + 1) must be a multiple of bins")
-            .option("bins", "integer", "20", "histogram bins of the ranks")
-            .option("alpha", "number", "0.01", "the test's level, over all parameters")
-            .option("band", "number", "0.99", "probability of each bin's expected band");
+        i.option("pairs", simbi::calibration::pairs_option(500))
+            .option("samples", simbi::Option::integer(199).minimum(1).maximum(100000).doc("posterior draws per pair, L; (L + 1) must be a multiple of bins"))
+            .option("bins", simbi::Option::integer(20).minimum(2).maximum(100000).doc("histogram bins of the ranks"))
+            .option("alpha", simbi::Option::number(0.01).above(0).below(1).doc("the test's level, over all parameters"))
+            .option("band", simbi::calibration::band_option("of each bin's expected count"));
         return i;
     }
 
     Sbc(const simbi::Config& c, const simbi_host*) {
-        pairs_ = c.integer("pairs", 500);
-        samples_ = c.integer("samples", 199);
-        bins_ = c.integer("bins", 20);
-        alpha_ = c.number("alpha", 0.01);
-        band_ = c.number("band", 0.99);
-        if (pairs_ < 1 || pairs_ > 1000000) throw std::invalid_argument("pairs must be in 1..1000000");
-        if (samples_ < 1 || samples_ > 100000) throw std::invalid_argument("samples must be in 1..100000");
+        pairs_ = c.integer("pairs");
+        samples_ = c.integer("samples");
+        bins_ = c.integer("bins");
+        alpha_ = c.number("alpha");
+        band_ = c.number("band");
         if (bins_ < 2 || (samples_ + 1) % bins_ != 0)
             throw std::invalid_argument("bins must be at least 2 and divide samples + 1 (" + std::to_string(samples_ + 1) + ")");
-        if (!(alpha_ > 0 && alpha_ < 1) || !(band_ > 0 && band_ < 1)) throw std::invalid_argument("alpha and band must be in (0, 1)");
     }
 
     void run(const simbi::DiagnosticContext& ctx) override {
@@ -84,7 +81,7 @@ public:
         ctx.put("band_high", band.high * double(used));
         ctx.put("p_values", p_values);
         ctx.put("min_p_value", min_p);
-        ctx.put("uniform", uniform ? 1 : 0);
+        ctx.put_flag("uniform", uniform);
         ctx.put("alpha", alpha_);
         ctx.put("pairs", double(used));
         ctx.put("invalid_rows", double(pairs.invalid));

@@ -22,22 +22,18 @@ public:
         i.version("1.0.0").vendor("simbi").description(
             "Expected coverage probability of balls around random reference points (Lemos et al. 2023): on the diagonal for an accurate "
             "posterior.");
-        i.option("pairs", "integer", "500", "held-out pairs (theta*, x*)")
-            .option("samples", "integer", "500", "posterior draws per pair")
-            .option("points", "integer", "50", "credibility levels a = 1/points, 2/points, ..., 1 - 1/points")
-            .option("band", "number", "0.99", "probability of the binomial band at each level");
+        i.option("pairs", simbi::calibration::pairs_option(500))
+            .option("samples", simbi::calibration::draws_option(500, "posterior draws per pair"))
+            .option("points", simbi::Option::integer(50).minimum(2).maximum(10000).doc("credibility levels a = 1/points, 2/points, ..., 1 - 1/points"))
+            .option("band", simbi::calibration::band_option("at each level"));
         return i;
     }
 
     Tarp(const simbi::Config& c, const simbi_host*) {
-        pairs_ = c.integer("pairs", 500);
-        samples_ = c.integer("samples", 500);
-        points_ = c.integer("points", 50);
-        band_ = c.number("band", 0.99);
-        if (pairs_ < 1 || pairs_ > 1000000) throw std::invalid_argument("pairs must be in 1..1000000");
-        if (samples_ < 1 || samples_ > 1000000) throw std::invalid_argument("samples must be in 1..1000000");
-        if (points_ < 2 || points_ > 10000) throw std::invalid_argument("points must be in 2..10000");
-        if (!(band_ > 0 && band_ < 1)) throw std::invalid_argument("band must be in (0, 1)");
+        pairs_ = c.integer("pairs");
+        samples_ = c.integer("samples");
+        points_ = c.integer("points");
+        band_ = c.number("band");
     }
 
     void run(const simbi::DiagnosticContext& ctx) override {
@@ -97,7 +93,7 @@ public:
         ctx.put("band_high", high);
         ctx.put("max_distance", max_dev);
         ctx.put("area_above_half", area);
-        ctx.put("on_diagonal", inside ? 1 : 0);
+        ctx.put_flag("on_diagonal", inside);
         ctx.put("pairs", double(n));
         ctx.put("invalid_rows", double(pairs.invalid));
         ctx.put("skipped_pairs", double(skipped));

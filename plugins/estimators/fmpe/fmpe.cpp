@@ -44,9 +44,10 @@ public:
         i.version("1.0.0").vendor("simbi").description(
             "A vector field v(t, theta, x) trained by conditional flow matching; posterior samples and densities by integrating its ODE.");
         TimeFieldOptions::declare(i, "vector field");
-        i.option("steps", "integer", "10", "Runge-Kutta steps of the ODE from noise to the posterior, for sampling")
-            .option("density_steps", "integer", "20", "Runge-Kutta steps of the ODE with its divergence, for log_prob")
-            .option("time_prior_exponent", "number", "1", "alpha: training times t are drawn with density proportional to t^alpha");
+        i.option("steps", simbi::Option::integer(10).minimum(1).maximum(100000).doc("Runge-Kutta steps of the ODE from noise to the posterior, for sampling"))
+            .option("density_steps", simbi::Option::integer(20).minimum(1).maximum(100000).doc("Runge-Kutta steps of the ODE with its divergence, for log_prob"))
+            .option("time_prior_exponent", simbi::Option::number(1).minimum(0).maximum(100).doc(
+                                               "alpha: training times t are drawn with density proportional to t^alpha"));
         declare_runtime_options(i);
         TrainingConfig::declare(i, training_defaults());
         return i;
@@ -60,12 +61,9 @@ public:
         hidden_ = field.hidden;
         embedding_ = field.embedding;
         exact_dim_ = field.exact_divergence_dim;
-        steps_ = c.integer("steps", 10);
-        density_steps_ = c.integer("density_steps", 20);
-        alpha_ = c.number("time_prior_exponent", 1.0);
-        if (!(alpha_ >= 0 && alpha_ <= 100)) throw std::invalid_argument("time_prior_exponent must be in [0, 100]");
-        if (steps_ < 1 || steps_ > 100000) throw std::invalid_argument("steps must be in 1..100000");
-        if (density_steps_ < 1 || density_steps_ > 100000) throw std::invalid_argument("density_steps must be in 1..100000");
+        steps_ = c.integer("steps");
+        density_steps_ = c.integer("density_steps");
+        alpha_ = c.number("time_prior_exponent");
     }
 
 protected:

@@ -21,13 +21,13 @@ public:
         i.version("1.0.0").vendor("simbi").description(
             "A conditional normalizing flow q(x|theta) trained on simulations; MCMC posterior, i.i.d. sets of observations.");
         declare_flow_options(i, "maf");
-        declare_sampler_options(i);
+        SamplerConfig::declare(i);
         declare_runtime_options(i);
         TrainingConfig::declare(i, TrainingConfig());
         return i;
     }
 
-    Nle(const simbi::Config& c, const simbi_host* host) : McmcEstimator("simbi.nle", "1.0.0", c, host, streams::kNleSampling) { flow_ = flow_spec(c, "maf"); }
+    Nle(const simbi::Config& c, const simbi_host* host) : McmcEstimator("simbi.nle", "1.0.0", c, host, streams::kNleSampling) { flow_ = flow_spec(c); }
 
 protected:
     void do_train(const simbi_train_context& ctx) override {

@@ -71,12 +71,13 @@ public:
                        "leans conservative."
                      : "A conditional normalizing flow q(theta|x) (NSF or MAF) trained on simulations; direct, amortized posterior sampling.");
         declare_flow_options(i, "nsf");
-        if (Balanced) i.option("lambda", "number", "100", "weight of the balancing penalty");
-        i.option("embedding", "object", "{\"type\": \"none\"}", "x embedding: {type: none|mlp|cnn, hidden, features, channels}")
-            .option("bounds", "string", "\"reject\"", "keeping samples in the prior's support: reject | transform | none")
-            .option("ensemble", "integer", Balanced ? std::to_string(kBalancedEnsemble) : "1",
-                    "flows trained side by side from different initial weights, each on its own loss; the posterior is their mixture")
-            .option("bootstrap", "boolean", "false", "each member weighs the training rows by its own Bayesian-bootstrap weights");
+        declare_embedding_option(i);
+        using simbi::Option;
+        if (Balanced) i.option("lambda", Option::number(100).minimum(0).maximum(1e6).doc("weight of the balancing penalty"));
+        i.option("bounds", Option::choice({"reject", "transform", "none"}, "reject").doc("keeping samples in the prior's support: reject | transform | none"))
+            .option("ensemble", Option::integer(Balanced ? kBalancedEnsemble : 1).minimum(1).maximum(32).doc(
+                                    "flows trained side by side from different initial weights, each on its own loss; the posterior is their mixture"))
+            .option("bootstrap", Option::boolean(false).doc("each member weighs the training rows by its own Bayesian-bootstrap weights"));
         declare_runtime_options(i);
         TrainingConfig::declare(i, training_defaults());
         return i;
@@ -95,17 +96,12 @@ public:
     }
 
     Npe(const simbi::Config& c, const simbi_host* host) : NeuralEstimator(kId, "1.0.0", c, host) {
-        if (Balanced) {
-            lambda_ = c.number("lambda", 100.0);
-            if (!(lambda_ >= 0 && lambda_ <= 1e6)) throw std::invalid_argument("lambda must be in [0, 1e6]");
-        }
+        if (Balanced) lambda_ = c.number("lambda");
         flow_ = flow_spec(c);
-        embedding_ = EmbeddingImpl::validate(json::parse(c.json_text("embedding", R"({"type": "none"})")));
-        bounds_ = c.string("bounds", "reject");
-        ensemble_ = c.integer("ensemble", Balanced ? kBalancedEnsemble : 1);
-        if (ensemble_ < 1 || ensemble_ > 32) throw std::invalid_argument("ensemble must be between 1 and 32");
-        bootstrap_ = c.boolean("bootstrap", false);
-        if (bounds_ != "transform" && bounds_ != "reject" && bounds_ != "none") throw std::invalid_argument("bounds must be reject, transform or none");
+        embedding_ = read_embedding(c);
+        bounds_ = c.string("bounds");
+        ensemble_ = c.integer("ensemble");
+        bootstrap_ = c.boolean("bootstrap");
     }
 
 protected:

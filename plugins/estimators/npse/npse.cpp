@@ -51,14 +51,22 @@ public:
             "A conditional score network trained by denoising score matching (VP or VE diffusion); samples by the probability-flow ODE "
             "(exponential integrator or Runge-Kutta), the reverse SDE or predictor-corrector, densities by the probability-flow ODE.");
         TimeFieldOptions::declare(i, "score network");
-        i.option("schedule", "string", "\"vp\"", "the diffusion: vp (variance preserving) or ve (variance exploding)")
-            .option("sigma_max", "number", "10", "VE: the noise scale at t = 1, in standardized units")
-            .option("sampler", "string", "\"ddim\"", "ode (probability flow, Runge-Kutta 4), sde (reverse SDE, Euler-Maruyama), pc (predictor-corrector) or ddim (exponential integrator)")
-            .option("steps", "integer", "0", "sampling steps from t = 1 to t_eps: integrator steps for ddim, Runge-Kutta steps for ode, Euler-Maruyama steps for sde and pc; 0: 20 for ddim, 50 for ode, 200 for sde and pc")
-            .option("density_steps", "integer", "50", "Runge-Kutta steps of the probability-flow ODE for log_prob")
-            .option("snr", "number", "0.16", "pc: the corrector's signal-to-noise ratio")
-            .option("eta", "number", "1", "ddim: 0 integrates the probability-flow ODE, 1 draws the reverse SDE's ancestral steps, between them a mix")
-            .option("time_sampling", "string", "\"mixed\"", "training times: log_snr (even in log signal-to-noise ratio, as many at each noise scale), uniform (even in t) or mixed (half each)");
+        using simbi::Option;
+        i.option("schedule", Option::choice({"vp", "ve"}, "vp").doc("the diffusion: vp (variance preserving) or ve (variance exploding)"))
+            .option("sigma_max", Option::number(10).above(2 * Diffusion::kSigmaMin).below(1e6).doc("VE: the noise scale at t = 1, in standardized units"))
+            .option("sampler", Option::choice({"ode", "sde", "pc", "ddim"}, "ddim")
+                                   .doc("ode (probability flow, Runge-Kutta 4), sde (reverse SDE, Euler-Maruyama), pc (predictor-corrector) or ddim "
+                                        "(exponential integrator)"))
+            .option("steps", Option::integer(0).minimum(0).maximum(100000).doc(
+                                 "sampling steps from t = 1 to t_eps: integrator steps for ddim, Runge-Kutta steps for ode, Euler-Maruyama steps for "
+                                 "sde and pc; 0: 20 for ddim, 50 for ode, 200 for sde and pc"))
+            .option("density_steps", Option::integer(50).minimum(1).maximum(100000).doc("Runge-Kutta steps of the probability-flow ODE for log_prob"))
+            .option("snr", Option::number(0.16).above(0).below(10).doc("pc: the corrector's signal-to-noise ratio"))
+            .option("eta", Option::number(1).minimum(0).maximum(1).doc(
+                               "ddim: 0 integrates the probability-flow ODE, 1 draws the reverse SDE's ancestral steps, between them a mix"))
+            .option("time_sampling", Option::choice({"mixed", "log_snr", "uniform"}, "mixed")
+                                         .doc("training times: log_snr (even in log signal-to-noise ratio, as many at each noise scale), uniform "
+                                              "(even in t) or mixed (half each)"));
         declare_runtime_options(i);
         TrainingConfig::declare(i, training_defaults());
         return i;
@@ -72,24 +80,15 @@ public:
         hidden_ = field.hidden;
         embedding_ = field.embedding;
         exact_dim_ = field.exact_divergence_dim;
-        schedule_name_ = c.string("schedule", "vp");
-        sampler_ = c.string("sampler", "ddim");
-        sched_.sigma_max = c.number("sigma_max", 10.0);
-        steps_ = c.integer("steps", 0);
-        density_steps_ = c.integer("density_steps", 50);
-        snr_ = c.number("snr", 0.16);
-        time_sampling_ = c.string("time_sampling", "mixed");
-        eta_ = c.number("eta", 1.0);
-        if (!(eta_ >= 0 && eta_ <= 1)) throw std::invalid_argument("eta must be in [0, 1]");
-        Diffusion::check_time_sampling(time_sampling_);
-        if (schedule_name_ != "vp" && schedule_name_ != "ve") throw std::invalid_argument("schedule must be vp or ve, not '" + schedule_name_ + "'");
-        if (sampler_ != "ode" && sampler_ != "sde" && sampler_ != "pc" && sampler_ != "ddim")
-            throw std::invalid_argument("sampler must be ode, sde, pc or ddim, not '" + sampler_ + "'");
-        if (!(sched_.sigma_max > 2 * Diffusion::kSigmaMin && sched_.sigma_max < 1e6)) throw std::invalid_argument("sigma_max must be in (0.02, 1e6)");
-        if (steps_ < 0 || steps_ > 100000) throw std::invalid_argument("steps must be in 0..100000");
+        schedule_name_ = c.string("schedule");
+        sampler_ = c.string("sampler");
+        sched_.sigma_max = c.number("sigma_max");
+        steps_ = c.integer("steps");
         if (steps_ == 0) steps_ = sampler_ == "ddim" ? 20 : sampler_ == "ode" ? 50 : 200;
-        if (density_steps_ < 1 || density_steps_ > 100000) throw std::invalid_argument("density_steps must be in 1..100000");
-        if (!(snr_ > 0 && snr_ < 10)) throw std::invalid_argument("snr must be in (0, 10)");
+        density_steps_ = c.integer("density_steps");
+        snr_ = c.number("snr");
+        time_sampling_ = c.string("time_sampling");
+        eta_ = c.number("eta");
         set_schedule();
     }
 

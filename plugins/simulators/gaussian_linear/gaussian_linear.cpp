@@ -26,12 +26,10 @@ public:
             .params(names)
             .outputs(dim)
             .prior(R"({"type": "normal", "mean": [)" + zeros + R"(], "std": [)" + stds + "]}")
-            .option("noise_std", "number", "0.31622776601683794", "standard deviation of x given theta");
+            .option("noise_std", simbi::Option::number(std::sqrt(0.1)).above(0).doc("standard deviation of x given theta"));
     }
 
-    explicit GaussianLinear(const simbi::Config& config) : std_(config.number("noise_std", std::sqrt(0.1))) {
-        if (!(std_ > 0.0)) throw std::invalid_argument("noise_std must be positive");
-    }
+    explicit GaussianLinear(const simbi::Config& config) : std_(config.number("noise_std")) {}
 
     bool simulate(const double* theta, simbi::Rng& rng, double* x) const {
         for (int i = 0; i < dim; ++i) x[i] = theta[i] + std_ * rng.normal();

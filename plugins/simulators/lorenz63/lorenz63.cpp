@@ -23,19 +23,15 @@ public:
             .outputs(3 * kStates)
             .shape({3, kStates})
             .prior(R"({"type": "box_uniform", "low": [5, 20, 1], "high": [15, 40, 4]})")
-            .option("dt", "number", "0.025", "the Runge-Kutta step")
-            .option("process_noise", "number", "0.1", "standard deviation of the Gaussian noise added to each state after each step")
-            .option("obs_noise", "number", "0.5", "standard deviation of the Gaussian noise on each observed value")
-            .option("burn_in", "integer", "256", "steps from the start before the first observed state");
+            .option("dt", simbi::Option::number(0.025).above(0).maximum(0.1).doc("the Runge-Kutta step"))
+            .option("process_noise", simbi::Option::number(0.1).minimum(0).below(10).doc(
+                                         "standard deviation of the Gaussian noise added to each state after each step"))
+            .option("obs_noise", simbi::Option::number(0.5).minimum(0).below(100).doc("standard deviation of the Gaussian noise on each observed value"))
+            .option("burn_in", simbi::Option::integer(256).minimum(0).maximum(100000).doc("steps from the start before the first observed state"));
     }
 
     explicit Lorenz63(const simbi::Config& c)
-        : dt_(c.number("dt", 0.025)), process_(c.number("process_noise", 0.1)), obs_(c.number("obs_noise", 0.5)), burn_in_(c.integer("burn_in", 256)) {
-        if (!(dt_ > 0 && dt_ <= 0.1)) throw std::invalid_argument("dt must be in (0, 0.1]");
-        if (!(process_ >= 0 && process_ < 10)) throw std::invalid_argument("process_noise must be in [0, 10)");
-        if (!(obs_ >= 0 && obs_ < 100)) throw std::invalid_argument("obs_noise must be in [0, 100)");
-        if (burn_in_ < 0 || burn_in_ > 100000) throw std::invalid_argument("burn_in must be in 0..100000");
-    }
+        : dt_(c.number("dt")), process_(c.number("process_noise")), obs_(c.number("obs_noise")), burn_in_(c.integer("burn_in")) {}
 
     bool simulate(const double* theta, simbi::Rng& rng, double* x) const {
         simbi::lorenz63::Parameters p{theta[0], theta[1], theta[2], dt_};

@@ -19,15 +19,11 @@ public:
             .params({"v", "alpha"})
             .outputs(1)
             .prior(R"({"type": "box_uniform", "low": [10.0, 0.1], "high": [40.0, 1.4]})")
-            .option("dt", "number", "0.001", "Euler time step [s]")
-            .option("g", "number", "9.81", "gravitational acceleration [m/s^2]");
+            .option("dt", simbi::Option::number(0.001).above(0).maximum(0.1).doc("Euler time step [s]"))
+            .option("g", simbi::Option::number(9.81).above(0).doc("gravitational acceleration [m/s^2]"));
     }
 
-    explicit Projectile(const simbi::Config& config)
-        : dt_(config.number("dt", 0.001)), g_(config.number("g", 9.81)) {
-        if (!(dt_ > 0.0 && dt_ <= 0.1)) throw std::invalid_argument("dt must be in (0, 0.1]");
-        if (!(g_ > 0.0)) throw std::invalid_argument("g must be positive");
-    }
+    explicit Projectile(const simbi::Config& config) : dt_(config.number("dt")), g_(config.number("g")) {}
 
     bool simulate(const double* theta, simbi::Rng& rng, double* x) const {
         double vx = theta[0] * std::cos(theta[1]), vy = theta[0] * std::sin(theta[1]);

@@ -182,6 +182,11 @@ public:
         Error e;
         check(c_.sink->put_scalar(c_.sink, name.c_str(), value, e.get()), "the result sink", e);
     }
+    // A yes/no result: put as 1 or 0, recorded by the host as true or false.
+    void put_flag(const std::string& name, bool value) const {
+        put(name, value ? 1.0 : 0.0);
+        report_->boolean(name);
+    }
     void put(const std::string& name, const std::vector<double>& values, std::vector<uint64_t> shape = {}) const {
         if (shape.empty()) shape = {uint64_t(values.size())};
         Error e;
@@ -263,7 +268,7 @@ struct DiagnosticAdapter {
     }
     static void* create(Info& info, const simbi_host* host, const char* config, simbi_error* err) {
         try {
-            Config cfg(config ? config : "{}");
+            Config cfg(config ? config : "{}", info.config_schema());
             std::unique_ptr<Instance> in(new Instance());
             in->diag.reset(new T(cfg, host));
             cfg.check_all_used();

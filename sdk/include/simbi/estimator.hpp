@@ -38,6 +38,21 @@ struct Cancelled : std::runtime_error {
 
 namespace detail {
 
+// Runs f, turning its exceptions into a status and "call: message" (Cancelled: SIMBI_DISCARD).
+template <class F>
+simbi_status guarded(simbi_error* err, const char* call, F f) {
+    try {
+        f();
+        return SIMBI_OK;
+    } catch (const Cancelled& e) {
+        return fail(err, SIMBI_DISCARD, std::string(call) + ": " + e.what());
+    } catch (const std::exception& e) {
+        return fail(err, SIMBI_ERROR, std::string(call) + ": " + e.what());
+    } catch (...) {
+        return fail(err, SIMBI_ERROR, std::string(call) + ": unknown exception");
+    }
+}
+
 template <class T>
 struct EstimatorAdapter {
     struct Instance {
@@ -46,16 +61,7 @@ struct EstimatorAdapter {
     };
     template <class F>
     static simbi_status guard(simbi_error* err, const char* call, F f) {
-        try {
-            f();
-            return SIMBI_OK;
-        } catch (const Cancelled& e) {
-            return fail(err, SIMBI_DISCARD, std::string(call) + ": " + e.what());
-        } catch (const std::exception& e) {
-            return fail(err, SIMBI_ERROR, std::string(call) + ": " + e.what());
-        } catch (...) {
-            return fail(err, SIMBI_ERROR, std::string(call) + ": unknown exception");
-        }
+        return guarded(err, call, f);
     }
     static T& self(simbi_estimator* e) { return *static_cast<Instance*>(e->data)->est; }
     static void destroy(simbi_estimator* e) { delete static_cast<Instance*>(e->data); }
@@ -90,7 +96,7 @@ struct EstimatorAdapter {
         !std::is_same<decltype(&T::sample_batch), void (Estimator::*)(uint64_t, const double*, uint64_t, uint64_t, double*)>::value;
     static void* create(Info& info, const simbi_host* host, const char* config, simbi_error* err) {
         try {
-            Config cfg(config ? config : "{}");
+            Config cfg(config ? config : "{}", info.config_schema());
             std::unique_ptr<Instance> in(new Instance());
             in->est.reset(new T(cfg, host));
             cfg.check_all_used();

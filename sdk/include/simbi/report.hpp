@@ -138,8 +138,13 @@ public:
         figures_.push_back(f.json());
         return *this;
     }
+    // A result put as 0 or 1 that means false or true: the host records it as a JSON boolean.
+    Report& boolean(const std::string& name) {
+        booleans_.push_back(name);
+        return *this;
+    }
     void clear() { *this = Report(); }
-    bool empty() const { return verdict_.empty() && numbers_.empty() && figures_.empty(); }
+    bool empty() const { return verdict_.empty() && numbers_.empty() && figures_.empty() && booleans_.empty(); }
 
     std::string json() const {
         std::string out = "{\"headline\":{\"verdict\":" + detail::json_string(verdict_) + ",\"numbers\":[";
@@ -147,13 +152,20 @@ public:
             out += std::string(i ? "," : "") + "[" + detail::json_string(numbers_[i].first) + "," + detail::json_number(numbers_[i].second) + "]";
         out += "]},\"figures\":[";
         for (size_t i = 0; i < figures_.size(); ++i) out += (i ? "," : "") + figures_[i];
-        return out + "]}";
+        out += "]";
+        if (!booleans_.empty()) {
+            out += ",\"booleans\":[";
+            for (size_t i = 0; i < booleans_.size(); ++i) out += (i ? "," : "") + detail::json_string(booleans_[i]);
+            out += "]";
+        }
+        return out + "}";
     }
 
 private:
     std::string verdict_;
     std::vector<std::pair<std::string, double>> numbers_;
     std::vector<std::string> figures_;
+    std::vector<std::string> booleans_;
 };
 
 }  // namespace simbi

@@ -2,6 +2,7 @@
 #ifndef SIMBI_SIMBI_H
 #define SIMBI_SIMBI_H
 
+#include "config.h"
 #include "descriptor.h"
 #include "diagnostic.h"
 #include "entry.h"

@@ -59,29 +59,41 @@ public:
     // Capabilities beyond the required calls (SIMBI_CAPABILITY_*), ORed in.
     Info& capability(uint64_t flag) { capabilities_ |= flag; return *this; }
     Info& thread_safe(bool shared) { thread_ = shared ? SIMBI_THREAD_SHARED : SIMBI_THREAD_INSTANCE; return *this; }
-    // A config key: type is number|integer|string|boolean|array|object; default_json is JSON text.
+    // A config key and its schema (simbi/config.hpp): type, default, bounds or allowed values,
+    // documentation. Declared once: the host checks manifests against it, and Config gives the
+    // plugin the value or this default.
+    Info& option(const std::string& key, const Option& o) {
+        schema_ += (schema_.empty() ? "" : ",") + detail::quote(key) + ":" + o.json();
+        return *this;
+    }
+    // The same, with the schema's members given as text: type is number|integer|string|boolean|
+    // array|object, default_json is JSON text.
     Info& option(const std::string& key, const std::string& type, const std::string& default_json, const std::string& doc) {
-        if (!schema_.empty()) schema_ += ",";
-        schema_ += "\"" + key + "\":{\"type\":\"" + type + "\",\"default\":" + default_json + ",\"doc\":\"" + escape(doc) + "\"}";
+        schema_ += (schema_.empty() ? "" : ",") + detail::quote(key) + ":{\"type\":\"" + type + "\",\"default\":" + default_json +
+                   ",\"description\":" + detail::quote(doc) + "}";
         return *this;
     }
 
-    // A key of the manifest's estimator.training object (estimators), in the form of option().
-    // constraints: more members of the key's schema that the host checks before any work, e.g.
-    // "\"minimum\": 1" or "\"exclusive_minimum\": 0, \"maximum\": 1" (also exclusive_maximum, enum).
+    // A key of the manifest's estimator.training object (estimators), as option().
+    Info& training_option(const std::string& key, const Option& o) {
+        training_ += (training_.empty() ? "" : ",") + detail::quote(key) + ":" + o.json();
+        has_training_ = true;
+        return *this;
+    }
+    // constraints: more members of the key's schema as text, e.g. "\"minimum\": 1".
     Info& training_option(const std::string& key, const std::string& type, const std::string& default_json, const std::string& doc,
                           const std::string& constraints = "") {
-        if (!training_.empty()) training_ += ",";
-        training_ += "\"" + key + "\":{\"type\":\"" + type + "\",\"default\":" + default_json + ",\"doc\":\"" + escape(doc) + "\"" +
-                     (constraints.empty() ? "" : "," + constraints) + "}";
+        training_ += (training_.empty() ? "" : ",") + detail::quote(key) + ":{\"type\":\"" + type + "\",\"default\":" + default_json +
+                     ",\"description\":" + detail::quote(doc) + (constraints.empty() ? "" : "," + constraints) + "}";
         has_training_ = true;
         return *this;
     }
 
-    // Freezes the strings and returns the C descriptor that points into them.
+    // Freezes the strings and returns the C descriptor that points into them. The schemas are
+    // JSON Schema (2020-12) objects whose properties are the keys.
     const simbi_descriptor* descriptor() {
-        schema_json_ = "{" + schema_ + "}";
-        training_json_ = "{" + training_ + "}";
+        schema_json_ = object_schema(schema_);
+        training_json_ = object_schema(training_);
         name_ptrs_.clear();
         for (const auto& p : params_) name_ptrs_.push_back(p.c_str());
         std::memset(&d_, 0, sizeof d_);
@@ -106,14 +118,16 @@ public:
         return &d_;
     }
     const std::string& id() const { return id_; }
+    // The config and training schemas, JSON Schema objects of the options declared so far.
+    std::string config_schema() const { return object_schema(schema_); }
+    std::string training_schema() const { return object_schema(training_); }
     uint64_t param_dim() const { return params_.size(); }
     uint64_t output_dim() const { return output_dim_; }
 
 private:
-    static std::string escape(const std::string& s) {
-        std::string o;
-        for (char c : s) { if (c == '"' || c == '\\') o += '\\'; o += c; }
-        return o;
+    static std::string object_schema(const std::string& properties) {
+        return "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\",\"additionalProperties\":false,"
+               "\"properties\":{" + properties + "}}";
     }
     std::string id_, name_, version_ = "1.0.0", vendor_, description_, prior_, schema_, schema_json_, training_, training_json_, support_;
     bool has_training_ = false;
@@ -159,7 +173,7 @@ struct SimulatorAdapter {
     }
     static void* create(Info& info, const simbi_host*, const char* config, simbi_error* err) {
         try {
-            Config cfg(config ? config : "{}");
+            Config cfg(config ? config : "{}", info.config_schema());
             std::unique_ptr<Instance> in(new Instance());
             in->sim.reset(new Sim(cfg));
             cfg.check_all_used();
@@ -222,8 +236,15 @@ Slot make_slot() {
 
 template <class... Ts>
 struct Library {
+    // The main factory's plugins: simulators, estimators and diagnostics. Other kinds are
+    // listed by the factory extensions their adapters offer (simbi/assimilator.hpp).
     static std::vector<Slot>& slots() {
-        static std::vector<Slot> s{make_slot<Ts>()...};
+        static std::vector<Slot> s = [] {
+            std::vector<Slot> main;
+            for (const Slot& slot : {make_slot<Ts>()...})
+                if (slot.descriptor->kind <= SIMBI_KIND_DIAGNOSTIC) main.push_back(slot);
+            return main;
+        }();
         return s;
     }
     static uint64_t count(const simbi_factory*) { return slots().size(); }

@@ -61,4 +61,35 @@ struct NonDeterministic {
     }
 };
 
-SIMBI_EXPORT_PLUGINS(WritesTheta, Overrun, OverrunRow, AllInvalid, NonDeterministic)
+// Writes 2 of its 3 outputs.
+struct Unwritten {
+    static simbi::Info info() { return simbi::Info("faulty.unwritten", "leaves an output unwritten").params({"a", "b"}).outputs(3).prior(kBox); }
+    explicit Unwritten(const simbi::Config&) {}
+    bool simulate(const double* theta, simbi::Rng&, double* x) const {
+        x[0] = theta[0];
+        x[1] = theta[1];
+        return true;
+    }
+};
+
+// Fails wherever b > 0.5: every invalid row in one half of the prior.
+struct FailsInHalf {
+    static simbi::Info info() { return simbi::Info("faulty.fails_in_half", "invalid where b > 0.5").params({"a", "b"}).outputs(1).prior(kBox); }
+    explicit FailsInHalf(const simbi::Config&) {}
+    bool simulate(const double* theta, simbi::Rng& rng, double* x) const {
+        x[0] = theta[0] + 0.1 * rng.normal();
+        return theta[1] <= 0.5;
+    }
+};
+
+// Fails on 30% of the rows, wherever they are.
+struct FailsAtRandom {
+    static simbi::Info info() { return simbi::Info("faulty.fails_at_random", "invalid at random").params({"a", "b"}).outputs(1).prior(kBox); }
+    explicit FailsAtRandom(const simbi::Config&) {}
+    bool simulate(const double* theta, simbi::Rng& rng, double* x) const {
+        x[0] = theta[0] + 0.1 * rng.normal();
+        return rng.uniform() >= 0.3;
+    }
+};
+
+SIMBI_EXPORT_PLUGINS(WritesTheta, Overrun, OverrunRow, AllInvalid, NonDeterministic, Unwritten, FailsInHalf, FailsAtRandom)

@@ -7,9 +7,20 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
+
+#include <simbi/types.h>
 
 namespace simbi::host {
+
+// Output values a plugin left unwritten: every output buffer is filled with this quiet NaN, whose
+// payload no arithmetic produces, before the call, and any value still equal to it bit for bit
+// after the call was never written.
+constexpr uint64_t kUnwrittenBits = 0x7ff8'5349'4d42'4921ULL;  // NaN with payload "SIMBI!"
+void fill_unwritten(double* values, size_t n);
+bool is_unwritten(double value);
 
 class GuardedBuffer {
 public:
@@ -40,6 +51,12 @@ private:
     std::string text_;
     uint64_t first_ = 0, last_ = 0;
 };
+
+// n values written by a plugin's call into a guarded buffer: call(out) returns the plugin's
+// status, fail(status) throws for any but SIMBI_OK; a write before the buffer throws RunError(what)
+// and one past it faults, described by `what`.
+std::vector<double> guarded_output(const std::string& what, uint64_t n, const std::function<simbi_status(double*)>& call,
+                                   const std::function<void(simbi_status)>& fail);
 
 // For the fault handler: if `address` lies on a live buffer's guard page, writes its description
 // into out (NUL-terminated, at most size bytes) and returns true. Async-signal-safe.

@@ -40,7 +40,11 @@ public:
     JsonReader object(const std::string& key) const;
     const json& raw(const std::string& key) const;  // marks used, no type check
 
-    // Throws for the first key no getter asked for.
+    // Whether the key is there, without making it a key this reader knows (for retired keys).
+    bool mentions(const std::string& key) const { return v_.contains(key); }
+
+    // Throws for the first key no getter read, listing the keys read or asked about with has(),
+    // and the nearest of them to a misspelt one.
     void check_no_unknown_keys() const;
     std::string child_path(const std::string& key) const { return path_ + "/" + key; }
     const std::string& file() const { return file_; }
@@ -49,7 +53,7 @@ private:
     const json& get(const std::string& key) const;
     const json& v_;
     std::string file_, path_;
-    mutable std::set<std::string> used_;
+    mutable std::set<std::string> used_, asked_;
 };
 
 // A short rendering of a JSON value for messages.

@@ -1,26 +1,13 @@
-// SHA-256 (FIPS 180-4) through OpenSSL's libcrypto: one helper for plugin provenance, store
-// checksums, artifact checksums and fingerprints.
+// SHA-256 for the host: the SDK's one helper (simbi/sha256.hpp), with failures as RunError, and a
+// digest of an open file descriptor (what plugin loading hashes).
 #pragma once
-#include <cstdint>
-#include <memory>
+#include <simbi/sha256.hpp>
+
 #include <string>
 
 namespace simbi::host {
 
-// An incremental digest: update() any number of times, then hex() once.
-class Sha256 {
-public:
-    Sha256();
-    ~Sha256();
-    Sha256(const Sha256&) = delete;
-    Sha256& operator=(const Sha256&) = delete;
-    void update(const void* data, size_t n);
-    std::string hex();  // finishes the digest
-
-private:
-    struct State;
-    std::unique_ptr<State> state_;
-};
+using Sha256 = simbi::Sha256;
 
 // Hex digest of a byte string.
 std::string sha256_hex(const void* data, size_t n);

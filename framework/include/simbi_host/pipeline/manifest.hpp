@@ -33,6 +33,7 @@ struct SimulationSection {
     std::string invalid = "drop";
     unsigned max_attempts = 100;
     std::string store;  // absolute
+    bool store_in_cache = false;  // no store named and the lab has a cache: the plan names it
     bool float64 = false;
     std::string isolation = "none";  // "process": the simulator runs in worker processes
     // Per batch, in worker processes (isolation or a bridge): unset is the default limit
@@ -44,6 +45,23 @@ struct EstimatorSection {
     PluginRef plugin;
     json training = json::object();  // the plugin's keys, checked against its training schema
     std::optional<uint64_t> seed;    // initialization and batch order; unset: simulation.seed
+};
+
+// Data assimilation (docs/assimilation.md): an assimilator learns the simulator's trajectories,
+// then draws trajectories given observed entries y = x[t][c] + N(0, sigma^2) at the listed
+// components c and times t = first, first + every, ... below length.
+struct AssimilationSection {
+    PluginRef plugin;
+    json training = json::object();  // the plugin's keys, checked against its training schema
+    uint64_t seed = 1;               // training; sampling has posterior_seed
+    std::vector<uint64_t> components;
+    uint64_t every = 1, first = 0;
+    double sigma = 0;
+    std::vector<double> y;      // the observed values, time by time
+    uint64_t length = 0;        // states in each drawn trajectory
+    uint64_t trajectories = 8;  // how many are drawn
+    uint64_t posterior_seed = 2;
+    std::vector<double> truth;  // optional: the true trajectory [length, state_dim], for the report
 };
 
 struct InferenceSection {
@@ -61,12 +79,14 @@ struct Manifest {
     std::optional<json> prior;
     SimulationSection simulation;
     std::optional<EstimatorSection> estimator;
+    std::optional<AssimilationSection> assimilation;
     std::optional<std::vector<std::vector<double>>> observation;  // one row per i.i.d. observation
     std::optional<std::vector<double>> truth;  // observation.theta: the parameters behind it, when known
     InferenceSection inference;
     std::vector<PluginRef> diagnostics;
     std::string output;  // absolute
-    bool estimator_switched = false;  // --set estimator.id=... was given
+    // The estimator the manifest names, when --set estimator.id=... replaced it.
+    std::string switched_from;
 };
 
 // Reads, overrides and validates a manifest. Throws UsageError naming the file and JSON path.

@@ -45,6 +45,15 @@ struct EstimatorPart {
     uint64_t seed = 0;
 };
 
+// The assimilate stage's part: the assimilator, its training, and the observation operator as
+// flat indices t * state_dim + c of the observed entries.
+struct AssimilationPart {
+    PlannedPlugin assimilator;
+    AssimilationSection settings;
+    uint64_t state_dim = 0, steps = 0;  // the simulator's output shape [state_dim, steps]
+    std::vector<uint64_t> index;        // increasing
+};
+
 struct DiagnosticPart {
     PlannedPlugin diagnostic;
     std::string held_out;  // a store of held-out pairs, checked to be of this run's setup ("": none)
@@ -55,6 +64,7 @@ struct RunPlan {
     json document;  // the self-contained manifest, as manifest.json holds it
     SimulationPart simulation;
     std::optional<EstimatorPart> estimator;
+    std::optional<AssimilationPart> assimilation;
     std::vector<DiagnosticPart> diagnostics;
     std::optional<std::vector<std::vector<double>>> observation;  // i.i.d. rows
     std::optional<std::vector<double>> truth;
@@ -65,6 +75,8 @@ struct RunPlan {
     // The key of what the run's estimator is trained from (simulator, prior, simulation, estimator,
     // settings and seeds), recorded in the run folder's marker: another key is another setup.
     std::string setup_key() const;
+    // What defines the assimilator's training besides the data: its plugin, settings and seed.
+    json assimilation_key() const;
     // settings.json: every setting each plugin runs with, its defaults included.
     json settings() const;
     // plugins.lock.json: every plugin the run uses, with its path and SHA-256.

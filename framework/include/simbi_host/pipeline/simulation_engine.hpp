@@ -44,9 +44,13 @@ public:
     static uint64_t prior_seed(uint64_t seed, unsigned attempt);
     static uint64_t simulator_seed(uint64_t seed, unsigned attempt);
 
+    // Rows marked invalid so far because an output was left unwritten (see kUnwrittenBits).
+    uint64_t unwritten_rows() const;
+
 private:
     struct Pool;
     void work(unsigned thread);
+    void mark_unwritten(uint64_t first, uint64_t n, const double* x, uint8_t* valid);
     void simulate_batch(unsigned thread, uint64_t first, uint64_t n, double* theta, double* x, uint8_t* valid, unsigned attempt);
 
     const Prior& prior_;

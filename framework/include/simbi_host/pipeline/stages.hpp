@@ -56,6 +56,12 @@ std::vector<std::string> run_sampling(const RunContext& run, const TrainStageRes
 // the loop after the current diagnostic: Interrupted, with what is done kept.
 std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStageResult& trained);
 
+// Trains the plan's assimilator on the simulated trajectories into <output>/assimilator (or loads
+// it there when its fingerprint matches), draws the trajectories given the observation, and writes
+// trajectories.csv, summary.json and assimilation.json (with the report's figures); returns the
+// files written.
+std::vector<std::string> run_assimilation(const RunPlan& plan, const SimulateResult& simulation, HostServices& host, const RunOptions& options);
+
 // Runs one diagnostic with no posterior, prior or simulator, on files its config names (as
 // simbi.c2st on two sample files); returns its results.
 json run_standalone_diagnostic(const PluginRegistry& registry, const HostServices& host, const std::string& id, const json& config,

@@ -78,6 +78,8 @@ public:
     // The plugin with this id and kind (0 = any); throws RunError naming the search paths and any
     // problems if there is none or if the id is duplicated.
     const PluginInfo& find(const std::string& id, simbi_kind kind = 0) const;
+    // The one plugin with this id and kind, or null.
+    const PluginInfo* try_find(const std::string& id, simbi_kind kind = 0) const;
 
 private:
     void scan_folder(const std::string& folder);
@@ -107,6 +109,8 @@ void check_safe_file(const std::string& path, bool allow_unsafe, const std::stri
 // <prefix>/share/simbi of the running binary (in a build tree, <build>/share/simbi): the templates
 // and the Python bridge module.
 std::string simbi_share_dir();
+// The prefix the running simbi is installed at (or the build tree): the folder above bin/.
+std::string install_prefix();
 
 // The default search paths after the manifest's (env, user, next to the binary).
 std::vector<std::string> default_plugin_paths();

@@ -38,6 +38,10 @@ void verify_artifact_files(const std::string& dir, const ArtifactMeta& meta);
 // Posterior samples as HDF5 (/samples [n, d] float64 with parameter_names) and as CSV.
 void write_samples_h5(const std::string& path, const std::vector<std::string>& names, const std::vector<double>& samples,
                       const json& attributes);
+// Any table as HDF5: /<dataset> [n, columns] float64, its column names in the attribute
+// names_attribute, and string attributes.
+void write_table_h5(const std::string& path, const std::string& dataset, const std::string& names_attribute, const std::vector<std::string>& names,
+                    const std::vector<double>& values, const json& attributes);
 void write_samples_csv(const std::string& path, const std::vector<std::string>& names, const std::vector<double>& samples);
 // Per parameter: mean, std, and the 5/50/95% quantiles.
 json summarize_samples(const std::vector<std::string>& names, const std::vector<double>& samples);

@@ -137,7 +137,7 @@ public:
     uint64_t rows() const { return rows_; }
     uint64_t theta_dim() const { return d_; }
     uint64_t x_dim() const { return k_; }
-    // Rows [start, start + count) as float64.
+    // Rows [start, start + count) as float64; x may be null (theta alone).
     void read(uint64_t start, uint64_t count, double* theta, double* x) const;
     // Attributes as JSON: strings, numbers and string arrays.
     json attributes() const;

@@ -9,10 +9,14 @@
  *
  * The report is a JSON object:
  *   {"headline": {"verdict": "calibrated", "numbers": [["worst gap", -0.012], ["pairs", 500]]},
- *    "figures": [FIGURE, ...]}
+ *    "figures": [FIGURE, ...], "booleans": ["calibrated", ...]}
+ * "booleans" (optional) names the scalar results put as 1 or 0 that mean true or false; the host
+ * records them as JSON booleans.
  * Each FIGURE has "kind", an optional "title", "caption", "x_label" and "y_label", and:
  *   "curve":     "x": [n], "y": [n]; optional "low": [n], "high": [n] (a band around the curve),
- *                "diagonal": true (the line y = x), "x_range" / "y_range": [lo, hi]
+ *                "diagonal": true (the line y = x), "x_range" / "y_range": [lo, hi],
+ *                "marks": {"x": [m], "y": [m]} (points drawn over the curve, e.g. observations),
+ *                "reference": {"x": [r], "y": [r]} (a dashed line, e.g. the truth)
  *   "histogram": "counts": [n]; optional "edges": [n + 1] (default 0, 1, ..., n),
  *                "band": [lo, hi] (a horizontal band), "expected": a height (a line)
  *   "points":    "x": [n], "y": [n]; optional "labels": [n strings], "flagged": [n] (non-zero

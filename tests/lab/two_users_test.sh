@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Two users of one installation: A simulates into a folder of A's; B trains on A's sealed store
+# as it is (read-only to B: 0 new simulations, no lock taken), even while A holds the store's
+# lock, and cannot change or delete A's files. Needs root (useradd, runuser), as CI runs; skips
+# otherwise (exit 77).
+# usage: two_users_test.sh BUILD_DIR
+set -euo pipefail
+build=$1
+if [ "$(id -u)" != 0 ] || ! command -v useradd > /dev/null || ! command -v runuser > /dev/null; then
+    echo "skipped: needs root, useradd and runuser"
+    exit 77
+fi
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# Under /tmp: every folder above the installation must be open to both users.
+work=$(mktemp -d /tmp/simbi-two-users.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+chmod 755 "$work"
+prefix="$work/prefix"
+cmake --install "$build" --prefix "$prefix" > /dev/null
+chmod -R go-w "$prefix"
+simbi="$prefix/bin/simbi"
+for u in simbi_lab_a simbi_lab_b; do
+    id "$u" > /dev/null 2>&1 || useradd --create-home --shell /bin/bash "$u"
+done
+as() { local who=$1; shift; runuser -u "$who" -- env -u SIMBI_PLUGIN_PATH HOME="$(getent passwd "$who" | cut -d: -f6)" OMP_WAIT_POLICY=PASSIVE "$@"; }
+
+shared="$work/a_shared"
+mkdir -p "$shared" && chown simbi_lab_a "$shared" && chmod 755 "$shared"
+cat > "$shared/manifest.json" <<'JSON'
+{"simbi": 1, "simulator": {"id": "simbi.projectile"},
+ "simulation": {"budget": 2000, "seed": 7, "store": "sims.h5"},
+ "estimator": {"id": "simbi.npe", "training": {"max_epochs": 3}},
+ "observation": {"x": [38.0]}}
+JSON
+chown simbi_lab_a "$shared/manifest.json"
+as simbi_lab_a "$simbi" simulate "$shared/manifest.json" -q > /dev/null
+[ -f "$shared/sims.h5" ] || fail "A's simulation wrote no store"
+[ "$(stat -c %U "$shared/sims.h5")" = simbi_lab_a ] || fail "the store is not A's"
+
+home_b=$(getent passwd simbi_lab_b | cut -d: -f6)
+rm -rf "$home_b/run_on_a"  # an earlier run's
+# A holds the store's lock (as a writer would) while B trains on the sealed store.
+as simbi_lab_a flock "$shared/sims.h5.lock" sleep 60 > /dev/null 2>&1 &
+holder=$!
+sleep 0.5
+start=$(date +%s%N)
+as simbi_lab_b "$simbi" run "$shared/manifest.json" --out "$home_b/run_on_a" 2> "$work/b.txt" > /dev/null ||
+    { pkill -KILL -u simbi_lab_a; cat "$work/b.txt" >&2; fail "B could not train on A's read-only store"; }
+end=$(date +%s%N)
+pkill -KILL -u simbi_lab_a 2> /dev/null || true  # the lock holder and its sleep
+grep -q "simulate: reused 2000 rows in $shared/sims.h5, up to date" "$work/b.txt" || { cat "$work/b.txt" >&2; fail "B simulated again"; }
+[ -f "$home_b/run_on_a/posterior.csv" ] || fail "B's run wrote no posterior"
+echo "B's run on A's store: $(( (end - start) / 1000000 )) ms"
+
+# B cannot change or delete A's files.
+! as simbi_lab_b sh -c "echo x >> '$shared/sims.h5'" 2> /dev/null || fail "B appended to A's store"
+! as simbi_lab_b rm -f "$shared/sims.h5" 2> /dev/null || fail "B deleted A's store"
+[ -f "$shared/sims.h5" ] || fail "A's store is gone"
+as simbi_lab_a "$simbi" dataset verify "$shared/sims.h5" > /dev/null || fail "A's store no longer verifies"
+echo "two users: all checks passed"
