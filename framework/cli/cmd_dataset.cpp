@@ -4,6 +4,8 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "simbi_host/core/errors.hpp"
+#include "simbi_host/pipeline/lab_cache.hpp"
+#include "simbi_host/pipeline/lab_config.hpp"
 #include "simbi_host/store/artifact.hpp"
 #include "simbi_host/store/store.hpp"
 
@@ -12,7 +14,14 @@ namespace simbi_cli {
 using simbi::host::json;
 
 int cmd_artifact(const Args& args) {
-    if (args.size() != 2 || args[0] != "verify") throw simbi::host::UsageError("expected 'artifact verify DIR'");
+    if (args.size() == 3 && args[0] == "publish") {
+        const std::string cache = simbi::host::lab_config().cache;
+        if (cache.empty()) throw simbi::host::UsageError("artifact publish: no lab cache is configured (\"cache\" in a configuration file)");
+        const std::string where = simbi::host::publish_posterior(cache, args[1], args[2]);
+        std::cout << "published " << where << "; sample it with: simbi sample lab:" << args[2] << " --x ...\n";
+        return 0;
+    }
+    if (args.size() != 2 || args[0] != "verify") throw simbi::host::UsageError("expected 'artifact verify DIR' or 'artifact publish RUN_DIR NAME'");
     simbi::host::ArtifactMeta meta = simbi::host::read_artifact_meta(args[1]);
     simbi::host::verify_artifact_files(args[1], meta);
     std::cout << args[1] << ": ok (estimator '" << meta.estimator_id << "', " << meta.files.size() << " files match their checksums)\n";

@@ -12,6 +12,7 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "simbi_host/core/errors.hpp"
+#include "simbi_host/pipeline/lab_cache.hpp"
 #include "simbi_host/pipeline/manifest.hpp"
 #include "simbi_host/pipeline/pipeline.hpp"
 #include "simbi_host/store/artifact.hpp"
@@ -100,7 +101,7 @@ int cmd_sample(const Args& args) {
     po::options_description desc("options");
     std::string artifact, x, out, n_text = "10000", seed_text = "1";
     PluginFlags flags;
-    desc.add_options()("help,h", "show this help")("artifact", po::value<std::string>(&artifact)->required(), "artifact folder")(
+    desc.add_options()("help,h", "show this help")("artifact", po::value<std::string>(&artifact)->required(), "artifact folder, or lab:NAME from the lab cache")(
         "x", po::value<std::string>(&x)->required(), "observation(s): CSV file, JSON array, or comma-separated numbers")(
         "n", po::value<std::string>(&n_text), "number of samples (default 10000)")("seed", po::value<std::string>(&seed_text), "seed (default 1)")(
         "out", po::value<std::string>(&out), "write samples here (.csv or .h5); default: CSV on stdout")(
@@ -116,7 +117,7 @@ int cmd_sample(const Args& args) {
     simbi::host::PluginRegistry registry(flags.options());
     simbi::host::HostServices host;
     simbi::host::ArtifactMeta meta;
-    auto est = simbi::host::load_artifact(artifact, registry, host, meta);
+    auto est = simbi::host::load_artifact(simbi::host::resolve_artifact(artifact), registry, host, meta);
     if (vm.count("each-row")) return sample_each_row(*est, meta, x, n, seed, out, vm.count("quiet") > 0);
     auto obs = parse_rows(x, meta.x_dim, "--x");
     auto samples = est->sample(obs, n, seed, meta.parameter_names.size());
@@ -144,7 +145,7 @@ int cmd_log_prob(const Args& args) {
     po::options_description desc("options");
     std::string artifact, theta_text, x_text;
     PluginFlags flags;
-    desc.add_options()("help,h", "show this help")("artifact", po::value<std::string>(&artifact)->required(), "artifact folder")(
+    desc.add_options()("help,h", "show this help")("artifact", po::value<std::string>(&artifact)->required(), "artifact folder, or lab:NAME from the lab cache")(
         "theta", po::value<std::string>(&theta_text)->required(), "parameters: CSV file, JSON array (of arrays), or numbers")(
         "x", po::value<std::string>(&x_text)->required(), "observation(s), one per theta row or one for all");
     flags.add_to(desc);
@@ -155,7 +156,7 @@ int cmd_log_prob(const Args& args) {
     simbi::host::PluginRegistry registry(flags.options());
     simbi::host::HostServices host;
     simbi::host::ArtifactMeta meta;
-    auto est = simbi::host::load_artifact(artifact, registry, host, meta);
+    auto est = simbi::host::load_artifact(simbi::host::resolve_artifact(artifact), registry, host, meta);
     auto theta = parse_rows(theta_text, meta.parameter_names.size(), "--theta");
     auto x = parse_rows(x_text, meta.x_dim, "--x");
     if (x.size() != 1 && x.size() != theta.size())

@@ -22,5 +22,6 @@ int cmd_c2st(const Args& args);
 int cmd_report(const Args& args);
 int cmd_worker(const Args& args);
 int cmd_config(const Args& args);
+int cmd_cache(const Args& args);
 
 }  // namespace simbi_cli

@@ -184,3 +184,31 @@ TEST_CASE("simulate --at reads no observation, and every output's format follows
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.output, Catch::Contains("not_there.csv"));
 }
+
+TEST_CASE("a larger budget of the same setup extends a smaller store: the same rows as a fresh run", "[framework][store]") {
+    TempDir dir;
+    const std::string manifest = R"({"simbi": 1, "simulator": {"id": "simbi.projectile"},
+        "simulation": {"budget": 10000, "seed": 5, "chunk_rows": 4096, "store": "sims.h5"}})";
+    std::filesystem::create_directories(dir.file("grown"));
+    std::filesystem::create_directories(dir.file("fresh"));
+    simbi_test::write_file(dir.file("grown/m.json"), manifest);
+    simbi_test::write_file(dir.file("fresh/m.json"), manifest);
+    REQUIRE(run_cli("simulate " + dir.file("grown/m.json") + " -q").exit_code == 0);
+    auto grown = run_cli("simulate " + dir.file("grown/m.json") + " -q --budget 15000");
+    INFO(grown.output);
+    REQUIRE(grown.exit_code == 0);
+    CHECK_THAT(grown.output, Catch::Contains("its first 8192 rows are this setup's; 6808 new rows to simulate"));
+    REQUIRE(run_cli("simulate " + dir.file("fresh/m.json") + " -q --budget 15000").exit_code == 0);
+    auto info = [&](const std::string& folder) {
+        for (const auto& e : std::filesystem::directory_iterator(folder))
+            if (e.path().extension() == ".h5" && run_cli("dataset info " + e.path().string() + " --json").output.find("\"budget\": 15000") != std::string::npos)
+                return simbi::host::json::parse(run_cli("dataset info " + e.path().string() + " --json").output)["attributes"];
+        return simbi::host::json();
+    };
+    const auto a = info(dir.file("grown")), b = info(dir.file("fresh"));
+    REQUIRE(a.is_object());
+    REQUIRE(b.is_object());
+    CHECK(a["theta_sha256"] == b["theta_sha256"]);
+    CHECK(a["x_sha256"] == b["x_sha256"]);
+    CHECK(a["n_simulated"] == b["n_simulated"]);
+}

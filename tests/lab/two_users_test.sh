@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two users of one installation: A simulates into a folder of A's; B trains on A's sealed store
 # as it is (read-only to B: 0 new simulations, no lock taken), even while A holds the store's
-# lock, and cannot change or delete A's files. Needs root (useradd, runuser), as CI runs; skips
+# lock, and cannot change or delete A's files; through a group cache, B reuses what A simulated
+# and samples the posterior A published. Needs root (useradd, runuser), as CI runs; skips
 # otherwise (exit 77).
 # usage: two_users_test.sh BUILD_DIR
 set -euo pipefail
@@ -52,6 +53,42 @@ pkill -KILL -u simbi_lab_a 2> /dev/null || true  # the lock holder and its sleep
 grep -q "simulate: reused 2000 rows in $shared/sims.h5, up to date" "$work/b.txt" || { cat "$work/b.txt" >&2; fail "B simulated again"; }
 [ -f "$home_b/run_on_a/posterior.csv" ] || fail "B's run wrote no posterior"
 echo "B's run on A's store: $(( (end - start) / 1000000 )) ms"
+
+# A group cache (setgid, sticky: members add files, and no one removes another's): A's run of a
+# setup fills it and A publishes the posterior; B's run of the same setup, from B's own folder,
+# simulates nothing, and B samples A's posterior by name.
+getent group simbi_lab > /dev/null || groupadd simbi_lab
+usermod -a -G simbi_lab simbi_lab_a
+usermod -a -G simbi_lab simbi_lab_b
+cache="$work/cache"
+mkdir -p "$cache/stores" "$cache/posteriors"
+chgrp -R simbi_lab "$cache"
+chmod 3775 "$cache" "$cache/stores" "$cache/posteriors"
+echo "{\"cache\": \"$cache\"}" > "$work/lab.json"
+chmod 644 "$work/lab.json"
+lab() { local who=$1; shift; as "$who" env SIMBI_CONFIG="$work/lab.json" "$@"; }
+cat > "$shared/cached.json" <<'JSON'
+{"simbi": 1, "simulator": {"id": "simbi.projectile"},
+ "simulation": {"budget": 2000, "seed": 8},
+ "estimator": {"id": "simbi.npe", "training": {"max_epochs": 3}},
+ "observation": {"x": [38.0]}, "output": "runs/cached"}
+JSON
+chown simbi_lab_a "$shared/cached.json"
+lab simbi_lab_a "$simbi" run "$shared/cached.json" -q > /dev/null 2> "$work/a_cached.txt" || { cat "$work/a_cached.txt" >&2; fail "A's cached run failed"; }
+lab simbi_lab_a "$simbi" artifact publish "$shared/runs/cached" projectile_npe > /dev/null
+mkdir -p "$home_b/project" && cp "$shared/cached.json" "$home_b/project/" && chown -R simbi_lab_b "$home_b/project"
+lab simbi_lab_b "$simbi" run "$home_b/project/cached.json" 2> "$work/b_cached.txt" > /dev/null || { cat "$work/b_cached.txt" >&2; fail "B's cached run failed"; }
+grep -q "simulate: reused 2000 rows in $cache/stores/" "$work/b_cached.txt" || { cat "$work/b_cached.txt" >&2; fail "B simulated a setup A had cached"; }
+lab simbi_lab_b "$simbi" sample lab:projectile_npe --x 38.0 --n 100 > "$work/b_samples.csv" || fail "B could not sample A's published posterior"
+[ "$(wc -l < "$work/b_samples.csv")" = 101 ] || fail "B's samples of lab:projectile_npe"
+lab simbi_lab_b "$simbi" cache list > "$work/list.txt"
+grep -q "posterior projectile_npe  simbi_lab_a" "$work/list.txt" || { cat "$work/list.txt" >&2; fail "cache list does not show A's posterior"; }
+lab simbi_lab_b "$simbi" cache verify > /dev/null || fail "the cache does not verify"
+store_a=$(ls "$cache"/stores/*.h5 | head -1)
+[ "$(stat -c %G "$store_a")" = simbi_lab ] || fail "a cached store did not take the cache's group"
+! as simbi_lab_b rm -f "$store_a" 2> /dev/null || fail "B deleted A's cached store"
+! as simbi_lab_b rm -rf "$cache/posteriors/projectile_npe" 2> /dev/null || true
+[ -f "$cache/posteriors/projectile_npe/provenance.json" ] || fail "B removed A's published posterior"
 
 # B cannot change or delete A's files.
 ! as simbi_lab_b sh -c "echo x >> '$shared/sims.h5'" 2> /dev/null || fail "B appended to A's store"

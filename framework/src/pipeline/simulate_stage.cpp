@@ -126,6 +126,44 @@ bool reuse_sealed(const std::string& store, const std::string& fingerprint, Simu
     return true;
 }
 
+// A store of this setup with a smaller budget holds this setup's first rows, when it has no
+// invalid row: row i is a pure function of (seed, i). Its whole chunks start a fresh journal, so
+// that only the rest is simulated and the sealed store is the bytes a fresh run would write.
+// Looks in the store's folder (the lab cache's stores, or beside the manifest's store).
+bool extend_smaller_store(const ChunkShare& share, const StoreMeta& meta) {
+    std::error_code ec;
+    if (share.ranks.parallel() || fs::exists(share.journal(), ec)) return false;
+    const std::string family = meta.family();
+    std::string best;
+    uint64_t best_budget = 0;
+    const fs::path folder = fs::path(share.store).parent_path();
+    for (const auto& e : fs::directory_iterator(folder.empty() ? fs::path(".") : folder, ec)) {
+        if (e.path().extension() != ".h5" || !e.is_regular_file(ec) || e.path().string() == share.store) continue;
+        const StoreHeader h = read_store_header(e.path().string());
+        if (!h.ok || h.family != family || h.invalid != 0 || h.budget >= meta.budget || h.budget < meta.chunk_rows || h.budget <= best_budget) continue;
+        best = e.path().string();
+        best_budget = h.budget;
+    }
+    if (best.empty()) return false;
+    DatasetReader smaller(best);  // every byte checked against its header
+    const uint64_t chunks = std::min<uint64_t>(smaller.rows() / meta.chunk_rows, share.chunks);
+    if (chunks == 0 || smaller.rows() != best_budget) return false;
+    Journal journal(share.journal(), meta);
+    ChunkRows rows;
+    const uint64_t d = smaller.theta_dim(), k = smaller.x_dim();
+    for (uint64_t c = 0; c < chunks; ++c) {
+        rows.theta.resize(meta.chunk_rows * d);
+        rows.x.resize(meta.chunk_rows * k);
+        smaller.read(c * meta.chunk_rows, meta.chunk_rows, rows.theta.data(), rows.x.data());
+        rows.attempted = rows.kept = meta.chunk_rows;
+        rows.invalid = rows.resampled = 0;
+        journal.append(c, rows);
+    }
+    std::fprintf(stderr, "note: extending %s: its first %llu rows are this setup's; %llu new rows to simulate\n", best.c_str(),
+                 (unsigned long long)(chunks * meta.chunk_rows), (unsigned long long)(meta.budget - chunks * meta.chunk_rows));
+    return true;
+}
+
 // Simulates this process's chunks into its journal (or shard), resuming after the last complete
 // record; returns the journal's totals.
 StoreTotals simulate_chunks(const ChunkShare& share, const StoreMeta& meta, SimulationEngine& engine, const std::string& simulator_id, bool quiet,
@@ -263,6 +301,7 @@ SimulateResult run_simulation(const SimulationPart& part, const HostServices& ho
                                           : std::make_unique<RunLock>(share.own_path(), "the shard " + share.own_path());
     if (!options.force && reuse_sealed(result.store, fingerprint, result)) return result;
     if (options.force) fs::remove(share.journal(), ec);
+    const bool extended = rank0 && round.store.empty() && !options.force && extend_smaller_store(share, meta);
 
     const unsigned threads = resolve_threads(s.threads);
     std::unique_ptr<SimulatorInstances> sims = make_simulators(part, host, threads, options.quiet);
@@ -274,6 +313,7 @@ SimulateResult run_simulation(const SimulationPart& part, const HostServices& ho
     eo.max_attempts = s.max_attempts;
     SimulationEngine engine(prior, *sims, eo);
     const StoreTotals own = simulate_chunks(share, meta, engine, info.id, options.quiet, result.resumed);
+    if (extended) result.resumed = false;  // its first rows came from the smaller store, not a killed run
     if (!rank0) {
         // This rank's share is complete; rank 0 joins it into the store.
         result.totals = own;

@@ -62,6 +62,12 @@ bool read_journal_header(const std::string& path, std::string& header) {
 
 }  // namespace
 
+std::string StoreMeta::family() const {
+    StoreMeta m = *this;
+    m.budget = 0;
+    return m.fingerprint();
+}
+
 std::string StoreMeta::fingerprint() const {
     json j = {{"parameter_names", parameter_names}, {"x_dim", x_dim},
               {"simulator_id", simulator_id}, {"simulator_version", simulator_version},
@@ -278,11 +284,11 @@ void write_rows(hid_t ds, uint64_t row, uint64_t rows, uint64_t cols, const File
 }
 
 // The store's header in the HDF5 user block, which HDF5 and h5py skip: the SHA-256 of every byte
-// after it, and the setup's fingerprint.
+// after it, the setup's fingerprint, and (extra) its family, budget and invalid count.
 constexpr hsize_t kUserBlock = 512;
 const char kHeaderMagic[] = "SIMBI-STORE 1\n";
 
-void write_store_header(const std::string& path, const std::string& fingerprint) {
+void write_store_header(const std::string& path, const std::string& fingerprint, const std::string& extra) {
     int fd = open_no_follow(path, O_RDWR, 0, "the store being sealed");
     Sha256 sum;
     std::vector<char> buf(1 << 20);
@@ -297,7 +303,7 @@ void write_store_header(const std::string& path, const std::string& fingerprint)
         sum.update(buf.data(), size_t(n));
         at += n;
     }
-    std::string header = std::string(kHeaderMagic) + "sha256 " + sum.hex() + "\nfingerprint " + fingerprint + "\n";
+    std::string header = std::string(kHeaderMagic) + "sha256 " + sum.hex() + "\nfingerprint " + fingerprint + "\n" + extra;
     header.resize(kUserBlock, '\0');
     const bool ok = ::pwrite(fd, header.data(), header.size(), 0) == ssize_t(header.size()) && ::fsync(fd) == 0;
     const int err = errno;
@@ -325,6 +331,10 @@ StoreHeader read_store_header(const std::string& path) {
     };
     h.sha256 = field("sha256");
     h.fingerprint = field("fingerprint");
+    h.family = field("family");
+    const std::string budget = field("budget"), invalid = field("invalid");
+    if (!budget.empty() && budget.find_first_not_of("0123456789") == std::string::npos && budget.size() < 19) h.budget = std::stoull(budget);
+    if (!invalid.empty() && invalid.find_first_not_of("0123456789") == std::string::npos && invalid.size() < 19) h.invalid = std::stoull(invalid);
     h.ok = h.sha256.size() == 64 && !h.fingerprint.empty();
     return h;
 }
@@ -402,7 +412,9 @@ void seal_store(const Journal& journal, const std::string& store_path, const Sto
         throw RunError(std::string(e.what()) + "; the journal " + journal.path() + " is kept, and running again retries the sealing");
     }
     try {
-        write_store_header(tmp, meta.fingerprint());
+        write_store_header(tmp, meta.fingerprint(),
+                           "family " + meta.family() + "\nbudget " + std::to_string(meta.budget) + "\ninvalid " + std::to_string(journal.totals().invalid) +
+                               "\n");
     } catch (const RunError& e) {
         fs::remove(tmp, ec);
         throw RunError(std::string(e.what()) + "; the journal " + journal.path() + " is kept");

@@ -48,6 +48,7 @@ struct StoreMeta {
     std::string manifest_json;  // for the record; not part of the fingerprint
 
     std::string fingerprint() const;  // SHA-256 of the content-defining fields
+    std::string family() const;       // the same, budget aside: stores whose rows extend one another
 };
 
 struct StoreTotals {
@@ -110,6 +111,8 @@ std::string store_fingerprint(const std::string& store_path);
 struct StoreHeader {
     bool ok = false;
     std::string sha256, fingerprint;
+    std::string family;               // stores of one setup but their budget share it ("" before it was recorded)
+    uint64_t budget = 0, invalid = 0;  // as sealed
 };
 StoreHeader read_store_header(const std::string& path);
 // Checks every byte of a sealed store against its header before any HDF5 call reads it; throws
