@@ -50,12 +50,12 @@ struct Baseline {
     double c2st, s_per_epoch, sample_s;
 };
 const std::map<std::string, Baseline> kBaseline = {
-    {"two_moons/npe/1000", {0.703, 0.073, 0.26}},   {"two_moons/npe/10000", {0.558, 0.420, 0.22}},
-    {"two_moons/nre/1000", {0.791, 0.0089, 0.77}},  {"two_moons/nre/10000", {0.724, 0.122, 0.55}},
-    {"slcp/npe/1000", {0.954, 0.097, 1.10}},        {"slcp/npe/10000", {0.869, 0.570, 0.90}},
-    {"slcp/nre/1000", {0.973, 0.013, 0.63}},        {"slcp/nre/10000", {0.917, 0.068, 0.59}},
-    {"two_moons/npe/100000", {0.522, 6.29, 0.14}},  {"two_moons/nre/100000", {0.546, 1.02, 0.63}},
-    {"slcp/npe/100000", {0.685, 5.17, 0.95}},       {"slcp/nre/100000", {0.801, 0.76, 0.56}},
+    {"two_moons/npe/1000", {0.703, 0.073, 0.26}},  {"two_moons/npe/10000", {0.558, 0.420, 0.22}},
+    {"two_moons/nre/1000", {0.791, 0.0089, 0.77}}, {"two_moons/nre/10000", {0.724, 0.122, 0.55}},
+    {"slcp/npe/1000", {0.954, 0.097, 1.10}},       {"slcp/npe/10000", {0.869, 0.570, 0.90}},
+    {"slcp/nre/1000", {0.973, 0.013, 0.63}},       {"slcp/nre/10000", {0.917, 0.068, 0.59}},
+    {"two_moons/npe/100000", {0.522, 6.29, 0.14}}, {"two_moons/nre/100000", {0.546, 1.02, 0.63}},
+    {"slcp/npe/100000", {0.685, 5.17, 0.95}},      {"slcp/nre/100000", {0.801, 0.76, 0.56}},
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -91,11 +91,11 @@ int run(int argc, char** argv) {
     int obs_lo = 1, obs_hi = 5;
     uint64_t samples = 10000;
     double max_seconds = 1800;
-    json config = json::object();  // estimator config, e.g. '{"bounds": "none"}'; keys a method lacks are ignored
-    bool timing_only = false;  // train only: seconds per epoch, no sampling or C2ST
-    bool amortized = false;    // one run per (task, budget, method) instead of one per observation
-    bool per_obs = false;      // also print each observation's C2ST (to stderr)
-    uint64_t replicate = 0;    // > 0: other simulation and training seeds, to measure a cell's run-to-run spread
+    json config = json::object();    // estimator config, e.g. '{"bounds": "none"}'; keys a method lacks are ignored
+    bool timing_only = false;        // train only: seconds per epoch, no sampling or C2ST
+    bool amortized = false;          // one run per (task, budget, method) instead of one per observation
+    bool per_obs = false;            // also print each observation's C2ST (to stderr)
+    uint64_t replicate = 0;          // > 0: other simulation and training seeds, to measure a cell's run-to-run spread
     json training = json::object();  // training settings, e.g. sbi's '{"batch_size": 50, "learning_rate": 0.0005}'
     const char* usage =
         "usage: bench_sbibm [--ref DIR] [--tasks a,b] [--methods npe,nre,bnre,nle] [--budgets 1000,10000]\n"
@@ -112,9 +112,12 @@ int run(int argc, char** argv) {
     }
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i], v = argv[i + 1];
-        if (k == "--ref") ref = v;
-        else if (k == "--tasks") tasks = split(v);
-        else if (k == "--methods") methods = split(v);
+        if (k == "--ref")
+            ref = v;
+        else if (k == "--tasks")
+            tasks = split(v);
+        else if (k == "--methods")
+            methods = split(v);
         else if (k == "--budgets") {
             budgets.clear();
             for (auto& b : split(v)) budgets.push_back(std::stoull(b));
@@ -122,15 +125,24 @@ int run(int argc, char** argv) {
             auto dash = v.find('-');
             obs_lo = std::stoi(v.substr(0, dash));
             obs_hi = dash == std::string::npos ? obs_lo : std::stoi(v.substr(dash + 1));
-        } else if (k == "--samples") samples = std::stoull(v);
-        else if (k == "--max-seconds") max_seconds = std::stod(v);
-        else if (k == "--work") work = v;
-        else if (k == "--config") config = json::parse(v);
-        else if (k == "--training") training = json::parse(v);
-        else if (k == "--timing-only") timing_only = v == "1";
-        else if (k == "--amortized") amortized = v == "1";
-        else if (k == "--per-obs") per_obs = v == "1";
-        else if (k == "--replicate") replicate = std::stoull(v);
+        } else if (k == "--samples")
+            samples = std::stoull(v);
+        else if (k == "--max-seconds")
+            max_seconds = std::stod(v);
+        else if (k == "--work")
+            work = v;
+        else if (k == "--config")
+            config = json::parse(v);
+        else if (k == "--training")
+            training = json::parse(v);
+        else if (k == "--timing-only")
+            timing_only = v == "1";
+        else if (k == "--amortized")
+            amortized = v == "1";
+        else if (k == "--per-obs")
+            per_obs = v == "1";
+        else if (k == "--replicate")
+            replicate = std::stoull(v);
         else {
             std::fprintf(stderr, "unknown option %s\n", k.c_str());
             return 2;
@@ -142,8 +154,8 @@ int run(int argc, char** argv) {
         if (!training.contains("batch_size")) training["batch_size"] = 256;
         if (!config.contains("negatives")) config["negatives"] = 1;
         if (!config.contains("ensemble")) config["ensemble"] = 1;  // the baseline trains one classifier
-        if (!config.contains("dropout")) config["dropout"] = 0;     // and no dropout (NRE's small-data default)
-        amortized = true;  // no sampling, so one training per cell is all a timing needs
+        if (!config.contains("dropout")) config["dropout"] = 0;    // and no dropout (NRE's small-data default)
+        amortized = true;                                          // no sampling, so one training per cell is all a timing needs
     }
     // Replicate R moves the simulation seeds by 100003 R and the training and sampling seeds by 1009 R.
     const uint64_t sim_shift = 100003 * replicate, run_shift = 1009 * replicate;
@@ -164,8 +176,13 @@ int run(int argc, char** argv) {
             auto simulate = [&](int r) {
                 const std::string stem = work + "/" + task + "-" + std::to_string(budget) + (r ? "-obs" + std::to_string(r) : "") +
                                          (replicate ? "-rep" + std::to_string(replicate) : "");
-                json mj = {{"simbi", 1}, {"simulator", {{"id", "sbibm." + task}}},
-                           {"simulation", {{"budget", budget}, {"seed", 1000 + budget + 97 * uint64_t(r) + sim_shift}, {"store", fs::absolute(stem + ".h5").string()}, {"invalid", "resample"}}}};
+                json mj = {{"simbi", 1},
+                           {"simulator", {{"id", "sbibm." + task}}},
+                           {"simulation",
+                            {{"budget", budget},
+                             {"seed", 1000 + budget + 97 * uint64_t(r) + sim_shift},
+                             {"store", fs::absolute(stem + ".h5").string()},
+                             {"invalid", "resample"}}}};
                 std::FILE* f = std::fopen((stem + ".json").c_str(), "w");
                 std::fputs(mj.dump().c_str(), f);
                 std::fclose(f);
@@ -176,7 +193,8 @@ int run(int argc, char** argv) {
                 return std::make_pair(m, stem + ".h5");
             };
             std::vector<int> runs;
-            if (amortized) runs.push_back(0);
+            if (amortized)
+                runs.push_back(0);
             else
                 for (int o = obs_lo; o <= obs_hi; ++o) runs.push_back(o);
             std::vector<std::pair<Manifest, std::string>> stores;
@@ -214,7 +232,9 @@ int run(int argc, char** argv) {
                         torch::Tensor approx = torch::tensor(s, torch::kFloat64).view({int64_t(samples), int64_t(sim.param_names.size())});
                         torch::Tensor reference = csv_tensor(dir + "/reference_posterior_samples.csv");
                         const double c = simbi::nn::c2st(reference, approx, 42);
-                        if (per_obs) std::fprintf(stderr, "%s %s %llu obs %d: C2ST %.4f, best validation loss %.4f\n", task.c_str(), method.c_str(), (unsigned long long)budget, o, c, best_val);
+                        if (per_obs)
+                            std::fprintf(stderr, "%s %s %llu obs %d: C2ST %.4f, best validation loss %.4f\n", task.c_str(), method.c_str(),
+                                         (unsigned long long)budget, o, c, best_val);
                         c2st_sum += c;
                         ++count;
                     }
@@ -226,9 +246,9 @@ int run(int argc, char** argv) {
                 bool has = base != kBaseline.end();
                 double spe = epochs ? train_s / mean_epochs : 0.0;
                 std::printf("%-17s %-6s %7llu %6.3f %6.3f %6.3f %8.1f %6.0f %8.4f %8.4f %6.3f %8.3f %8.3f\n", task.c_str(), method.c_str(),
-                            (unsigned long long)budget, count ? c2st_sum / count : NAN, sbibm_value(task, method, budget), has ? base->second.c2st : NAN,
-                            train_s, mean_epochs, spe, has ? base->second.s_per_epoch : NAN, has ? spe / base->second.s_per_epoch : NAN,
-                            count ? sample_s / count : NAN, has ? base->second.sample_s : NAN);
+                            (unsigned long long)budget, count ? c2st_sum / count : NAN, sbibm_value(task, method, budget),
+                            has ? base->second.c2st : NAN, train_s, mean_epochs, spe, has ? base->second.s_per_epoch : NAN,
+                            has ? spe / base->second.s_per_epoch : NAN, count ? sample_s / count : NAN, has ? base->second.sample_s : NAN);
                 std::fflush(stdout);
             }
         }

@@ -164,7 +164,8 @@ int main(int argc, char** argv) {
                 fields.push_back(rest.substr(f, end - f));
                 f = end + 1;
             }
-            variants.push_back({list.substr(start, colon - start), std::atol(fields[0].c_str()), fields.size() > 1 ? std::atof(fields[1].c_str()) : 0.0,
+            variants.push_back({list.substr(start, colon - start), std::atol(fields[0].c_str()),
+                                fields.size() > 1 ? std::atof(fields[1].c_str()) : 0.0,
                                 fields.size() > 2 ? std::atof(fields[2].c_str()) : SdaSettings().gamma});
             start = comma + 1;
         }
@@ -181,17 +182,25 @@ int main(int argc, char** argv) {
         const std::string arg = argv[i];
         const size_t eq = arg.find('=');
         const std::string key = arg.substr(0, eq), value = eq == std::string::npos ? "" : arg.substr(eq + 1);
-        if (key == "time_sampling") settings.time_sampling = value;
-        else if (key == "dps") with_dps = value != "0";
-        else if (key == "network") settings.network = value;
-        else if (key == "k") settings.k = std::max<int64_t>(1, std::atol(value.c_str()));
+        if (key == "time_sampling")
+            settings.time_sampling = value;
+        else if (key == "dps")
+            with_dps = value != "0";
+        else if (key == "network")
+            settings.network = value;
+        else if (key == "k")
+            settings.k = std::max<int64_t>(1, std::atol(value.c_str()));
         else if (key == "hidden") {  // widths as 256x3 (three of 256)
             const size_t x = value.find('x');
             settings.hidden.assign(x == std::string::npos ? 1 : size_t(std::atol(value.c_str() + x + 1)), std::atol(value.c_str()));
-        } else if (key == "batch") batch = std::atol(value.c_str());
-        else if (key == "lr") learning_rate = std::atof(value.c_str());
-        else if (key == "weight_decay") settings.weight_decay = std::atof(value.c_str());
-        else if (key == "linear_decay") settings.linear_decay = value != "0";
+        } else if (key == "batch")
+            batch = std::atol(value.c_str());
+        else if (key == "lr")
+            learning_rate = std::atof(value.c_str());
+        else if (key == "weight_decay")
+            settings.weight_decay = std::atof(value.c_str());
+        else if (key == "linear_decay")
+            settings.linear_decay = value != "0";
         else if (key == "process_noise") {
             process_noise = std::atof(value.c_str());
             if (!(process_noise >= 0)) {
@@ -199,23 +208,29 @@ int main(int argc, char** argv) {
                 return 2;
             }
         } else {
-            std::fprintf(stderr, "bench_sda: unknown option '%s' (time_sampling=, dps=0|1, process_noise=, k=2, network=mlp|residual, hidden=256x3, batch=, lr=, weight_decay=, linear_decay=0|1)\n", arg.c_str());
+            std::fprintf(stderr,
+                         "bench_sda: unknown option '%s' (time_sampling=, dps=0|1, process_noise=, k=2, network=mlp|residual, "
+                         "hidden=256x3, batch=, lr=, weight_decay=, linear_decay=0|1)\n",
+                         arg.c_str());
             return 2;
         }
     }
     Chain chain(1);
     // Training windows of 2k + 1 states from trajectories of the chain.
     std::vector<Tensor> windows;
-    for (int64_t i = 0; i < trajectories; ++i) windows.push_back(to_tensor(chain.trajectory(kLength)).unfold(0, 2 * settings.k + 1, 1).permute({0, 2, 1}));
+    for (int64_t i = 0; i < trajectories; ++i)
+        windows.push_back(to_tensor(chain.trajectory(kLength)).unfold(0, 2 * settings.k + 1, 1).permute({0, 2, 1}));
     const Tensor data = torch::cat(windows, 0);
     TrajectoryScore sda(3, settings);
     auto t0 = Clock::now();
     const double loss = sda.train(data, epochs, batch, learning_rate, 2);
-    std::printf("SDA on Lorenz-63: %lld windows of %lld states from %lld trajectories, %lld epochs (times %s, process noise %g; %s of %lld x %zu, batch %lld, lr %g%s, L2 %g), loss %.4f, %.0f s\n",
-                (long long)data.size(0), (long long)(2 * settings.k + 1), (long long)trajectories, (long long)epochs, settings.time_sampling.c_str(), process_noise,
-                settings.network.c_str(), (long long)settings.hidden[0], settings.hidden.size(), (long long)batch, learning_rate,
-                settings.linear_decay ? " decaying linearly" : "", settings.weight_decay, loss,
-                std::chrono::duration<double>(Clock::now() - t0).count());
+    std::printf(
+        "SDA on Lorenz-63: %lld windows of %lld states from %lld trajectories, %lld epochs (times %s, process noise %g; %s of %lld x %zu, "
+        "batch %lld, lr %g%s, L2 %g), loss %.4f, %.0f s\n",
+        (long long)data.size(0), (long long)(2 * settings.k + 1), (long long)trajectories, (long long)epochs,
+        settings.time_sampling.c_str(), process_noise, settings.network.c_str(), (long long)settings.hidden[0], settings.hidden.size(),
+        (long long)batch, learning_rate, settings.linear_decay ? " decaying linearly" : "", settings.weight_decay, loss,
+        std::chrono::duration<double>(Clock::now() - t0).count());
     const Tensor truth = to_tensor(Chain(7).trajectory(kLength)).to(torch::kFloat32);
     std::printf("\n%-8s %-10s %10s %10s %10s\n", "setting", "method", "RMSE", "W1 to PF", "seconds");
     constexpr double kPaperScale = 8.0;  // SDA's preprocessing divides the first component by 8
@@ -251,10 +266,16 @@ int main(int argc, char** argv) {
                     for (int c = 0; c < 3; ++c) r2 += std::pow(a[b][i + 1][c] - next[size_t(c)], 2);
                 }
             // The observed component at the observed states: its error to the truth beside the noise.
-            const double at_obs = (x.mean(0).select(1, 0).index_select(0, observed) - truth.select(1, 0).index_select(0, observed)).pow(2).mean().sqrt().item<double>();
-            std::printf("%-8s %-10s RMSE per component %.3f %.3f %.3f (x at observed states %.3f, noise %.2f), posterior sd %.3f, one-step residual %.3f\n", s.name, "",
-                        e[0].item<double>(), e[1].item<double>(), e[2].item<double>(), at_obs, s.sigma, x.std(0).mean().item<double>(),
-                        std::sqrt(r2 / double(3 * x.size(0) * (x.size(1) - 1))));
+            const double at_obs = (x.mean(0).select(1, 0).index_select(0, observed) - truth.select(1, 0).index_select(0, observed))
+                                      .pow(2)
+                                      .mean()
+                                      .sqrt()
+                                      .item<double>();
+            std::printf(
+                "%-8s %-10s RMSE per component %.3f %.3f %.3f (x at observed states %.3f, noise %.2f), posterior sd %.3f, one-step "
+                "residual %.3f\n",
+                s.name, "", e[0].item<double>(), e[1].item<double>(), e[2].item<double>(), at_obs, s.sigma, x.std(0).mean().item<double>(),
+                std::sqrt(r2 / double(3 * x.size(0) * (x.size(1) - 1))));
         };
         std::printf("%-8s %-10s %10.3f %10s %10.1f\n", s.name, "PF", rmse(pf), "0", pf_s);
         per_component(pf);
@@ -274,7 +295,8 @@ int main(int argc, char** argv) {
                 std::snprintf(extra, sizeof extra, " eta %g gamma %g", variant.eta, variant.gamma);
                 name += extra;
             }
-            std::printf("%-8s %-10s %10.3f %10.3f %10.1f\n", s.name, name.c_str(), rmse(x), mean_w1(x, pf), std::chrono::duration<double>(Clock::now() - t2).count());
+            std::printf("%-8s %-10s %10.3f %10.3f %10.1f\n", s.name, name.c_str(), rmse(x), mean_w1(x, pf),
+                        std::chrono::duration<double>(Clock::now() - t2).count());
             per_component(x);
         }
     }

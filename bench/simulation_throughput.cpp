@@ -55,7 +55,8 @@ double plugin_path(const PluginInfo& info, const Prior& prior, unsigned threads,
     iso.theta_dim = info.param_names.size();
     iso.x_dim = info.output_dim;
     iso.what = info.id;
-    auto owned = isolated ? std::make_unique<SimulatorInstances>(info, threads, iso) : std::make_unique<SimulatorInstances>(info, "{}", host, threads);
+    auto owned = isolated ? std::make_unique<SimulatorInstances>(info, threads, iso)
+                          : std::make_unique<SimulatorInstances>(info, "{}", host, threads);
     const SimulatorInstances& sims = *owned;
     EngineOptions o;
     o.seed = seed;
@@ -97,8 +98,8 @@ void bench(const PluginRegistry& reg, const char* id, uint64_t rows, int repeats
         in_process = std::min(in_process, plugin_path(info, *prior, 1, rows, 7, true, false, 1024));
         isolated = std::min(isolated, plugin_path(info, *prior, 1, rows, 7, true, true, 1024));
     }
-    std::printf("%s isolated/in-process throughput at batch 1024: %.3f (%.0f/s against %.0f/s)\n", id, in_process / isolated, rows / isolated,
-                rows / in_process);
+    std::printf("%s isolated/in-process throughput at batch 1024: %.3f (%.0f/s against %.0f/s)\n", id, in_process / isolated,
+                rows / isolated, rows / in_process);
 }
 }  // namespace
 

@@ -58,7 +58,11 @@ int main(int argc, char** argv) {
     ThreadScope one(1);
     // Baseline figures: lampe/zuko on torch 1.13.1, one thread (../shared/targets.md).
     std::printf("%-10s %-5s %10s %12s %8s\n", "task", "step", "simbi ms", "baseline ms", "ratio");
-    struct Row { const char* task; int64_t d, k; double npe, nre; };
+    struct Row {
+        const char* task;
+        int64_t d, k;
+        double npe, nre;
+    };
     for (Row r : {Row{"two_moons", 2, 2, 19.0, 3.0}, Row{"slcp", 5, 8, 32.0, 3.2}}) {
         double a = npe_step(r.d, r.k, steps), b = nre_step(r.d, r.k, steps);
         std::printf("%-10s %-5s %10.2f %12.1f %8.3f\n", r.task, "NPE", a, r.npe, a / r.npe);

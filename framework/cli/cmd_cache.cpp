@@ -24,7 +24,12 @@ uint64_t parse_size(const std::string& text) {
         used = 0;
     }
     const std::string unit = text.substr(used);
-    const double scale = unit.empty() || unit == "B" ? 1 : unit == "K" ? 1024.0 : unit == "M" ? 1048576.0 : unit == "G" ? 1073741824.0 : unit == "T" ? 1099511627776.0 : -1;
+    const double scale = unit.empty() || unit == "B" ? 1
+                         : unit == "K"               ? 1024.0
+                         : unit == "M"               ? 1048576.0
+                         : unit == "G"               ? 1073741824.0
+                         : unit == "T"               ? 1099511627776.0
+                                                     : -1;
     if (used == 0 || scale < 0 || !(v >= 0) || v * scale > 1.8e19)
         throw simbi::host::UsageError("--max-size " + text + ": expected a size such as 500M, 20G or a number of bytes");
     return uint64_t(v * scale);
@@ -50,17 +55,24 @@ int cmd_cache(const Args& args) {
         throw simbi::host::UsageError("expected 'cache list [--json]', 'cache verify' or 'cache gc --max-size SIZE'");
     po::options_description desc("options");
     std::string max_size;
-    desc.add_options()("help,h", "show this help")("json", "print JSON")("max-size", po::value<std::string>(&max_size), "gc: keep the stores within this size");
+    desc.add_options()("help,h", "show this help")("json", "print JSON")("max-size", po::value<std::string>(&max_size),
+                                                                         "gc: keep the stores within this size");
     po::variables_map vm;
     if (!parse(Args(args.begin() + 1, args.end()), desc, {}, vm, "simbi cache list|verify|gc [--json] [--max-size SIZE]")) return 0;
     const std::string cache = simbi::host::lab_config().cache;
-    if (cache.empty()) throw simbi::host::UsageError("no lab cache is configured: set \"cache\" in a configuration file (simbi config show)");
+    if (cache.empty())
+        throw simbi::host::UsageError("no lab cache is configured: set \"cache\" in a configuration file (simbi config show)");
     if (args[0] == "list") {
         const auto entries = simbi::host::list_cache(cache);
         if (vm.count("json")) {
             json out = json::array();
             for (const auto& e : entries)
-                out.push_back({{"kind", e.kind}, {"name", e.name}, {"path", e.path}, {"owner", e.owner}, {"bytes", e.bytes}, {"age_days", e.age_days},
+                out.push_back({{"kind", e.kind},
+                               {"name", e.name},
+                               {"path", e.path},
+                               {"owner", e.owner},
+                               {"bytes", e.bytes},
+                               {"age_days", e.age_days},
                                {"details", e.details}});
             std::cout << json{{"cache", cache}, {"entries", out}}.dump(2) << "\n";
             return 0;
@@ -69,18 +81,21 @@ int cmd_cache(const Args& args) {
         for (const auto& e : entries) {
             char age[32];
             std::snprintf(age, sizeof age, "%.1f d", e.age_days);
-            std::string what = e.kind == "store" ? e.details.value("simulator", "") + ", " + e.details.value("rows", json(0)).dump() + " rows"
-                                                 : e.details.value("estimator", json::object()).value("id", "") + " on " +
-                                                       e.details.value("simulator", json::object()).value("id", "");
-            std::cout << "  " << (e.kind == "store" ? "store     " : "posterior ") << e.name << "  " << e.owner << "  " << human(e.bytes) << "  " << age
-                      << "  " << what << "\n";
+            std::string what = e.kind == "store"
+                                   ? e.details.value("simulator", "") + ", " + e.details.value("rows", json(0)).dump() + " rows"
+                                   : e.details.value("estimator", json::object()).value("id", "") + " on " +
+                                         e.details.value("simulator", json::object()).value("id", "");
+            std::cout << "  " << (e.kind == "store" ? "store     " : "posterior ") << e.name << "  " << e.owner << "  " << human(e.bytes)
+                      << "  " << age << "  " << what << "\n";
         }
         return 0;
     }
     if (args[0] == "verify") {
         const auto problems = simbi::host::verify_cache(cache);
         for (const auto& p : problems) std::cout << "FAIL  " << p << "\n";
-        std::cout << cache << ": " << (problems.empty() ? "every store and posterior matches its checksums" : std::to_string(problems.size()) + " problem(s)")
+        std::cout << cache << ": "
+                  << (problems.empty() ? "every store and posterior matches its checksums"
+                                       : std::to_string(problems.size()) + " problem(s)")
                   << "\n";
         return problems.empty() ? 0 : simbi::host::kExitRunFailed;
     }

@@ -81,8 +81,9 @@ struct Report {
             const json outcome = json::parse(text);
             add(plugin, check, outcome.at("ok").get<bool>(), outcome.at("detail").get<std::string>());
         } catch (const std::exception&) {
-            std::string why = WIFSIGNALED(status) ? "the plugin crashed (" + std::string(strsignal(WTERMSIG(status))) + ")"
-                                                  : "the plugin ended the process (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
+            std::string why = WIFSIGNALED(status)
+                                  ? "the plugin crashed (" + std::string(strsignal(WTERMSIG(status))) + ")"
+                                  : "the plugin ended the process (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
             std::string trimmed = stderr_text;
             while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == '\r')) trimmed.pop_back();
             std::string said = simbi::host::printable(trimmed);
@@ -135,9 +136,11 @@ void check_simulator(Report& report, const simbi::host::PluginInfo& p, const sim
         std::vector<uint8_t> valid(n, 7);
         ErrorBuffer eb;
         simbi_status st = s->simulate(s, n, theta.data(), 1, 0, x.data(), valid.data(), eb.get());
-        if (st != SIMBI_OK && st != SIMBI_DISCARD) throw std::runtime_error("simulate returned " + std::string(status_name(st)) + ": " + eb.message());
+        if (st != SIMBI_OK && st != SIMBI_DISCARD)
+            throw std::runtime_error("simulate returned " + std::string(status_name(st)) + ": " + eb.message());
         for (uint64_t i = 0; st == SIMBI_OK && i < n; ++i)
-            if (valid[i] > 1) throw std::runtime_error("valid[" + std::to_string(i) + "] was left at " + std::to_string(valid[i]) + ", not 0 or 1");
+            if (valid[i] > 1)
+                throw std::runtime_error("valid[" + std::to_string(i) + "] was left at " + std::to_string(valid[i]) + ", not 0 or 1");
         for (uint64_t i = 0; st == SIMBI_OK && i < n; ++i)
             for (uint64_t j = 0; valid[i] && j < k; ++j)
                 if (is_unwritten(x.data()[i * k + j]))
@@ -160,10 +163,11 @@ void check_simulator(Report& report, const simbi::host::PluginInfo& p, const sim
             ChunkRows rows = engine.run(0, 1000);
             std::vector<double> all = rows.theta;
             all.insert(all.end(), rows.x.begin(), rows.x.end());
-            if (first.empty()) first = all;
+            if (first.empty())
+                first = all;
             else if (all.size() != first.size() || std::memcmp(all.data(), first.data(), all.size() * 8) != 0)
-                throw std::runtime_error("1000 rows differ between batch size 1 on one thread and batch size " + std::to_string(batch) + " on " +
-                                         std::to_string(threads) + " threads: a row must depend on (seed, row index) only");
+                throw std::runtime_error("1000 rows differ between batch size 1 on one thread and batch size " + std::to_string(batch) +
+                                         " on " + std::to_string(threads) + " threads: a row must depend on (seed, row index) only");
         }
         return std::string("1000 rows identical across batch sizes 1, 7, 64, 1000 and 1 or 2 threads; theta untouched, no write past ") +
                std::to_string(k) + " outputs";
@@ -194,10 +198,11 @@ void check_bridge(Report& report, const simbi::host::PluginInfo& p, const simbi:
             if (engine.unwritten_rows() > 0) throw std::runtime_error("an output of a valid row was left unwritten");
             std::vector<double> all = rows.theta;
             all.insert(all.end(), rows.x.begin(), rows.x.end());
-            if (first.empty()) first = all;
+            if (first.empty())
+                first = all;
             else if (all.size() != first.size() || std::memcmp(all.data(), first.data(), all.size() * 8) != 0)
-                throw std::runtime_error("100 rows differ between batch size 1 in one worker and batch size " + std::to_string(batch) + " in " +
-                                         std::to_string(threads) + " workers: a row must depend on (seed, row index) only");
+                throw std::runtime_error("100 rows differ between batch size 1 in one worker and batch size " + std::to_string(batch) +
+                                         " in " + std::to_string(threads) + " workers: a row must depend on (seed, row index) only");
         }
         return std::string("100 rows identical across batch sizes 1, 7, 50 and 1 or 2 workers");
     });
@@ -209,8 +214,9 @@ int cmd_check(const Args& args) {
     po::options_description desc("options");
     std::string lib;
     bool allow_unsafe = false;
-    desc.add_options()("help,h", "show this help")("library", po::value<std::string>(&lib)->required(), "plugin library (.so) or process bridge (.bridge.json)")(
-        "json", "print JSON")("allow-unsafe-plugins", po::bool_switch(&allow_unsafe), "check it even if other users could have replaced it");
+    desc.add_options()("help,h", "show this help")("library", po::value<std::string>(&lib)->required(),
+                                                   "plugin library (.so) or process bridge (.bridge.json)")("json", "print JSON")(
+        "allow-unsafe-plugins", po::bool_switch(&allow_unsafe), "check it even if other users could have replaced it");
     po::positional_options_description pos;
     pos.add("library", 1);
     po::variables_map vm;
@@ -220,8 +226,10 @@ int cmd_check(const Args& args) {
     report.run(std::filesystem::path(lib).filename().string(), "describe", [&] {
         const std::string name = std::filesystem::path(lib).filename().string();
         const bool bridge = name.size() > 12 && name.compare(name.size() - 12, 12, ".bridge.json") == 0;
-        if (bridge) plugins = {simbi::host::read_bridge_definition(lib, allow_unsafe)};
-        else plugins = simbi::host::scan_library(lib, allow_unsafe);  // in a child process: a crash is reported
+        if (bridge)
+            plugins = {simbi::host::read_bridge_definition(lib, allow_unsafe)};
+        else
+            plugins = simbi::host::scan_library(lib, allow_unsafe);  // in a child process: a crash is reported
         if (plugins.empty()) throw std::runtime_error("the library offers no plugin");
         return std::to_string(plugins.size()) + " plugin(s), descriptors valid";
     });
@@ -236,11 +244,12 @@ int cmd_check(const Args& args) {
         if (p.kind == SIMBI_KIND_SIMULATOR) check_simulator(report, p, host);
     }
     if (vm.count("json")) {
-        std::cout << json{{"library", lib}, {"checks", report.checks}, {"passed", report.passed}, {"failed", report.failed}}.dump(2) << "\n";
+        std::cout << json{{"library", lib}, {"checks", report.checks}, {"passed", report.passed}, {"failed", report.failed}}.dump(2)
+                  << "\n";
     } else {
         for (const auto& c : report.checks)
-            std::cout << (c["ok"].get<bool>() ? "ok    " : "FAIL  ") << c["plugin"].get<std::string>() << ": " << c["check"].get<std::string>()
-                      << ": " << c["detail"].get<std::string>() << "\n";
+            std::cout << (c["ok"].get<bool>() ? "ok    " : "FAIL  ") << c["plugin"].get<std::string>() << ": "
+                      << c["check"].get<std::string>() << ": " << c["detail"].get<std::string>() << "\n";
         std::cout << report.passed << " passed, " << report.failed << " failed\n";
     }
     return report.failed ? simbi::host::kExitRunFailed : 0;

@@ -18,10 +18,9 @@ int cmd_config(const Args& args) {
     po::variables_map vm;
     if (!parse(Args(args.begin() + 1, args.end()), desc, {}, vm, "simbi config show [--json]")) return 0;
     const simbi::host::LabConfig c = simbi::host::read_lab_config();
-    json settings = {
-        {"plugin_paths", {{"value", c.plugin_paths}, {"from", c.plugin_paths_from}}},
-        {"threads", {{"value", c.threads ? json(*c.threads) : json(nullptr)}, {"from", c.threads_from}}},
-        {"cache", {{"value", c.cache.empty() ? json(nullptr) : json(c.cache)}, {"from", c.cache_from}}}};
+    json settings = {{"plugin_paths", {{"value", c.plugin_paths}, {"from", c.plugin_paths_from}}},
+                     {"threads", {{"value", c.threads ? json(*c.threads) : json(nullptr)}, {"from", c.threads_from}}},
+                     {"cache", {{"value", c.cache.empty() ? json(nullptr) : json(c.cache)}, {"from", c.cache_from}}}};
     json files = json::array();
     for (const auto& [file, there] : c.files) files.push_back({{"file", file}, {"read", there}});
     if (vm.count("json")) {

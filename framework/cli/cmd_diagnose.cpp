@@ -22,7 +22,8 @@ int cmd_diagnose(const Args& args) {
     std::string run_dir;
     std::vector<std::string> ids;
     PluginFlags flags;
-    desc.add_options()("help,h", "show this help")("run", po::value<std::string>(&run_dir)->required(), "a run folder written by simbi run")(
+    desc.add_options()("help,h", "show this help")("run", po::value<std::string>(&run_dir)->required(),
+                                                   "a run folder written by simbi run")(
         "diagnostic", po::value<std::vector<std::string>>(&ids)->composing(),
         "a diagnostic to run, with its default settings unless the run's manifest names it (repeatable; default: the manifest's)")(
         "quiet,q", "no progress display");
@@ -63,7 +64,8 @@ int cmd_diagnose(const Args& args) {
     const simbi::host::ArtifactMeta meta = simbi::host::read_artifact_meta(dir + "/artifact");
     if (!plan.estimator || meta.estimator_id != plan.estimator->estimator->id || meta.prior != plan.simulation.prior->spec() ||
         meta.simulator_id != plan.simulation.simulator->id)
-        throw simbi::host::RunError(dir + ": manifest.json and artifact/simbi.json describe different runs (estimator, prior or simulator); "
+        throw simbi::host::RunError(dir +
+                                    ": manifest.json and artifact/simbi.json describe different runs (estimator, prior or simulator); "
                                     "run `simbi run` on the manifest again");
     simbi::host::RunContext run{plan, registry, host, options};
     simbi::host::TrainStageResult trained;
@@ -77,9 +79,10 @@ int cmd_c2st(const Args& args) {
     po::options_description desc("options");
     std::string a, b, seed_text = "42";
     PluginFlags flags;
-    desc.add_options()("help,h", "show this help")("reference", po::value<std::string>(&a)->required(), "reference samples (CSV, header row)")(
-        "samples", po::value<std::string>(&b)->required(), "samples to compare (CSV, header row)")("seed", po::value<std::string>(&seed_text),
-                                                                                                   "seed of the folds and the classifier (default 42)");
+    desc.add_options()("help,h", "show this help")("reference", po::value<std::string>(&a)->required(),
+                                                   "reference samples (CSV, header row)")("samples", po::value<std::string>(&b)->required(),
+                                                                                          "samples to compare (CSV, header row)")(
+        "seed", po::value<std::string>(&seed_text), "seed of the folds and the classifier (default 42)");
     flags.add_to(desc);
     po::positional_options_description pos;
     pos.add("reference", 1).add("samples", 1);

@@ -53,7 +53,8 @@ static std::vector<std::vector<double>> parse_rows(const std::string& text, size
             rows.push_back(row_of(j));
     }
     for (const auto& r : rows)
-        if (r.size() != width) throw UsageError(flag + ": each row needs " + std::to_string(width) + " values, got " + std::to_string(r.size()));
+        if (r.size() != width)
+            throw UsageError(flag + ": each row needs " + std::to_string(width) + " values, got " + std::to_string(r.size()));
     return rows;
 }
 
@@ -71,10 +72,12 @@ static int sample_each_row(simbi::host::EstimatorInstance& est, const simbi::hos
     const bool h5_input = std::filesystem::is_regular_file(x, ec) && file_format(x, "--x") == "h5";
     const std::vector<std::vector<double>> rows = h5_input ? read_table_h5(x, "x") : parse_rows(x, meta.x_dim, "--x");
     for (const auto& r : rows)
-        if (r.size() != meta.x_dim) throw UsageError("--x: each row needs " + std::to_string(meta.x_dim) + " values, got " + std::to_string(r.size()));
+        if (r.size() != meta.x_dim)
+            throw UsageError("--x: each row needs " + std::to_string(meta.x_dim) + " values, got " + std::to_string(r.size()));
     if (rows.empty()) throw UsageError("--x " + x + ": no observations");
     const uint64_t n_obs = rows.size(), d = meta.parameter_names.size(), k = meta.x_dim;
-    BatchSamplesWriter writer(out, meta.parameter_names, n_obs, n, {{"seed", seed}, {"observations", n_obs}, {"estimator", meta.estimator_id}});
+    BatchSamplesWriter writer(out, meta.parameter_names, n_obs, n,
+                              {{"seed", seed}, {"observations", n_obs}, {"estimator", meta.estimator_id}});
     const auto t0 = std::chrono::steady_clock::now();
     for (uint64_t first = 0, block = 0; first < n_obs; first += kObservationBlock, ++block) {
         const uint64_t count = std::min(kObservationBlock, n_obs - first);
@@ -87,13 +90,14 @@ static int sample_each_row(simbi::host::EstimatorInstance& est, const simbi::hos
         std::vector<double> draws = est.sample_batch(flat, kObservationBlock, n, simbi_rng_mix(seed, block), d);
         draws.resize(count * n * d);
         writer.write(first, count, draws);
-        if (!quiet) std::fprintf(stderr, "\rsample: %llu/%llu observations", (unsigned long long)(first + count), (unsigned long long)n_obs);
+        if (!quiet)
+            std::fprintf(stderr, "\rsample: %llu/%llu observations", (unsigned long long)(first + count), (unsigned long long)n_obs);
     }
     writer.commit();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!quiet) std::fprintf(stderr, "\n");
-    std::fprintf(stderr, "sample: %llu observations x %llu draws in %.2f s, written to %s\n", (unsigned long long)n_obs, (unsigned long long)n,
-                 seconds, out.c_str());
+    std::fprintf(stderr, "sample: %llu observations x %llu draws in %.2f s, written to %s\n", (unsigned long long)n_obs,
+                 (unsigned long long)n, seconds, out.c_str());
     return 0;
 }
 
@@ -101,10 +105,12 @@ int cmd_sample(const Args& args) {
     po::options_description desc("options");
     std::string artifact, x, out, n_text = "10000", seed_text = "1";
     PluginFlags flags;
-    desc.add_options()("help,h", "show this help")("artifact", po::value<std::string>(&artifact)->required(), "artifact folder, or lab:NAME from the lab cache")(
+    desc.add_options()("help,h", "show this help")("artifact", po::value<std::string>(&artifact)->required(),
+                                                   "artifact folder, or lab:NAME from the lab cache")(
         "x", po::value<std::string>(&x)->required(), "observation(s): CSV file, JSON array, or comma-separated numbers")(
-        "n", po::value<std::string>(&n_text), "number of samples (default 10000)")("seed", po::value<std::string>(&seed_text), "seed (default 1)")(
-        "out", po::value<std::string>(&out), "write samples here (.csv or .h5); default: CSV on stdout")(
+        "n", po::value<std::string>(&n_text), "number of samples (default 10000)")(
+        "seed", po::value<std::string>(&seed_text), "seed (default 1)")("out", po::value<std::string>(&out),
+                                                                        "write samples here (.csv or .h5); default: CSV on stdout")(
         "each-row", "every row of --x (a CSV or HDF5 /x file) is its own observation: n draws for each, to --out FILE.h5")(
         "quiet,q", "no progress display");
     flags.add_to(desc);
@@ -145,7 +151,8 @@ int cmd_log_prob(const Args& args) {
     po::options_description desc("options");
     std::string artifact, theta_text, x_text;
     PluginFlags flags;
-    desc.add_options()("help,h", "show this help")("artifact", po::value<std::string>(&artifact)->required(), "artifact folder, or lab:NAME from the lab cache")(
+    desc.add_options()("help,h", "show this help")("artifact", po::value<std::string>(&artifact)->required(),
+                                                   "artifact folder, or lab:NAME from the lab cache")(
         "theta", po::value<std::string>(&theta_text)->required(), "parameters: CSV file, JSON array (of arrays), or numbers")(
         "x", po::value<std::string>(&x_text)->required(), "observation(s), one per theta row or one for all");
     flags.add_to(desc);

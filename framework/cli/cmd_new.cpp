@@ -32,7 +32,8 @@ Templates find_templates() {
     const fs::path installed = prefix / "share" / "simbi" / "templates";
     if (!ec && fs::exists(installed / "manifest.json.in", ec)) return {installed, fs::weakly_canonical(prefix, ec).string()};
 #ifdef SIMBI_SOURCE_TEMPLATE_DIR
-    if (fs::exists(fs::path(SIMBI_SOURCE_TEMPLATE_DIR) / "manifest.json.in", ec)) return {SIMBI_SOURCE_TEMPLATE_DIR, "<the prefix simbi is installed at>"};
+    if (fs::exists(fs::path(SIMBI_SOURCE_TEMPLATE_DIR) / "manifest.json.in", ec))
+        return {SIMBI_SOURCE_TEMPLATE_DIR, "<the prefix simbi is installed at>"};
 #endif
     throw simbi::host::RunError("the plugin templates are not installed (looked in " + installed.string() + ")");
 }
@@ -43,7 +44,8 @@ std::string fill(const fs::path& file, const std::map<std::string, std::string>&
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     for (const auto& [key, value] : values) {
         const std::string token = "@" + key + "@";
-        for (size_t at = text.find(token); at != std::string::npos; at = text.find(token, at + value.size())) text.replace(at, token.size(), value);
+        for (size_t at = text.find(token); at != std::string::npos; at = text.find(token, at + value.size()))
+            text.replace(at, token.size(), value);
     }
     return text;
 }
@@ -53,7 +55,8 @@ std::string fill(const fs::path& file, const std::map<std::string, std::string>&
 int cmd_new(const Args& args) {
     po::options_description desc("options");
     std::string kind, name, lang, dir;
-    desc.add_options()("help,h", "show this help")("kind", po::value<std::string>(&kind)->required(), "simulator, estimator, diagnostic or bridge")(
+    desc.add_options()("help,h", "show this help")("kind", po::value<std::string>(&kind)->required(),
+                                                   "simulator, estimator, diagnostic or bridge")(
         "name", po::value<std::string>(&name)->required(), "the plugin's name: lowercase letters, digits and _")(
         "lang", po::value<std::string>(&lang), "a simulator's language: c, cpp or fortran (default cpp)")(
         "dir", po::value<std::string>(&dir), "the folder to create (default ./NAME)");
@@ -67,7 +70,8 @@ int cmd_new(const Args& args) {
         throw simbi::host::UsageError("--lang: only a simulator has a choice of language (" + kind + "s are written in " +
                                       (kind == "bridge" ? "Python" : "C++") + ")");
     if (lang.empty()) lang = "cpp";
-    if (lang != "c" && lang != "cpp" && lang != "fortran") throw simbi::host::UsageError("--lang: expected c, cpp or fortran, not '" + lang + "'");
+    if (lang != "c" && lang != "cpp" && lang != "fortran")
+        throw simbi::host::UsageError("--lang: expected c, cpp or fortran, not '" + lang + "'");
     if (!std::regex_match(name, std::regex("[a-z][a-z0-9_]{0,63}")))
         throw simbi::host::UsageError("NAME: expected lowercase letters, digits and _, starting with a letter, not '" + name + "'");
     const fs::path out = dir.empty() ? fs::path(name) : fs::path(dir);

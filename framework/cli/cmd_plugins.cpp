@@ -23,8 +23,12 @@ static std::string describe_setting(const json& s) {
     if (s.contains("type") && s["type"].is_array())
         for (const auto& t : s["type"]) type += (type.empty() ? "" : " or ") + t.get<std::string>();
     std::string out = type + ", default " + (s.contains("default") ? s["default"].dump() : "none");
-    for (const auto& [key, words] : std::vector<std::pair<const char*, const char*>>{
-             {"minimum", ">="}, {"exclusiveMinimum", ">"}, {"exclusive_minimum", ">"}, {"maximum", "<="}, {"exclusiveMaximum", "<"}, {"exclusive_maximum", "<"}})
+    for (const auto& [key, words] : std::vector<std::pair<const char*, const char*>>{{"minimum", ">="},
+                                                                                     {"exclusiveMinimum", ">"},
+                                                                                     {"exclusive_minimum", ">"},
+                                                                                     {"maximum", "<="},
+                                                                                     {"exclusiveMaximum", "<"},
+                                                                                     {"exclusive_maximum", "<"}})
         if (s.contains(key)) out += std::string(", ") + words + " " + s[key].dump();
     if (s.contains("enum")) out += ", one of " + s["enum"].dump();
     if (s.contains("items") && s["items"].is_object()) {
@@ -39,12 +43,9 @@ static std::string describe_setting(const json& s) {
 }
 
 static json plugin_json(const simbi::host::PluginInfo& p, bool full) {
-    json j = {{"id", p.id},
-              {"kind", simbi::host::kind_name(p.kind)},
-              {"version", p.version},
-              {"abi", std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor)},
-              {"path", p.path},
-              {"sha256", p.sha256()}};
+    json j = {{"id", p.id},           {"kind", simbi::host::kind_name(p.kind)},
+              {"version", p.version}, {"abi", std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor)},
+              {"path", p.path},       {"sha256", p.sha256()}};
     if (full) {
         j["name"] = p.name;
         j["vendor"] = p.vendor;
@@ -107,9 +108,12 @@ static int cmd_verify(const Args& args) {
         try {
             const auto& info = registry.find(ref->id, kind);
             const std::string actual = info.sha256();
-            if (ref->sha256.empty()) line = "unpinned  " + ref->id + "  " + actual + "  " + info.path;
-            else if (ref->sha256 == actual) line = "ok        " + ref->id + "  " + actual + "  " + info.path;
-            else line = "MISMATCH  " + ref->id + "  pinned " + ref->sha256 + ", found " + actual + " in " + info.path, ++bad;
+            if (ref->sha256.empty())
+                line = "unpinned  " + ref->id + "  " + actual + "  " + info.path;
+            else if (ref->sha256 == actual)
+                line = "ok        " + ref->id + "  " + actual + "  " + info.path;
+            else
+                line = "MISMATCH  " + ref->id + "  pinned " + ref->sha256 + ", found " + actual + " in " + info.path, ++bad;
         } catch (const std::exception& e) {
             line = "MISSING   " + ref->id + "  " + e.what();
             ++bad;
@@ -124,7 +128,8 @@ int cmd_plugins(const Args& args) {
     if (!args.empty() && args[0] == "describe") return cmd_describe(Args(args.begin() + 1, args.end()));
     if (!args.empty() && args[0] == "check") return cmd_check(Args(args.begin() + 1, args.end()));
     if (args.empty() || (args[0] != "list" && args[0] != "info" && args[0] != "--help")) {
-        throw simbi::host::UsageError("expected 'plugins list', 'plugins info ID', 'plugins check LIBRARY', 'plugins verify MANIFEST' or 'plugins describe LIBRARY'");
+        throw simbi::host::UsageError(
+            "expected 'plugins list', 'plugins info ID', 'plugins check LIBRARY', 'plugins verify MANIFEST' or 'plugins describe LIBRARY'");
     }
     const bool info = args[0] == "info";
     po::options_description desc("options");
@@ -167,8 +172,8 @@ int cmd_plugins(const Args& args) {
             const json schema = simbi::host::schema_properties(text);
             std::cout << "  " << title << ":" << (schema.empty() ? std::string(12 - std::strlen(title), ' ') + "(no keys)" : "") << "\n";
             for (auto it = schema.begin(); it != schema.end(); ++it)
-                std::cout << "    " << it.key() << " (" << describe_setting(it.value()) << "): "
-                          << it.value().value("description", it.value().value("doc", "")) << "\n";
+                std::cout << "    " << it.key() << " (" << describe_setting(it.value())
+                          << "): " << it.value().value("description", it.value().value("doc", "")) << "\n";
         };
         print_schema("config", p.config_schema_json);
         if (!p.training_schema_json.empty()) print_schema("training", p.training_schema_json);
@@ -185,12 +190,13 @@ int cmd_plugins(const Args& args) {
         for (const auto& s : registry.search_paths()) std::cout << "  " << s << "\n";
         return 0;
     }
-    std::cout << std::left << std::setw(26) << "ID" << std::setw(11) << "KIND" << std::setw(9) << "VERSION" << std::setw(5)
-              << "ABI" << std::setw(14) << "SHA-256" << "PATH\n";
+    std::cout << std::left << std::setw(26) << "ID" << std::setw(11) << "KIND" << std::setw(9) << "VERSION" << std::setw(5) << "ABI"
+              << std::setw(14) << "SHA-256"
+              << "PATH\n";
     for (const auto& p : registry.plugins())
-        std::cout << std::setw(26) << p.id << std::setw(11) << simbi::host::kind_name(p.kind) << std::setw(9) << p.version
-                  << std::setw(5) << (std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor)) << std::setw(14)
-                  << p.sha256().substr(0, 12) << p.path << "\n";
+        std::cout << std::setw(26) << p.id << std::setw(11) << simbi::host::kind_name(p.kind) << std::setw(9) << p.version << std::setw(5)
+                  << (std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor)) << std::setw(14) << p.sha256().substr(0, 12)
+                  << p.path << "\n";
     return 0;
 }
 

@@ -11,7 +11,8 @@ namespace simbi_cli {
 int cmd_report(const Args& args) {
     po::options_description desc("options");
     std::string run_dir;
-    desc.add_options()("help,h", "show this help")("run", po::value<std::string>(&run_dir)->required(), "a run folder written by simbi run");
+    desc.add_options()("help,h", "show this help")("run", po::value<std::string>(&run_dir)->required(),
+                                                   "a run folder written by simbi run");
     po::positional_options_description pos;
     pos.add("run", 1);
     po::variables_map vm;

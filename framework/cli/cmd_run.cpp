@@ -36,7 +36,8 @@ int cmd_run(const Args& args) {
     if (vm.count("ranks")) {
         ranks = unsigned(parse_count_flag(ranks_text, "--ranks", 1, 256));
         if (ranks > 1 && simbi::host::rank_from_environment().size > 1)
-            throw simbi::host::UsageError("--ranks starts a parallel job of its own; this process is already one rank of one (mpirun, srun)");
+            throw simbi::host::UsageError(
+                "--ranks starts a parallel job of its own; this process is already one rank of one (mpirun, srun)");
     }
     simbi::host::Manifest m = simbi::host::load_manifest(manifest_path, sets);
     if (vm.count("out")) m.output = std::filesystem::absolute(out).lexically_normal().string();

@@ -68,13 +68,15 @@ static int simulate_at(const simbi::host::Manifest& m, const simbi::host::Plugin
         std::vector<std::string> names;
         for (uint64_t j = 0; j < k; ++j) names.push_back("x_" + std::to_string(j + 1));
         result.x.resize(result.kept * k);
-        write_table_h5(out, "x", "output_names", names, result.x,
-                       {{"theta", a.dump()}, {"seed", m.simulation.seed}, {"rows", rows}, {"valid_rows", result.kept}, {"simulator", info.id}});
+        write_table_h5(
+            out, "x", "output_names", names, result.x,
+            {{"theta", a.dump()}, {"seed", m.simulation.seed}, {"rows", rows}, {"valid_rows", result.kept}, {"simulator", info.id}});
     } else {
         write_at_csv(out, result, k);
     }
-    std::fprintf(stderr, "%llu of %llu rows valid at theta = %s (seed %llu)%s%s\n", (unsigned long long)result.kept, (unsigned long long)rows,
-                 a.dump().c_str(), (unsigned long long)m.simulation.seed, out.empty() ? "" : "; written to ", out.c_str());
+    std::fprintf(stderr, "%llu of %llu rows valid at theta = %s (seed %llu)%s%s\n", (unsigned long long)result.kept,
+                 (unsigned long long)rows, a.dump().c_str(), (unsigned long long)m.simulation.seed, out.empty() ? "" : "; written to ",
+                 out.c_str());
     return 0;
 }
 
@@ -100,8 +102,8 @@ int cmd_simulate(const Args& args) {
     desc.add_options()("help,h", "show this help")("manifest", po::value<std::string>(&manifest_path)->required(), "manifest file")(
         "budget", po::value<std::string>(&budget), "number of simulations (overrides simulation.budget)")(
         "threads", po::value<std::string>(&threads), "worker threads, 0 = one per core (does not change the result)")(
-        "seed", po::value<std::string>(&seed), "seed (overrides simulation.seed)")(
-        "out", po::value<std::string>(&out), "HDF5 file to write (overrides simulation.store)")(
+        "seed", po::value<std::string>(&seed), "seed (overrides simulation.seed)")("out", po::value<std::string>(&out),
+                                                                                   "HDF5 file to write (overrides simulation.store)")(
         "set", po::value<std::vector<std::string>>(&sets)->composing(), "override a manifest value: PATH=VALUE (repeatable)")(
         "force", "simulate again even if the store is up to date, replacing another setup's store or journal at that path")(
         "at", po::value<std::string>(), "simulate at this one theta, a JSON array (e.g. '[20, 0.7]'), instead of from the prior")(
@@ -112,19 +114,22 @@ int cmd_simulate(const Args& args) {
     po::variables_map vm;
     if (!parse(args, desc, pos, vm, "simbi simulate MANIFEST [--budget N] [--threads N] [--seed S] [--out FILE]")) return 0;
 
-    if (vm.count("budget")) sets.push_back("simulation.budget=" + std::to_string(parse_count_flag(budget, "--budget", 1, simbi::host::kMaxBudget)));
+    if (vm.count("budget"))
+        sets.push_back("simulation.budget=" + std::to_string(parse_count_flag(budget, "--budget", 1, simbi::host::kMaxBudget)));
     if (vm.count("seed")) sets.push_back("simulation.seed=" + std::to_string(parse_count_flag(seed, "--seed", 0, UINT64_MAX)));
     if (vm.count("threads")) sets.push_back("simulation.threads=" + std::to_string(parse_count_flag(threads, "--threads", 0, 1024)));
     if (vm.count("out")) file_format(out, "--out", vm.count("at") > 0);
     // At one theta, the manifest's observation plays no part: it is not read.
-    simbi::host::Manifest m = vm.count("at") ? load_manifest_without_observation(manifest_path, sets) : simbi::host::load_manifest(manifest_path, sets);
+    simbi::host::Manifest m =
+        vm.count("at") ? load_manifest_without_observation(manifest_path, sets) : simbi::host::load_manifest(manifest_path, sets);
     if (vm.count("out") && !vm.count("at")) m.simulation.store = std::filesystem::absolute(out).lexically_normal().string();
 
     simbi::host::PluginRegistry registry(flags.options(m.plugin_paths, m.allow_unsafe_plugins));
     warn_problems(registry);
     simbi::host::HostServices host;
     if (vm.count("at")) {
-        const uint64_t rows = vm.count("rows") ? parse_count_flag(vm["rows"].as<std::string>(), "--rows", 1, simbi::host::kMaxChunkRows) : 1000;
+        const uint64_t rows =
+            vm.count("rows") ? parse_count_flag(vm["rows"].as<std::string>(), "--rows", 1, simbi::host::kMaxChunkRows) : 1000;
         return simulate_at(m, registry, host, vm["at"].as<std::string>(), rows, vm.count("out") ? out : "");
     }
     if (vm.count("rows")) throw simbi::host::UsageError("--rows goes with --at");
@@ -141,13 +146,14 @@ int cmd_simulate(const Args& args) {
         std::cout << "wrote " << r.totals.kept << " rows to the shard " << r.shard << "; rank 0 joins the shards into " << r.store << "\n";
         return 0;
     }
-    std::cout << "wrote " << r.totals.kept << " rows to " << r.store << " (" << r.totals.simulated << " simulated, "
-              << r.totals.invalid << " invalid";
+    std::cout << "wrote " << r.totals.kept << " rows to " << r.store << " (" << r.totals.simulated << " simulated, " << r.totals.invalid
+              << " invalid";
     if (r.totals.resampled) std::cout << ", " << r.totals.resampled << " rows resampled";
     if (r.totals.simulated > r.totals.kept) std::cout << ", " << r.totals.simulated - r.totals.kept << " dropped";
     std::printf(") in %.2f s, %.0f simulations/s%s\n", r.seconds, r.seconds > 0 ? double(r.totals.simulated) / r.seconds : 0.0,
                 r.resumed ? " (resumed)" : "");
-    if (r.isolation.is_object() && r.isolation.value("failed_batches", uint64_t(0)) > 0) std::cout << "isolation: " << r.isolation.dump() << "\n";
+    if (r.isolation.is_object() && r.isolation.value("failed_batches", uint64_t(0)) > 0)
+        std::cout << "isolation: " << r.isolation.dump() << "\n";
     const std::string warning = simbi::host::test_invalid_rows(plan.simulation, r.totals, r.store).warning();
     if (!warning.empty()) std::cerr << warning << "\n";
     return 0;

@@ -24,9 +24,10 @@ int cmd_worker(const Args& args) {
     po::options_description desc("options");
     std::string library, id, config = "{}", sha256;
     desc.add_options()("help,h", "show this help")("library", po::value<std::string>(&library)->required(), "the plugin library")(
-        "id", po::value<std::string>(&id)->required(), "the simulator's id")(
-        "sha256", po::value<std::string>(&sha256)->required(), "the SHA-256 the library must have")("config", po::value<std::string>(&config), "its config (JSON)")(
-        "allow-unsafe-plugins", "load a library other users could have replaced");
+        "id", po::value<std::string>(&id)->required(), "the simulator's id")("sha256", po::value<std::string>(&sha256)->required(),
+                                                                             "the SHA-256 the library must have")(
+        "config", po::value<std::string>(&config), "its config (JSON)")("allow-unsafe-plugins",
+                                                                        "load a library other users could have replaced");
     po::positional_options_description pos;
     po::variables_map vm;
     if (!parse(args, desc, pos, vm, "simbi worker --library LIB --id ID --sha256 HEX [--config JSON]")) return 0;
@@ -40,7 +41,8 @@ int cmd_worker(const Args& args) {
     // what it reads is nothing.
     const int in = ::dup(0), out = ::dup(1);
     const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (in < 0 || out < 0 || null < 0 || ::dup2(2, 1) < 0 || ::dup2(null, 0) < 0) throw simbi::host::RunError("worker: cannot set up its channels");
+    if (in < 0 || out < 0 || null < 0 || ::dup2(2, 1) < 0 || ::dup2(null, 0) < 0)
+        throw simbi::host::RunError("worker: cannot set up its channels");
     simbi::host::HostServices host;
     simbi::host::SimulatorInstances sims(info, config, host, 1);
     simbi_simulator* sim = sims.for_thread(0);
@@ -77,7 +79,8 @@ int cmd_worker(const Args& args) {
         if (st == SIMBI_OK && !x.front_intact()) st = simbi_error_set(eb.get(), SIMBI_ERROR, "wrote before its output buffer");
         if (st == SIMBI_OK) {
             wk::encode_answer({wk::kOk, sequence, n * k * sizeof(double) + n}, answer);
-            if (!wk::write_all(out, answer, sizeof answer) || !wk::write_all(out, x.data(), n * k * sizeof(double)) || !wk::write_all(out, valid.data(), n))
+            if (!wk::write_all(out, answer, sizeof answer) || !wk::write_all(out, x.data(), n * k * sizeof(double)) ||
+                !wk::write_all(out, valid.data(), n))
                 return 1;
         } else {
             const std::string msg = eb.message();

@@ -27,7 +27,8 @@ unsigned free_loopback_port() {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = 0;
     socklen_t len = sizeof addr;
-    const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    const bool ok =
+        bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
     close(fd);
     if (!ok) throw simbi::host::RunError(std::string("cannot find a free port for the ranks' rendezvous: ") + std::strerror(errno));
     return ntohs(addr.sin_port);
@@ -78,8 +79,7 @@ LocalRanks::LocalRanks(unsigned n, const std::vector<std::string>& args) {
         }
         watchers_.emplace_back([this, pid, r] {
             int status = 0;
-            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-            }
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
             std::string how;
             if (WIFEXITED(status) && WEXITSTATUS(status) != 0) how = "exited with status " + std::to_string(WEXITSTATUS(status));
             if (WIFSIGNALED(status)) how = "was killed by signal " + std::to_string(WTERMSIG(status));

@@ -73,10 +73,10 @@ int main(int argc, char** argv) {
         return 0;
     }
     static const std::map<std::string, int (*)(const Args&)> commands = {
-        {"plugins", &cmd_plugins}, {"simulate", &cmd_simulate}, {"dataset", &cmd_dataset},
-        {"run", &cmd_run},         {"sample", &cmd_sample},     {"log-prob", &cmd_log_prob}, {"artifact", &cmd_artifact}, {"new", &cmd_new},
-        {"diagnose", &cmd_diagnose}, {"c2st", &cmd_c2st},         {"report", &cmd_report},
-        {"worker", &cmd_worker},     {"config", &cmd_config}, {"cache", &cmd_cache}};
+        {"plugins", &cmd_plugins},   {"simulate", &cmd_simulate}, {"dataset", &cmd_dataset},   {"run", &cmd_run},
+        {"sample", &cmd_sample},     {"log-prob", &cmd_log_prob}, {"artifact", &cmd_artifact}, {"new", &cmd_new},
+        {"diagnose", &cmd_diagnose}, {"c2st", &cmd_c2st},         {"report", &cmd_report},     {"worker", &cmd_worker},
+        {"config", &cmd_config},     {"cache", &cmd_cache}};
     auto it = commands.find(cmd);
     if (it == commands.end()) {
         std::cerr << "simbi: unknown command '" << cmd << "'\n\n" << kUsage;

@@ -40,7 +40,8 @@ bool Checkpoint::resume(torch::nn::Module& model, FlatAdam& opt, TrainingState& 
         // The files must be the bytes that were saved: torch loads damaged weights silently.
         const json sums = st.at("files");
         for (const char* f : {"model.pt", "best.pt", "optimizer.pt"})
-            if (sha256_file(folder + "/" + f) != sums.at(f).get<std::string>()) throw std::runtime_error(std::string(f) + " does not match its checksum");
+            if (sha256_file(folder + "/" + f) != sums.at(f).get<std::string>())
+                throw std::runtime_error(std::string(f) + " does not match its checksum");
         std::vector<Tensor> current;
         torch::load(current, folder + "/model.pt");
         torch::load(saved.best_weights, folder + "/best.pt");
@@ -57,7 +58,8 @@ bool Checkpoint::resume(torch::nn::Module& model, FlatAdam& opt, TrainingState& 
     } catch (const std::exception& e) {
         if (host && host->log)
             host->log(host, SIMBI_LOG_WARNING,
-                      ("the checkpoint in " + dir_ + " is unreadable (" + std::string(e.what()).substr(0, 200) + "); training starts over").c_str());
+                      ("the checkpoint in " + dir_ + " is unreadable (" + std::string(e.what()).substr(0, 200) + "); training starts over")
+                          .c_str());
         return false;
     }
     return true;
@@ -86,7 +88,8 @@ void Checkpoint::save(torch::nn::Module& model, const FlatAdam& opt, const Train
                                      {"history", state.history}});
     fs::rename(state_path + ".tmp", state_path);
     for (const auto& e : fs::directory_iterator(dir_))  // older epochs, now unreferenced
-        if (e.is_directory() && e.path().filename().string() != name && e.path().filename().string().rfind("epoch-", 0) == 0) fs::remove_all(e.path());
+        if (e.is_directory() && e.path().filename().string() != name && e.path().filename().string().rfind("epoch-", 0) == 0)
+            fs::remove_all(e.path());
 }
 
 }  // namespace simbi::nn

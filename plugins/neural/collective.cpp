@@ -35,8 +35,8 @@ Collective::Collective(uint32_t rank, uint32_t size, const std::string& rendezvo
         group_ = std::make_unique<Group>();
         group_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, int(rank), int(size), options);
     } catch (const std::exception& e) {
-        throw std::runtime_error("rank " + std::to_string(rank) + " of " + std::to_string(size) + " could not meet the others at " + rendezvous +
-                                 " within " + std::to_string(int(timeout_s)) + " s: " + std::string(e.what()).substr(0, 300));
+        throw std::runtime_error("rank " + std::to_string(rank) + " of " + std::to_string(size) + " could not meet the others at " +
+                                 rendezvous + " within " + std::to_string(int(timeout_s)) + " s: " + std::string(e.what()).substr(0, 300));
     }
 }
 

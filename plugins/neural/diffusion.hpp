@@ -44,9 +44,7 @@ struct Diffusion {
                             : (-0.5 * lambda - std::log(kSigmaMin)) / std::log(sigma_max / kSigmaMin);
         return t.clamp(t_eps(), 1.0);
     }
-    double time_at_log_snr(double lambda) const {
-        return time_at_log_snr(torch::full({1}, lambda, torch::kFloat64)).item<double>();
-    }
+    double time_at_log_snr(double lambda) const { return time_at_log_snr(torch::full({1}, lambda, torch::kFloat64)).item<double>(); }
     // Times [rows, 1] for denoising score matching. "uniform" in t leaves few draws at small noise
     // (VP: s(t) < 0.1 for 3% of t), finer than a narrow posterior or a chain's one-step noise;
     // "log_snr", even in log SNR, trains every noise scale from s(1) down to s(t_eps) as often, but

@@ -31,7 +31,8 @@ void NeuralEstimator::train(const simbi_train_context& ctx) {
         const RoundsConfig rounds = RoundsConfig::take_from(training);
         const bool has_ranks = ctx.size >= offsetof(simbi_train_context, rendezvous) + sizeof(const char*);
         if (has_ranks && ctx.world_size > 1) {
-            if (rounds.rounds > 1) throw std::invalid_argument("sequential rounds train in one process; run them without data-parallel ranks");
+            if (rounds.rounds > 1)
+                throw std::invalid_argument("sequential rounds train in one process; run them without data-parallel ranks");
             if (!ctx.rendezvous) throw std::invalid_argument("world_size > 1 without a rendezvous address");
             ranks_ = Collective(ctx.rank, ctx.world_size, ctx.rendezvous, 300);
         }
@@ -75,7 +76,10 @@ void NeuralEstimator::save(const std::string& dir) {
         j["x_dim"] = x_.mean.size(0);
         j["theta_standardization"] = theta_.to_json();
         j["x_standardization"] = x_.to_json();
-        j["training"] = {{"epochs", result_.epochs}, {"batch_size", result_.batch_size}, {"best_val_loss", result_.best_val}, {"seconds", result_.seconds}};
+        j["training"] = {{"epochs", result_.epochs},
+                         {"batch_size", result_.batch_size},
+                         {"best_val_loss", result_.best_val},
+                         {"seconds", result_.seconds}};
         std::filesystem::create_directories(dir);
         save_module(network(), dir + "/weights.pt");
         write_json(dir + "/estimator.json", j);  // last: it is what makes the folder an artifact
@@ -112,7 +116,8 @@ std::unique_ptr<DataSource> NeuralEstimator::prepare(const simbi_train_context& 
 
 void NeuralEstimator::fit_network(const simbi_train_context& ctx, const DataSource& data, const TrainingConfig& config,
                                   const std::function<Tensor(const Tensor&, const Tensor&)>& loss) {
-    json fingerprint = {{"estimator", id_}, {"config", config_json()}, {"training", config.to_json()}, {"rows", ctx.data->rows}, {"seed", ctx.seed}};
+    json fingerprint = {
+        {"estimator", id_}, {"config", config_json()}, {"training", config.to_json()}, {"rows", ctx.data->rows}, {"seed", ctx.seed}};
     result_ = fit(network(), loss, data, config, host_, ctx.checkpoint_dir ? ctx.checkpoint_dir : "", ctx.seed, fingerprint.dump(), ranks_);
     if (host_ && host_->log) {
         char line[200];

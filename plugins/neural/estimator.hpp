@@ -28,7 +28,7 @@ protected:
     virtual void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) = 0;
     virtual bool trained() const = 0;
     virtual torch::nn::Module& network() = 0;
-    virtual json config_json() const = 0;       // what do_load needs to rebuild the network
+    virtual json config_json() const = 0;            // what do_load needs to rebuild the network
     virtual void rebuild(const json& artifact) = 0;  // from estimator.json, before the weights load
 
     // Reads the prior and the training settings (over the defaults `config` holds on entry), opens

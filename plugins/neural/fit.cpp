@@ -128,8 +128,8 @@ TrainResult fit(torch::nn::Module& model, const Loss& loss, const DataSource& da
         ranks.broadcast(at_rank0);
         if (at_rank0.item<double>() != here.item<double>())
             throw std::runtime_error("rank " + std::to_string(ranks.rank()) + " resumes after epoch " + std::to_string(state.epoch) +
-                                     " but rank 0 after epoch " + std::to_string(int64_t(at_rank0.item<double>())) + "; remove " + checkpoint_dir +
-                                     " to start over");
+                                     " but rank 0 after epoch " + std::to_string(int64_t(at_rank0.item<double>())) + "; remove " +
+                                     checkpoint_dir + " to start over");
         ranks.broadcast(opt.parameters());
     }
 
@@ -138,7 +138,8 @@ TrainResult fit(torch::nn::Module& model, const Loss& loss, const DataSource& da
         const EpochLosses losses = run_epoch(model, loss, data, cfg, opt, ranks, seed, state.epoch);
         ++state.epoch;
         ++epochs_here;
-        if (!std::isfinite(losses.train)) throw std::runtime_error("the training loss is not finite at epoch " + std::to_string(state.epoch));
+        if (!std::isfinite(losses.train))
+            throw std::runtime_error("the training loss is not finite at epoch " + std::to_string(state.epoch));
         state.history.push_back({state.epoch, losses.train, losses.validation});
         if (host && host->metric) {
             host->metric(host, "train_loss", uint64_t(state.epoch), losses.train);
@@ -146,7 +147,8 @@ TrainResult fit(torch::nn::Module& model, const Loss& loss, const DataSource& da
         }
         judge_epoch(model, opt, cfg, state, losses.validation);
         const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-        state.finished = (state.bad_epochs >= cfg.patience && state.epoch >= cfg.min_epochs) || state.epoch >= cfg.max_epochs || elapsed >= cfg.max_seconds;
+        state.finished = (state.bad_epochs >= cfg.patience && state.epoch >= cfg.min_epochs) || state.epoch >= cfg.max_epochs ||
+                         elapsed >= cfg.max_seconds;
         if (ranks.size() > 1) {
             // Rank 0's clock decides, and its weights stay the reference against drift.
             Tensor flag = torch::tensor({state.finished ? 1.0 : 0.0}, torch::kFloat64);
@@ -157,8 +159,8 @@ TrainResult fit(torch::nn::Module& model, const Loss& loss, const DataSource& da
         checkpoint.save(model, opt, state);
         if (host && host->log && (state.epoch % 10 == 0 || state.finished)) {
             char line[160];
-            std::snprintf(line, sizeof line, "epoch %lld: train %.4f, validation %.4f (best %.4f), %.1f s", (long long)state.epoch, losses.train,
-                          losses.validation, state.best, elapsed);
+            std::snprintf(line, sizeof line, "epoch %lld: train %.4f, validation %.4f (best %.4f), %.1f s", (long long)state.epoch,
+                          losses.train, losses.validation, state.best, elapsed);
             host->log(host, SIMBI_LOG_INFO, line);
         }
         if (!state.finished && host && host->is_cancelled && host->is_cancelled(host))

@@ -129,7 +129,9 @@ std::pair<Tensor, Tensor> AutoregressiveTransformImpl::apply(const Tensor& u, co
     return flow_kind(kind_).apply(u, params, bins_, bound_, inverse);
 }
 
-std::pair<Tensor, Tensor> AutoregressiveTransformImpl::forward(const Tensor& u, const Tensor& c) { return apply(u, made_->forward(u, c), false); }
+std::pair<Tensor, Tensor> AutoregressiveTransformImpl::forward(const Tensor& u, const Tensor& c) {
+    return apply(u, made_->forward(u, c), false);
+}
 
 Tensor AutoregressiveTransformImpl::inverse(const Tensor& z, const Tensor& c) {
     // Dimension order[r] depends on the ones before it: D passes, one new column each.
@@ -146,8 +148,11 @@ Tensor AutoregressiveTransformImpl::inverse(const Tensor& z, const Tensor& c) {
 // ---- flows
 
 json flow_spec(const simbi::Config& c) {
-    return {{"flow", c.string("flow")}, {"transforms", c.integer("transforms")}, {"hidden", int_list(c, "hidden")},
-            {"bins", c.integer("bins")}, {"bound", c.number("bound")}};
+    return {{"flow", c.string("flow")},
+            {"transforms", c.integer("transforms")},
+            {"hidden", int_list(c, "hidden")},
+            {"bins", c.integer("bins")},
+            {"bound", c.number("bound")}};
 }
 
 ConditionalFlowImpl::ConditionalFlowImpl(const json& s, int64_t dim, int64_t context) : spec(s), dim_(dim) {
@@ -155,10 +160,10 @@ ConditionalFlowImpl::ConditionalFlowImpl(const json& s, int64_t dim, int64_t con
     for (int64_t t = 0; t < n; ++t) {
         std::vector<int64_t> order(static_cast<size_t>(dim));
         for (int64_t i = 0; i < dim; ++i) order[size_t(i)] = t % 2 == 0 ? i : dim - 1 - i;
-        transforms_.push_back(register_module("t" + std::to_string(t),
-                                              AutoregressiveTransform(s.at("flow").get<std::string>(), dim, context,
-                                                                      s.at("hidden").get<std::vector<int64_t>>(), s.at("bins").get<int64_t>(),
-                                                                      s.at("bound").get<double>(), order)));
+        transforms_.push_back(register_module(
+            "t" + std::to_string(t),
+            AutoregressiveTransform(s.at("flow").get<std::string>(), dim, context, s.at("hidden").get<std::vector<int64_t>>(),
+                                    s.at("bins").get<int64_t>(), s.at("bound").get<double>(), order)));
     }
 }
 

@@ -26,7 +26,8 @@ namespace {
 // (He et al. 2016; the residual classifier of sbi's and sbibm's NRE).
 struct ResidualBlockImpl : torch::nn::Module {
     explicit ResidualBlockImpl(int64_t width)
-        : first(register_module("first", torch::nn::Linear(width, width))), second(register_module("second", torch::nn::Linear(width, width))) {
+        : first(register_module("first", torch::nn::Linear(width, width))),
+          second(register_module("second", torch::nn::Linear(width, width))) {
         torch::NoGradGuard no_grad;
         second->weight.uniform_(-1e-3, 1e-3);
         second->bias.uniform_(-1e-3, 1e-3);
@@ -55,7 +56,9 @@ const std::vector<NetworkKind>& network_kinds() {
                  throw std::invalid_argument("a residual network's hidden widths must be equal (one per block, at least one)");
              if (dropout > 0) throw std::invalid_argument("dropout applies to the mlp network, not the residual one");
          },
-         [](int64_t in, const std::vector<int64_t>& hidden, int64_t out, double) { return make_residual_mlp(in, hidden.at(0), int64_t(hidden.size()), out); }},
+         [](int64_t in, const std::vector<int64_t>& hidden, int64_t out, double) {
+             return make_residual_mlp(in, hidden.at(0), int64_t(hidden.size()), out);
+         }},
     };
     return kinds;
 }
@@ -84,7 +87,8 @@ json read_embedding(const simbi::Config& c) { return EmbeddingImpl::validate(jso
 
 void declare_runtime_options(simbi::Info& info) {
     info.option("threads", simbi::Option::integer(1).minimum(1).maximum(1024).doc("LibTorch intra-op threads"))
-        .option("memory_mb", simbi::Option::integer(2048).minimum(1).doc("training data held in memory; larger datasets stream from the store"));
+        .option("memory_mb",
+                simbi::Option::integer(2048).minimum(1).doc("training data held in memory; larger datasets stream from the store"));
     info.capability(SIMBI_CAPABILITY_DATA_PARALLEL);  // fit() shares each batch across the ranks
 }
 
@@ -106,7 +110,8 @@ const std::vector<EmbeddingKind>& embedding_kinds() {
              features = s.value("features", int64_t(16));
              return torch::nn::Sequential(torch::nn::Conv1d(torch::nn::Conv1dOptions(channels, 16, 3).padding(1)), torch::nn::ReLU(),
                                           torch::nn::Conv1d(torch::nn::Conv1dOptions(16, 32, 3).padding(1)), torch::nn::ReLU(),
-                                          torch::nn::AdaptiveAvgPool1d(pooled), torch::nn::Flatten(), torch::nn::Linear(32 * pooled, features));
+                                          torch::nn::AdaptiveAvgPool1d(pooled), torch::nn::Flatten(),
+                                          torch::nn::Linear(32 * pooled, features));
          }},
     };
     return kinds;
@@ -118,14 +123,17 @@ json EmbeddingImpl::validate(const json& s) {
     for (auto it = s.begin(); it != s.end(); ++it)
         if (it.key() != "type" && it.key() != "hidden" && it.key() != "features" && it.key() != "channels")
             throw std::invalid_argument("unknown embedding key '" + it.key() + "' (accepted: type, hidden, features, channels)");
-    if (s.value("features", int64_t(16)) < 1 || s.value("channels", int64_t(1)) < 1) throw std::invalid_argument("embedding features and channels must be positive");
+    if (s.value("features", int64_t(16)) < 1 || s.value("channels", int64_t(1)) < 1)
+        throw std::invalid_argument("embedding features and channels must be positive");
     return s;
 }
 
-EmbeddingImpl::EmbeddingImpl(const json& s, int64_t x_dim) : spec(s), kind_(&find_kind(embedding_kinds(), s.value("type", "none"), "embedding type")) {
+EmbeddingImpl::EmbeddingImpl(const json& s, int64_t x_dim)
+    : spec(s), kind_(&find_kind(embedding_kinds(), s.value("type", "none"), "embedding type")) {
     if (kind_->series) {
         channels_ = s.value("channels", int64_t(1));
-        if (channels_ < 1 || x_dim % channels_ != 0) throw std::invalid_argument("embedding.channels must divide the x dimension " + std::to_string(x_dim));
+        if (channels_ < 1 || x_dim % channels_ != 0)
+            throw std::invalid_argument("embedding.channels must divide the x dimension " + std::to_string(x_dim));
     }
     torch::nn::Sequential net = kind_->make(s, x_dim, channels_, features_);
     if (net) net_ = register_module("net", net);

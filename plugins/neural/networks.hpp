@@ -76,8 +76,8 @@ const FlowKind& flow_kind(const std::string& name);
 //   "maf": affine, z_i = (u_i - m_i) exp(-a_i)                         (Papamakarios et al. 2017)
 //   "nsf": monotonic rational-quadratic spline on [-B, B], identity outside (Durkan et al. 2019)
 struct AutoregressiveTransformImpl : torch::nn::Module {
-    AutoregressiveTransformImpl(const std::string& kind, int64_t dim, int64_t context, const std::vector<int64_t>& hidden,
-                                int64_t bins, double bound, const std::vector<int64_t>& order);
+    AutoregressiveTransformImpl(const std::string& kind, int64_t dim, int64_t context, const std::vector<int64_t>& hidden, int64_t bins,
+                                double bound, const std::vector<int64_t>& order);
     std::pair<Tensor, Tensor> forward(const Tensor& u, const Tensor& c);
     Tensor inverse(const Tensor& z, const Tensor& c);
 
@@ -102,7 +102,7 @@ std::pair<Tensor, Tensor> spline_reference(const Tensor& x, const Tensor& params
 // A stack of autoregressive transforms over a standard normal base, alternating orderings.
 struct ConditionalFlowImpl : torch::nn::Module {
     ConditionalFlowImpl(const json& spec, int64_t dim, int64_t context);
-    Tensor log_prob(const Tensor& u, const Tensor& c);  // [B]
+    Tensor log_prob(const Tensor& u, const Tensor& c);   // [B]
     Tensor sample(const Tensor& c, at::Generator& gen);  // one sample per context row
     Tensor to_base(const Tensor& u, const Tensor& c);    // u -> z
     Tensor from_base(const Tensor& z, const Tensor& c);  // z -> u

@@ -34,8 +34,8 @@ Tensor divergence(const std::function<Tensor(const Tensor&)>& v, const Tensor& y
     return (g * e).sum(1).detach();
 }
 
-std::pair<Tensor, Tensor> integrate_with_divergence(const std::function<Tensor(double, const Tensor&)>& v, const Tensor& y0, double t0, double t1,
-                                                    int64_t steps, int64_t exact_up_to, at::Generator& gen) {
+std::pair<Tensor, Tensor> integrate_with_divergence(const std::function<Tensor(double, const Tensor&)>& v, const Tensor& y0, double t0,
+                                                    double t1, int64_t steps, int64_t exact_up_to, at::Generator& gen) {
     const int64_t d = y0.size(1);
     auto f = [&](double t, const Tensor& state) {
         const Tensor y = state.narrow(1, 0, d);

@@ -19,8 +19,8 @@ Tensor divergence(const std::function<Tensor(const Tensor&)>& v, const Tensor& y
 // Integrates dy/dt = v(t, y) from t0 to t1 with the divergence of v along the way (the
 // instantaneous change of variables, Chen et al. 2018): returns y(t1) and int_t0^t1 div v dt, so
 // that log p_t0(y0) = log p_t1(y(t1)) + the integral.
-std::pair<Tensor, Tensor> integrate_with_divergence(const std::function<Tensor(double, const Tensor&)>& v, const Tensor& y0, double t0, double t1,
-                                                    int64_t steps, int64_t exact_up_to, at::Generator& gen);
+std::pair<Tensor, Tensor> integrate_with_divergence(const std::function<Tensor(double, const Tensor&)>& v, const Tensor& y0, double t0,
+                                                    double t1, int64_t steps, int64_t exact_up_to, at::Generator& gen);
 
 // n parameters [n, d] (float64) inside the prior's support: batches of draw(m) (m rows,
 // standardized float32) mapped to parameters by to_theta, those outside the support rejected.

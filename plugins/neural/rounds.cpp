@@ -33,12 +33,16 @@ void RoundsConfig::declare(simbi::Info& info) {
     const RoundsConfig d;
     info.training_option("rounds", Option::integer(d.rounds).minimum(1).maximum(100).doc(
                                        "sequential rounds in all (TSNPE); 1 is amortized, later rounds need an observation"))
-        .training_option("round_budget", Option::integer((long long)d.round_budget).minimum(0).maximum(double(uint64_t(1) << 40)).doc(
-                                             "simulations in each later round; 0: the first round's rows"))
-        .training_option("truncation_quantile", Option::number(d.truncation_quantile).above(0).below(0.5).doc(
-                                                    "posterior mass left outside each round's region"))
-        .training_option("max_candidates", Option::integer((long long)d.max_candidates).minimum(1).maximum(1000000).doc(
-                                               "prior draws tried per accepted parameter, at most"));
+        .training_option("round_budget", Option::integer((long long)d.round_budget)
+                                             .minimum(0)
+                                             .maximum(double(uint64_t(1) << 40))
+                                             .doc("simulations in each later round; 0: the first round's rows"))
+        .training_option("truncation_quantile",
+                         Option::number(d.truncation_quantile).above(0).below(0.5).doc("posterior mass left outside each round's region"))
+        .training_option("max_candidates", Option::integer((long long)d.max_candidates)
+                                               .minimum(1)
+                                               .maximum(1000000)
+                                               .doc("prior draws tried per accepted parameter, at most"));
 }
 
 double hpd_threshold(std::vector<double> lp, double quantile) {
@@ -57,7 +61,8 @@ ConcatReader::ConcatReader(std::vector<const simbi_batch_reader*> parts) : parts
         if (p->theta_dim != c_.theta_dim || p->x_dim != c_.x_dim) throw std::runtime_error("the rounds' data differ in their dimensions");
         c_.rows += p->rows;
     }
-    c_.read = [](const simbi_batch_reader* self, uint64_t start, uint64_t count, double* theta, double* x, simbi_error* err) -> simbi_status {
+    c_.read = [](const simbi_batch_reader* self, uint64_t start, uint64_t count, double* theta, double* x,
+                 simbi_error* err) -> simbi_status {
         const auto* me = static_cast<const ConcatReader*>(self->data);
         if (start + count > self->rows) return simbi_error_set(err, SIMBI_DISCARD, "read past the end of the rounds' data");
         for (const auto* p : me->parts_) {
@@ -116,7 +121,8 @@ void NeuralEstimator::train_rounds(const simbi_train_context& ctx, const RoundsC
             for (uint64_t i = 0; i < n; ++i) total[i] += lp[i];
         }
         if (n_obs > 1) {
-            Tensor prior_lp = prior_.log_prob(torch::from_blob(const_cast<double*>(theta.data()), {int64_t(n), int64_t(d)}, torch::kFloat64));
+            Tensor prior_lp =
+                prior_.log_prob(torch::from_blob(const_cast<double*>(theta.data()), {int64_t(n), int64_t(d)}, torch::kFloat64));
             for (uint64_t i = 0; i < n; ++i) total[i] -= double(n_obs - 1) * prior_lp[int64_t(i)].item<double>();
         }
         return total;
@@ -139,7 +145,8 @@ void NeuralEstimator::train_rounds(const simbi_train_context& ctx, const RoundsC
             const uint64_t batch = 65536, limit = rc.max_candidates * budget;
             while (kept < budget) {
                 if (candidates >= limit)
-                    throw std::runtime_error("round " + std::to_string(round) + ": only " + std::to_string(kept) + " of " + std::to_string(candidates) +
+                    throw std::runtime_error("round " + std::to_string(round) + ": only " + std::to_string(kept) + " of " +
+                                             std::to_string(candidates) +
                                              " prior draws fall in the posterior's high-density region; raise training.max_candidates or "
                                              "lower training.round_budget");
                 Tensor t = prior_.sample(int64_t(batch), gen).contiguous();

@@ -7,8 +7,8 @@
 namespace simbi::nn {
 
 struct RoundsConfig {
-    int64_t rounds = 1;             // rounds in all; 1: amortized, no truncation
-    uint64_t round_budget = 0;      // simulations in each later round; 0: as many as the first round's rows
+    int64_t rounds = 1;                 // rounds in all; 1: amortized, no truncation
+    uint64_t round_budget = 0;          // simulations in each later round; 0: as many as the first round's rows
     double truncation_quantile = 1e-4;  // posterior mass left outside the region
     uint64_t max_candidates = 1000;     // prior draws tried per accepted one, at most
 

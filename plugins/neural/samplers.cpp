@@ -168,7 +168,8 @@ Tensor slice(const GroupedLogTarget& log_target, Tensor x, int64_t n, const Samp
             x = with(x, j, xj);
             lp = new_lp;
         }
-        if (s < cfg.warmup) width = spread();
+        if (s < cfg.warmup)
+            width = spread();
         else if ((s - cfg.warmup + 1) % cfg.thin == 0) {
             out.push_back(x.clone());
             kept += c;
@@ -193,7 +194,8 @@ Tensor run_chains(const GroupedLogTarget& log_target, const TorchPrior& prior, i
     return samples.gather(1, order.unsqueeze(2).expand({groups, n, d}));
 }
 
-Tensor slice_chains(const GroupedLogTarget& log_target, const Start& start, int64_t n, const SamplerConfig& c, const Tensor& floor, at::Generator& gen) {
+Tensor slice_chains(const GroupedLogTarget& log_target, const Start& start, int64_t n, const SamplerConfig& c, const Tensor& floor,
+                    at::Generator& gen) {
     return slice(log_target, start.x, n, c, floor, gen);
 }
 Tensor metropolis_chains(const GroupedLogTarget& log_target, const Start& start, int64_t n, const SamplerConfig& c, const Tensor& floor,
@@ -208,8 +210,8 @@ const std::vector<SamplerKind>& sampler_kinds() {
         {"mh", "adaptive Metropolis-Hastings (Haario et al. 2001) from SIR's initial states", &run_chains<&metropolis_chains>},
         {"slice", "slice sampling (Neal 2003) from SIR's initial states", &run_chains<&slice_chains>},
         {"sir", "sampling-importance-resampling from the prior alone",
-         [](const GroupedLogTarget& log_target, const TorchPrior& prior, int64_t groups, int64_t n, const SamplerConfig& cfg, const Tensor& floor,
-            at::Generator& gen) { return sir(log_target, prior, groups, n * cfg.sir_factor, n, floor, gen).x; }},
+         [](const GroupedLogTarget& log_target, const TorchPrior& prior, int64_t groups, int64_t n, const SamplerConfig& cfg,
+            const Tensor& floor, at::Generator& gen) { return sir(log_target, prior, groups, n * cfg.sir_factor, n, floor, gen).x; }},
     };
     return kinds;
 }
@@ -260,7 +262,8 @@ void McmcEstimator::sample_batch(uint64_t n_x, const double* x, uint64_t n_per_x
     inference([&] {
         Tensor xs = x_.apply(to_tensor(x, int64_t(n_x), x_.mean.size(0))).unsqueeze(1);
         at::Generator gen = make_generator(seed, stream_);
-        Tensor draws = sample_posterior([&](const Tensor& t) { return log_target(t, xs); }, prior_, int64_t(n_x), int64_t(n_per_x), sampler_, gen);
+        Tensor draws =
+            sample_posterior([&](const Tensor& t) { return log_target(t, xs); }, prior_, int64_t(n_x), int64_t(n_per_x), sampler_, gen);
         from_tensor(draws.reshape({int64_t(n_x * n_per_x), draws.size(2)}), theta);
     });
 }

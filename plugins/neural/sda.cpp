@@ -17,13 +17,17 @@ struct NoiseNetwork {
 
     NoiseNetwork() = default;
     NoiseNetwork(const SdaSettings& s, int64_t in) {
-        if (s.network == "residual") residual = TimeResMlp(in, s.hidden.at(0), int64_t(s.hidden.size()));
-        else mlp = TimeMlp(in, 0, s.hidden);
+        if (s.network == "residual")
+            residual = TimeResMlp(in, s.hidden.at(0), int64_t(s.hidden.size()));
+        else
+            mlp = TimeMlp(in, 0, s.hidden);
     }
     explicit operator bool() const { return mlp || residual; }
     torch::nn::Module& module() const { return mlp ? static_cast<torch::nn::Module&>(*mlp.ptr()) : *residual.ptr(); }
     // e(t, windows [B, (2k+1) D]): the predicted noise.
-    Tensor operator()(const Tensor& t, const Tensor& w) const { return mlp ? mlp.ptr()->forward(t, w, torch::zeros({w.size(0), 0})) : residual.ptr()->forward(t, w); }
+    Tensor operator()(const Tensor& t, const Tensor& w) const {
+        return mlp ? mlp.ptr()->forward(t, w, torch::zeros({w.size(0), 0})) : residual.ptr()->forward(t, w);
+    }
 };
 }  // namespace
 
@@ -101,9 +105,16 @@ void TrajectoryScore::save(const std::string& dir, const json& provenance) const
     save_module(m.noise.module(), dir + "/weights.pt.tmp");
     // The weights' hash ties the two files: a save interrupted between the renames leaves a pair
     // that load() refuses rather than one that describes other weights.
-    const json j = {{"format", kScoreFormat}, {"version", kScoreVersion}, {"state_dim", m.d}, {"k", m.k},
-                    {"network", m.settings.network}, {"hidden", m.settings.hidden}, {"mean", as_list(m.mean)}, {"std", as_list(m.std)},
-                    {"weights_sha256", sha256_file(dir + "/weights.pt.tmp")}, {"provenance", provenance}};
+    const json j = {{"format", kScoreFormat},
+                    {"version", kScoreVersion},
+                    {"state_dim", m.d},
+                    {"k", m.k},
+                    {"network", m.settings.network},
+                    {"hidden", m.settings.hidden},
+                    {"mean", as_list(m.mean)},
+                    {"std", as_list(m.std)},
+                    {"weights_sha256", sha256_file(dir + "/weights.pt.tmp")},
+                    {"provenance", provenance}};
     fs::rename(dir + "/weights.pt.tmp", dir + "/weights.pt");
     write_json(dir + "/score.json.tmp", j);
     fs::rename(dir + "/score.json.tmp", dir + "/score.json");
@@ -127,7 +138,8 @@ json TrajectoryScore::load(const std::string& dir) {
         throw std::invalid_argument(dir + "/weights.pt is not the file score.json describes (an interrupted save, or a copied file)");
     const Tensor mean = torch::tensor(j.at("mean").get<std::vector<double>>(), torch::kFloat32);
     const Tensor std = torch::tensor(j.at("std").get<std::vector<double>>(), torch::kFloat32);
-    if (mean.numel() != m.d || std.numel() != m.d) throw std::invalid_argument(dir + "/score.json: mean and std need one value per component");
+    if (mean.numel() != m.d || std.numel() != m.d)
+        throw std::invalid_argument(dir + "/score.json: mean and std need one value per component");
     // Into a new network first, so that a failed load leaves this object as it was.
     NoiseNetwork noise(m.settings, (2 * m.k + 1) * m.d);
     load_module(noise.module(), dir + "/weights.pt");
@@ -188,8 +200,10 @@ Tensor TrajectoryScore::sample(int64_t n, int64_t length, const Observation* obs
         return (s + torch::autograd::grad({log_like}, {xg})[0]).detach();
     };
     Tensor x = torch::randn({n, length, m.d}, gen, torch::kFloat32);
-    if (st.sampler == "ddim") x = reverse_exponential(dif, x, guided_score, st.steps, st.corrections, st.tau, gen, st.eta);
-    else x = reverse_sde(dif, dif.end_std() * x, guided_score, st.steps, st.corrections, st.snr, gen);
+    if (st.sampler == "ddim")
+        x = reverse_exponential(dif, x, guided_score, st.steps, st.corrections, st.tau, gen, st.eta);
+    else
+        x = reverse_sde(dif, dif.end_std() * x, guided_score, st.steps, st.corrections, st.snr, gen);
     return x * m.std + m.mean;
 }
 

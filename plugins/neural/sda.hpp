@@ -19,13 +19,13 @@ struct Observation {
 };
 
 struct SdaSettings {
-    int64_t k = 2;                      // the window: 2k + 1 states
+    int64_t k = 2;  // the window: 2k + 1 states
     std::vector<int64_t> hidden = {256, 256, 256};
     // "mlp": an ELU MLP of widths `hidden` (TimeMlp); "residual": residual blocks of width
     // hidden[0], one per entry of hidden, with a learned time embedding (TimeResMlp), as the paper.
     std::string network = "mlp";
-    double weight_decay = 0;            // Adam's L2 term
-    bool linear_decay = false;          // the learning rate decays linearly to 0 over training
+    double weight_decay = 0;    // Adam's L2 term
+    bool linear_decay = false;  // the learning rate decays linearly to 0 over training
     // Training times (Diffusion::training_times): a chain's one-step noise is a small fraction of
     // its states' spread, a scale that times even in t seldom reach.
     std::string time_sampling = "mixed";
@@ -33,16 +33,16 @@ struct SdaSettings {
     // `snr`; "ddim": the exponential integrator (DPM-Solver++(2M)), Langevin steps tau / mean(s^2)
     // (SDA's Algorithm 4). Both in neural/diffusion.hpp.
     std::string sampler = "sde";
-    int64_t steps = 256;                // predictor steps from t = 1 to t_eps
-    int64_t corrections = 1;            // Langevin corrector steps after each
-    double snr = 0.1;                   // sde's corrector
-    double tau = 0.25;                  // ddim's corrector
-    double eta = 0;                     // ddim's stochasticity: 0 the probability-flow ODE, 1 the reverse SDE
-    std::string guidance = "sda";       // "sda": Gaussian likelihood score; "dps": Chung et al. 2023
+    int64_t steps = 256;           // predictor steps from t = 1 to t_eps
+    int64_t corrections = 1;       // Langevin corrector steps after each
+    double snr = 0.1;              // sde's corrector
+    double tau = 0.25;             // ddim's corrector
+    double eta = 0;                // ddim's stochasticity: 0 the probability-flow ODE, 1 the reverse SDE
+    std::string guidance = "sda";  // "sda": Gaussian likelihood score; "dps": Chung et al. 2023
     // sda: Gamma = gamma I (standardized units) in Sigma_y + s^2 / m^2 Gamma (eq. 14). Of 0.01,
     // 0.1 and 1, 0.1 came closest to the Kalman smoother on the linear-Gaussian test.
     double gamma = 0.1;
-    double zeta = 1.0;                  // dps: the step zeta / ||y - A(x0)||
+    double zeta = 1.0;  // dps: the step zeta / ||y - A(x0)||
 };
 
 class TrajectoryScore {

@@ -26,8 +26,8 @@ struct Knots {
     static constexpr int kMax = 64;
     int K;
     double B;
-    double pw[kMax], ph[kMax];           // softmax probabilities of widths and heights
-    double xs[kMax + 1], ys[kMax + 1];   // knots
+    double pw[kMax], ph[kMax];          // softmax probabilities of widths and heights
+    double xs[kMax + 1], ys[kMax + 1];  // knots
 
     // From the raw parameters; `probabilities` (2K values: pw then ph), when given, were saved by
     // the forward pass and spare the exponentials.
@@ -135,7 +135,8 @@ void spline_backward(const Tensor& x, const Tensor& p, const Tensor& probabiliti
         int k = kn.bin(v, kn.xs);
         double sig0, sig1;
         double W = kn.xs[k + 1] - kn.xs[k], H = kn.ys[k + 1] - kn.ys[k], s = H / W;
-        double t = (v - kn.xs[k]) / W, tau = t * (1 - t), d0 = Knots::slope(raw, int(K), k, &sig0), d1 = Knots::slope(raw, int(K), k + 1, &sig1);
+        double t = (v - kn.xs[k]) / W, tau = t * (1 - t), d0 = Knots::slope(raw, int(K), k, &sig0),
+               d1 = Knots::slope(raw, int(K), k + 1, &sig1);
         double c = d1 + d0 - 2 * s, den = s + c * tau, N = s * t * t + d0 * tau;
         double M = d1 * t * t + 2 * s * tau + d0 * (1 - t) * (1 - t);
         double g_y = gyp[e], g_l = glp[e];
@@ -175,7 +176,8 @@ void spline_backward(const Tensor& x, const Tensor& p, const Tensor& probabiliti
 }
 
 struct SplineFunction : torch::autograd::Function<SplineFunction> {
-    static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const Tensor& x, const Tensor& p, int64_t K, double B) {
+    static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const Tensor& x, const Tensor& p, int64_t K,
+                                                  double B) {
         Tensor xc = x.contiguous(), pc = p.contiguous(), y, ld, prob;
         spline_forward(xc, pc, K, B, y, ld, &prob);
         ctx->save_for_backward({xc, pc, prob});
@@ -186,7 +188,8 @@ struct SplineFunction : torch::autograd::Function<SplineFunction> {
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
         auto saved = ctx->get_saved_variables();
         Tensor gx, gp;
-        spline_backward(saved[0], saved[1], saved[2], ctx->saved_data["K"].toInt(), ctx->saved_data["B"].toDouble(), grads[0], grads[1], gx, gp);
+        spline_backward(saved[0], saved[1], saved[2], ctx->saved_data["K"].toInt(), ctx->saved_data["B"].toDouble(), grads[0], grads[1], gx,
+                        gp);
         return {gx, gp, Tensor(), Tensor()};
     }
 };

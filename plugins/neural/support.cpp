@@ -7,7 +7,8 @@
 namespace simbi::nn {
 
 TorchPrior::TorchPrior(const simbi_prior* prior) : prior_(prior) {
-    if (!prior || !prior->lower || !prior->upper || !prior->sample || !prior->log_prob) throw std::invalid_argument("the host's prior is incomplete");
+    if (!prior || !prior->lower || !prior->upper || !prior->sample || !prior->log_prob)
+        throw std::invalid_argument("the host's prior is incomplete");
     lower_.assign(prior->lower, prior->lower + prior->dim);
     upper_.assign(prior->upper, prior->upper + prior->dim);
 }
@@ -69,9 +70,12 @@ Tensor SupportBijection::to_bounded(const Tensor& u) const {
     std::vector<Tensor> cols;
     for (size_t i = 0; i < kind_.size(); ++i) {
         Tensor v = u.select(1, int64_t(i));
-        if (kind_[i] == 2) cols.push_back(lower_[i] + (upper_[i] - lower_[i]) * torch::sigmoid(v));
-        else if (kind_[i] == 1) cols.push_back(lower_[i] + torch::exp(v));
-        else cols.push_back(v);
+        if (kind_[i] == 2)
+            cols.push_back(lower_[i] + (upper_[i] - lower_[i]) * torch::sigmoid(v));
+        else if (kind_[i] == 1)
+            cols.push_back(lower_[i] + torch::exp(v));
+        else
+            cols.push_back(v);
     }
     return torch::stack(cols, 1);
 }

@@ -11,7 +11,7 @@ public:
     TorchPrior() = default;
     explicit TorchPrior(const simbi_prior* prior);
     bool defined() const { return prior_ != nullptr; }
-    Tensor log_prob(const Tensor& theta) const;  // [B] float64; -inf outside the support
+    Tensor log_prob(const Tensor& theta) const;          // [B] float64; -inf outside the support
     Tensor sample(int64_t n, at::Generator& gen) const;  // [n, d] float64, seeded from gen
     int64_t dim() const { return int64_t(lower_.size()); }
     const std::vector<double>& lower() const { return lower_; }

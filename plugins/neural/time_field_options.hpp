@@ -14,8 +14,9 @@ struct TimeFieldOptions {
     static void declare(simbi::Info& i, const std::string& network) {
         i.option("hidden", widths_option({128, 128, 128}, "hidden widths of the " + network + "'s MLP (ELU units)"));
         declare_embedding_option(i);
-        i.option("exact_divergence_dim", simbi::Option::integer(10).minimum(0).maximum(10000).doc(
-                                             "up to this many parameters log_prob uses the exact divergence, above it Hutchinson's estimate"));
+        i.option("exact_divergence_dim",
+                 simbi::Option::integer(10).minimum(0).maximum(10000).doc(
+                     "up to this many parameters log_prob uses the exact divergence, above it Hutchinson's estimate"));
     }
 
     static TimeFieldOptions read(const simbi::Config& c) {

@@ -25,8 +25,8 @@ Tensor TimeMlpImpl::forward(const Tensor& t, const Tensor& theta, const Tensor& 
 }
 
 TimeResMlpImpl::TimeResMlpImpl(int64_t dim, int64_t width, int64_t blocks, int64_t embedding) {
-    embed_ = register_module("embed", torch::nn::Sequential(torch::nn::Linear(2 * frequencies_, 256), torch::nn::SiLU(),
-                                                            torch::nn::Linear(256, embedding)));
+    embed_ = register_module(
+        "embed", torch::nn::Sequential(torch::nn::Linear(2 * frequencies_, 256), torch::nn::SiLU(), torch::nn::Linear(256, embedding)));
     in_ = register_module("input", torch::nn::Linear(dim + embedding, width));
     for (int64_t b = 0; b < blocks; ++b) {
         const std::string n = std::to_string(b);

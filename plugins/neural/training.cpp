@@ -36,18 +36,27 @@ TrainingConfig TrainingConfig::from_json(const std::string& text) { return from_
 
 void TrainingConfig::declare(simbi::Info& info, const TrainingConfig& d) {
     using simbi::Option;
-    info.training_option("batch_size", Option::integer(d.batch_size).minimum(0).maximum(1 << 24).doc("rows per step; 0: n/16 in [64, 256] for n training rows"))
+    info.training_option(
+            "batch_size",
+            Option::integer(d.batch_size).minimum(0).maximum(1 << 24).doc("rows per step; 0: n/16 in [64, 256] for n training rows"))
         .training_option("learning_rate", Option::number(d.learning_rate).above(0).maximum(10).doc("Adam's step size"))
-        .training_option("validation_fraction", Option::number(d.validation_fraction).above(0).below(1).doc("the last rows of the data held out, in (0, 1)"))
-        .training_option("patience", Option::integer(d.patience).minimum(1).sensible_minimum(double(d.patience) / 2).doc(
-                                         "epochs without a better validation loss before stopping"))
+        .training_option("validation_fraction",
+                         Option::number(d.validation_fraction).above(0).below(1).doc("the last rows of the data held out, in (0, 1)"))
+        .training_option("patience", Option::integer(d.patience)
+                                         .minimum(1)
+                                         .sensible_minimum(double(d.patience) / 2)
+                                         .doc("epochs without a better validation loss before stopping"))
         .training_option("min_epochs", Option::integer(d.min_epochs).minimum(0).doc("no early stop before this many epochs"))
         .training_option("max_epochs", Option::integer(d.max_epochs).minimum(1).doc("at most this many epochs"))
         .training_option("max_seconds", Option::number(d.max_seconds).above(0).doc("wall-clock limit"))
         .training_option("clip_norm", Option::number(d.clip_norm).above(0).doc("gradient norm clipping"))
-        .training_option("lr_decay", Option::number(d.lr_decay).above(0).maximum(1).doc(
-                                         "after patience/2 epochs without improvement the rate is multiplied by this; in (0, 1], 1 keeps it"))
-        .training_option("weight_decay", Option::number(d.weight_decay).minimum(0).doc("Adam's L2 term, as torch.optim.Adam's weight_decay"))
+        .training_option("lr_decay",
+                         Option::number(d.lr_decay)
+                             .above(0)
+                             .maximum(1)
+                             .doc("after patience/2 epochs without improvement the rate is multiplied by this; in (0, 1], 1 keeps it"))
+        .training_option("weight_decay",
+                         Option::number(d.weight_decay).minimum(0).doc("Adam's L2 term, as torch.optim.Adam's weight_decay"))
         .training_option("average", Option::number(d.average).minimum(0).below(1).doc(
                                         "validate and keep a moving average of the weights with this decay, in [0, 1); 0 is off"));
     RoundsConfig::declare(info);
@@ -63,7 +72,8 @@ void TrainingConfig::check(const json& training) {
     try {
         simbi::check_settings(simbi::parse_json(training.dump()), simbi::parse_json(schema));
     } catch (const simbi::SettingError& e) {
-        throw std::invalid_argument(e.unknown ? "unknown training setting '" + e.key + "'" : "training setting '" + e.key + "': " + e.what());
+        throw std::invalid_argument(e.unknown ? "unknown training setting '" + e.key + "'"
+                                              : "training setting '" + e.key + "': " + e.what());
     }
 }
 
@@ -79,8 +89,17 @@ TrainingConfig TrainingConfig::for_noisy_loss() {
 int64_t TrainingConfig::auto_batch_size(int64_t train_rows) { return std::clamp<int64_t>(train_rows / 16, 64, 256); }
 
 json TrainingConfig::to_json() const {
-    return {{"batch_size", batch_size}, {"learning_rate", learning_rate}, {"validation_fraction", validation_fraction},
-            {"patience", patience}, {"min_epochs", min_epochs}, {"max_epochs", max_epochs}, {"max_seconds", max_seconds}, {"clip_norm", clip_norm}, {"lr_decay", lr_decay}, {"weight_decay", weight_decay}, {"average", average}};
+    return {{"batch_size", batch_size},
+            {"learning_rate", learning_rate},
+            {"validation_fraction", validation_fraction},
+            {"patience", patience},
+            {"min_epochs", min_epochs},
+            {"max_epochs", max_epochs},
+            {"max_seconds", max_seconds},
+            {"clip_norm", clip_norm},
+            {"lr_decay", lr_decay},
+            {"weight_decay", weight_decay},
+            {"average", average}};
 }
 
 // ---- data
@@ -121,7 +140,8 @@ void DataSource::read_block(int64_t start, int64_t count, Tensor& theta, Tensor&
     }
 }
 
-void DataSource::for_each_train_batch(int64_t batch, uint64_t seed, int64_t epoch, const std::function<void(const Tensor&, const Tensor&)>& f) const {
+void DataSource::for_each_train_batch(int64_t batch, uint64_t seed, int64_t epoch,
+                                      const std::function<void(const Tensor&, const Tensor&)>& f) const {
     at::Generator gen = make_generator(seed, streams::kBatchOrderBase + uint64_t(epoch));
     if (in_memory_) {
         Tensor perm = torch::randperm(n_train_, gen);
@@ -237,8 +257,10 @@ void FlatAdam::step() {
         // The decay grows to its setting over the first steps, (1 + t) / (10 + t), so that the
         // average soon forgets the initial weights (as TensorFlow's ExponentialMovingAverage).
         const double decay = std::min(average_, (1.0 + double(t_)) / (10.0 + double(t_)));
-        if (!avg_.defined()) avg_ = flat_.clone();
-        else avg_.mul_(decay).add_(flat_, 1 - decay);
+        if (!avg_.defined())
+            avg_ = flat_.clone();
+        else
+            avg_.mul_(decay).add_(flat_, 1 - decay);
     }
 }
 
@@ -259,7 +281,8 @@ void FlatAdam::save(const std::string& path) const {
 void FlatAdam::load(const std::string& path) {
     std::vector<Tensor> s;
     torch::load(s, path);
-    if (s.size() < 3 || s.size() > 4 || s[0].numel() != m_.numel()) throw std::runtime_error("the optimizer checkpoint does not fit this model");
+    if (s.size() < 3 || s.size() > 4 || s[0].numel() != m_.numel())
+        throw std::runtime_error("the optimizer checkpoint does not fit this model");
     m_.copy_(s[0]);
     v_.copy_(s[1]);
     t_ = s[2].item<int64_t>();

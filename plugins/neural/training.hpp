@@ -60,7 +60,8 @@ public:
     int64_t val_rows() const { return n_ - n_train_; }
     int64_t resident_rows() const { return resident_rows_; }
     // Calls f(theta, x) for each training batch, in an order fixed by (seed, epoch).
-    void for_each_train_batch(int64_t batch, uint64_t seed, int64_t epoch, const std::function<void(const Tensor&, const Tensor&)>& f) const;
+    void for_each_train_batch(int64_t batch, uint64_t seed, int64_t epoch,
+                              const std::function<void(const Tensor&, const Tensor&)>& f) const;
     void for_each_val_batch(int64_t batch, const std::function<void(const Tensor&, const Tensor&)>& f) const;
     // Column means and standard deviations over the training rows, of g(theta) and of x.
     void moments(const std::function<Tensor(const Tensor&)>& g, Tensor& theta_mean, Tensor& theta_std, Tensor& x_mean, Tensor& x_std) const;

@@ -12,7 +12,6 @@
 
 namespace simbi::nn {
 
-
 at::Generator make_generator(uint64_t seed, uint64_t stream) { return at::detail::createCPUGenerator(simbi_rng_mix(seed, stream)); }
 
 // OpenBLAS keeps a thread pool of its own that busy-waits between calls; small networks run
@@ -74,7 +73,8 @@ json Standardizer::to_json() const {
 }
 
 Standardizer Standardizer::from_json(const json& j) {
-    return {torch::tensor(j.at("mean").get<std::vector<double>>(), torch::kFloat32), torch::tensor(j.at("std").get<std::vector<double>>(), torch::kFloat32)};
+    return {torch::tensor(j.at("mean").get<std::vector<double>>(), torch::kFloat32),
+            torch::tensor(j.at("std").get<std::vector<double>>(), torch::kFloat32)};
 }
 
 RuntimeConfig RuntimeConfig::from_config(const simbi::Config& c) {
@@ -85,7 +85,10 @@ RuntimeConfig RuntimeConfig::from_config(const simbi::Config& c) {
 }
 
 json artifact_header(const std::string& id, const std::string& version) {
-    return {{"estimator", id}, {"estimator_version", version}, {"format", 1}, {"torch_version", torch_version()},
+    return {{"estimator", id},
+            {"estimator_version", version},
+            {"format", 1},
+            {"torch_version", torch_version()},
             {"simbi_abi", std::to_string(SIMBI_ABI_MAJOR) + "." + std::to_string(SIMBI_ABI_MINOR)}};
 }
 

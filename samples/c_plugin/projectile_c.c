@@ -19,7 +19,8 @@ static const char *param_names[] = {"v", "alpha"};
  * and simbi_config_number reads a value or its default from it. */
 static const char *config_schema =
     "{\"type\": \"object\", \"additionalProperties\": false, \"properties\": {"
-    "\"dt\": {\"type\": \"number\", \"default\": 0.001, \"exclusiveMinimum\": 0, \"maximum\": 0.1, \"description\": \"Euler time step [s]\"}}}";
+    "\"dt\": {\"type\": \"number\", \"default\": 0.001, \"exclusiveMinimum\": 0, \"maximum\": 0.1, \"description\": \"Euler time step "
+    "[s]\"}}}";
 static simbi_descriptor descriptor;
 static int init_count = 0; /* init/deinit are reference-counted */
 
@@ -31,8 +32,8 @@ typedef struct projectile {
 
 static void projectile_destroy(simbi_simulator *self) { free(self->data); }
 
-static simbi_status projectile_simulate(simbi_simulator *self, uint64_t n, const double *theta, uint64_t seed,
-                                        uint64_t row_offset, double *x, uint8_t *valid, simbi_error *err) {
+static simbi_status projectile_simulate(simbi_simulator *self, uint64_t n, const double *theta, uint64_t seed, uint64_t row_offset,
+                                        double *x, uint8_t *valid, simbi_error *err) {
     const projectile *p = (const projectile *)self->data;
     uint64_t i;
     (void)err;
@@ -54,15 +55,17 @@ static simbi_status projectile_simulate(simbi_simulator *self, uint64_t n, const
     return SIMBI_OK;
 }
 
-static uint64_t factory_count(const simbi_factory *f) { (void)f; return 1; }
+static uint64_t factory_count(const simbi_factory *f) {
+    (void)f;
+    return 1;
+}
 
 static const simbi_descriptor *factory_descriptor(const simbi_factory *f, uint64_t index) {
     (void)f;
     return index == 0 ? &descriptor : NULL;
 }
 
-static void *factory_create(const simbi_factory *f, const simbi_host *host, const char *id, const char *config_json,
-                            simbi_error *err) {
+static void *factory_create(const simbi_factory *f, const simbi_host *host, const char *id, const char *config_json, simbi_error *err) {
     projectile *p;
     double dt;
     (void)f;
@@ -108,4 +111,4 @@ static void entry_deinit(void) { --init_count; }
 static const simbi_factory *entry_get_factory(void) { return &factory; }
 
 SIMBI_EXPORT const simbi_entry simbi_plugin_entry = {sizeof(simbi_entry), SIMBI_ABI_MAJOR, SIMBI_ABI_MINOR,
-                                                     entry_init, entry_deinit, entry_get_factory};
+                                                     entry_init,          entry_deinit,    entry_get_factory};

@@ -54,7 +54,9 @@ public:
 
     static simbi::Info info() {
         simbi::Info i("sample.linear_gaussian", "Linear-Gaussian posterior", SIMBI_KIND_ESTIMATOR);
-        i.version("1.0.0").vendor("simbi samples").description("q(theta|x) = N(B^T [x, 1], S) from a least-squares regression of theta on x.");
+        i.version("1.0.0")
+            .vendor("simbi samples")
+            .description("q(theta|x) = N(B^T [x, 1], S) from a least-squares regression of theta on x.");
         i.option("ridge", simbi::Option::number(1e-8).minimum(0).doc("added to the normal equations' diagonal, relative to its mean"));
         i.training_option("max_rows", simbi::Option::integer(0).minimum(0).doc("regress on the first this many rows; 0: all"));
         return i;

@@ -17,7 +17,9 @@ public:
 
     static simbi::Info info() {
         simbi::Info i("sample.rmse", "Posterior-mean error", SIMBI_KIND_DIAGNOSTIC);
-        i.version("1.0.0").vendor("simbi samples").description("RMSE of the posterior mean against held-out parameters, by the number of draws.");
+        i.version("1.0.0")
+            .vendor("simbi samples")
+            .description("RMSE of the posterior mean against held-out parameters, by the number of draws.");
         i.option("pairs", simbi::Option::integer(100).minimum(1).maximum(100000).doc("held-out pairs (theta*, x*)"))
             .option("samples", simbi::Option::integer(256).minimum(1).maximum(100000).doc("posterior draws per pair"));
         return i;
@@ -63,8 +65,13 @@ public:
             .verdict(rmse.back() < 1 ? "informative" : "no better than the prior")
             .number("rmse", rmse.back())
             .number("pairs", double(pairs.n))
-            .figure(simbi::Figure::curve(ls, rmse).title("posterior-mean error").labels("posterior draws l", "RMSE / prior std").caption(caption))
-            .figure(simbi::Figure::points(truth0, mean0).title("parameter 1").labels("true value", "posterior mean")
+            .figure(simbi::Figure::curve(ls, rmse)
+                        .title("posterior-mean error")
+                        .labels("posterior draws l", "RMSE / prior std")
+                        .caption(caption))
+            .figure(simbi::Figure::points(truth0, mean0)
+                        .title("parameter 1")
+                        .labels("true value", "posterior mean")
                         .caption("Each held-out pair's posterior mean against its true value"));
     }
 

@@ -23,7 +23,7 @@ static void fortran_deinit(void) {}
 static const simbi_factory *fortran_get_factory(void) { return simbi_fortran_factory(); }
 
 SIMBI_EXPORT const simbi_entry simbi_plugin_entry = {sizeof(simbi_entry), SIMBI_ABI_MAJOR, SIMBI_ABI_MINOR,
-                                                     fortran_init, fortran_deinit, fortran_get_factory};
+                                                     fortran_init,        fortran_deinit,  fortran_get_factory};
 
 void simbi_f_rng_init(simbi_rng *rng, uint64_t seed, uint64_t row) { simbi_rng_init(rng, seed, row); }
 double simbi_f_rng_uniform(simbi_rng *rng) { return simbi_rng_uniform(rng); }

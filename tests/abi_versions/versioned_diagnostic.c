@@ -13,8 +13,21 @@
 #define STR(x) STR2(x)
 #define PLUGIN_ID "abi.diagnostic" STR(PLUGIN_MINOR)
 
-static const simbi_descriptor desc = {SIMBI_DESCRIPTOR_SIZE_1_0, PLUGIN_ID, "diagnostic of ABI minor " STR(PLUGIN_MINOR), "1.0.0", "test",
-                                      "puts the answer", SIMBI_KIND_DIAGNOSTIC, SIMBI_THREAD_INSTANCE, 0, NULL, 0, 0, NULL, NULL, "{}"};
+static const simbi_descriptor desc = {SIMBI_DESCRIPTOR_SIZE_1_0,
+                                      PLUGIN_ID,
+                                      "diagnostic of ABI minor " STR(PLUGIN_MINOR),
+                                      "1.0.0",
+                                      "test",
+                                      "puts the answer",
+                                      SIMBI_KIND_DIAGNOSTIC,
+                                      SIMBI_THREAD_INSTANCE,
+                                      0,
+                                      NULL,
+                                      0,
+                                      0,
+                                      NULL,
+                                      NULL,
+                                      "{}"};
 
 static simbi_status run(simbi_diagnostic *self, const simbi_diagnostic_context *ctx, simbi_error *err) {
     (void)self;

@@ -62,18 +62,34 @@ typedef struct {
 } versioned_simulator;
 
 static const char *const names[] = {"theta"};
-static const versioned_descriptor desc = {
-    sizeof(versioned_descriptor), PLUGIN_ID, "ABI minor " STR(PLUGIN_MINOR), "1.0.0", "test", "x = theta + N(0, 1) noise",
-    SIMBI_KIND_SIMULATOR, SIMBI_THREAD_SHARED, 1, names, 1, 0, NULL,
-    "{\"type\": \"normal\", \"mean\": [0], \"std\": [1]}", "{}"
+static const versioned_descriptor desc = {sizeof(versioned_descriptor),
+                                          PLUGIN_ID,
+                                          "ABI minor " STR(PLUGIN_MINOR),
+                                          "1.0.0",
+                                          "test",
+                                          "x = theta + N(0, 1) noise",
+                                          SIMBI_KIND_SIMULATOR,
+                                          SIMBI_THREAD_SHARED,
+                                          1,
+                                          names,
+                                          1,
+                                          0,
+                                          NULL,
+                                          "{\"type\": \"normal\", \"mean\": [0], \"std\": [1]}",
+                                          "{}"
 #if PLUGIN_MINOR >= 1
-    , NULL, NULL
+                                          ,
+                                          NULL,
+                                          NULL
 #endif
 #if PLUGIN_MINOR >= 2
-    , 0
+                                          ,
+                                          0
 #endif
 #if PLUGIN_MINOR >= 9
-    , "unknown to this host", 42
+                                          ,
+                                          "unknown to this host",
+                                          42
 #endif
 };
 
@@ -128,12 +144,17 @@ static const void *get_extension(const simbi_factory *self, const char *id) {
 }
 #endif
 
-static const versioned_factory factory = {sizeof(versioned_factory), count, descriptor, create
+static const versioned_factory factory = {sizeof(versioned_factory),
+                                          count,
+                                          descriptor,
+                                          create
 #if PLUGIN_MINOR >= 1
-                                          , get_extension
+                                          ,
+                                          get_extension
 #endif
 #if PLUGIN_MINOR >= 9
-                                          , NULL
+                                          ,
+                                          NULL
 #endif
 };
 

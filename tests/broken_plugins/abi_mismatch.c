@@ -1,7 +1,11 @@
 /* A plugin built against a future ABI major: the host must refuse it and name both versions. */
 #include <simbi/simbi.h>
 
-static simbi_status init(const char *path, simbi_error *err) { (void)path; (void)err; return SIMBI_OK; }
+static simbi_status init(const char *path, simbi_error *err) {
+    (void)path;
+    (void)err;
+    return SIMBI_OK;
+}
 static void deinit(void) {}
 static const simbi_factory *get_factory(void) { return 0; }
 

@@ -4,7 +4,10 @@
 
 struct NanOutput {
     static simbi::Info info() {
-        return simbi::Info("test.nan_output", "NaN output").params({"a"}).outputs(2).prior(R"({"type": "box_uniform", "low": [0], "high": [1]})");
+        return simbi::Info("test.nan_output", "NaN output")
+            .params({"a"})
+            .outputs(2)
+            .prior(R"({"type": "box_uniform", "low": [0], "high": [1]})");
     }
     explicit NanOutput(const simbi::Config&) {}
     bool simulate(const double* theta, simbi::Rng& rng, double* x) const {

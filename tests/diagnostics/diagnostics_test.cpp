@@ -53,7 +53,8 @@ struct GaussianPosterior {
             }
             return SIMBI_OK;
         };
-        c.log_prob = [](const simbi_posterior_view* v, uint64_t n, const double* theta, const double* x, double* out, simbi_error*) -> simbi_status {
+        c.log_prob = [](const simbi_posterior_view* v, uint64_t n, const double* theta, const double* x, double* out,
+                        simbi_error*) -> simbi_status {
             const double s = static_cast<GaussianPosterior*>(v->data)->scale * kPosteriorStd;
             for (uint64_t i = 0; i < n; ++i) {
                 double lp = 0;
@@ -149,7 +150,8 @@ struct Setup {
 
 }  // namespace
 
-TEST_CASE("coverage: the exact posterior is calibrated, a shrunk one overconfident, a widened one conservative", "[diagnostics][coverage]") {
+TEST_CASE("coverage: the exact posterior is calibrated, a shrunk one overconfident, a widened one conservative",
+          "[diagnostics][coverage]") {
     Setup s;
     const json config = {{"pairs", 400}, {"samples", 300}};
     json exact = s.run("simbi.coverage", config);
@@ -255,7 +257,8 @@ TEST_CASE("c2st: one distribution twice gives about 0.5, two far apart about 1",
         std::string csv = "a,b\n";
         simbi_rng rng;
         simbi_rng_init(&rng, seed, 0);
-        for (int i = 0; i < 1000; ++i) csv += std::to_string(shift + simbi_rng_normal(&rng)) + "," + std::to_string(simbi_rng_normal(&rng)) + "\n";
+        for (int i = 0; i < 1000; ++i)
+            csv += std::to_string(shift + simbi_rng_normal(&rng)) + "," + std::to_string(simbi_rng_normal(&rng)) + "\n";
         simbi_test::write_file(dir.file(name), csv);
     };
     write("a.csv", 0, 1);
@@ -284,9 +287,10 @@ TEST_CASE("simbi run writes each diagnostic's results and the report, simbi diag
               {"simulation", {{"budget", 2000}, {"seed", 1}, {"store", "sims.h5"}}},
               {"estimator", {{"id", "simbi.npe"}, {"training", {{"max_epochs", 20}}}}},
               {"inference", {{"samples", 500}}},
-              {"diagnostics", {{{"id", "simbi.coverage"}, {"config", {{"pairs", 40}, {"samples", 100}}}},
-                               {{"id", "simbi.ppc"}, {"config", {{"draws", 100}}}},
-                               {{"id", "simbi.balance"}, {"config", {{"pairs", 200}}}}}},
+              {"diagnostics",
+               {{{"id", "simbi.coverage"}, {"config", {{"pairs", 40}, {"samples", 100}}}},
+                {{"id", "simbi.ppc"}, {"config", {{"draws", 100}}}},
+                {{"id", "simbi.balance"}, {"config", {{"pairs", 200}}}}}},
               {"output", "out"}};
     simbi_test::write_file(dir.file("m.json"), m.dump());
     // No observation: the predictive check fails, naming why; the others and the report are kept.
@@ -333,8 +337,9 @@ TEST_CASE("simbi run writes each diagnostic's results and the report, simbi diag
     // Two C diagnostics without the report extension: one of ABI 1.0 (no get_extension), one of a
     // later minor offering only an extension this host does not know. Both run; the report lists
     // their results.
-    auto c_layer = simbi_test::run_cli("diagnose " + dir.file("out") + " -q --diagnostic abi.diagnostic0 --diagnostic abi.diagnostic9 --plugin-path " +
-                                       SIMBI_TEST_ABI_VERSIONS_DIR);
+    auto c_layer =
+        simbi_test::run_cli("diagnose " + dir.file("out") + " -q --diagnostic abi.diagnostic0 --diagnostic abi.diagnostic9 --plugin-path " +
+                            SIMBI_TEST_ABI_VERSIONS_DIR);
     INFO(c_layer.output);
     REQUIRE(c_layer.exit_code == 0);
     json d9 = json::parse(simbi_test::read_file(dir.file("out/diagnostics/abi.diagnostic9.json")));

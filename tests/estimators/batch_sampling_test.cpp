@@ -32,8 +32,8 @@ TEST_CASE("batched sampling: observation i's draws are the same whatever N and t
     for (const std::string id : {"simbi.npe", "simbi.nre"}) {
         INFO(id);
         write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "sbibm.gaussian_linear"},
-            "simulation": {"budget": 600, "seed": 2, "store": "s.h5"}, "estimator": {"id": ")" + id +
-                                           R"(", "training": {"max_epochs": 3}}, "output": "out_)" + id + "\"}");
+            "simulation": {"budget": 600, "seed": 2, "store": "s.h5"}, "estimator": {"id": ")" +
+                                           id + R"(", "training": {"max_epochs": 3}}, "output": "out_)" + id + "\"}");
         auto trained = run_cli("run " + dir.file("m.json") + " -q");
         INFO(trained.output);
         REQUIRE(trained.exit_code == 0);
@@ -59,7 +59,8 @@ TEST_CASE("batched sampling: observation i's draws are the same whatever N and t
         for (double v : mean_all[129]) CHECK(std::isfinite(v));
     }
     // Only HDF5 holds per-observation draws.
-    auto csv = run_cli("sample " + dir.file("out_simbi.npe/artifact") + " --x " + dir.file("x5.csv") + " --each-row --out " + dir.file("s.csv"));
+    auto csv =
+        run_cli("sample " + dir.file("out_simbi.npe/artifact") + " --x " + dir.file("x5.csv") + " --each-row --out " + dir.file("s.csv"));
     CHECK(csv.exit_code == 2);
     CHECK_THAT(csv.output, Catch::Contains("--each-row writes HDF5"));
 }

@@ -35,8 +35,10 @@ std::string toy_manifest(const std::string& estimator, uint64_t budget, const st
     if (!extra_training.empty()) training.update(json::parse("{" + extra_training.substr(extra_training.find(',') + 1) + "}"));
     return std::string(R"({"simbi": 1, "plugin_paths": [")") + SIMBI_TEST_TOY_DIR + R"("],
       "simulator": {"id": "test.gaussian_1d"},
-      "simulation": {"budget": )" + std::to_string(budget) + R"(, "seed": 1, "store": "sims.h5"},
-      "estimator": {"id": ")" + estimator + R"(", "training": )" + training.dump() + R"(},
+      "simulation": {"budget": )" +
+           std::to_string(budget) + R"(, "seed": 1, "store": "sims.h5"},
+      "estimator": {"id": ")" +
+           estimator + R"(", "training": )" + training.dump() + R"(},
       "observation": {"x": [0.5]},
       "inference": {"samples": 4000, "seed": 2},
       "output": "out"})";
@@ -132,7 +134,8 @@ TEST_CASE("an NPE ensemble's mixture is the posterior it samples and scores", "[
     for (size_t i = 0; i < 7; ++i) largest = std::max(largest, std::fabs(single[i] - mixture[i]));
     CHECK(largest > 1e-3);
     // On bootstrap weights the members fit other data; the mixture is still the posterior.
-    auto boot = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=3 --set estimator.config.bootstrap=true --out " + dir.file("boot"));
+    auto boot = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=3 --set estimator.config.bootstrap=true --out " +
+                        dir.file("boot"));
     INFO(boot.output);
     REQUIRE(boot.exit_code == 0);
     CHECK(read_json_file(dir.file("boot/artifact/estimator.json"))["config"]["bootstrap"] == true);
@@ -238,7 +241,8 @@ TEST_CASE("an NRE classifier with dropout tracks the true ratio, deterministic o
     // every row of a call (dropout would draw a fresh mask per row) and across calls.
     simbi_test::write_file(dir.file("t.csv"), "theta\n0.1\n0.1\n0.1\n");
     simbi_test::write_file(dir.file("x1.csv"), "x\n0.5\n0.5\n0.5\n");
-    const std::string cmd = "log-prob " + dir.file("out/artifact") + " --theta " + dir.file("t.csv") + " --x " + dir.file("x1.csv") + " --plugin-path " SIMBI_TEST_TOY_DIR;
+    const std::string cmd = "log-prob " + dir.file("out/artifact") + " --theta " + dir.file("t.csv") + " --x " + dir.file("x1.csv") +
+                            " --plugin-path " SIMBI_TEST_TOY_DIR;
     auto a = run_cli(cmd), b = run_cli(cmd);
     REQUIRE(a.exit_code == 0);
     std::vector<double> lp = parse_column(a.output);
@@ -250,7 +254,8 @@ TEST_CASE("an NRE classifier with dropout tracks the true ratio, deterministic o
     CHECK(lp == parse_column(b.output));
 }
 
-TEST_CASE("NRE's early stopping can judge the ensemble's mixture, small datasets get it and dropout by default", "[estimators][nre][validation]") {
+TEST_CASE("NRE's early stopping can judge the ensemble's mixture, small datasets get it and dropout by default",
+          "[estimators][nre][validation]") {
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 2000, R"(, "max_epochs": 3)"));
     auto train = [&](const std::string& out, const std::string& sets) {
@@ -293,7 +298,9 @@ TEST_CASE("NRE's early stopping can judge the ensemble's mixture, small datasets
     REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre_large") + " --set simulation.budget=2300").exit_code == 0);
     CHECK(read_json_file(dir.file("bnre_large/artifact/estimator.json"))["config"]["ensemble"] == 5);
     // Set explicitly, a setting holds.
-    REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre_set") + " --set estimator.config.balance=held_out --set estimator.config.hidden=[32]").exit_code == 0);
+    REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre_set") +
+                    " --set estimator.config.balance=held_out --set estimator.config.hidden=[32]")
+                .exit_code == 0);
     b = read_json_file(dir.file("bnre_set/artifact/estimator.json"))["config"];
     CHECK(b["balance"] == "held_out");
     CHECK(b["hidden"] == json::array({32}));
@@ -326,7 +333,8 @@ std::pair<double, double> mean_classifier_outputs(const TempDir& dir, const std:
     simbi_test::write_file(dir.file("marg.csv"), marg);
     simbi_test::write_file(dir.file("x.csv"), xs);
     auto mean_d = [&](const std::string& file, bool shifted) {
-        auto r = run_cli("log-prob " + dir.file(out + "/artifact") + " --theta " + file + " --x " + dir.file("x.csv") + " --plugin-path " SIMBI_TEST_TOY_DIR);
+        auto r = run_cli("log-prob " + dir.file(out + "/artifact") + " --theta " + file + " --x " + dir.file("x.csv") +
+                         " --plugin-path " SIMBI_TEST_TOY_DIR);
         REQUIRE(r.exit_code == 0);
         std::vector<double> lp = parse_column(r.output);
         REQUIRE(lp.size() == n);
@@ -426,8 +434,7 @@ TEST_CASE("a killed training resumes from its checkpoint", "[estimators][recover
                     kill(pid, SIGKILL);
                     killed = true;
                 }
-            } catch (...) {
-            }
+            } catch (...) {}
         }
         int status = 0;
         waitpid(pid, &status, 0);
@@ -503,8 +510,10 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
         {"estimator.id=simbi.nre --set estimator.config.loss=hinge", "/estimator/config/loss: expected one of"},
         {"estimator.id=simbi.nre --set estimator.config.network=cnn", "/estimator/config/network: expected one of"},
         {"estimator.id=simbi.bnre --set estimator.config.network=residual --set estimator.config.hidden=[32,64]", "widths must be equal"},
-        {"estimator.id=simbi.nre --set estimator.config.network=residual --set estimator.config.hidden=[]", "/estimator/config/hidden: expected 1 to 64 items"},
-        {"estimator.id=simbi.nre --set estimator.config.loss=contrastive --set estimator.config.ensemble=2", "an ensemble needs the binary loss"},
+        {"estimator.id=simbi.nre --set estimator.config.network=residual --set estimator.config.hidden=[]",
+         "/estimator/config/hidden: expected 1 to 64 items"},
+        {"estimator.id=simbi.nre --set estimator.config.loss=contrastive --set estimator.config.ensemble=2",
+         "an ensemble needs the binary loss"},
         {"estimator.id=simbi.bnre --set estimator.config.penalty=xyz", "/estimator/config/penalty: expected one of"},
         {"estimator.id=simbi.bnre --set estimator.config.pool=0", "/estimator/config/pool: expected an integer at least 1"},
         {"estimator.id=simbi.bnre --set estimator.config.pool_pairs=65", "/estimator/config/pool_pairs: expected an integer at most 64"},
@@ -535,7 +544,8 @@ TEST_CASE("sequential rounds simulate from the truncated prior and report their 
     // Uniform prior on [-20, 20] and x ~ N(theta, 1) at x = 0.5: the 99% highest-density region
     // of the posterior N(0.5, 1) is 0.5 +- 2.6, an eighth of the prior. (The default quantile,
     // 1e-4, reaches into a learned flow's tails, which are far less certain.)
-    json m = json::parse(toy_manifest("simbi.npe", 1500, R"(, "max_epochs": 60, "rounds": 3, "round_budget": 1000, "truncation_quantile": 0.01)"));
+    json m = json::parse(
+        toy_manifest("simbi.npe", 1500, R"(, "max_epochs": 60, "rounds": 3, "round_budget": 1000, "truncation_quantile": 0.01)"));
     m["prior"] = {{"type", "box_uniform"}, {"low", {-20.0}}, {"high", {20.0}}};
     simbi_test::write_file(dir.file("m.json"), m.dump());
     auto r = run_cli("run " + dir.file("m.json") + " -q");
@@ -638,7 +648,8 @@ TEST_CASE("every sample manifest runs with every estimator", "[estimators][sampl
             // the out-of-tree tests' to run.
             const json doc = read_json_file(e.path().string());
             bool built = true;
-            for (const auto& p : doc.value("plugin_paths", json::array())) built = built && fs::exists(e.path().parent_path() / p.get<std::string>());
+            for (const auto& p : doc.value("plugin_paths", json::array()))
+                built = built && fs::exists(e.path().parent_path() / p.get<std::string>());
             if (built) manifests.push_back(e.path().string());
         }
     REQUIRE(manifests.size() >= 8);
@@ -652,8 +663,9 @@ TEST_CASE("every sample manifest runs with every estimator", "[estimators][sampl
             const std::string diagnostics =
                 R"( --set 'diagnostics=[{"id": "simbi.coverage", "config": {"pairs": 8, "samples": 40}},)"
                 R"({"id": "simbi.sbc", "config": {"pairs": 8, "samples": 19, "bins": 5}}, {"id": "simbi.ppc", "config": {"draws": 40}}]')";
-            auto r = run_cli("run " + m + " -q --set simulation.budget=300 --set simulation.store=" + dir.file("s.h5") + " --set estimator.id=" + id +
-                             chains + " --set estimator.training.max_epochs=2 --set inference.samples=100" + diagnostics + " --out " + dir.file(id));
+            auto r = run_cli("run " + m + " -q --set simulation.budget=300 --set simulation.store=" + dir.file("s.h5") +
+                             " --set estimator.id=" + id + chains + " --set estimator.training.max_epochs=2 --set inference.samples=100" +
+                             diagnostics + " --out " + dir.file(id));
             INFO(r.output);
             CHECK(r.exit_code == 0);
             CHECK(fs::exists(dir.file(id + "/summary.json")));
@@ -678,8 +690,10 @@ TEST_CASE("switching the estimator is one line of the manifest", "[estimators][m
         CHECK(v > 10.0);
         CHECK(v < 40.0);
         // The simulation section did not change: the store is reused, not rewritten.
-        if (id == "simbi.npe") stored = fs::last_write_time(dir.file("runs/sims.h5"));
-        else CHECK(fs::last_write_time(dir.file("runs/sims.h5")) == stored);
+        if (id == "simbi.npe")
+            stored = fs::last_write_time(dir.file("runs/sims.h5"));
+        else
+            CHECK(fs::last_write_time(dir.file("runs/sims.h5")) == stored);
     }
 }
 
@@ -712,11 +726,10 @@ void check_toy_posterior(const std::string& estimator, const std::string& extra_
     }
 }
 
-TEST_CASE("FMPE recovers the toy posterior and its density", "[estimators][fmpe]") {
-    check_toy_posterior("simbi.fmpe", "", true);
-}
+TEST_CASE("FMPE recovers the toy posterior and its density", "[estimators][fmpe]") { check_toy_posterior("simbi.fmpe", "", true); }
 
-TEST_CASE("NPSE learns the score of the Gaussian toy posterior (VP, DDIM sampling, density by the probability-flow ODE)", "[estimators][npse]") {
+TEST_CASE("NPSE learns the score of the Gaussian toy posterior (VP, DDIM sampling, density by the probability-flow ODE)",
+          "[estimators][npse]") {
     check_toy_posterior("simbi.npse", "", true);
 }
 
@@ -757,7 +770,8 @@ TEST_CASE("the ODE estimators recover a 2-D mixture, and their densities integra
         simbi_test::write_file(dir.file("m.json"), std::string(R"({"simbi": 1, "plugin_paths": [")") + SIMBI_TEST_TOY_DIR + R"("],
           "simulator": {"id": "test.mirror_2d"}, "simulation": {"budget": 8000, "seed": 1, "store": "sims.h5"},
           "estimator": {"id": ")" + id + R"(", "training": {"max_epochs": 200}},
-          "observation": {"x": [2.0, 0.5]}, "inference": {"samples": 4000, "seed": 2}, "output": ")" + id + R"("})");
+          "observation": {"x": [2.0, 0.5]}, "inference": {"samples": 4000, "seed": 2}, "output": ")" +
+                                                       id + R"("})");
         auto r = run_cli("run " + dir.file("m.json") + " -q");
         INFO(r.output);
         REQUIRE(r.exit_code == 0);
@@ -777,7 +791,8 @@ TEST_CASE("the ODE estimators recover a 2-D mixture, and their densities integra
 }
 #endif
 
-TEST_CASE("a swapped-in vector-field estimator keeps training past a short patience, and says the patience is short", "[estimators][swap]") {
+TEST_CASE("a swapped-in vector-field estimator keeps training past a short patience, and says the patience is short",
+          "[estimators][swap]") {
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "sbibm.two_moons"},
         "simulation": {"budget": 300, "seed": 1, "store": "s.h5"},
@@ -790,7 +805,9 @@ TEST_CASE("a swapped-in vector-field estimator keeps training past a short patie
     INFO(fmpe.output);
     REQUIRE(fmpe.exit_code == 0);
     CHECK(read_json_file(dir.file("out/losses.json"))["train_loss"].size() >= 30);
-    CHECK_THAT(fmpe.output, Catch::Contains("note: estimator 'simbi.fmpe': training.patience 1 is below the 50 it takes as sensible (its default is 100)"));
+    CHECK_THAT(
+        fmpe.output,
+        Catch::Contains("note: estimator 'simbi.fmpe': training.patience 1 is below the 50 it takes as sensible (its default is 100)"));
     // Each estimator judges by its own declaration.
     CHECK_THAT(npe.output, Catch::Contains("note: estimator 'simbi.npe': training.patience 1 is below the 10 it takes as sensible"));
 }

@@ -27,7 +27,8 @@ namespace {
 const std::string kFaulty = SIMBI_TEST_FAULTS_DIR;
 
 // A manifest for one of the faulty simulators (or any id), with extra top-level JSON members.
-std::string manifest(const std::string& simulator, const std::string& simulation = R"({"budget": 300, "seed": 1, "chunk_rows": 100, "store": "sims.h5"})",
+std::string manifest(const std::string& simulator,
+                     const std::string& simulation = R"({"budget": 300, "seed": 1, "chunk_rows": 100, "store": "sims.h5"})",
                      const std::string& extra = "") {
     return R"({"simbi": 1, "plugin_paths": [")" + kFaulty + R"("], "simulator": {"id": ")" + simulator + R"("}, "simulation": )" +
            simulation + extra + R"(, "output": "out"})";
@@ -299,7 +300,8 @@ TEST_CASE("fault 7: a plugin that calls exit(0) makes the run fail, naming it", 
     r = run_cli("plugins list --plugin-path " + kFaulty + "/on_load");
     INFO(r.output);
     CHECK(r.exit_code == 0);
-    CHECK(r.output.find("could not scan " + kFaulty + "/on_load/simbi_test_exit_on_load.so: the process was ended by exit() during "
+    CHECK(r.output.find("could not scan " + kFaulty +
+                        "/on_load/simbi_test_exit_on_load.so: the process was ended by exit() during "
                         "loading the plugin library") != std::string::npos);
     CHECK(r.output.find("simbi.projectile") != std::string::npos);
 }
@@ -315,7 +317,8 @@ TEST_CASE("fault 9: a simulator that writes past its outputs fails the run and s
         auto r = run_cli("simulate " + dir.file("m.json") + " -q");
         INFO(r.output);
         CHECK(r.exit_code == 1);
-        CHECK(r.output.find("simulator 'faulty.overrun' wrote outside its output buffer (5 outputs per row) at rows ") != std::string::npos);
+        CHECK(r.output.find("simulator 'faulty.overrun' wrote outside its output buffer (5 outputs per row) at rows ") !=
+              std::string::npos);
         CHECK(!fs::exists(dir.file("sims.h5")));
     }
 }
@@ -337,7 +340,9 @@ TEST_CASE("fault 10: numbers, keys and paths parse strictly", "[faults]") {
     CHECK(r.exit_code == 2);
     CHECK(r.output.find("/simulation: duplicate key \"budget\"") != std::string::npos);
 
-    write_file(dir.file("p.json"), R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "prior": {"type": "box_uniform", "low": [10, 0.1], "high": [40, 1.4]}})");
+    write_file(
+        dir.file("p.json"),
+        R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "prior": {"type": "box_uniform", "low": [10, 0.1], "high": [40, 1.4]}})");
     r = run_cli("simulate " + dir.file("p.json") + " -q --set prior.low.1abc=0.2");
     CHECK(r.exit_code == 2);
     CHECK(r.output.find("'1abc' must be an array index") != std::string::npos);
@@ -412,7 +417,8 @@ TEST_CASE("fault 15: a full disk while sealing keeps the journal and resumes", "
     TempDir dir;
     // float64 makes the store a little larger than its journal: a file-size limit between the two
     // lets the journal be written whole and the sealing fail, as on a full disk.
-    write_file(dir.file("m.json"), manifest("simbi.projectile", R"({"budget": 2000, "seed": 1, "chunk_rows": 1000, "store": "sims.h5", "dtype": "float64"})"));
+    write_file(dir.file("m.json"),
+               manifest("simbi.projectile", R"({"budget": 2000, "seed": 1, "chunk_rows": 1000, "store": "sims.h5", "dtype": "float64"})"));
     auto r = run_cli("simulate " + dir.file("m.json") + " -q", "trap '' XFSZ; ulimit -f 96;");
     INFO(r.output);
     CHECK(r.exit_code == 1);
@@ -454,8 +460,9 @@ TEST_CASE("fault 19: a second stop signal ends a stuck run at once", "[faults]")
     // The first TERM asks for a stop after the chunk in flight, which never ends; the second
     // ends the run at once.
     auto t0 = std::chrono::steady_clock::now();
-    auto r = run_cli("simulate " + dir.file("m.json") + " -q & pid=$!; sleep 1; kill -TERM $pid; sleep 0.5; kill -TERM $pid; wait $pid; echo rc=$?",
-                     "exec 2>&1;");
+    auto r = run_cli(
+        "simulate " + dir.file("m.json") + " -q & pid=$!; sleep 1; kill -TERM $pid; sleep 0.5; kill -TERM $pid; wait $pid; echo rc=$?",
+        "exec 2>&1;");
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     INFO(r.output);
     CHECK(r.output.find("stopping after the current chunk of simulations") != std::string::npos);
@@ -487,12 +494,13 @@ TEST_CASE("fault 20: the observation and configs are checked before simulating",
     CHECK(r.exit_code == 2);
     CHECK(!fs::exists(dir.file("sims.h5")));
     // Outside the support the simulator declares (outputs >= 0).
-    write_file(dir.file("m.json"), manifest("faulty.all_invalid", R"({"budget": 100})",
-                                            R"(, "estimator": {"id": "simbi.npe"}, "observation": {"x": [-1.5]})"));
+    write_file(dir.file("m.json"),
+               manifest("faulty.all_invalid", R"({"budget": 100})", R"(, "estimator": {"id": "simbi.npe"}, "observation": {"x": [-1.5]})"));
     r = run_cli("run " + dir.file("m.json") + " -q");
     INFO(r.output);
     CHECK(r.exit_code == 2);
-    CHECK(r.output.find("/observation: row 0, value 0 (-1.5) is outside the support of simulator 'faulty.all_invalid', [0, null]") != std::string::npos);
+    CHECK(r.output.find("/observation: row 0, value 0 (-1.5) is outside the support of simulator 'faulty.all_invalid', [0, null]") !=
+          std::string::npos);
     CHECK(!fs::exists(dir.file("sims.h5")));
 }
 
@@ -531,7 +539,8 @@ TEST_CASE("plugins check: a conforming library passes, each broken rule is named
     auto j = simbi::host::json::parse(r.output);
     auto failed = [&](const std::string& plugin, const std::string& words) {
         for (const auto& c : j["checks"])
-            if (c["plugin"] == plugin && !c["ok"].get<bool>() && c["detail"].get<std::string>().find(words) != std::string::npos) return true;
+            if (c["plugin"] == plugin && !c["ok"].get<bool>() && c["detail"].get<std::string>().find(words) != std::string::npos)
+                return true;
         return false;
     };
     CHECK(failed("faulty.writes_theta", "wrote into its read-only theta"));

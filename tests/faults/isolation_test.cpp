@@ -53,8 +53,10 @@ TEST_CASE("isolation: crashing and hanging rows are counted and dropped, the run
         simbi::host::DatasetReader data(store);
         data.verify();
         CHECK(data.rows() == 1500 - bad);
-        if (checksum.empty()) checksum = data.checksum();
-        else CHECK(data.checksum() == checksum);
+        if (checksum.empty())
+            checksum = data.checksum();
+        else
+            CHECK(data.checksum() == checksum);
     }
 }
 
@@ -63,8 +65,10 @@ TEST_CASE("isolation: a well-behaved simulator gives the in-process dataset", "[
     std::string checksums[2];
     for (int isolated = 0; isolated < 2; ++isolated) {
         const std::string store = dir.file(isolated ? "iso.h5" : "in.h5");
-        const std::string m = R"({"simbi": 1, "simulator": {"id": "sbibm.two_moons"}, "simulation": {"budget": 3000, "seed": 2, "threads": 2,
-            "store": ")" + store + R"(")" + (isolated ? R"(, "isolation": "process")" : "") + R"(}, "output": "out"})";
+        const std::string m =
+            R"({"simbi": 1, "simulator": {"id": "sbibm.two_moons"}, "simulation": {"budget": 3000, "seed": 2, "threads": 2,
+            "store": ")" +
+            store + R"(")" + (isolated ? R"(, "isolation": "process")" : "") + R"(}, "output": "out"})";
         simbi_test::write_file(dir.file("m.json"), m);
         auto r = run_cli("simulate " + dir.file("m.json") + " --plugin-path " SIMBI_TEST_PLUGIN_DIR);
         INFO(r.output);
@@ -94,14 +98,17 @@ TEST_CASE("the Python bridge sample runs end to end, the same dataset on one wor
     for (int threads : {1, 2}) {
         INFO(threads << " workers");
         const std::string store = dir.file("s" + std::to_string(threads) + ".h5");
-        auto r = run_cli("simulate " + dir.file("manifest.json") + " --budget 600 --threads " + std::to_string(threads) + " --out " + store);
+        auto r =
+            run_cli("simulate " + dir.file("manifest.json") + " --budget 600 --threads " + std::to_string(threads) + " --out " + store);
         INFO(r.output);
         REQUIRE(r.exit_code == 0);
         simbi::host::DatasetReader data(store);
         data.verify();
         CHECK(data.rows() == 600);
-        if (checksum.empty()) checksum = data.checksum();
-        else CHECK(data.checksum() == checksum);
+        if (checksum.empty())
+            checksum = data.checksum();
+        else
+            CHECK(data.checksum() == checksum);
     }
     auto run = run_cli("run " + dir.file("manifest.json") + " -q --set simulation.budget=1500 --set estimator.training.max_epochs=10 " +
                        "--set inference.samples=500 --set 'diagnostics=[{\"id\": \"simbi.ppc\", \"config\": {\"draws\": 50}}]'");
@@ -132,13 +139,16 @@ TEST_CASE("a Perl simulator joins through the bridge: any language that reads an
     std::string checksum;
     for (int threads : {1, 2}) {
         const std::string store = dir.file("s" + std::to_string(threads) + ".h5");
-        auto r = run_cli("simulate " + dir.file("manifest.json") + " --budget 1000 --threads " + std::to_string(threads) + " --out " + store);
+        auto r =
+            run_cli("simulate " + dir.file("manifest.json") + " --budget 1000 --threads " + std::to_string(threads) + " --out " + store);
         INFO(r.output);
         REQUIRE(r.exit_code == 0);
         simbi::host::DatasetReader data(store);
         data.verify();
-        if (checksum.empty()) checksum = data.checksum();
-        else CHECK(data.checksum() == checksum);
+        if (checksum.empty())
+            checksum = data.checksum();
+        else
+            CHECK(data.checksum() == checksum);
         // x ~ N(mu, sigma^2): the mean of x - mu is about 0 over 1000 rows of 4 draws.
         std::vector<double> theta(2000), x(4000);
         data.read(0, 1000, theta.data(), x.data());

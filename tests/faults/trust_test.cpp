@@ -50,8 +50,10 @@ std::string variant_folder(const TempDir& dir, int build, int descriptor_of = 0)
 }
 
 std::string variant_manifest(const std::string& pin, const std::string& isolation) {
-    return R"({"simbi": 1, "plugin_paths": ["plugins"], "simulator": {"id": "toy.variant")" + (pin.empty() ? "" : R"(, "sha256": ")" + pin + "\"") +
-           R"(}, "simulation": {"budget": 200, "seed": 1, "threads": 1, "store": "s.h5", "isolation": ")" + isolation + R"("}, "output": "out"})";
+    return R"({"simbi": 1, "plugin_paths": ["plugins"], "simulator": {"id": "toy.variant")" +
+           (pin.empty() ? "" : R"(, "sha256": ")" + pin + "\"") +
+           R"(}, "simulation": {"budget": 200, "seed": 1, "threads": 1, "store": "s.h5", "isolation": ")" + isolation +
+           R"("}, "output": "out"})";
 }
 
 // Every file under folder (dot files too) with its SHA-256, one per line.
@@ -69,8 +71,12 @@ std::string all_hashes(const std::string& folder) {
 void write_bad_bridge(const TempDir& dir, const std::string& mode, const std::string& id = "test.bad") {
     fs::copy_file(kBridges + "/bad_bridge.py", dir.file("bad_bridge.py"), fs::copy_options::overwrite_existing);
     fs::permissions(dir.file("bad_bridge.py"), fs::perms(0644));
-    write_file(dir.file("bad.bridge.json"), json{{"id", id}, {"command", {"/usr/bin/python3", "bad_bridge.py", mode}}, {"parameters", {"a", "b"}},
-                                                 {"outputs", 1}, {"prior", json::parse(kBox)}}.dump());
+    write_file(dir.file("bad.bridge.json"), json{{"id", id},
+                                                 {"command", {"/usr/bin/python3", "bad_bridge.py", mode}},
+                                                 {"parameters", {"a", "b"}},
+                                                 {"outputs", 1},
+                                                 {"prior", json::parse(kBox)}}
+                                                .dump());
     fs::permissions(dir.path(), fs::perms(0755));
 }
 
@@ -85,11 +91,14 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 // A small trained two_moons NPE run in dir/out; extra: more top-level manifest members.
-std::string small_run(const TempDir& dir, const std::string& extra = "", const std::string& config = R"({"transforms": 2, "hidden": [16, 16]})") {
+std::string small_run(const TempDir& dir, const std::string& extra = "",
+                      const std::string& config = R"({"transforms": 2, "hidden": [16, 16]})") {
     write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "sbibm.two_moons"},
         "simulation": {"budget": 1000, "seed": 1, "store": "sims.h5"},
-        "estimator": {"id": "simbi.npe", "config": )" + config + R"(, "training": {"max_epochs": 3}},
-        "observation": {"x": [0.1, 0.2]}, "inference": {"samples": 300, "seed": 2}, "output": "out")" + extra + "}");
+        "estimator": {"id": "simbi.npe", "config": )" +
+                                       config + R"(, "training": {"max_epochs": 3}},
+        "observation": {"x": [0.1, 0.2]}, "inference": {"samples": 300, "seed": 2}, "output": "out")" +
+                                       extra + "}");
     return dir.file("m.json");
 }
 
@@ -149,7 +158,8 @@ TEST_CASE("trust 1.2: a descriptor file that renames the parameters is caught in
     auto r = run_cli("simulate " + dir.file("m.json") + " -q");
     INFO(r.output);
     CHECK(r.exit_code == 1);
-    CHECK_THAT(r.output, Catch::Contains("its worker names the parameters [\"c\",\"d\"]") && Catch::Contains("described with [\"a\",\"b\"]"));
+    CHECK_THAT(r.output,
+               Catch::Contains("its worker names the parameters [\"c\",\"d\"]") && Catch::Contains("described with [\"a\",\"b\"]"));
     CHECK(!fs::exists(dir.file("s.h5")));
     write_file(dir.file("m.json"), variant_manifest("", "none"));
     r = run_cli("simulate " + dir.file("m.json") + " -q");
@@ -174,7 +184,8 @@ TEST_CASE("trust 1.3: descriptor files, bridge files and bridge programs that ot
     fs::permissions(bridge.file("bad_bridge.py"), fs::perms(0666));
     r = run_cli("simulate " + bridge.file("m.json") + " -q");
     CHECK(r.exit_code == 2);
-    CHECK_THAT(r.output, Catch::Contains("bad_bridge.py: refused to run the bridge file") && Catch::Contains("writable by its group and other users"));
+    CHECK_THAT(r.output, Catch::Contains("bad_bridge.py: refused to run the bridge file") &&
+                             Catch::Contains("writable by its group and other users"));
     // A script in a folder others may write to is no safer.
     fs::permissions(bridge.file("bad_bridge.py"), fs::perms(0644));
     fs::create_directories(bridge.file("open"));
@@ -274,17 +285,20 @@ TEST_CASE("trust 2.2: a run writes only into a new or empty folder or a run fold
     CHECK(run_cli("report " + dir.file("mine")).exit_code == 2);
 }
 
-TEST_CASE("trust 2.3: a simulator that writes a whole row past its outputs is stopped and named, in process and isolated", "[faults][trust]") {
+TEST_CASE("trust 2.3: a simulator that writes a whole row past its outputs is stopped and named, in process and isolated",
+          "[faults][trust]") {
     TempDir dir;
     for (const char* isolation : {"none", "process"}) {
         write_file(dir.file("m.json"), R"({"simbi": 1, "plugin_paths": [")" + kFaulty + R"("], "simulator": {"id": "faulty.overrun_row"},
-            "simulation": {"budget": 300, "threads": 1, "chunk_rows": 100, "store": "s.h5", "isolation": ")" + isolation + R"("}, "output": "out"})");
+            "simulation": {"budget": 300, "threads": 1, "chunk_rows": 100, "store": "s.h5", "isolation": ")" +
+                                           isolation + R"("}, "output": "out"})");
         auto r = run_cli("simulate " + dir.file("m.json") + " -q");
         INFO(isolation << ": " << r.output);
         CHECK(r.exit_code == 1);
         // In process the batch's rows; isolated, the one row its worker was given when it failed.
-        CHECK_THAT(r.output, Catch::Contains("simulator 'faulty.overrun_row' wrote outside its output buffer (2 outputs per row) at rows 0.." +
-                                             std::string(isolation == std::string("none") ? "63" : "0")));
+        CHECK_THAT(r.output,
+                   Catch::Contains("simulator 'faulty.overrun_row' wrote outside its output buffer (2 outputs per row) at rows 0.." +
+                                   std::string(isolation == std::string("none") ? "63" : "0")));
         CHECK_THAT(r.output, !Catch::Contains("corrupted") && !Catch::Contains("crashed"));
         CHECK(!fs::exists(dir.file("s.h5")));
     }
@@ -353,9 +367,9 @@ TEST_CASE("trust 4: the bridge protocol is framed, and a broken bridge ends soon
 TEST_CASE("trust 5: a diagnostic's held-out store must be of the run's setup, and edited results are computed again", "[faults][trust]") {
     TempDir dir;
     auto store = [&](const std::string& name, const std::string& simulator, const std::string& prior, int seed) {
-        write_file(dir.file(name + ".json"), R"({"simbi": 1, "plugin_paths": [")" SIMBI_TEST_TOY_DIR R"("], "simulator": {"id": ")" + simulator +
-                                                 R"("}, "prior": )" + prior + R"(, "simulation": {"budget": 300, "seed": )" + std::to_string(seed) +
-                                                 R"(, "store": ")" + name + R"(.h5"}})");
+        write_file(dir.file(name + ".json"), R"({"simbi": 1, "plugin_paths": [")" SIMBI_TEST_TOY_DIR R"("], "simulator": {"id": ")" +
+                                                 simulator + R"("}, "prior": )" + prior + R"(, "simulation": {"budget": 300, "seed": )" +
+                                                 std::to_string(seed) + R"(, "store": ")" + name + R"(.h5"}})");
         REQUIRE(run_cli("simulate " + dir.file(name + ".json") + " -q").exit_code == 0);
     };
     const std::string two_moons_prior = R"({"type": "box_uniform", "low": [-1, -1], "high": [1, 1]})";
@@ -363,7 +377,8 @@ TEST_CASE("trust 5: a diagnostic's held-out store must be of the run's setup, an
     store("wide", "sbibm.two_moons", R"({"type": "box_uniform", "low": [-2, -2], "high": [2, 2]})", 9);
     store("held", "sbibm.two_moons", two_moons_prior, 9);
     auto with_held_out = [&](const std::string& held_out) {
-        return small_run(dir, R"(, "diagnostics": [{"id": "simbi.coverage", "held_out": ")" + held_out + R"(", "config": {"pairs": 40, "samples": 100}}])");
+        return small_run(dir, R"(, "diagnostics": [{"id": "simbi.coverage", "held_out": ")" + held_out +
+                                  R"(", "config": {"pairs": 40, "samples": 100}}])");
     };
     REQUIRE(run_cli("simulate " + small_run(dir) + " -q").exit_code == 0);  // the training store
     auto r = run_cli("run " + with_held_out("sims.h5") + " -q");
@@ -391,7 +406,8 @@ TEST_CASE("trust 5: a diagnostic's held-out store must be of the run's setup, an
     CHECK(json::parse(read_file(file))["results"]["worst_gap"].get<double>() == gap);
 }
 
-TEST_CASE("trust 6: the report checks what it reads; names with commas, quotes and markup are written and drawn safely", "[faults][trust][report]") {
+TEST_CASE("trust 6: the report checks what it reads; names with commas, quotes and markup are written and drawn safely",
+          "[faults][trust][report]") {
     TempDir dir;
     REQUIRE(run_cli("run " + small_run(dir) + " -q").exit_code == 0);
     const std::string csv = dir.file("out/posterior.csv"), original = read_file(csv);
@@ -409,7 +425,8 @@ TEST_CASE("trust 6: the report checks what it reads; names with commas, quotes a
         "report": {"figures": [{"kind": "histogram", "counts": [1, 2, 3, 4, 5], "edges": [0, 1, 2]}]}})");
     r = run_cli("report " + dir.file("out"));
     CHECK(r.exit_code == 1);
-    CHECK_THAT(r.output, Catch::Contains("simbi.sbc.json: figure 0 (\"histogram\"): 'edges' must hold one more value than 'counts' (6), not 3"));
+    CHECK_THAT(r.output,
+               Catch::Contains("simbi.sbc.json: figure 0 (\"histogram\"): 'edges' must hold one more value than 'counts' (6), not 3"));
 
     TempDir odd;
     write_file(odd.file("m.json"), R"({"simbi": 1, "plugin_paths": [")" + kTests + R"(/odd_names"], "simulator": {"id": "toy.odd_names"},
@@ -434,7 +451,8 @@ TEST_CASE("trust 7.1: a stop signal during simbi diagnose ends it after the curr
                                          " --diagnostic simbi.ppc --diagnostic simbi.coverage --diagnostic simbi.sbc > " + log + " 2>&1"};
     // The second diagnostic is slow enough to be running when the signal comes.
     json m = json::parse(read_file(dir.file("out/manifest.json")));
-    m["diagnostics"] = {{{"id", "simbi.ppc"}, {"config", {{"draws", 20}}}}, {{"id", "simbi.coverage"}, {"config", {{"pairs", 3000}, {"samples", 500}}}},
+    m["diagnostics"] = {{{"id", "simbi.ppc"}, {"config", {{"draws", 20}}}},
+                        {{"id", "simbi.coverage"}, {"config", {{"pairs", 3000}, {"samples", 500}}}},
                         {{"id", "simbi.sbc"}, {"config", {{"pairs", 50}}}}};
     write_file(dir.file("out/manifest.json"), m.dump(2));
     std::vector<char*> argv;

@@ -65,7 +65,8 @@ TEST_CASE("a lab cache serves every run of one setup, wherever its manifest lies
     CHECK_THAT(second.output, Catch::Contains("simulate: reused 500 rows in " + dir.file("cache/stores/")));
     CHECK_FALSE(std::filesystem::exists(dir.file("bob/sims.h5")));
     // A manifest that names its store keeps it there.
-    write_file(dir.file("bob/own.json"), R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": 500, "seed": 3, "store": "own.h5"}})");
+    write_file(dir.file("bob/own.json"),
+               R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": 500, "seed": 3, "store": "own.h5"}})");
     REQUIRE(run_cli("simulate " + dir.file("bob/own.json") + " -q", env_for(dir, dir.file("lab.json"))).exit_code == 0);
     CHECK(std::filesystem::exists(dir.file("bob/own.h5")));
     // A cache any user could write is refused.

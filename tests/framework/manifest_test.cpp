@@ -38,24 +38,30 @@ TEST_CASE("malformed manifests exit with 2 and name the JSON path", "[framework]
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulaton": {}})", "/simulaton: unknown key"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulaton": {}})", "did you mean 'simulation'?"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "priors": {}})",
-         "(expected one of: allow_unsafe_plugins, assimilation, diagnostics, estimator, inference, observation, output, plugin_paths, prior, simbi, simulation, "
+         "(expected one of: allow_unsafe_plugins, assimilation, diagnostics, estimator, inference, observation, output, plugin_paths, "
+         "prior, simbi, simulation, "
          "simulator); did you mean 'prior'?"},
-        {R"({"simbi": 1, "simulator": {"id": "simbi.projectil"}})", "no plugin with id 'simbi.projectil' was found; did you mean 'simbi.projectile'?"},
-        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": -5}})", "/simulation/budget: expected a positive integer"},
+        {R"({"simbi": 1, "simulator": {"id": "simbi.projectil"}})",
+         "no plugin with id 'simbi.projectil' was found; did you mean 'simbi.projectile'?"},
+        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": -5}})",
+         "/simulation/budget: expected a positive integer"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": "many"}})", "/simulation/budget"},
-        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"invalid": "ignore"}})", "/simulation/invalid: expected one of"},
+        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"invalid": "ignore"}})",
+         "/simulation/invalid: expected one of"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"dtype": "float16"}})", "/simulation/dtype"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "prior": {"type": "box_uniform", "low": [0], "high": [1]}})",
          "/prior: has 1 dimensions but simulator 'simbi.projectile' takes 2"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "prior": {"type": "uniform"}})", "/prior/type"},
-        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile", "config": {"dtt": 0.1}}})", "/simulator/config/dtt: unknown config key for plugin 'simbi.projectile' (accepted: dt, g)"},
+        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile", "config": {"dtt": 0.1}}})",
+         "/simulator/config/dtt: unknown config key for plugin 'simbi.projectile' (accepted: dt, g)"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile", "config": {"dt": "small"}}})", "/simulator/config/dt: expected a number"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "observation": {"x": [1, "a"]}})", "/observation/x/1"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "observation": {}})", "/observation: expected exactly one"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "estimator": {"id": "x.y", "training": {"seed": 3}}})",
          "write it as /estimator/seed"},
         {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "diagnostics": {"id": "x"}})", "/diagnostics: expected an array"},
-        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "plugin_paths": "plugins"})", "/plugin_paths: expected an array of strings"},
+        {R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "plugin_paths": "plugins"})",
+         "/plugin_paths: expected an array of strings"},
     };
     TempDir dir;
     for (const auto& c : cases) {
@@ -84,8 +90,10 @@ TEST_CASE("an estimator's training settings are checked against its schema befor
     TempDir dir;
     for (const auto& c : cases) {
         INFO(c.training);
-        simbi_test::write_file(dir.file("m.json"), std::string(R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": 100},
-            "estimator": {"id": "simbi.npe", "training": )") + c.training + R"(}, "observation": {"x": [38.2]}})");
+        simbi_test::write_file(dir.file("m.json"),
+                               std::string(R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": 100},
+            "estimator": {"id": "simbi.npe", "training": )") +
+                                   c.training + R"(}, "observation": {"x": [38.2]}})");
         auto r = run_cli("run " + dir.file("m.json") + " -q");
         CHECK(r.exit_code == 2);
         CHECK_THAT(r.output, Catch::Contains(c.expect));
@@ -101,8 +109,9 @@ TEST_CASE("a switched estimator drops only the replaced one's settings; a typo s
     // simbi.npe takes no "hiden" either: the manifest is wrong whichever estimator runs it.
     auto r = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre");
     CHECK(r.exit_code == 2);
-    CHECK_THAT(r.output, Catch::Contains("note: estimator switched from 'simbi.npe' to 'simbi.nre'; dropped the settings only the first takes: "
-                                         "config.flow, config.transforms"));
+    CHECK_THAT(r.output,
+               Catch::Contains("note: estimator switched from 'simbi.npe' to 'simbi.nre'; dropped the settings only the first takes: "
+                               "config.flow, config.transforms"));
     CHECK_THAT(r.output, Catch::Contains("/estimator/config/hiden: unknown config key for plugin 'simbi.nre'"));
     CHECK_THAT(r.output, Catch::Contains("did you mean 'hidden'?"));
     CHECK(!std::filesystem::exists(dir.file("sims.h5")));

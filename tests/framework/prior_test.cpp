@@ -111,6 +111,7 @@ TEST_CASE("bad priors give errors that name the JSON path", "[framework][prior]"
     CHECK_THAT(msg(R"({"type": "normal", "mean": [0, 0], "cov": [[1, 2], [2, 1]]})"), Catch::Contains("positive-definite"));
     CHECK_THAT(msg(R"({"type": "normal", "mean": [0], "std": [1], "cov": [[1]]})"), Catch::Contains("exactly one"));
     CHECK_THAT(msg(R"({"type": "log_uniform", "low": [0], "high": [1]})"), Catch::Contains("positive"));
-    CHECK_THAT(msg(R"({"type": "box_uniform", "low": [0], "high": [1], "hgih": 2})"), Catch::Contains("/hgih") && Catch::Contains("unknown key"));
+    CHECK_THAT(msg(R"({"type": "box_uniform", "low": [0], "high": [1], "hgih": 2})"),
+               Catch::Contains("/hgih") && Catch::Contains("unknown key"));
     CHECK_THAT(msg(R"({"type": "product", "parts": [{"type": "normal", "mean": ["a"], "std": [1]}]})"), Catch::Contains("/parts/0/mean/0"));
 }

@@ -83,7 +83,9 @@ TEST_CASE("Ctrl-C stops cleanly, keeps what was written, and the run resumes", "
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), kManifest);
     const std::string out = dir.file("s.h5"), journal = out + ".journal", log = dir.file("log.txt");
-    std::vector<std::string> args = {"/bin/sh", "-c", std::string("exec '") + SIMBI_TEST_BINARY + "' simulate " + dir.file("m.json") + " -q --out " + out + " > " + log + " 2>&1"};
+    std::vector<std::string> args = {
+        "/bin/sh", "-c",
+        std::string("exec '") + SIMBI_TEST_BINARY + "' simulate " + dir.file("m.json") + " -q --out " + out + " > " + log + " 2>&1"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(&a[0]);
     argv.push_back(nullptr);
@@ -156,7 +158,8 @@ TEST_CASE("invalid rows are reported in the store", "[framework][store]") {
 
 TEST_CASE("simulate --at reads no observation, and every output's format follows its extension", "[framework][store]") {
     TempDir dir;
-    simbi_test::write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "observation": {"file": "not_there.csv"}})");
+    simbi_test::write_file(dir.file("m.json"),
+                           R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "observation": {"file": "not_there.csv"}})");
     auto csv = run_cli("simulate " + dir.file("m.json") + " --at '[20, 0.7]' --rows 5 --out " + dir.file("at.csv"));
     INFO(csv.output);
     REQUIRE(csv.exit_code == 0);
@@ -201,7 +204,8 @@ TEST_CASE("a larger budget of the same setup extends a smaller store: the same r
     REQUIRE(run_cli("simulate " + dir.file("fresh/m.json") + " -q --budget 15000").exit_code == 0);
     auto info = [&](const std::string& folder) {
         for (const auto& e : std::filesystem::directory_iterator(folder))
-            if (e.path().extension() == ".h5" && run_cli("dataset info " + e.path().string() + " --json").output.find("\"budget\": 15000") != std::string::npos)
+            if (e.path().extension() == ".h5" &&
+                run_cli("dataset info " + e.path().string() + " --json").output.find("\"budget\": 15000") != std::string::npos)
                 return simbi::host::json::parse(run_cli("dataset info " + e.path().string() + " --json").output)["attributes"];
         return simbi::host::json();
     };

@@ -16,8 +16,7 @@ int fuzz_manifest(const uint8_t* data, size_t size) {
         simbi::host::Manifest m = simbi::host::load_manifest_text(text, "/nonexistent/fuzz.json", {"simulation.seed=3"});
         if (m.prior) simbi::host::parse_prior(simbi::host::JsonReader(*m.prior, m.file, "/prior"));
     } catch (const simbi::host::UsageError&) {
-    } catch (const simbi::host::RunError&) {
-    }
+    } catch (const simbi::host::RunError&) {}
     return 0;
 }
 
@@ -37,8 +36,7 @@ int fuzz_store(const uint8_t* data, size_t size) {
         r.verify();
         std::vector<double> theta(r.theta_dim() * 4), x(r.x_dim() * 4);
         if (r.rows() >= 4 && r.theta_dim() < 1000 && r.x_dim() < 1000) r.read(0, 4, theta.data(), x.data());
-    } catch (const simbi::host::RunError&) {
-    }
+    } catch (const simbi::host::RunError&) {}
     std::remove(path);
     return 0;
 }

@@ -21,7 +21,8 @@ TEST_CASE("fuzz corpus: manifests parse or fail cleanly", "[fuzz]") {
 
 TEST_CASE("fuzz corpus: damaged stores are refused cleanly", "[fuzz]") {
     simbi_test::TempDir dir;
-    simbi_test::write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": 300, "chunk_rows": 100}})");
+    simbi_test::write_file(dir.file("m.json"),
+                           R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": 300, "chunk_rows": 100}})");
     REQUIRE(simbi_test::run_cli("simulate " + dir.file("m.json") + " -q").exit_code == 0);
     const std::string store = simbi_test::read_file(dir.file("sims.h5"));
     REQUIRE(store.size() > 1000);

@@ -57,7 +57,8 @@ TEST_CASE("a missing plugin lists the search path and what failed to load", "[lo
     RegistryOptions o;
     o.first_paths = {std::string(SIMBI_TEST_BROKEN_DIR) + "/abi_mismatch"};
     PluginRegistry reg(o);
-    CHECK_THROWS_WITH(reg.find("no.such_plugin"), Catch::Contains("Searched:") && Catch::Contains("abi_mismatch") && Catch::Contains("ABI 99.0"));
+    CHECK_THROWS_WITH(reg.find("no.such_plugin"),
+                      Catch::Contains("Searched:") && Catch::Contains("abi_mismatch") && Catch::Contains("ABI 99.0"));
 }
 
 TEST_CASE("a throwing simulator fails the run with exit code 1 and its message", "[loader]") {
@@ -91,7 +92,7 @@ TEST_CASE("plugins are listed from their descriptor files without loading them",
     INFO(r.output.substr(0, 3000));
     CHECK(r.exit_code == 0);
     CHECK(r.output.find("simbi.npe") != std::string::npos);
-    CHECK(r.output.find("simbi_npe.so") != std::string::npos);  // in the listing
+    CHECK(r.output.find("simbi_npe.so") != std::string::npos);                                 // in the listing
     CHECK(r.output.find("file=" SIMBI_TEST_PLUGIN_DIR "/simbi_npe.so") == std::string::npos);  // but never opened
     CHECK(r.output.find("libtorch") == std::string::npos);
     // A simulation maps its simulator's library and no LibTorch.
@@ -111,7 +112,9 @@ TEST_CASE("a descriptor file speaks only for the bytes it names: a changed libra
     fs::permissions(folder, fs::perms(0755));
     fs::copy_file(std::string(SIMBI_TEST_TOY_DIR) + "/simbi_test_gaussian_1d.so", folder / "simbi_p.so");
     fs::permissions(folder / "simbi_p.so", fs::perms(0755));
-    REQUIRE(run_cli("plugins describe " + (folder / "simbi_p.so").string() + " --out " + (folder / "simbi_p.simbi.json").string()).exit_code == 0);
+    REQUIRE(
+        run_cli("plugins describe " + (folder / "simbi_p.so").string() + " --out " + (folder / "simbi_p.simbi.json").string()).exit_code ==
+        0);
     const std::string described = json::parse(simbi_test::read_file((folder / "simbi_p.simbi.json").string()))["sha256"].get<std::string>();
     // The same size, other bytes, the old descriptor file: the listing, the pin check and the
     // store all see the bytes that are there.

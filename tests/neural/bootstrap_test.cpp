@@ -15,7 +15,8 @@ TEST_CASE("bootstrap weights follow the rows, whatever the batch", "[neural][boo
     const Tensor perm = torch::randperm(64);
     CHECK(torch::equal(bootstrap_weights(theta.index({perm}), x.index({perm}), 4, 11), w.index({torch::indexing::Slice(), perm})));
     const Tensor halves = torch::cat({bootstrap_weights(theta.narrow(0, 0, 20), x.narrow(0, 0, 20), 4, 11),
-                                      bootstrap_weights(theta.narrow(0, 20, 44), x.narrow(0, 20, 44), 4, 11)}, 1);
+                                      bootstrap_weights(theta.narrow(0, 20, 44), x.narrow(0, 20, 44), 4, 11)},
+                                     1);
     CHECK(torch::equal(halves, w));
     // Members and seeds draw their own weights; the same seed draws the same ones.
     CHECK(!torch::equal(w[0], w[1]));

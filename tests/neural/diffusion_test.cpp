@@ -91,7 +91,8 @@ TEST_CASE("training times: uniform in t, even in log SNR, or half of each", "[ne
         const double l1 = dif.log_snr(1.0), l0 = dif.log_snr(dif.t_eps()), t_mid = 0.1;
         // The probability of t < 0.1 under each mode: even in t, and even in lambda on [l1, l0].
         const double p_uniform = (t_mid - dif.t_eps()) / (1 - dif.t_eps()), p_snr = (l0 - dif.log_snr(t_mid)) / (l0 - l1);
-        const Tensor uniform = dif.training_times(n, "uniform"), snr = dif.training_times(n, "log_snr"), mixed = dif.training_times(n, "mixed");
+        const Tensor uniform = dif.training_times(n, "uniform"), snr = dif.training_times(n, "log_snr"),
+                     mixed = dif.training_times(n, "mixed");
         CHECK(uniform.sizes() == torch::IntArrayRef({n, 1}));
         for (const Tensor& t : {uniform, snr, mixed}) {
             CHECK(t.min().item<double>() >= dif.t_eps());

@@ -124,7 +124,8 @@ TEST_CASE("every network and embedding builds, passes a batch, and gets gradient
 
 TEST_CASE("the torch prior evaluates and samples the host's prior through the ABI", "[neural][prior]") {
     auto host_prior = simbi::host::parse_prior_json(R"({"type": "product", "parts": [{"type": "box_uniform", "low": [0], "high": [2]},
-                                {"type": "normal", "mean": [1], "std": [2]}]})", "test prior");
+                                {"type": "normal", "mean": [1], "std": [2]}]})",
+                                                    "test prior");
     simbi::host::PriorView view(*host_prior);
     TorchPrior p(view.c());
     Tensor t = torch::tensor({{1.0, 1.0}, {3.0, 0.0}}, torch::kFloat64);
@@ -147,6 +148,7 @@ TEST_CASE("the automatic batch size gives small datasets 16 steps an epoch", "[n
     CHECK(TrainingConfig::from_json("{}").batch_size == 0);
     CHECK(TrainingConfig::from_json(R"({"batch_size": 50})").batch_size == 50);
     CHECK(TrainingConfig::from_json(R"({"batch_size": 0})").batch_size == 0);  // automatic, as the default
-    CHECK_THROWS_WITH(TrainingConfig::from_json(R"({"batch_size": -1})"), "training setting 'batch_size': expected an integer at least 0, got -1");
+    CHECK_THROWS_WITH(TrainingConfig::from_json(R"({"batch_size": -1})"),
+                      "training setting 'batch_size': expected an integer at least 0, got -1");
     CHECK_THROWS_WITH(TrainingConfig::from_json(R"({"batch_sise": 64})"), "unknown training setting 'batch_sise'");
 }

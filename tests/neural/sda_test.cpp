@@ -62,7 +62,8 @@ void check_against_smoother(const SdaSettings& network) {
     // One true trajectory, observed every 4th state with noise r.
     std::vector<double> truth(static_cast<size_t>(length));
     truth[0] = torch::randn({1}).item<double>();
-    for (int64_t i = 1; i < length; ++i) truth[size_t(i)] = a * truth[size_t(i - 1)] + std::sqrt(1 - a * a) * torch::randn({1}).item<double>();
+    for (int64_t i = 1; i < length; ++i)
+        truth[size_t(i)] = a * truth[size_t(i - 1)] + std::sqrt(1 - a * a) * torch::randn({1}).item<double>();
     Observation obs;
     obs.sigma = std::sqrt(r);
     std::vector<double> y;
@@ -87,7 +88,8 @@ void check_against_smoother(const SdaSettings& network) {
         for (int64_t i = 0; i < length; ++i) se += std::pow(got[i].item<double>() - mean[size_t(i)], 2);
         const double rmse = std::sqrt(se / double(length));
         const double spread = samples.std(0).pow(2).mean().sqrt().item<double>();
-        INFO(network.network << ", " << sampler << ": RMSE to the smoother's mean " << rmse << ", mean posterior sd " << post_sd << ", spread " << spread);
+        INFO(network.network << ", " << sampler << ": RMSE to the smoother's mean " << rmse << ", mean posterior sd " << post_sd
+                             << ", spread " << spread);
         // The Monte Carlo error of a mean of 128 draws is post_sd / 11; the tolerance, 0.3 post_sd,
         // leaves room for the approximations (window score, Gaussian likelihood score).
         CHECK(rmse < 0.3 * post_sd);

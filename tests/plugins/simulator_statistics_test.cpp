@@ -36,7 +36,8 @@ std::vector<double> draws(const std::string& id, const std::vector<double>& thet
 struct Moments {
     std::vector<double> mean, var;
 };
-Moments column_moments(const std::vector<double>& x, size_t k, const std::function<double(double)>& f = [](double v) { return v; }) {
+Moments column_moments(
+    const std::vector<double>& x, size_t k, const std::function<double(double)>& f = [](double v) { return v; }) {
     size_t n = x.size() / k;
     Moments m{std::vector<double>(k, 0), std::vector<double>(k, 0)};
     for (size_t i = 0; i < n; ++i)
@@ -178,7 +179,9 @@ TEST_CASE("lotka_volterra: log x is normal around the RK4 trajectory", "[plugins
     const double a = 0.6859157, b = 0.10761319, g = 0.88789904, d = 0.116794825, n = 2000;  // sbibm observation 1
     Moments m = column_moments(draws("sbibm.lotka_volterra", {a, b, g, d}, uint64_t(n)), 20, [](double v) { return std::log(v); });
     std::array<double, 2> s{30, 1};
-    auto rhs = [&](const std::array<double, 2>& y) { return std::array<double, 2>{a * y[0] - b * y[0] * y[1], -g * y[1] + d * y[0] * y[1]}; };
+    auto rhs = [&](const std::array<double, 2>& y) {
+        return std::array<double, 2>{a * y[0] - b * y[0] * y[1], -g * y[1] + d * y[0] * y[1]};
+    };
     for (int i = 0; i < 10; ++i) {
         if (i > 0) s = rk4(s, 2.1, 1e-4, rhs);
         INFO("i = " << i);

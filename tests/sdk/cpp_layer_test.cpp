@@ -19,7 +19,9 @@ TEST_CASE("Config reads typed values and rejects unknown keys", "[sdk][config]")
 
 namespace {
 struct Echo {
-    static simbi::Info info() { return simbi::Info("test.echo", "Echo").params({"a", "b"}).outputs(2).option("scale", "number", "1", "scale"); }
+    static simbi::Info info() {
+        return simbi::Info("test.echo", "Echo").params({"a", "b"}).outputs(2).option("scale", "number", "1", "scale");
+    }
     explicit Echo(const simbi::Config& c) : scale(c.number("scale", 1.0)) {
         if (scale < 0) throw std::invalid_argument("scale must be non-negative");
     }

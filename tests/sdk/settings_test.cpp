@@ -25,7 +25,8 @@ std::string schema() {
 TEST_CASE("an option's schema is JSON Schema, and Config gives each value or its default", "[sdk][settings]") {
     const std::string s = schema();
     CHECK_THAT(s, Catch::Contains(R"("$schema":"https://json-schema.org/draft/2020-12/schema")") &&
-                      Catch::Contains(R"("pairs":{"type":"integer","default":500,"minimum":1,"maximum":1000000,"description":"held-out pairs"})") &&
+                      Catch::Contains(
+                          R"("pairs":{"type":"integer","default":500,"minimum":1,"maximum":1000000,"description":"held-out pairs"})") &&
                       Catch::Contains(R"("dropout":{"type":["number","null"],"default":null)"));
     Config c(R"({"pairs": 40, "sampler": "slice"})", s);
     CHECK(c.integer("pairs") == 40);

@@ -59,7 +59,8 @@ json parse_json_strict(const std::string& text, const std::string& what) {
             case json::parse_event_t::key: {
                 OpenScope& top = stack.back();
                 top.key = parsed.get<std::string>();
-                if (!top.keys.insert(top.key).second) throw StrictJsonError(scope_path(stack, false) + ": duplicate key \"" + clip(top.key, 60) + "\"");
+                if (!top.keys.insert(top.key).second)
+                    throw StrictJsonError(scope_path(stack, false) + ": duplicate key \"" + clip(top.key, 60) + "\"");
                 break;
             }
             case json::parse_event_t::object_end:
@@ -67,9 +68,7 @@ json parse_json_strict(const std::string& text, const std::string& what) {
                 stack.pop_back();
                 element_done();
                 break;
-            case json::parse_event_t::value:
-                element_done();
-                break;
+            case json::parse_event_t::value: element_done(); break;
         }
         return true;
     };
@@ -84,10 +83,8 @@ json parse_json_strict(const std::string& text, const std::string& what) {
     }
 }
 
-JsonReader::JsonReader(const json& value, std::string file, std::string path)
-    : v_(value), file_(std::move(file)), path_(std::move(path)) {
-    if (!v_.is_object())
-        throw UsageError(file_ + ": " + (path_.empty() ? "/" : path_) + ": expected an object, got " + brief(v_));
+JsonReader::JsonReader(const json& value, std::string file, std::string path) : v_(value), file_(std::move(file)), path_(std::move(path)) {
+    if (!v_.is_object()) throw UsageError(file_ + ": " + (path_.empty() ? "/" : path_) + ": expected an object, got " + brief(v_));
 }
 
 bool JsonReader::has(const std::string& key) const {
@@ -135,9 +132,7 @@ double JsonReader::number(const std::string& key) const {
     if (!has(key) || !v_.at(key).is_number()) fail(key, "a number");
     return get(key).get<double>();
 }
-double JsonReader::number(const std::string& key, double fallback) const {
-    return has(key) ? number(key) : (used_.insert(key), fallback);
-}
+double JsonReader::number(const std::string& key, double fallback) const { return has(key) ? number(key) : (used_.insert(key), fallback); }
 double JsonReader::positive(const std::string& key, double fallback) const {
     double v = number(key, fallback);
     if (!(v > 0.0) || !std::isfinite(v)) fail(key, "a positive number");
@@ -222,7 +217,8 @@ void JsonReader::check_no_unknown_keys() const {
             const std::vector<std::string> known(known_set.begin(), known_set.end());
             std::string list;
             for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-            throw UsageError(file_ + ": " + clip(child_path(it.key())) + ": unknown key (expected one of: " + list + ")" + did_you_mean(it.key(), known));
+            throw UsageError(file_ + ": " + clip(child_path(it.key())) + ": unknown key (expected one of: " + list + ")" +
+                             did_you_mean(it.key(), known));
         }
 }
 

@@ -58,7 +58,10 @@ public:
         double z[64];
         std::vector<double> zv;
         double* zp = z;
-        if (d > 64) { zv.resize(d); zp = zv.data(); }
+        if (d > 64) {
+            zv.resize(d);
+            zp = zv.data();
+        }
         for (size_t i = 0; i < d; ++i) zp[i] = simbi_rng_normal(&rng);
         for (size_t i = 0; i < d; ++i) {
             double s = mean_[i];
@@ -94,8 +97,7 @@ public:
         spec_ = {{"type", "log_uniform"}, {"low", low}, {"high", high}};
     }
     void sample(simbi_rng& rng, double* t) const override {
-        for (size_t i = 0; i < dim(); ++i)
-            t[i] = std::exp(simbi_rng_uniform_range(&rng, std::log(lower_[i]), std::log(upper_[i])));
+        for (size_t i = 0; i < dim(); ++i) t[i] = std::exp(simbi_rng_uniform_range(&rng, std::log(lower_[i]), std::log(upper_[i])));
     }
     double log_prob(const double* t) const override {
         if (!in_support(t)) return -kInf;
@@ -214,8 +216,7 @@ void check_square(const JsonReader& r, const std::string& key, const std::vector
         if (row.size() != d) r.fail(key, "a " + std::to_string(d) + "x" + std::to_string(d) + " matrix");
     for (size_t i = 0; i < d; ++i)
         for (size_t j = 0; j < i; ++j)
-            if (std::fabs(m[i][j] - m[j][i]) > 1e-9 * (std::fabs(m[i][j]) + std::fabs(m[j][i]) + 1e-300))
-                r.fail(key, "a symmetric matrix");
+            if (std::fabs(m[i][j] - m[j][i]) > 1e-9 * (std::fabs(m[i][j]) + std::fabs(m[j][i]) + 1e-300)) r.fail(key, "a symmetric matrix");
 }
 
 std::unique_ptr<Prior> parse_normal(const JsonReader& r) {
@@ -267,7 +268,9 @@ void Prior::sample_rows(uint64_t n, uint64_t seed, uint64_t row_offset, double* 
 TableProposal::TableProposal(const Prior& base, std::vector<double> rows) : base_(base), rows_(std::move(rows)) {
     lower_ = base.lower();
     upper_ = base.upper();
-    spec_ = {{"type", "table"}, {"base", base.spec()}, {"rows", rows_.size() / std::max<size_t>(1, base.dim())},
+    spec_ = {{"type", "table"},
+             {"base", base.spec()},
+             {"rows", rows_.size() / std::max<size_t>(1, base.dim())},
              {"sha256", sha256_hex(rows_.data(), rows_.size() * sizeof(double))}};
 }
 
@@ -291,8 +294,10 @@ std::unique_ptr<Prior> parse_prior(const JsonReader& r) {
                 r.fail("high", "a finite width high - low in every dimension (dimension " + std::to_string(i) + " overflows)");
             if (type == "log_uniform" && !(low[i] > 0.0)) r.fail("low", "positive numbers (log-uniform)");
         }
-        if (type == "box_uniform") prior = std::make_unique<BoxUniform>(low, high);
-        else prior = std::make_unique<LogUniform>(low, high);
+        if (type == "box_uniform")
+            prior = std::make_unique<BoxUniform>(low, high);
+        else
+            prior = std::make_unique<LogUniform>(low, high);
     } else if (type == "normal") {
         prior = parse_normal(r);
     } else if (type == "point") {

@@ -15,8 +15,10 @@ static std::string fmt_duration(double s) {
     char buf[32];
     if (s < 0 || s > 1e7) return "--:--";
     int t = int(s + 0.5);
-    if (t >= 3600) std::snprintf(buf, sizeof buf, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
-    else std::snprintf(buf, sizeof buf, "%02d:%02d", t / 60, t % 60);
+    if (t >= 3600)
+        std::snprintf(buf, sizeof buf, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%02d:%02d", t / 60, t % 60);
     return buf;
 }
 

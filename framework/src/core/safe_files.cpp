@@ -83,7 +83,8 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::write(const void* data, size_t n) {
-    if (n && std::fwrite(data, 1, n, stream_) != n) throw RunError("cannot write " + temp_ + ": " + std::strerror(errno) + " (is the disk full?)");
+    if (n && std::fwrite(data, 1, n, stream_) != n)
+        throw RunError("cannot write " + temp_ + ": " + std::strerror(errno) + " (is the disk full?)");
 }
 
 void AtomicFile::commit() {
@@ -100,7 +101,8 @@ int open_no_follow(const std::string& path, int flags, mode_t mode, const std::s
     const int fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) {
         if (errno == ELOOP)
-            throw RunError(what + " " + path + " is a symbolic link; simbi does not follow a link where it writes its own files. Remove it");
+            throw RunError(what + " " + path +
+                           " is a symbolic link; simbi does not follow a link where it writes its own files. Remove it");
         throw RunError("cannot open " + what + " " + path + ": " + std::strerror(errno));
     }
     struct stat st;
@@ -114,8 +116,7 @@ int open_no_follow(const std::string& path, int flags, mode_t mode, const std::s
 void make_folder(const std::string& path) {
     struct stat st;
     if (::lstat(path.c_str(), &st) == 0) {
-        if (S_ISLNK(st.st_mode))
-            throw RunError(path + " is a symbolic link; simbi writes only into folders it made. Remove it");
+        if (S_ISLNK(st.st_mode)) throw RunError(path + " is a symbolic link; simbi writes only into folders it made. Remove it");
         if (!S_ISDIR(st.st_mode)) throw RunError(path + " exists and is not a folder");
         return;
     }

@@ -111,14 +111,22 @@ json report_of(const AssimilationPart& a, const std::vector<double>& x, uint64_t
                                 json::array({"mean posterior SD", summary["mean_posterior_sd"]})});
     if (summary.contains("rmse_to_truth")) numbers.push_back({"RMSE to the truth", summary["rmse_to_truth"]});
     const json m = summary["observation_misfit_rms_sigmas"];
-    const std::string verdict = m.is_null() ? "prior trajectories (nothing observed)" : m.get<double>() <= 3 ? "fits the observations" : "misses the observations";
+    const std::string verdict = m.is_null()            ? "prior trajectories (nothing observed)"
+                                : m.get<double>() <= 3 ? "fits the observations"
+                                                       : "misses the observations";
     json figures = json::array();
     std::vector<double> time(length);
     for (uint64_t t = 0; t < length; ++t) time[t] = double(t);
     for (uint64_t c = 0; c < std::min<uint64_t>(d, 8); ++c) {
         const Band b = band_of(x, n, length, d, c);
-        json fig = {{"kind", "curve"}, {"title", "component " + std::to_string(c)}, {"x", time}, {"y", b.mean}, {"low", b.low}, {"high", b.high},
-                    {"x_label", "time step"}, {"y_label", "x" + std::to_string(c)},
+        json fig = {{"kind", "curve"},
+                    {"title", "component " + std::to_string(c)},
+                    {"x", time},
+                    {"y", b.mean},
+                    {"low", b.low},
+                    {"high", b.high},
+                    {"x_label", "time step"},
+                    {"y_label", "x" + std::to_string(c)},
                     {"caption", "posterior mean and mean -+ 2 SD of " + std::to_string(n) + " trajectories; red: observations" +
                                     std::string(a.settings.truth.empty() ? "" : "; dashed: the truth")}};
         json mx = json::array(), my = json::array();
@@ -153,7 +161,8 @@ void write_trajectories(const std::string& path, const std::vector<double>& x, u
 
 }  // namespace
 
-std::vector<std::string> run_assimilation(const RunPlan& plan, const SimulateResult& simulation, HostServices& host, const RunOptions& options) {
+std::vector<std::string> run_assimilation(const RunPlan& plan, const SimulateResult& simulation, HostServices& host,
+                                          const RunOptions& options) {
     const AssimilationPart& a = *plan.assimilation;
     std::unique_ptr<DatasetReader> store = open_training_store(simulation.store, *plan.simulation.simulator);
     const std::string fingerprint = sha256_hex(json{{"data", store->checksum()}, {"assimilator", plan.assimilation_key()}}.dump());
@@ -169,7 +178,8 @@ std::vector<std::string> run_assimilation(const RunPlan& plan, const SimulateRes
         try {
             assimilator.load(dir);
             reused = true;
-            if (!options.quiet) std::fprintf(stderr, "assimilate: up to date, %s was trained on the same data with the same settings\n", dir.c_str());
+            if (!options.quiet)
+                std::fprintf(stderr, "assimilate: up to date, %s was trained on the same data with the same settings\n", dir.c_str());
         } catch (const std::exception& e) {
             // Its own setup, unreadable files: training again loses nothing that could be used.
             damaged = true;
@@ -178,12 +188,14 @@ std::vector<std::string> run_assimilation(const RunPlan& plan, const SimulateRes
     }
     if (!reused) {
         if (!kept.fingerprint.empty() && !damaged && !options.force)
-            throw RunError(dir + " holds an assimilator of another setup (other data, assimilator or settings); it and its run are kept. "
+            throw RunError(dir +
+                           " holds an assimilator of another setup (other data, assimilator or settings); it and its run are kept. "
                            "Pass --out DIR to write this run elsewhere, or --force to replace it");
         make_folder(plan.output + "/checkpoint");
         {
             PluginActivity activity("assimilator '" + a.assimilator->id + "' training");
-            assimilator.train(*store, a.state_dim, a.steps, a.settings.training, plan.output + "/checkpoint/" + fingerprint.substr(0, 16), a.settings.seed);
+            assimilator.train(*store, a.state_dim, a.steps, a.settings.training, plan.output + "/checkpoint/" + fingerprint.substr(0, 16),
+                              a.settings.seed);
         }
         train_s = seconds_since(t0);
         // Saved beside the old one, then swapped in: a kill leaves one whole assimilator or the other.
@@ -192,11 +204,14 @@ std::vector<std::string> run_assimilation(const RunPlan& plan, const SimulateRes
         fs::remove_all(fresh, ec);
         make_folder(fresh);
         assimilator.save(fresh);
-        write_text_atomic(fresh + "/simbi.json", json{{"fingerprint", fingerprint},
-                                                      {"assimilator", {{"id", a.assimilator->id}, {"version", a.assimilator->version}, {"sha256", a.assimilator.sha256}}},
-                                                      {"training_rows", store->rows()},
-                                                      {"train_seconds", train_s}}
-                                                         .dump(2) + "\n");
+        write_text_atomic(
+            fresh + "/simbi.json",
+            json{{"fingerprint", fingerprint},
+                 {"assimilator", {{"id", a.assimilator->id}, {"version", a.assimilator->version}, {"sha256", a.assimilator.sha256}}},
+                 {"training_rows", store->rows()},
+                 {"train_seconds", train_s}}
+                    .dump(2) +
+                "\n");
         fs::remove_all(old, ec);
         if (fs::exists(dir, ec)) fs::rename(dir, old, ec);
         if (ec) throw RunError("cannot move the previous assimilator aside: " + ec.message());
@@ -204,7 +219,8 @@ std::vector<std::string> run_assimilation(const RunPlan& plan, const SimulateRes
         if (ec) throw RunError("cannot rename " + fresh + " to " + dir + ": " + ec.message());
         fs::remove_all(old, ec);
         if (!options.quiet)
-            std::fprintf(stderr, "assimilate: trained '%s' on %llu trajectories in %.1f s\n", a.assimilator->id.c_str(), (unsigned long long)store->rows(), train_s);
+            std::fprintf(stderr, "assimilate: trained '%s' on %llu trajectories in %.1f s\n", a.assimilator->id.c_str(),
+                         (unsigned long long)store->rows(), train_s);
     }
 
     ObservedEntries obs;
@@ -232,15 +248,19 @@ std::vector<std::string> run_assimilation(const RunPlan& plan, const SimulateRes
     summary["seconds"] = {{"train", train_s}, {"sample", sample_s}};
     write_trajectories(plan.output + "/trajectories.csv", x, n, a.settings.length, a.state_dim);
     write_text_atomic(plan.output + "/summary.json", summary.dump(2) + "\n");
-    write_text_atomic(plan.output + "/assimilation.json", json{{"id", a.assimilator->id}, {"version", a.assimilator->version}, {"results", summary},
-                                                               {"report", report_of(a, x, n, summary)}}
-                                                              .dump(2) + "\n");
+    write_text_atomic(
+        plan.output + "/assimilation.json",
+        json{{"id", a.assimilator->id}, {"version", a.assimilator->version}, {"results", summary}, {"report", report_of(a, x, n, summary)}}
+                .dump(2) +
+            "\n");
     // An exact posterior's mean misses the observations by less than their noise (RMS); far more
     // says the training or the sampler failed, whatever the exit code.
     const json m = summary["observation_misfit_rms_sigmas"];
     if (m.is_number() && m.get<double>() > 3)
-        std::fprintf(stderr, "warning: the posterior mean misses the observations by %.3g noise standard deviations (RMS); the assimilator may be "
-                             "undertrained (more simulations or epochs) or its sampler too coarse\n", m.get<double>());
+        std::fprintf(stderr,
+                     "warning: the posterior mean misses the observations by %.3g noise standard deviations (RMS); the assimilator may be "
+                     "undertrained (more simulations or epochs) or its sampler too coarse\n",
+                     m.get<double>());
     return {"trajectories.csv", "summary.json", "assimilation.json"};
 }
 

@@ -40,8 +40,8 @@ struct ResultSink {
                 total *= shape[i];
                 shp.push_back(shape[i]);
             }
-            static_cast<ResultSink*>(s->data)->results[name ? name : "array"] = {
-                {"shape", shp}, {"values", std::vector<double>(values, values + total)}};
+            static_cast<ResultSink*>(s->data)->results[name ? name : "array"] = {{"shape", shp},
+                                                                                 {"values", std::vector<double>(values, values + total)}};
             return SIMBI_OK;
         };
     }
@@ -71,8 +71,8 @@ struct PosteriorAdapter {
         c.sample_batch = [](const simbi_posterior_view* v, uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta,
                             simbi_error* err) {
             if (HostServices::cancelled()) return simbi_error_set(err, SIMBI_DISCARD, "interrupted");
-            return sample_batch_or_each(static_cast<PosteriorAdapter*>(v->data)->est.c(), n_x, x, v->x_dim, n_per_x, seed, theta, v->theta_dim,
-                                        err);
+            return sample_batch_or_each(static_cast<PosteriorAdapter*>(v->data)->est.c(), n_x, x, v->x_dim, n_per_x, seed, theta,
+                                        v->theta_dim, err);
         };
     }
 };
@@ -162,7 +162,8 @@ std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStage
     auto stop_if_asked = [&](size_t done) {
         if (!HostServices::cancelled()) return;
         write_text_atomic(plan.output + "/diagnostics.json", all.dump(2) + "\n");
-        throw Interrupted(HostServices::stop_signal(), "interrupted after " + std::to_string(done) + " of " + std::to_string(plan.diagnostics.size()) +
+        throw Interrupted(HostServices::stop_signal(), "interrupted after " + std::to_string(done) + " of " +
+                                                           std::to_string(plan.diagnostics.size()) +
                                                            " diagnostics; their results are kept in " + plan.output + "/diagnostics/");
     };
     for (size_t i = 0; i < plan.diagnostics.size(); ++i) {
@@ -230,13 +231,15 @@ std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStage
         if (report.is_object() && report.contains("booleans")) {
             for (const auto& name : report["booleans"]) {
                 json& v = sink.results[name.get<std::string>()];
-                if (v.is_number() && (v.get<double>() == 0 || v.get<double>() == 1)) v = v.get<double>() == 1;
-                else if (!v.is_boolean()) sink.results.erase(name.get<std::string>());
+                if (v.is_number() && (v.get<double>() == 0 || v.get<double>() == 1))
+                    v = v.get<double>() == 1;
+                else if (!v.is_boolean())
+                    sink.results.erase(name.get<std::string>());
             }
             report.erase("booleans");
         }
-        json record = {{"id", id}, {"version", plugin->version}, {"config", plugin.config}, {"seed", seed}, {"fingerprint", fingerprint},
-                       {"results", sink.results}};
+        json record = {{"id", id},     {"version", plugin->version}, {"config", plugin.config},
+                       {"seed", seed}, {"fingerprint", fingerprint}, {"results", sink.results}};
         if (!report.is_null() && !report.empty()) record["report"] = report;
         if (!part.held_out.empty()) record["held_out"] = part.held_out;
         record["checksum"] = record_checksum(record);

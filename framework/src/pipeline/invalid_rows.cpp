@@ -14,14 +14,15 @@
 namespace simbi::host {
 namespace {
 
-constexpr double kAlpha = 1e-3;            // before the Bonferroni split over parameters
-constexpr uint64_t kMinInvalid = 20;       // fewer invalid rows test nothing worth a warning
+constexpr double kAlpha = 1e-3;               // before the Bonferroni split over parameters
+constexpr uint64_t kMinInvalid = 20;          // fewer invalid rows test nothing worth a warning
 constexpr uint64_t kMaxRowsTested = 1000000;  // the first rows suffice to place a region
 
 // Rounded as the store keeps them, so that a kept value equals the attempted value it came from.
 double as_stored(double v, bool float64) { return float64 ? v : double(float(v)); }
 
-InvalidRowsByParameter test_one(const std::string& name, const std::vector<double>& attempted, const std::vector<double>& kept, uint64_t invalid) {
+InvalidRowsByParameter test_one(const std::string& name, const std::vector<double>& attempted, const std::vector<double>& kept,
+                                uint64_t invalid) {
     InvalidRowsByParameter r;
     r.parameter = name;
     std::vector<double> sorted = attempted;
@@ -150,8 +151,13 @@ json InvalidRowsReport::to_json() const {
     if (!tested) return j;
     json per = json::array();
     for (const auto& p : parameters)
-        per.push_back({{"parameter", p.parameter}, {"bins", p.bins}, {"chi_square", p.statistic}, {"p_value", p.p_value},
-                       {"concentrated", p.concentrated}, {"region", {p.low, p.high}}, {"invalid_share", p.invalid_share},
+        per.push_back({{"parameter", p.parameter},
+                       {"bins", p.bins},
+                       {"chi_square", p.statistic},
+                       {"p_value", p.p_value},
+                       {"concentrated", p.concentrated},
+                       {"region", {p.low, p.high}},
+                       {"invalid_share", p.invalid_share},
                        {"draw_share", p.draw_share}});
     j["invalid_by_parameter"] = per;
     return j;

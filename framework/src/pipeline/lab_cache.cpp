@@ -70,13 +70,15 @@ std::vector<CacheEntry> list_cache(const std::string& cache) {
         for (const auto& e : fs::directory_iterator(cache + "/stores", ec)) {
             const std::string path = e.path().string();
             if (e.path().extension() != ".h5" || e.path().filename().string()[0] == '.') continue;
-            struct stat st{};
+            struct stat st {};
             if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
             CacheEntry c{"store", e.path().filename().string(), path, owner_of(st), uint64_t(st.st_size), age_days(st), json::object()};
             try {
                 DatasetReader r(path);
                 const json a = r.attributes();
-                c.details = {{"simulator", a.value("simulator_id", "")}, {"rows", r.rows()}, {"seed", a.value("seed", json())},
+                c.details = {{"simulator", a.value("simulator_id", "")},
+                             {"rows", r.rows()},
+                             {"seed", a.value("seed", json())},
                              {"fingerprint", a.value("fingerprint", "")}};
             } catch (const std::exception& e2) {
                 c.details = {{"problem", e2.what()}};
@@ -87,7 +89,7 @@ std::vector<CacheEntry> list_cache(const std::string& cache) {
         for (const auto& e : fs::directory_iterator(cache + "/posteriors", ec)) {
             const std::string path = e.path().string(), name = e.path().filename().string();
             if (name[0] == '.') continue;
-            struct stat st{};
+            struct stat st {};
             if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
             CacheEntry c{"posterior", name, path, owner_of(st), folder_bytes(path), age_days(st), json::object()};
             try {
@@ -113,18 +115,20 @@ std::string publish_posterior(const std::string& cache, const std::string& run_d
     std::error_code ec;
     if (fs::exists(target, ec)) throw RunError(target + " exists: a published posterior is never replaced; publish under another name");
     // Provenance: who and when, what the run was, and what its diagnostics concluded.
-    json provenance = {{"name", name}, {"published_by", me()}, {"published_at", utc_now()}, {"run", fs::absolute(run_dir).lexically_normal().string()},
-                       {"estimator", {{"id", meta.estimator_id}, {"version", meta.estimator_version}}}, {"parameters", meta.parameter_names}};
+    json provenance = {{"name", name},
+                       {"published_by", me()},
+                       {"published_at", utc_now()},
+                       {"run", fs::absolute(run_dir).lexically_normal().string()},
+                       {"estimator", {{"id", meta.estimator_id}, {"version", meta.estimator_version}}},
+                       {"parameters", meta.parameter_names}};
     try {
         const json settings = parse_json_strict(read_text_file(run_dir + "/settings.json"), run_dir + "/settings.json");
         provenance["simulator"] = {{"id", settings["simulator"].value("id", "")}, {"version", settings["simulator"].value("version", "")}};
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     try {
         const json doc = parse_json_strict(read_text_file(run_dir + "/manifest.json"), run_dir + "/manifest.json");
         if (doc.contains("simulation") && doc["simulation"].contains("budget")) provenance["budget"] = doc["simulation"]["budget"];
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     json verdicts = json::object();
     if (fs::is_directory(run_dir + "/diagnostics", ec))
         for (const auto& e : fs::directory_iterator(run_dir + "/diagnostics", ec)) {
@@ -133,8 +137,7 @@ std::string publish_posterior(const std::string& cache, const std::string& run_d
                 if (d.contains("report") && d["report"].contains("headline"))
                     verdicts[d.value("id", e.path().stem().string())] = d["report"]["headline"].value("verdict", "");
                 if (d.contains("results") && d["results"].contains("c2st")) provenance["c2st"] = d["results"]["c2st"];
-            } catch (const std::exception&) {
-            }
+            } catch (const std::exception&) {}
         }
     provenance["verdicts"] = verdicts;
     const std::string staging = posteriors + "/." + name + ".publishing." + std::to_string(::getpid());

@@ -26,8 +26,10 @@ std::vector<std::string> config_files() {
         const std::string installed = (prefix / "etc" / "simbi" / "config.json").lexically_normal().string();
         if (installed != files[0]) files.push_back(installed);
     }
-    if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) files.push_back(std::string(xdg) + "/simbi/config.json");
-    else if (const char* home = std::getenv("HOME"); home && *home) files.push_back(std::string(home) + "/.config/simbi/config.json");
+    if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg)
+        files.push_back(std::string(xdg) + "/simbi/config.json");
+    else if (const char* home = std::getenv("HOME"); home && *home)
+        files.push_back(std::string(home) + "/.config/simbi/config.json");
     if (const char* named = std::getenv("SIMBI_CONFIG"); named && *named) files.push_back(named);
     return files;
 }
@@ -78,7 +80,7 @@ std::string cached_store_path(const std::string& cache, const std::string& finge
     fs::create_directories(stores, ec);
     if (ec) throw RunError("cannot create the lab cache " + stores + ": " + ec.message());
     for (const std::string& folder : {cache, stores}) {
-        struct stat st{};
+        struct stat st {};
         if (::stat(folder.c_str(), &st) != 0) throw RunError("cannot read the lab cache " + folder);
         if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
             throw RunError("refused to use the lab cache " + folder + ": any user can write it; chmod o-w " + folder +

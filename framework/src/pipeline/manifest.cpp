@@ -96,7 +96,8 @@ void apply_override(json& doc, const std::string& assignment) {
     std::string seg;
     std::vector<std::string> segs;
     while (std::getline(ss, seg, '.')) segs.push_back(seg);
-    if (segs.size() > size_t(kMaxJsonDepth)) throw UsageError("--set " + shown + ": the path is deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    if (segs.size() > size_t(kMaxJsonDepth))
+        throw UsageError("--set " + shown + ": the path is deeper than " + std::to_string(kMaxJsonDepth) + " levels");
     for (size_t i = 0; i < segs.size(); ++i) {
         const std::string& s = segs[i];
         if (s.empty()) throw UsageError("--set " + shown + ": empty path segment");
@@ -137,7 +138,8 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
     m.file = path;
     m.doc = parse_json_strict(text, path);
     const json* before = m.doc.is_object() && m.doc.contains("estimator") && m.doc["estimator"].is_object() ? &m.doc["estimator"] : nullptr;
-    const std::string written_id = before && before->contains("id") && (*before)["id"].is_string() ? (*before)["id"].get<std::string>() : "";
+    const std::string written_id =
+        before && before->contains("id") && (*before)["id"].is_string() ? (*before)["id"].get<std::string>() : "";
     for (const auto& o : overrides) apply_override(m.doc, o);
     if (!written_id.empty() && m.doc["estimator"].value("id", json()) != json(written_id)) m.switched_from = written_id;
     m.dir = fs::absolute(fs::path(path)).parent_path().lexically_normal().string();
@@ -212,8 +214,10 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
             m.observation = read_csv_rows(resolve(m.dir, o.string("file")));
         } else {
             const json& x = o.raw("x");
-            if (x.is_array() && !x.empty() && x[0].is_array()) m.observation = o.matrix("x");
-            else m.observation = std::vector<std::vector<double>>{o.numbers("x")};
+            if (x.is_array() && !x.empty() && x[0].is_array())
+                m.observation = o.matrix("x");
+            else
+                m.observation = std::vector<std::vector<double>>{o.numbers("x")};
         }
         if (o.has("theta")) m.truth = o.numbers("theta");
         o.check_no_unknown_keys();
@@ -227,7 +231,8 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
     }
 
     if (root.mentions("sequential"))
-        throw UsageError(path + ": /sequential: sequential rounds are estimator settings: estimator.training.rounds, "
+        throw UsageError(path +
+                         ": /sequential: sequential rounds are estimator settings: estimator.training.rounds, "
                          "round_budget, truncation_quantile and max_candidates (see `simbi plugins info simbi.npe`)");
 
     if (root.has("diagnostics")) {
@@ -243,8 +248,10 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
     if (m.assimilation)
         for (const char* key : {"estimator", "diagnostics", "observation", "inference"})
             if (root.has(key))
-                throw UsageError(path + ": /" + key + ": a run estimates parameters or assimilates trajectories (\"assimilation\"), not both; "
-                                 "an assimilation takes its observations in /assimilation/observation and has no \"" + key + "\"");
+                throw UsageError(path + ": /" + key +
+                                 ": a run estimates parameters or assimilates trajectories (\"assimilation\"), not both; "
+                                 "an assimilation takes its observations in /assimilation/observation and has no \"" +
+                                 key + "\"");
     const std::string output = root.string("output", "runs/" + fs::path(path).stem().string());
     if (output.empty()) root.fail("output", "a folder path, e.g. \"runs/my_run\"");
     m.output = resolve(m.dir, output);

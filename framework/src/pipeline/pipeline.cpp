@@ -74,7 +74,8 @@ RunReport run_pipeline(const RunPlan& plan, const PluginRegistry& registry, Host
     // setup trained, is left as it is.
     const RunFolder folder = check_run_folder(plan.output);
     if (plan.estimator && folder.has_artifact && folder.marked && folder.setup != plan.setup_key() && !options.force)
-        throw RunError(plan.output + "/artifact holds an estimator of another setup (other data, estimator or settings); it and its run are "
+        throw RunError(plan.output +
+                       "/artifact holds an estimator of another setup (other data, estimator or settings); it and its run are "
                        "kept. Pass --out DIR to write this run elsewhere, or --force to replace it");
     create_run_folder(folder);
     RunLock lock(plan.output + "/.run", "the output folder " + plan.output);
@@ -88,9 +89,10 @@ RunReport run_pipeline(const RunPlan& plan, const PluginRegistry& registry, Host
     // Every count, and where the invalid rows lie: a dropped region narrows the prior unseen.
     const InvalidRowsReport drops = test_invalid_rows(plan.simulation, sim.totals, sim.store);
     if (!options.quiet) {
-        std::fprintf(stderr, "simulate: %s %llu rows in %s%s (%llu simulated, %llu invalid, %llu dropped)\n", sim.reused ? "reused" : "wrote",
-                     (unsigned long long)sim.totals.kept, sim.store.c_str(), sim.reused ? ", up to date" : "", (unsigned long long)drops.simulated,
-                     (unsigned long long)drops.invalid, (unsigned long long)drops.dropped);
+        std::fprintf(stderr, "simulate: %s %llu rows in %s%s (%llu simulated, %llu invalid, %llu dropped)\n",
+                     sim.reused ? "reused" : "wrote", (unsigned long long)sim.totals.kept, sim.store.c_str(),
+                     sim.reused ? ", up to date" : "", (unsigned long long)drops.simulated, (unsigned long long)drops.invalid,
+                     (unsigned long long)drops.dropped);
     }
     const std::string drop_warning = drops.warning();
     if (!drop_warning.empty()) std::fprintf(stderr, "%s\n", drop_warning.c_str());

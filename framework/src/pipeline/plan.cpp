@@ -49,9 +49,9 @@ void check_observation(const Manifest& m, const PluginInfo& sim) {
         for (size_t j = 0; j < obs[i].size(); ++j) {
             const json &lo = support["low"][j], &hi = support["high"][j];
             if ((lo.is_number() && obs[i][j] < lo.get<double>()) || (hi.is_number() && obs[i][j] > hi.get<double>()))
-                throw UsageError(m.file + ": /observation: row " + std::to_string(i) + ", value " + std::to_string(j) + " (" + brief(json(obs[i][j])) +
-                                 ") is outside the support of simulator '" + sim.id + "', [" + lo.dump() + ", " + hi.dump() +
-                                 "]: no simulation can give it");
+                throw UsageError(m.file + ": /observation: row " + std::to_string(i) + ", value " + std::to_string(j) + " (" +
+                                 brief(json(obs[i][j])) + ") is outside the support of simulator '" + sim.id + "', [" + lo.dump() + ", " +
+                                 hi.dump() + "]: no simulation can give it");
         }
 }
 
@@ -67,14 +67,15 @@ void check_held_out(const std::string& path, const SimulationPart& sim, const st
     }
     const json a = store->attributes();
     if (a.value("fingerprint", "") == sim.fingerprint)
-        throw UsageError(where + ": " + path + " is the training store itself (the same setup and seed): held-out pairs must be simulated "
+        throw UsageError(where + ": " + path +
+                         " is the training store itself (the same setup and seed): held-out pairs must be simulated "
                          "apart, e.g. with another simulation.seed");
     const StoreMeta meta = store_meta(sim);
     auto differs = [&](const char* key, const std::string& ours, const std::string& what) {
         const std::string theirs = a.value(key, "");
         if (theirs != ours)
-            throw UsageError(where + ": " + path + " was simulated with another " + what + " (" + clip(theirs, 80) + ", this run: " + clip(ours, 80) +
-                             "); held-out pairs must come from this run's simulator, config and prior");
+            throw UsageError(where + ": " + path + " was simulated with another " + what + " (" + clip(theirs, 80) +
+                             ", this run: " + clip(ours, 80) + "); held-out pairs must come from this run's simulator, config and prior");
     };
     differs("simulator_id", meta.simulator_id, "simulator");
     differs("simulator_sha256", meta.simulator_sha256, "simulator library (SHA-256)");
@@ -83,7 +84,8 @@ void check_held_out(const std::string& path, const SimulationPart& sim, const st
 }
 
 // The plugin a manifest names; an unknown id names the manifest and the JSON path too.
-const PluginInfo& find_named(const PluginRegistry& registry, const std::string& id, simbi_kind kind, const std::string& file, const std::string& json_path) {
+const PluginInfo& find_named(const PluginRegistry& registry, const std::string& id, simbi_kind kind, const std::string& file,
+                             const std::string& json_path) {
     try {
         return registry.find(id, kind);
     } catch (const UsageError& e) {
@@ -100,7 +102,8 @@ AssimilationPart plan_assimilation(const Manifest& m, const PluginRegistry& regi
                          "training");
     part.settings = a;
     if (sim.output_shape.size() != 2)
-        throw UsageError(where + ": simulator '" + sim.id + "' does not declare its output as a trajectory (shape [D, T]: D series of T states)");
+        throw UsageError(where + ": simulator '" + sim.id +
+                         "' does not declare its output as a trajectory (shape [D, T]: D series of T states)");
     part.state_dim = sim.output_shape[0];
     part.steps = sim.output_shape[1];
     for (uint64_t c : a.components)
@@ -114,7 +117,8 @@ AssimilationPart plan_assimilation(const Manifest& m, const PluginRegistry& regi
                          std::to_string(part.index.size()) + " (the components at times " + std::to_string(a.first) + ", " +
                          std::to_string(a.first + a.every) + ", ... below " + std::to_string(a.length) + ")");
     if (!a.truth.empty() && a.truth.size() != a.length * part.state_dim)
-        throw UsageError(where + "/truth: " + std::to_string(a.truth.size()) + " values, not length x D = " + std::to_string(a.length * part.state_dim));
+        throw UsageError(where + "/truth: " + std::to_string(a.truth.size()) +
+                         " values, not length x D = " + std::to_string(a.length * part.state_dim));
     return part;
 }
 
@@ -127,8 +131,9 @@ PlannedPlugin plan_plugin(const PluginRef& ref, const PluginRegistry& registry, 
     p.json_path = ref.json_path;
     p.sha256 = p.info->sha256();
     if (!ref.sha256.empty() && ref.sha256 != p.sha256)
-        throw UsageError(manifest_file + ": " + ref.json_path + "/sha256: plugin '" + ref.id + "' is pinned to " + ref.sha256 + " but " + p.info->path +
-                         " has SHA-256 " + p.sha256 + " (another build or version; update the pin or install the pinned library)");
+        throw UsageError(manifest_file + ": " + ref.json_path + "/sha256: plugin '" + ref.id + "' is pinned to " + ref.sha256 + " but " +
+                         p.info->path + " has SHA-256 " + p.sha256 +
+                         " (another build or version; update the pin or install the pinned library)");
     check_plugin_config(*p.info, ref.config, manifest_file, ref.json_path + "/config");
     return p;
 }
@@ -143,9 +148,11 @@ SimulationPart plan_simulation(const Manifest& m, const PluginRegistry& registry
     if (part.settings.store.empty()) throw UsageError(m.file + ": /simulation/store: expected a file path");
     const bool bridge = !part.simulator->bridge_command.empty();
     if (part.settings.timeout_s && *part.settings.timeout_s > 0 && part.settings.isolation != "process" && !bridge)
-        throw UsageError(m.file + ": /simulation/timeout_s: needs \"isolation\": \"process\" as well: only a worker process can be stopped");
+        throw UsageError(m.file +
+                         ": /simulation/timeout_s: needs \"isolation\": \"process\" as well: only a worker process can be stopped");
     if (bridge && !m.simulator.config.empty())
-        throw UsageError(m.file + ": " + m.simulator.json_path + "/config: simulator '" + part.simulator->id + "' is a process bridge and takes no config");
+        throw UsageError(m.file + ": " + m.simulator.json_path + "/config: simulator '" + part.simulator->id +
+                         "' is a process bridge and takes no config");
     part.fingerprint = store_meta(part).fingerprint();
     // No store named and a lab cache: the store of this setup in the cache, shared by every run
     // of the same setup, whoever starts it.
@@ -194,8 +201,8 @@ RunPlan plan_run(const Manifest& m, const PluginRegistry& registry, const HostSe
         plan.observation = m.observation;
     }
     if (m.truth && m.truth->size() != sim.param_names.size())
-        throw UsageError(m.file + ": /observation/theta: " + std::to_string(m.truth->size()) + " values but simulator '" + sim.id + "' has " +
-                         std::to_string(sim.param_names.size()) + " parameters");
+        throw UsageError(m.file + ": /observation/theta: " + std::to_string(m.truth->size()) + " values but simulator '" + sim.id +
+                         "' has " + std::to_string(sim.param_names.size()) + " parameters");
     plan.truth = m.truth;
     plan.inference = m.inference;
     if (plan.estimator && m.inference.samples * sim.param_names.size() > kMaxSamples * 10)
@@ -215,32 +222,45 @@ std::vector<const PlannedPlugin*> RunPlan::plugins() const {
 std::string RunPlan::setup_key() const {
     json j = {{"simulation", simulation.fingerprint}};
     if (estimator)
-        j["estimator"] = {{"id", estimator->estimator->id}, {"sha256", estimator->estimator.sha256}, {"config", estimator->estimator.config},
-                          {"training", estimator->training}, {"seed", estimator->seed}};
+        j["estimator"] = {{"id", estimator->estimator->id},
+                          {"sha256", estimator->estimator.sha256},
+                          {"config", estimator->estimator.config},
+                          {"training", estimator->training},
+                          {"seed", estimator->seed}};
     if (assimilation) j["assimilator"] = assimilation_key();
     return sha256_hex(j.dump());
 }
 
 json RunPlan::assimilation_key() const {
     const PlannedPlugin& a = assimilation->assimilator;
-    return {{"id", a->id}, {"sha256", a.sha256}, {"config", a.config}, {"training", assimilation->settings.training},
+    return {{"id", a->id},
+            {"sha256", a.sha256},
+            {"config", a.config},
+            {"training", assimilation->settings.training},
             {"seed", assimilation->settings.seed}};
 }
 
 json RunPlan::settings() const {
     const PlannedPlugin& sim = simulation.simulator;
-    json settings = {{"simulator", {{"id", sim->id}, {"version", sim->version}, {"sha256", sim.sha256},
-                                    {"config", resolved_settings(sim->config_schema_json, sim.config)}}}};
+    json settings = {{"simulator",
+                      {{"id", sim->id},
+                       {"version", sim->version},
+                       {"sha256", sim.sha256},
+                       {"config", resolved_settings(sim->config_schema_json, sim.config)}}}};
     if (estimator) {
         const PlannedPlugin& est = estimator->estimator;
-        settings["estimator"] = {{"id", est->id}, {"version", est->version}, {"sha256", est.sha256},
+        settings["estimator"] = {{"id", est->id},
+                                 {"version", est->version},
+                                 {"sha256", est.sha256},
                                  {"config", resolved_settings(est->config_schema_json, est.config)},
                                  {"training", resolved_settings(est->training_schema_json, estimator->training)},
                                  {"seed", estimator->seed}};
     }
     if (assimilation) {
         const PlannedPlugin& a = assimilation->assimilator;
-        settings["assimilator"] = {{"id", a->id}, {"version", a->version}, {"sha256", a.sha256},
+        settings["assimilator"] = {{"id", a->id},
+                                   {"version", a->version},
+                                   {"sha256", a.sha256},
                                    {"config", resolved_settings(a->config_schema_json, a.config)},
                                    {"training", resolved_settings(a->training_schema_json, assimilation->settings.training)},
                                    {"seed", assimilation->settings.seed}};
@@ -251,8 +271,12 @@ json RunPlan::settings() const {
 json RunPlan::plugins_lock() const {
     json plugins = json::array();
     auto add = [&](const std::string& role, const PlannedPlugin& p) {
-        plugins.push_back({{"role", role}, {"id", p->id}, {"version", p->version},
-                           {"abi", std::to_string(p->abi_major) + "." + std::to_string(p->abi_minor)}, {"path", p->path}, {"sha256", p.sha256}});
+        plugins.push_back({{"role", role},
+                           {"id", p->id},
+                           {"version", p->version},
+                           {"abi", std::to_string(p->abi_major) + "." + std::to_string(p->abi_minor)},
+                           {"path", p->path},
+                           {"sha256", p.sha256}});
     };
     add("simulator", simulation.simulator);
     if (estimator) add("estimator", estimator->estimator);
@@ -268,7 +292,8 @@ void adapt_to_switched_estimator(Manifest& m, const PluginRegistry& registry) {
     std::string dropped;
     // A key the replaced estimator declares and the new one does not is dropped; any other key the
     // new one does not take stays, for the check to refuse as a typo.
-    auto drop_foreign = [&](json& settings, const std::string& schema_json, const std::string& original_schema, const std::string& section) {
+    auto drop_foreign = [&](json& settings, const std::string& schema_json, const std::string& original_schema,
+                            const std::string& section) {
         if (schema_json.empty()) return;
         const json schema = schema_properties(schema_json), theirs = schema_properties(original_schema);
         for (auto it = settings.begin(); it != settings.end();) {
@@ -283,8 +308,8 @@ void adapt_to_switched_estimator(Manifest& m, const PluginRegistry& registry) {
     drop_foreign(m.estimator->plugin.config, est.config_schema_json, original ? original->config_schema_json : "", "config");
     drop_foreign(m.estimator->training, est.training_schema_json, original ? original->training_schema_json : "", "training");
     if (!dropped.empty()) {
-        std::fprintf(stderr, "note: estimator switched from '%s' to '%s'; dropped the settings only the first takes: %s\n", m.switched_from.c_str(),
-                     est.id.c_str(), dropped.c_str());
+        std::fprintf(stderr, "note: estimator switched from '%s' to '%s'; dropped the settings only the first takes: %s\n",
+                     m.switched_from.c_str(), est.id.c_str(), dropped.c_str());
         m.doc["estimator"]["config"] = m.estimator->plugin.config;
         if (m.doc["estimator"].contains("training")) m.doc["estimator"]["training"] = m.estimator->training;
     }

@@ -49,7 +49,8 @@ RoundService::RoundService(const RunPlan& plan, const HostServices& host, bool q
 
 const simbi_batch_reader* RoundService::simulate(uint64_t round, uint64_t n, const double* theta, const char* note_json) {
     if (round < 2 || round > 1000) throw std::invalid_argument("simulate: round " + std::to_string(round) + " is not in 2..1000");
-    if (n == 0 || n > kMaxBudget) throw std::invalid_argument("simulate: " + std::to_string(n) + " rows is not in 1.." + std::to_string(kMaxBudget));
+    if (n == 0 || n > kMaxBudget)
+        throw std::invalid_argument("simulate: " + std::to_string(n) + " rows is not in 1.." + std::to_string(kMaxBudget));
     json note = json::object();
     if (note_json && *note_json) {
         note = parse_json_strict(note_json, "the estimator's round note");

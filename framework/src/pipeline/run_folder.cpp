@@ -18,9 +18,10 @@ namespace simbi::host {
 namespace {
 
 // What a run writes at the top of its folder.
-const char* const kRunOutputs[] = {"manifest.json", "settings.json", "plugins.lock.json", "summary.json", "posterior.csv", "posterior.h5",
-                                   "losses.json",   "losses.csv",    "isolation.json",    "report.html",  "plots",         "diagnostics",
-                                   "diagnostics.json", "artifact",   "checkpoint",    "simulation.json", "trajectories.csv", "assimilation.json", "assimilator"};
+const char* const kRunOutputs[] = {"manifest.json",   "settings.json",    "plugins.lock.json", "summary.json",   "posterior.csv",
+                                   "posterior.h5",    "losses.json",      "losses.csv",        "isolation.json", "report.html",
+                                   "plots",           "diagnostics",      "diagnostics.json",  "artifact",       "checkpoint",
+                                   "simulation.json", "trajectories.csv", "assimilation.json", "assimilator"};
 
 std::string canonical_or_same(const std::string& p) {
     std::error_code ec;
@@ -65,7 +66,8 @@ RunFolder check_run_folder(const std::string& dir) {
         try {
             m = parse_json_strict(read_text_file(marker), marker);
         } catch (const std::exception& e) {
-            throw UsageError(marker + ": not a readable run marker (" + std::string(e.what()) + "); remove the folder's contents or choose another");
+            throw UsageError(marker + ": not a readable run marker (" + std::string(e.what()) +
+                             "); remove the folder's contents or choose another");
         }
         if (!m.is_object() || m.value("simbi_run", 0) != 1 || !m.value("setup", json("")).is_string())
             throw UsageError(marker + ": not a simbi run marker; choose another folder");
@@ -80,7 +82,8 @@ RunFolder check_run_folder(const std::string& dir) {
             for (size_t i = 0; i < entries.size() && i < 8; ++i) there += (i ? ", " : "") + entries[i];
             if (entries.size() > 8) there += ", ... (" + std::to_string(entries.size()) + " in all)";
             for (const char* out : kRunOutputs)
-                if (std::find(entries.begin(), entries.end(), out) != entries.end()) clobbered += (clobbered.empty() ? "" : ", ") + std::string(out);
+                if (std::find(entries.begin(), entries.end(), out) != entries.end())
+                    clobbered += (clobbered.empty() ? "" : ", ") + std::string(out);
             throw UsageError(dir + ": is neither empty nor a simbi run folder (it holds " + there + ")" +
                              (clobbered.empty() ? "" : "; a run would overwrite " + clobbered) +
                              ". Name a new or empty folder for the run (--out DIR or the manifest's \"output\")");

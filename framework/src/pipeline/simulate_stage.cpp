@@ -71,13 +71,13 @@ std::unique_ptr<SimulatorInstances> make_simulators(const SimulationPart& part, 
         iso.before_start = [bridge_info, planned] {
             const std::string now = bridge_fingerprint(bridge_info);
             if (now != planned)
-                throw RunError("bridge '" + bridge_info.id + "': its definition or files changed since the run began (SHA-256 " + now.substr(0, 12) +
-                               ", planned " + planned.substr(0, 12) + "); run again");
+                throw RunError("bridge '" + bridge_info.id + "': its definition or files changed since the run began (SHA-256 " +
+                               now.substr(0, 12) + ", planned " + planned.substr(0, 12) + "); run again");
         };
     } else {
         // The worker maps the library only if its bytes are the ones this run hashed and records.
-        iso.command = {self_executable(), "worker", "--library", info.path, "--id", info.id, "--sha256", part.simulator.sha256,
-                       "--config", part.simulator.config.dump()};
+        iso.command = {self_executable(), "worker",   "--library",           info.path,  "--id",
+                       info.id,           "--sha256", part.simulator.sha256, "--config", part.simulator.config.dump()};
         if (info.allow_unsafe) iso.command.push_back("--allow-unsafe-plugins");
     }
     iso.timeout_s = part.settings.timeout_s.value_or(kDefaultWorkerTimeoutSeconds);
@@ -140,7 +140,9 @@ bool extend_smaller_store(const ChunkShare& share, const StoreMeta& meta) {
     for (const auto& e : fs::directory_iterator(folder.empty() ? fs::path(".") : folder, ec)) {
         if (e.path().extension() != ".h5" || !e.is_regular_file(ec) || e.path().string() == share.store) continue;
         const StoreHeader h = read_store_header(e.path().string());
-        if (!h.ok || h.family != family || h.invalid != 0 || h.budget >= meta.budget || h.budget < meta.chunk_rows || h.budget <= best_budget) continue;
+        if (!h.ok || h.family != family || h.invalid != 0 || h.budget >= meta.budget || h.budget < meta.chunk_rows ||
+            h.budget <= best_budget)
+            continue;
         best = e.path().string();
         best_budget = h.budget;
     }
@@ -166,8 +168,8 @@ bool extend_smaller_store(const ChunkShare& share, const StoreMeta& meta) {
 
 // Simulates this process's chunks into its journal (or shard), resuming after the last complete
 // record; returns the journal's totals.
-StoreTotals simulate_chunks(const ChunkShare& share, const StoreMeta& meta, SimulationEngine& engine, const std::string& simulator_id, bool quiet,
-                            bool& resumed) {
+StoreTotals simulate_chunks(const ChunkShare& share, const StoreMeta& meta, SimulationEngine& engine, const std::string& simulator_id,
+                            bool quiet, bool& resumed) {
     Journal own(share.own_path(), meta, share.ranks.parallel() ? share.ranks.shard() : "");
     resumed = own.resumed() && own.chunks_done() > 0;
     uint64_t done = 0;
@@ -184,13 +186,14 @@ StoreTotals simulate_chunks(const ChunkShare& share, const StoreMeta& meta, Simu
     for (uint64_t j = own.chunks_done(); j < share.own_chunks(); ++j) {
         if (HostServices::cancelled()) {
             progress.finish(done);
-            throw Interrupted(HostServices::stop_signal(), "interrupted: " + std::to_string(done) + " of " + std::to_string(share.own_rows()) +
-                                                               " rows are kept in " + own.path() + "; run the same command again to resume");
+            throw Interrupted(HostServices::stop_signal(), "interrupted: " + std::to_string(done) + " of " +
+                                                               std::to_string(share.own_rows()) + " rows are kept in " + own.path() +
+                                                               "; run the same command again to resume");
         }
         const uint64_t c = share.chunk(j), first = c * share.chunk_rows, count = share.rows_of(c);
         {
-            PluginActivity activity("simulator '" + simulator_id + "' at rows " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
-                                    " (earlier rows are kept in " + own.path() + ")");
+            PluginActivity activity("simulator '" + simulator_id + "' at rows " + std::to_string(first) + ".." +
+                                    std::to_string(first + count - 1) + " (earlier rows are kept in " + own.path() + ")");
             engine.run(first, count, rows);
         }
         own.append(j, rows);
@@ -213,14 +216,16 @@ void join_shards(const ChunkShare& share, const StoreMeta& meta) {
         std::string waiting;
         uint64_t have = 0;
         for (unsigned r = 1; r < share.ranks.size; ++r) {
-            const uint64_t n = share.chunks_of(r) ? JournalReader::count(share.shard_path(r), meta, RankInfo{r, share.ranks.size}.shard()) : 0;
+            const uint64_t n =
+                share.chunks_of(r) ? JournalReader::count(share.shard_path(r), meta, RankInfo{r, share.ranks.size}.shard()) : 0;
             have += n;
             if (n < share.chunks_of(r))
-                waiting += (waiting.empty() ? "" : ", ") + std::to_string(r) + " (" + std::to_string(n) + " of " + std::to_string(share.chunks_of(r)) +
-                           " chunks in " + share.shard_path(r) + ")";
+                waiting += (waiting.empty() ? "" : ", ") + std::to_string(r) + " (" + std::to_string(n) + " of " +
+                           std::to_string(share.chunks_of(r)) + " chunks in " + share.shard_path(r) + ")";
         }
         if (waiting.empty()) break;
-        if (HostServices::cancelled()) throw RunError("interrupted while waiting for the other ranks; run the same command again to resume");
+        if (HostServices::cancelled())
+            throw RunError("interrupted while waiting for the other ranks; run the same command again to resume");
         const auto now = std::chrono::steady_clock::now();
         if (have != seen) {
             seen = have;
@@ -236,7 +241,8 @@ void join_shards(const ChunkShare& share, const StoreMeta& meta) {
     Journal journal(share.journal(), meta);
     std::vector<std::unique_ptr<JournalReader>> readers(share.ranks.size);
     for (unsigned r = 0; r < share.ranks.size; ++r)
-        if (share.chunks_of(r)) readers[r] = std::make_unique<JournalReader>(share.shard_path(r), meta, RankInfo{r, share.ranks.size}.shard());
+        if (share.chunks_of(r))
+            readers[r] = std::make_unique<JournalReader>(share.shard_path(r), meta, RankInfo{r, share.ranks.size}.shard());
     ChunkRows rows;
     for (uint64_t c = 0; c < share.chunks; ++c) {
         const unsigned r = unsigned(c % share.ranks.size);
@@ -249,11 +255,14 @@ void join_shards(const ChunkShare& share, const StoreMeta& meta) {
 StoreTotals seal(const ChunkShare& share, const StoreMeta& meta, const std::string& simulator_id, const std::string& policy) {
     Journal journal(share.journal(), meta);
     if (journal.chunks_done() != share.chunks)
-        throw RunError(share.journal() + ": holds " + std::to_string(journal.chunks_done()) + " of " + std::to_string(share.chunks) + " chunks");
+        throw RunError(share.journal() + ": holds " + std::to_string(journal.chunks_done()) + " of " + std::to_string(share.chunks) +
+                       " chunks");
     if (journal.totals().kept == 0)
         throw RunError("simulator '" + simulator_id + "': all " + std::to_string(journal.totals().simulated) +
-                       " simulations were invalid and the policy \"" + policy + "\" dropped every row; nothing to store. Check the "
-                       "simulator and the prior (the journal " + journal.path() + " is kept)");
+                       " simulations were invalid and the policy \"" + policy +
+                       "\" dropped every row; nothing to store. Check the "
+                       "simulator and the prior (the journal " +
+                       journal.path() + " is kept)");
     seal_store(journal, share.store, meta);
     std::error_code ec;
     fs::remove(journal.path(), ec);

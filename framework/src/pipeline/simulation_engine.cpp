@@ -71,18 +71,18 @@ struct SimulationEngine::Pool {
     std::vector<std::unique_ptr<GuardedBuffer>> x_guarded;
 };
 
-
 SimulationEngine::SimulationEngine(const Prior& prior, const SimulatorInstances& sims, EngineOptions options)
     : prior_(prior), sims_(sims), opt_(options), pool_(new Pool) {
     if (prior.dim() != sims.theta_dim())
-        throw UsageError("the prior has " + std::to_string(prior.dim()) + " dimensions but simulator '" + sims.info().id +
-                         "' takes " + std::to_string(sims.theta_dim()) + " parameters");
+        throw UsageError("the prior has " + std::to_string(prior.dim()) + " dimensions but simulator '" + sims.info().id + "' takes " +
+                         std::to_string(sims.theta_dim()) + " parameters");
     if (opt_.threads == 0) opt_.threads = 1;
     if (opt_.batch_rows == 0) opt_.batch_rows = 1;
     pool_->theta_copy.resize(opt_.threads);
     for (unsigned t = 0; t < opt_.threads; ++t) {
         pool_->x_guarded.push_back(std::make_unique<GuardedBuffer>());
-        pool_->x_guarded.back()->describe("simulator '" + sims.info().id + "' wrote outside its output buffer (" + std::to_string(sims.x_dim()) +
+        pool_->x_guarded.back()->describe("simulator '" + sims.info().id + "' wrote outside its output buffer (" +
+                                          std::to_string(sims.x_dim()) +
                                           " outputs per row) at rows %R: its descriptor's output_dim is wrong, or it overruns its buffer; "
                                           "nothing of this chunk was kept");
     }
@@ -118,8 +118,8 @@ SimulationEngine::~SimulationEngine() {
     delete pool_;
 }
 
-void SimulationEngine::simulate_batch(unsigned thread, uint64_t first, uint64_t n, double* theta, double* x,
-                                      uint8_t* valid, unsigned attempt) {
+void SimulationEngine::simulate_batch(unsigned thread, uint64_t first, uint64_t n, double* theta, double* x, uint8_t* valid,
+                                      unsigned attempt) {
     const uint64_t d = sims_.theta_dim(), k = sims_.x_dim();
     const uint64_t ps = prior_seed(opt_.seed, attempt);
     for (uint64_t i = 0; i < n; ++i) {
@@ -144,7 +144,8 @@ void SimulationEngine::simulate_batch(unsigned thread, uint64_t first, uint64_t 
         x_out.set_rows(first, first + n - 1);
         st = sim->simulate(sim, n, theta_in.data(), simulator_seed(opt_.seed, attempt), first, x_out.data(), valid, eb.get());
         if (!x_out.front_intact())
-            throw RunError("simulator '" + sims_.info().id + "' wrote before its output buffer at rows " + rows_of() + "; nothing of this chunk was kept");
+            throw RunError("simulator '" + sims_.info().id + "' wrote before its output buffer at rows " + rows_of() +
+                           "; nothing of this chunk was kept");
         if (std::memcmp(theta_in.data(), theta, n * d * sizeof(double)) != 0)
             throw RunError("simulator '" + sims_.info().id + "' wrote into its read-only theta at rows " + rows_of() +
                            "; nothing of this chunk was kept");
@@ -168,7 +169,8 @@ void SimulationEngine::mark_unwritten(uint64_t first, uint64_t n, const double* 
             std::lock_guard<std::mutex> lock(pool_->m);
             if (!pool_->unwritten_named) {
                 pool_->unwritten_named = true;
-                std::fprintf(stderr, "warning: simulator '%s' left output %llu of %llu unwritten at row %llu (and maybe others); such rows are "
+                std::fprintf(stderr,
+                             "warning: simulator '%s' left output %llu of %llu unwritten at row %llu (and maybe others); such rows are "
                              "counted invalid. Write every output, or return false for a row it cannot simulate\n",
                              sims_.info().id.c_str(), (unsigned long long)j, (unsigned long long)k, (unsigned long long)(first + i));
             }

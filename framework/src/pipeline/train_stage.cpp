@@ -62,7 +62,8 @@ json metrics_record(const HostServices& host) {
 }  // namespace
 
 bool trains_data_parallel(const RunContext& run) {
-    return run.options.data_parallel && run.plan.ranks.parallel() && (run.estimator().estimator->capabilities & SIMBI_CAPABILITY_DATA_PARALLEL);
+    return run.options.data_parallel && run.plan.ranks.parallel() &&
+           (run.estimator().estimator->capabilities & SIMBI_CAPABILITY_DATA_PARALLEL);
 }
 
 void check_kept_artifact(const RunContext& run, const std::string& store_path) {
@@ -71,7 +72,8 @@ void check_kept_artifact(const RunContext& run, const std::string& store_path) {
     if (found.empty() || run.options.force) return;
     std::unique_ptr<DatasetReader> store = open_training_store(store_path, *run.simulator());
     if (found == training_fingerprint(run, *store, false) || found == training_fingerprint(run, *store, true)) return;
-    throw RunError(artifact + " holds an estimator of another setup (other data, estimator or settings); it and its run are kept. "
+    throw RunError(artifact +
+                   " holds an estimator of another setup (other data, estimator or settings); it and its run are kept. "
                    "Pass --out DIR to write this run elsewhere, or --force to replace it");
 }
 
@@ -95,7 +97,8 @@ TrainStageResult run_training(const RunContext& run, const SimulateResult& simul
         return result;
     }
     if (!found.empty() && !run.options.force)
-        throw RunError(result.artifact + " holds an estimator of another setup (other data, estimator or settings); it and its run are kept. "
+        throw RunError(result.artifact +
+                       " holds an estimator of another setup (other data, estimator or settings); it and its run are kept. "
                        "Pass --out DIR to write this run elsewhere, or --force to replace it");
 
     // The checkpoint folder is named by the fingerprint: a changed setup never resumes another's.
@@ -108,8 +111,9 @@ TrainStageResult run_training(const RunContext& run, const SimulateResult& simul
     const auto t0 = std::chrono::steady_clock::now();
     HostServices::set_safe_point("the current epoch of training (the checkpoint resumes it)");
     {
-        PluginActivity activity("estimator '" + e.estimator->id + "' training" +
-                                (ranks.parallel() ? " (rank " + std::to_string(ranks.rank) + " of " + std::to_string(ranks.size) + ")" : ""));
+        PluginActivity activity(
+            "estimator '" + e.estimator->id + "' training" +
+            (ranks.parallel() ? " (rank " + std::to_string(ranks.rank) + " of " + std::to_string(ranks.size) + ")" : ""));
         est.train(*store, run.prior(), e.training, checkpoint, e.seed, ranks.rank == 0 ? rounds.c() : nullptr, ranks.rank, ranks.size,
                   ranks.parallel() ? rendezvous_address() : "");
     }
@@ -117,7 +121,8 @@ TrainStageResult run_training(const RunContext& run, const SimulateResult& simul
     if (ranks.rank > 0) return result;
     result.simulations = simulation.totals.simulated + rounds.simulations();
     result.rows = store->rows() + rounds.rows();
-    json round_records = json::array({{{"round", 1}, {"simulations", simulation.totals.simulated}, {"rows", store->rows()}, {"proposal", "prior"}}});
+    json round_records =
+        json::array({{{"round", 1}, {"simulations", simulation.totals.simulated}, {"rows", store->rows()}, {"proposal", "prior"}}});
     for (const auto& r : rounds.rounds()) round_records.push_back(r);
     const std::string fingerprint = rounds.used_observation() ? focused : amortized;
     const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -139,8 +144,8 @@ TrainStageResult run_training(const RunContext& run, const SimulateResult& simul
     meta.simulator_id = run.simulator()->id;
     meta.training_rows = result.rows;
     meta.training_fingerprint = fingerprint;
-    meta.record = {{"metrics", metrics_record(run.host)}, {"train_seconds", train_s}, {"rounds", round_records},
-                   {"simulations", result.simulations}};
+    meta.record = {
+        {"metrics", metrics_record(run.host)}, {"train_seconds", train_s}, {"rounds", round_records}, {"simulations", result.simulations}};
     write_artifact_meta(fresh, meta);
     const std::string old = result.artifact + ".old";
     fs::remove_all(old, ec);

@@ -10,7 +10,8 @@
 namespace simbi::host {
 
 AssimilatorInstance::AssimilatorInstance(const PluginInfo& info, const json& config, const HostServices& host) : info_(info), host_(host) {
-    if (info.kind != SIMBI_KIND_ASSIMILATOR) throw RunError("plugin '" + info.id + "' is " + with_article(kind_name(info.kind)) + ", not an assimilator");
+    if (info.kind != SIMBI_KIND_ASSIMILATOR)
+        throw RunError("plugin '" + info.id + "' is " + with_article(kind_name(info.kind)) + ", not an assimilator");
     a_ = static_cast<simbi_assimilator*>(create_plugin_object(info, config.dump(), host));
     if (a_->size < sizeof(simbi_assimilator) || !a_->destroy || !a_->train || !a_->sample || !a_->save || !a_->load) {
         a_ = nullptr;
@@ -55,8 +56,8 @@ std::vector<double> AssimilatorInstance::sample(const ObservedEntries& o, uint64
     op.sigma = o.sigma;
     ErrorBuffer eb;
     return guarded_output(
-        "assimilator '" + info_.id + "' wrote outside its buffer of " + std::to_string(n) + " trajectories of " + std::to_string(o.length) + " x " +
-            std::to_string(o.state_dim) + " values",
+        "assimilator '" + info_.id + "' wrote outside its buffer of " + std::to_string(n) + " trajectories of " + std::to_string(o.length) +
+            " x " + std::to_string(o.state_dim) + " values",
         n * o.length * o.state_dim, [&](double* out) { return a_->sample(a_, &op, n, seed, out, eb.get()); },
         [&](simbi_status st) { fail("sample", st, eb); });
 }

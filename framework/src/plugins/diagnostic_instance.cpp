@@ -15,7 +15,8 @@ constexpr uint64_t kMaxReportBytes = uint64_t(64) << 20;
 }
 
 DiagnosticInstance::DiagnosticInstance(const PluginInfo& info, const json& config, const HostServices& host) : info_(info) {
-    if (info.kind != SIMBI_KIND_DIAGNOSTIC) throw RunError("plugin '" + info.id + "' is " + with_article(kind_name(info.kind)) + ", not a diagnostic");
+    if (info.kind != SIMBI_KIND_DIAGNOSTIC)
+        throw RunError("plugin '" + info.id + "' is " + with_article(kind_name(info.kind)) + ", not a diagnostic");
     factory_ = plugin_factory(info);
     diag_ = static_cast<simbi_diagnostic*>(create_plugin_object(info, config.dump(), host));
     if (diag_->size < SIMBI_DIAGNOSTIC_SIZE_1_0 || !diag_->run || !diag_->destroy) {

@@ -46,7 +46,8 @@ StoreBatchReader::StoreBatchReader(std::vector<const DatasetReader*> readers) : 
         if (r->theta_dim() != c_.theta_dim || r->x_dim() != c_.x_dim) throw RunError("the stores of one run differ in their dimensions");
         c_.rows += r->rows();
     }
-    c_.read = [](const simbi_batch_reader* self, uint64_t start, uint64_t count, double* theta, double* x, simbi_error* err) -> simbi_status {
+    c_.read = [](const simbi_batch_reader* self, uint64_t start, uint64_t count, double* theta, double* x,
+                 simbi_error* err) -> simbi_status {
         try {
             static_cast<const StoreBatchReader*>(self->data)->read(start, count, theta, x);
             return SIMBI_OK;
@@ -76,7 +77,8 @@ void StoreBatchReader::read(uint64_t start, uint64_t count, double* theta, doubl
 // ---- EstimatorInstance
 
 EstimatorInstance::EstimatorInstance(const PluginInfo& info, const json& config, const HostServices& host) : info_(info), host_(host) {
-    if (info.kind != SIMBI_KIND_ESTIMATOR) throw RunError("plugin '" + info.id + "' is " + with_article(kind_name(info.kind)) + ", not an estimator");
+    if (info.kind != SIMBI_KIND_ESTIMATOR)
+        throw RunError("plugin '" + info.id + "' is " + with_article(kind_name(info.kind)) + ", not an estimator");
     est_ = static_cast<simbi_estimator*>(create_plugin_object(info, config.dump(), host));
     if (est_->size < SIMBI_ESTIMATOR_SIZE_1_0 || !est_->train || !est_->sample || !est_->log_prob || !est_->save || !est_->load ||
         !est_->destroy)
@@ -163,7 +165,8 @@ simbi_status sample_batch_or_each(simbi_estimator* e, uint64_t n_x, const double
     return SIMBI_OK;
 }
 
-std::vector<double> EstimatorInstance::sample_batch(const std::vector<double>& x, uint64_t n_x, uint64_t n_per_x, uint64_t seed, uint64_t d) {
+std::vector<double> EstimatorInstance::sample_batch(const std::vector<double>& x, uint64_t n_x, uint64_t n_per_x, uint64_t seed,
+                                                    uint64_t d) {
     if (n_x == 0 || x.size() % n_x != 0) throw RunError("sample_batch: no observations, or rows of unequal length");
     const uint64_t n = n_x * n_per_x;
     ErrorBuffer eb;

@@ -96,7 +96,8 @@ void HostServices::progress_cb(const simbi_host* h, const char* stage, uint64_t 
     auto* self = static_cast<HostServices*>(h->host_data);
     if (self->quiet_) return;
     std::lock_guard<std::mutex> lock(self->mutex_);
-    std::fprintf(stderr, "%s: %llu/%llu\n", printable(stage ? stage : "progress").c_str(), (unsigned long long)done, (unsigned long long)total);
+    std::fprintf(stderr, "%s: %llu/%llu\n", printable(stage ? stage : "progress").c_str(), (unsigned long long)done,
+                 (unsigned long long)total);
 }
 
 int32_t HostServices::cancelled_cb(const simbi_host*) { return cancelled() ? 1 : 0; }

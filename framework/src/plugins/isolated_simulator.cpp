@@ -13,8 +13,8 @@ namespace simbi::host {
 namespace wk = worker;
 
 json IsolationStats::to_json() const {
-    return {{"failed_batches", failed_batches.load()}, {"crashes", crashes.load()}, {"timeouts", timeouts.load()},
-            {"rows_retried", rows_retried.load()}, {"rows_failed", rows_failed.load()}, {"worker_restarts", restarts.load()}};
+    return {{"failed_batches", failed_batches.load()}, {"crashes", crashes.load()},         {"timeouts", timeouts.load()},
+            {"rows_retried", rows_retried.load()},     {"rows_failed", rows_failed.load()}, {"worker_restarts", restarts.load()}};
 }
 
 IsolatedSimulator::IsolatedSimulator(IsolationOptions options, IsolationStats& stats) : opt_(std::move(options)), stats_(stats) {
@@ -24,7 +24,9 @@ IsolatedSimulator::IsolatedSimulator(IsolationOptions options, IsolationStats& s
     c_.data = this;
     c_.destroy = [](simbi_simulator*) {};  // owned by SimulatorInstances
     c_.simulate = [](simbi_simulator* self, uint64_t n, const double* theta, uint64_t seed, uint64_t row_offset, double* x, uint8_t* valid,
-                     simbi_error* err) { return static_cast<IsolatedSimulator*>(self->data)->simulate(n, theta, seed, row_offset, x, valid, err); };
+                     simbi_error* err) {
+        return static_cast<IsolatedSimulator*>(self->data)->simulate(n, theta, seed, row_offset, x, valid, err);
+    };
     start();
 }
 
@@ -44,7 +46,8 @@ void IsolatedSimulator::start() {
         const std::string how = child_->kill_and_describe(false);
         const std::string tail = child_->stderr_tail();
         child_.reset();
-        throw RunError(opt_.what + ": its worker process did not start: " + why + " (" + how + ")" + (tail.empty() ? "" : "; its stderr: " + tail));
+        throw RunError(opt_.what + ": its worker process did not start: " + why + " (" + how + ")" +
+                       (tail.empty() ? "" : "; its stderr: " + tail));
     };
     char magic[8];
     uint32_t head[4];
@@ -94,8 +97,8 @@ void IsolatedSimulator::protocol_error(uint64_t row_offset, uint64_t n, const st
     const std::string how = child_ ? child_->kill_and_describe(true) : "";
     const std::string tail = child_ ? child_->stderr_tail() : "";
     child_.reset();
-    throw RunError(opt_.what + ": protocol error in the answer to batch " + std::to_string(sequence_) + " (rows " + std::to_string(row_offset) +
-                   ".." + std::to_string(row_offset + n - 1) + "): " + what + "; the worker was stopped" +
+    throw RunError(opt_.what + ": protocol error in the answer to batch " + std::to_string(sequence_) + " (rows " +
+                   std::to_string(row_offset) + ".." + std::to_string(row_offset + n - 1) + "): " + what + "; the worker was stopped" +
                    (tail.empty() ? "" : ". Its stderr ended with: " + tail));
 }
 
@@ -116,25 +119,31 @@ IsolatedSimulator::Outcome IsolatedSimulator::attempt(uint64_t n, const double* 
     if (io == Io::Ok) {
         const wk::AnswerHead a = wk::decode_answer(answer_head);
         if (a.status != wk::kOk && a.status != wk::kFailed)
-            protocol_error(row_offset, n, "its status is " + std::to_string(a.status) + ", not 0 (done) or 1 (failed): the bytes are out of step");
+            protocol_error(row_offset, n,
+                           "its status is " + std::to_string(a.status) + ", not 0 (done) or 1 (failed): the bytes are out of step");
         if (a.sequence != sequence_)
             protocol_error(row_offset, n, "it answers batch " + std::to_string(a.sequence) + ": extra or missing bytes put it out of step");
         if (a.status == wk::kOk) {
             const uint64_t expected = n * opt_.x_dim * sizeof(double) + n;
             if (a.length != expected)
-                protocol_error(row_offset, n, "its answer is " + std::to_string(a.length) + " bytes long; " + std::to_string(n) + " rows of " +
-                                                  std::to_string(opt_.x_dim) + " outputs and their flags are " + std::to_string(expected));
+                protocol_error(row_offset, n,
+                               "its answer is " + std::to_string(a.length) + " bytes long; " + std::to_string(n) + " rows of " +
+                                   std::to_string(opt_.x_dim) + " outputs and their flags are " + std::to_string(expected));
             io = child_->receive(x, n * opt_.x_dim * sizeof(double), t);
             if (io == Io::Ok) io = child_->receive(valid, n, t);
             if (io == Io::Ok) {
                 for (uint64_t i = 0; i < n; ++i)
-                    if (valid[i] > 1) protocol_error(row_offset, n, "row " + std::to_string(row_offset + i) + "'s valid flag is " + std::to_string(valid[i]) + ", not 0 or 1");
+                    if (valid[i] > 1)
+                        protocol_error(
+                            row_offset, n,
+                            "row " + std::to_string(row_offset + i) + "'s valid flag is " + std::to_string(valid[i]) + ", not 0 or 1");
                 if (child_->unread_bytes() > 0) protocol_error(row_offset, n, "it wrote more bytes after its answer");
                 return Outcome::Ok;
             }
         } else {
             // The simulator reported an error: its message follows, and the worker lives on.
-            if (a.length > wk::kMaxMessage) protocol_error(row_offset, n, "its error message is " + std::to_string(a.length) + " bytes long");
+            if (a.length > wk::kMaxMessage)
+                protocol_error(row_offset, n, "its error message is " + std::to_string(a.length) + " bytes long");
             message.assign(a.length, '\0');
             io = child_->receive(message.data(), a.length, t);
             if (io == Io::Ok) {
@@ -149,7 +158,8 @@ IsolatedSimulator::Outcome IsolatedSimulator::attempt(uint64_t n, const double* 
     const std::string tail = child_->stderr_tail();
     child_.reset();
     (timed_out ? stats_.timeouts : stats_.crashes)++;
-    message = timed_out ? "exceeded the timeout of " + std::to_string(opt_.timeout_s) + " s (the worker was " + how + ")" : "the worker was " + how;
+    message = timed_out ? "exceeded the timeout of " + std::to_string(opt_.timeout_s) + " s (the worker was " + how + ")"
+                        : "the worker was " + how;
     if (!tail.empty()) message += "; its stderr ended with: " + tail;
     return Outcome::Failed;
 }
@@ -162,8 +172,10 @@ void IsolatedSimulator::row_failed(uint64_t row, const std::string& message) {
     const uint64_t in_a_row = ++stats_.consecutive_failed_rows;
     if (in_a_row >= opt_.max_consecutive_failed_rows) {
         std::lock_guard<std::mutex> lock(stats_.first_failure_mutex);
-        throw RunError(std::to_string(in_a_row) + " rows in a row failed, each alone in a fresh worker: the simulator fails, not the odd row; "
-                       "stopping. The first: " + stats_.first_failure);
+        throw RunError(std::to_string(in_a_row) +
+                       " rows in a row failed, each alone in a fresh worker: the simulator fails, not the odd row; "
+                       "stopping. The first: " +
+                       stats_.first_failure);
     }
 }
 

@@ -57,7 +57,8 @@ PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, 
     where = path + ": plugin '" + d->id + "': ";
     if (!d->name || !d->version) throw RunError(where + "name and version are required");
     if (kind ? d->kind != kind : d->kind < SIMBI_KIND_SIMULATOR || d->kind > SIMBI_KIND_DIAGNOSTIC)
-        throw RunError(where + "unknown kind " + std::to_string(d->kind) + (kind ? std::string(" in the ") + kind_name(kind) + " factory" : ""));
+        throw RunError(where + "unknown kind " + std::to_string(d->kind) +
+                       (kind ? std::string(" in the ") + kind_name(kind) + " factory" : ""));
     if (d->thread_safety != SIMBI_THREAD_INSTANCE && d->thread_safety != SIMBI_THREAD_SHARED)
         throw RunError(where + "unknown thread_safety " + std::to_string(d->thread_safety));
     PluginInfo info;
@@ -98,7 +99,8 @@ PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, 
         info.output_support_json = d->output_support_json;
         try {
             json s = json::parse(info.output_support_json);
-            if (!s.is_object() || !s.contains("low") || !s.contains("high") || s["low"].size() != d->output_dim || s["high"].size() != d->output_dim)
+            if (!s.is_object() || !s.contains("low") || !s.contains("high") || s["low"].size() != d->output_dim ||
+                s["high"].size() != d->output_dim)
                 throw std::runtime_error("expected {\"low\": [" + std::to_string(d->output_dim) + " numbers or null], \"high\": [...]}");
         } catch (const std::exception& e) {
             throw RunError(where + "bad output support: " + e.what());
@@ -109,7 +111,8 @@ PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, 
         try {
             if (!json::parse(*schema).is_object()) throw std::runtime_error("not an object");
         } catch (const std::exception& e) {
-            throw RunError(where + (schema == &info.config_schema_json ? "config" : "training") + " schema is not a JSON object: " + e.what());
+            throw RunError(where + (schema == &info.config_schema_json ? "config" : "training") +
+                           " schema is not a JSON object: " + e.what());
         }
     }
     if (!info.default_prior_json.empty()) {
@@ -128,9 +131,7 @@ PluginInfo check_descriptor(const simbi_descriptor* d, const std::string& path, 
 
 }  // namespace
 
-std::string with_article(const std::string& noun) {
-    return (noun.find_first_of("aeiou") == 0 ? "an " : "a ") + noun;
-}
+std::string with_article(const std::string& noun) { return (noun.find_first_of("aeiou") == 0 ? "an " : "a ") + noun; }
 
 const char* kind_name(simbi_kind kind) {
     switch (kind) {
@@ -177,7 +178,8 @@ PluginInfo read_bridge_definition(const std::string& path, bool allow_unsafe) {
     JsonReader r(doc, path, "");
     PluginInfo info;
     info.id = r.string("id");
-    if (!valid_plugin_id(info.id)) r.fail("id", "a namespaced id like \"vendor.name\" (lowercase letters, digits, _ and -, words joined by dots)");
+    if (!valid_plugin_id(info.id))
+        r.fail("id", "a namespaced id like \"vendor.name\" (lowercase letters, digits, _ and -, words joined by dots)");
     info.name = r.string("name", info.id);
     info.version = r.string("version", "1.0.0");
     info.vendor = r.string("vendor", "");
@@ -214,7 +216,8 @@ PluginInfo read_bridge_definition(const std::string& path, bool allow_unsafe) {
         for (const auto& f : r.strings("files")) {
             const std::string file = (fs::path(folder) / f).lexically_normal().string();
             std::error_code ec;
-            if (!fs::is_regular_file(file, ec)) r.fail("files", "files of the bridge, relative to its folder; '" + clip(f, 80) + "' is not a file there");
+            if (!fs::is_regular_file(file, ec))
+                r.fail("files", "files of the bridge, relative to its folder; '" + clip(f, 80) + "' is not a file there");
             files.push_back(file);
         }
     std::sort(files.begin(), files.end());
@@ -246,7 +249,8 @@ void check_parameter_names(const std::vector<std::string>& names, const std::str
             if (c < 0x20 || c == 0x7f)
                 throw RunError(where + "parameter " + std::to_string(i) + "'s name '" + printable(n) + "' holds a control character");
         for (size_t j = 0; j < i; ++j)
-            if (names[j] == n) throw RunError(where + "parameters " + std::to_string(j) + " and " + std::to_string(i) + " are both named '" + n + "'");
+            if (names[j] == n)
+                throw RunError(where + "parameters " + std::to_string(j) + " and " + std::to_string(i) + " are both named '" + n + "'");
     }
 }
 
@@ -303,7 +307,8 @@ void check_safe_file(const std::string& path, bool allow_unsafe, const std::stri
     if (allow_unsafe) return;
     const std::string why = unsafe_reason(path);
     if (!why.empty())
-        throw RunError(path + ": refused to " + verb + ": " + why + " (another user could replace it; pass --allow-unsafe-plugins if you trust it)");
+        throw RunError(path + ": refused to " + verb + ": " + why +
+                       " (another user could replace it; pass --allow-unsafe-plugins if you trust it)");
 }
 
 namespace {
@@ -311,7 +316,9 @@ namespace {
 std::string unsafe_reason_of(const std::string& path, const struct stat& st) {
     const uid_t me = geteuid();
     auto who = [](mode_t mode) {
-        return std::string((mode & S_IWGRP) && (mode & S_IWOTH) ? "its group and other users" : (mode & S_IWGRP) ? "its group" : "other users");
+        return std::string((mode & S_IWGRP) && (mode & S_IWOTH) ? "its group and other users"
+                           : (mode & S_IWGRP)                   ? "its group"
+                                                                : "other users");
     };
     if (st.st_uid != me && st.st_uid != 0)
         return path + " is owned by another user (uid " + std::to_string(st.st_uid) + "); fix: copy it to a folder of your own";
@@ -324,7 +331,8 @@ std::string unsafe_reason_of(const std::string& path, const struct stat& st) {
     if ((ds.st_mode & (S_IWGRP | S_IWOTH)) && !(ds.st_mode & S_ISVTX))
         return "its folder " + dir + " is writable by " + who(ds.st_mode) + "; fix: chmod go-w " + dir;
     if (ds.st_uid != me && ds.st_uid != 0 && !(ds.st_mode & S_ISVTX))
-        return "its folder " + dir + " is owned by another user (uid " + std::to_string(ds.st_uid) + "); fix: copy it to a folder of your own";
+        return "its folder " + dir + " is owned by another user (uid " + std::to_string(ds.st_uid) +
+               "); fix: copy it to a folder of your own";
     return "";
 }
 }  // namespace
@@ -380,7 +388,8 @@ std::vector<PluginInfo> load_plugin_library(const std::string& path_in, bool all
     if (!allow_unsafe) {
         const std::string why = unsafe_reason_of(path, st);
         if (!why.empty())
-            throw RunError(path + ": refused to load: " + why + " (another user could replace it; pass --allow-unsafe-plugins if you trust it)");
+            throw RunError(path + ": refused to load: " + why +
+                           " (another user could replace it; pass --allow-unsafe-plugins if you trust it)");
     }
     const std::string sha = sha256_fd(fd, path);
     if (!expected_sha256.empty() && sha != expected_sha256) wrong_bytes(path, sha, expected_sha256);
@@ -394,7 +403,8 @@ std::vector<PluginInfo> load_plugin_library(const std::string& path_in, bool all
         throw RunError(path + ": cannot load: " + e.what());
     }
     if (!maps_file(path, st.st_dev, st.st_ino))
-        throw RunError(path + ": the file was replaced while it was being loaded; the bytes that were checked are not the ones mapped. Run again");
+        throw RunError(path +
+                       ": the file was replaced while it was being loaded; the bytes that were checked are not the ones mapped. Run again");
     if (!lib->has(SIMBI_ENTRY_SYMBOL))
         throw RunError(path + ": no entry symbol '" SIMBI_ENTRY_SYMBOL "': not a simbi plugin, or built without SIMBI_EXPORT");
     const simbi_entry& entry = lib->get<const simbi_entry>(SIMBI_ENTRY_SYMBOL);
@@ -402,8 +412,8 @@ std::vector<PluginInfo> load_plugin_library(const std::string& path_in, bool all
         throw RunError(path + ": entry size " + std::to_string(entry.size) + " is smaller than ABI 1.0's");
     if (entry.abi_major != SIMBI_ABI_MAJOR)
         throw RunError(path + ": plugin ABI " + std::to_string(entry.abi_major) + "." + std::to_string(entry.abi_minor) +
-                       " is incompatible with this simbi's ABI " + std::to_string(SIMBI_ABI_MAJOR) + "." +
-                       std::to_string(SIMBI_ABI_MINOR) + " (the major versions differ); rebuild the plugin against this SDK");
+                       " is incompatible with this simbi's ABI " + std::to_string(SIMBI_ABI_MAJOR) + "." + std::to_string(SIMBI_ABI_MINOR) +
+                       " (the major versions differ); rebuild the plugin against this SDK");
     if (!entry.init || !entry.get_factory) throw RunError(path + ": entry has NULL init or get_factory");
     char message[1024] = {0};
     simbi_error err{sizeof(simbi_error), SIMBI_OK, 0, message, sizeof message};
@@ -501,7 +511,8 @@ void PluginRegistry::scan_folder(const std::string& folder) {
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
         try {
-            std::vector<PluginInfo> found = is_bridge(f) ? std::vector<PluginInfo>{read_bridge_definition(f, allow_unsafe_)} : scan_library(f, allow_unsafe_);
+            std::vector<PluginInfo> found =
+                is_bridge(f) ? std::vector<PluginInfo>{read_bridge_definition(f, allow_unsafe_)} : scan_library(f, allow_unsafe_);
             for (auto& info : found) {
                 auto dup = std::find_if(plugins_.begin(), plugins_.end(), [&](const PluginInfo& p) { return p.id == info.id; });
                 if (dup != plugins_.end()) {
@@ -534,14 +545,15 @@ const PluginInfo& PluginRegistry::find(const std::string& id, simbi_kind kind) c
     for (const auto& p : plugins_)
         if (p.id == id) {
             if (kind && p.kind != kind)
-                throw UsageError("plugin '" + id + "' is " + with_article(kind_name(p.kind)) + ", not " + with_article(kind_name(kind)) + " (" +
-                                 p.path + ")");
+                throw UsageError("plugin '" + id + "' is " + with_article(kind_name(p.kind)) + ", not " + with_article(kind_name(kind)) +
+                                 " (" + p.path + ")");
             return p;
         }
     std::vector<std::string> ids;
     for (const auto& p : plugins_)
         if (!kind || p.kind == kind) ids.push_back(p.id);
-    std::string msg = "no plugin with id '" + id + "' was found" + (did_you_mean(id, ids).empty() ? "." : did_you_mean(id, ids)) + " Searched:";
+    std::string msg =
+        "no plugin with id '" + id + "' was found" + (did_you_mean(id, ids).empty() ? "." : did_you_mean(id, ids)) + " Searched:";
     for (const auto& s : paths_) msg += "\n  " + s;
     if (!problems_.empty()) {
         msg += "\nLibraries that could not be loaded:";

@@ -117,8 +117,7 @@ json describe_in_child(const std::string& exe, const std::string& library) {
     for (auto& f : fds)
         if (f.fd >= 0) ::close(f.fd);
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     if (timed_out) throw RunError("could not scan " + library + ": it did not load within " + std::to_string(kScanTimeoutSeconds) + " s");
     if (WIFSIGNALED(status)) throw RunError("could not scan " + library + ": " + signal_name(WTERMSIG(status)) + " while loading it");
     std::string why = text[1];
@@ -185,8 +184,9 @@ std::vector<PluginInfo> plugins_from_description(const json& d, const std::strin
             throw RunError(library + ": its description has an unknown format " + d["simbi_description"].dump());
         const uint32_t major = d.at("abi").at("major").get<uint32_t>(), minor = d.at("abi").at("minor").get<uint32_t>();
         if (major != SIMBI_ABI_MAJOR)
-            throw RunError(library + ": plugin ABI " + std::to_string(major) + "." + std::to_string(minor) + " is incompatible with this simbi's ABI " +
-                           std::to_string(SIMBI_ABI_MAJOR) + "." + std::to_string(SIMBI_ABI_MINOR) + "; rebuild the plugin against this SDK");
+            throw RunError(library + ": plugin ABI " + std::to_string(major) + "." + std::to_string(minor) +
+                           " is incompatible with this simbi's ABI " + std::to_string(SIMBI_ABI_MAJOR) + "." +
+                           std::to_string(SIMBI_ABI_MINOR) + "; rebuild the plugin against this SDK");
         for (const auto& p : d.at("plugins")) {
             PluginInfo info;
             info.id = p.at("id").get<std::string>();
@@ -261,7 +261,8 @@ std::vector<PluginInfo> scan_library(const std::string& library, bool allow_unsa
 const simbi_factory* plugin_factory(const PluginInfo& info) {
     if (info.factory) return info.factory;
     if (!info.bridge_command.empty())
-        throw RunError("plugin '" + info.id + "' is a process bridge (" + info.path + "): it runs only in worker processes, not as a library");
+        throw RunError("plugin '" + info.id + "' is a process bridge (" + info.path +
+                       "): it runs only in worker processes, not as a library");
     // The bytes mapped must be the bytes this run hashed when it planned (and recorded, and
     // compared with any pin).
     for (const auto& loaded : load_plugin_library(info.path, info.allow_unsafe, info.sha256()))

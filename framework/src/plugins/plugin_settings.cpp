@@ -33,8 +33,8 @@ void check_against_schema(const std::string& schema_json, const std::string& plu
         const std::vector<std::string> keys = schema_keys(schema_json);
         std::string accepted;
         for (const auto& k : keys) accepted += (accepted.empty() ? "" : ", ") + k;
-        throw UsageError(where + ": unknown " + what + " key for plugin '" + plugin_id + "' (accepted: " + (accepted.empty() ? "none" : accepted) +
-                         ")" + did_you_mean(e.key, keys));
+        throw UsageError(where + ": unknown " + what + " key for plugin '" + plugin_id +
+                         "' (accepted: " + (accepted.empty() ? "none" : accepted) + ")" + did_you_mean(e.key, keys));
     }
 }
 

@@ -19,8 +19,7 @@ void* create_plugin_object(const PluginInfo& info, const std::string& config_jso
     return obj;
 }
 
-SimulatorInstances::SimulatorInstances(const PluginInfo& info, const std::string& config_json, const HostServices& host,
-                                       unsigned threads)
+SimulatorInstances::SimulatorInstances(const PluginInfo& info, const std::string& config_json, const HostServices& host, unsigned threads)
     : info_(info) {
     if (info.kind != SIMBI_KIND_SIMULATOR) throw RunError("plugin '" + info.id + "' is not a simulator");
     unsigned n = info.thread_safety == SIMBI_THREAD_SHARED ? 1 : std::max(1u, threads);

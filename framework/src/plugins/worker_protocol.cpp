@@ -91,7 +91,8 @@ bool read_all(int fd, void* data, size_t n) {
 
 bool write_handshake(int fd, const Handshake& h) {
     const uint32_t head[4] = {h.version, h.theta_dim, h.x_dim, uint32_t(h.names_json.size())};
-    return write_all(fd, kMagic, sizeof kMagic) && write_all(fd, head, sizeof head) && write_all(fd, h.names_json.data(), h.names_json.size());
+    return write_all(fd, kMagic, sizeof kMagic) && write_all(fd, head, sizeof head) &&
+           write_all(fd, h.names_json.data(), h.names_json.size());
 }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& cwd, const std::string& label,
@@ -289,8 +290,10 @@ std::string ChildProcess::kill_and_describe(bool timed_out) {
         // A child whose pipe closed is usually ending: give it a moment to be reaped as it ended.
         for (int i = 0; i < 40 && !reap(false); ++i) {
             pollfd pfd{pidfd_, POLLIN, 0};
-            if (pidfd_ >= 0) ::poll(&pfd, 1, 5);
-            else ::usleep(5000);
+            if (pidfd_ >= 0)
+                ::poll(&pfd, 1, 5);
+            else
+                ::usleep(5000);
         }
     }
     bool killed = false;

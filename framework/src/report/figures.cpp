@@ -51,7 +51,8 @@ void same_length(const json& f, const char* a, const char* b, bool required) {
         return;
     }
     if (numbers(f, b).size() != na)
-        throw RunError(std::string("'") + a + "' and '" + b + "' differ in length (" + std::to_string(na) + " and " + std::to_string(numbers(f, b).size()) + ")");
+        throw RunError(std::string("'") + a + "' and '" + b + "' differ in length (" + std::to_string(na) + " and " +
+                       std::to_string(numbers(f, b).size()) + ")");
 }
 
 void pair_member(const json& f, const char* key) {
@@ -75,7 +76,8 @@ void check_figure(const json& f) {
             for (const char* overlay : {"marks", "reference"}) {
                 if (!f.contains(overlay)) continue;
                 const json& o = f[overlay];
-                if (!o.is_object() || !o.contains("x") || !o.contains("y")) throw RunError(std::string("'") + overlay + "' must be {\"x\": [...], \"y\": [...]}");
+                if (!o.is_object() || !o.contains("x") || !o.contains("y"))
+                    throw RunError(std::string("'") + overlay + "' must be {\"x\": [...], \"y\": [...]}");
                 same_length(o, "x", "y", true);
             }
         } else {
@@ -83,7 +85,8 @@ void check_figure(const json& f) {
             pair_member(f, "x_band");
             number(f, "x_line", 0);
             if (f.contains("labels")) {
-                if (!f["labels"].is_array() || f["labels"].size() != numbers(f, "x").size()) throw RunError("'labels' must hold one string a point");
+                if (!f["labels"].is_array() || f["labels"].size() != numbers(f, "x").size())
+                    throw RunError("'labels' must hold one string a point");
                 for (const auto& l : f["labels"])
                     if (!l.is_string()) throw RunError("'labels' holds " + brief(l) + ", not a string");
             }
@@ -92,7 +95,8 @@ void check_figure(const json& f) {
         const size_t n = numbers(f, "counts").size();
         if (n == 0) throw RunError("'counts' is missing or empty");
         if (f.contains("edges") && numbers(f, "edges").size() != n + 1)
-            throw RunError("'edges' must hold one more value than 'counts' (" + std::to_string(n + 1) + "), not " + std::to_string(numbers(f, "edges").size()));
+            throw RunError("'edges' must hold one more value than 'counts' (" + std::to_string(n + 1) + "), not " +
+                           std::to_string(numbers(f, "edges").size()));
         pair_member(f, "band");
         number(f, "expected", 0);
     } else if (kind == "table") {
@@ -103,7 +107,8 @@ void check_figure(const json& f) {
         if (f["rows"].size() > 10000) throw RunError("more than 10000 rows");
         for (const auto& r : f["rows"]) {
             if (!r.is_array() || r.size() != f["columns"].size())
-                throw RunError("a row of " + std::to_string(r.is_array() ? r.size() : 0) + " cells under " + std::to_string(f["columns"].size()) + " columns");
+                throw RunError("a row of " + std::to_string(r.is_array() ? r.size() : 0) + " cells under " +
+                               std::to_string(f["columns"].size()) + " columns");
             for (const auto& c : r)
                 if (!c.is_string() && !c.is_number() && !c.is_null()) throw RunError("a cell holds " + brief(c));
         }
@@ -118,7 +123,12 @@ std::string table_html(const json& f) {
     h += "</tr>\n";
     for (const auto& r : f["rows"]) {
         h += "<tr>";
-        for (const auto& c : r) h += "<td>" + svg::escape(c.is_string() ? c.get<std::string>() : c.is_null() ? "" : svg::format_number(c.get<double>())) + "</td>";
+        for (const auto& c : r)
+            h += "<td>" +
+                 svg::escape(c.is_string() ? c.get<std::string>()
+                             : c.is_null() ? ""
+                                           : svg::format_number(c.get<double>())) +
+                 "</td>";
         h += "</tr>\n";
     }
     return h + "</table>\n";
@@ -137,7 +147,8 @@ svg::Figure curve(const json& f, const std::string& id) {
     const bool diagonal = f.value("diagonal", false);
     const json none = json::object();
     const json &marks = f.value("marks", none), &reference = f.value("reference", none);
-    const std::vector<double> mx = numbers(marks, "x"), my = numbers(marks, "y"), rx = numbers(reference, "x"), ry = numbers(reference, "y");
+    const std::vector<double> mx = numbers(marks, "x"), my = numbers(marks, "y"), rx = numbers(reference, "x"),
+                              ry = numbers(reference, "y");
     std::vector<double> ys = y;
     for (const auto* more : {&lo, &hi, &my, &ry}) ys.insert(ys.end(), more->begin(), more->end());
     if (diagonal) ys.insert(ys.end(), x.begin(), x.end());
@@ -211,7 +222,8 @@ void check_diagnostic_report(const json& report, const std::string& where) {
     if (!report.is_object()) throw RunError(where + ": the report is not a JSON object");
     if (report.empty()) return;
     for (auto it = report.begin(); it != report.end(); ++it)
-        if (it.key() != "headline" && it.key() != "figures" && it.key() != "booleans") throw RunError(where + ": the report has an unknown member '" + clip(it.key(), 40) + "'");
+        if (it.key() != "headline" && it.key() != "figures" && it.key() != "booleans")
+            throw RunError(where + ": the report has an unknown member '" + clip(it.key(), 40) + "'");
     if (report.contains("booleans")) {
         const json& b = report["booleans"];
         if (!b.is_array()) throw RunError(where + ": \"booleans\" must be an array of result names");
@@ -233,8 +245,8 @@ void check_diagnostic_report(const json& report, const std::string& where) {
         try {
             check_figure(figures[i]);
         } catch (const RunError& e) {
-            throw RunError(where + ": figure " + std::to_string(i) + " (" + (figures[i].is_object() ? figures[i].value("kind", json("?")).dump() : "?") + "): " +
-                           e.what());
+            throw RunError(where + ": figure " + std::to_string(i) + " (" +
+                           (figures[i].is_object() ? figures[i].value("kind", json("?")).dump() : "?") + "): " + e.what());
         }
     }
 }

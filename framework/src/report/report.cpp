@@ -69,9 +69,10 @@ Samples read_samples(const std::string& path, size_t max_rows) {
         const std::string where = path + ":" + std::to_string(lineno);
         const std::vector<std::string> cells = split_csv_line(line, where);
         if (cells.size() != s.names.size())
-            throw RunError(where + ": " + std::to_string(cells.size()) + " values in a row under a header of " + std::to_string(s.names.size()) +
-                           " names");
-        for (size_t j = 0; j < cells.size(); ++j) s.columns[j].push_back(parse_number_strict(cells[j], where + ": column " + std::to_string(j + 1)));
+            throw RunError(where + ": " + std::to_string(cells.size()) + " values in a row under a header of " +
+                           std::to_string(s.names.size()) + " names");
+        for (size_t j = 0; j < cells.size(); ++j)
+            s.columns[j].push_back(parse_number_strict(cells[j], where + ": column " + std::to_string(j + 1)));
     }
     return s;
 }
@@ -164,7 +165,9 @@ Figure loss_plot(const json& losses) {
     return f;
 }
 
-std::string table_row(const std::string& k, const std::string& v) { return "<tr><th>" + svg::escape(k) + "</th><td>" + svg::escape(v) + "</td></tr>\n"; }
+std::string table_row(const std::string& k, const std::string& v) {
+    return "<tr><th>" + svg::escape(k) + "</th><td>" + svg::escape(v) + "</td></tr>\n";
+}
 
 std::string fmt(double v, const char* f = "%.4g") {
     char b[64];
@@ -177,7 +180,8 @@ std::string machine() {
     uname(&u);
     char host[256] = {0};
     gethostname(host, sizeof host - 1);
-    return std::string(host) + " (" + u.sysname + " " + u.release + " " + u.machine + ", " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " cores)";
+    return std::string(host) + " (" + u.sysname + " " + u.release + " " + u.machine + ", " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) +
+           " cores)";
 }
 
 }  // namespace
@@ -210,13 +214,15 @@ std::vector<std::string> write_report(const std::string& dir) {
         sections += "<h2>Simulation</h2>\n<p>" + count("simulated") + " simulated, " + count("invalid") + " invalid, " + count("dropped") +
                     " dropped, " + count("kept") + " kept</p>\n";
         if (simulation.contains("warning") && simulation["warning"].is_string())
-            sections += "<p class=\"warning\"><strong>Warning:</strong> " + svg::escape(simulation["warning"].get<std::string>()) + "</p>\n";
+            sections +=
+                "<p class=\"warning\"><strong>Warning:</strong> " + svg::escape(simulation["warning"].get<std::string>()) + "</p>\n";
     }
 
     const Samples samples = read_samples(dir + "/posterior.csv", 20000);
     if (!samples.names.empty() && !samples.columns[0].empty()) {
         sections += "<h2>Posterior</h2>\n";
-        add_figure(corner_plot(samples, truth), "Posterior samples (" + std::to_string(samples.columns[0].size()) + " shown): marginals and pairs" +
+        add_figure(corner_plot(samples, truth), "Posterior samples (" + std::to_string(samples.columns[0].size()) +
+                                                    " shown): marginals and pairs" +
                                                     (truth.empty() ? "" : "; the red marks are the true parameters"));
         if (summary.is_object() && summary.contains("parameters")) {
             sections += "<table><tr><th>parameter</th><th>mean</th><th>std</th><th>5%</th><th>50%</th><th>95%</th></tr>\n";
@@ -292,7 +298,9 @@ std::vector<std::string> write_report(const std::string& dir) {
             if (settings.contains(kind))
                 prov += table_row(kind, settings[kind].value("id", "") + " " + settings[kind].value("version", "") + "  sha256 " +
                                             settings[kind].value("sha256", "(not recorded)"));
-    for (const auto& [name, j] : diags) prov += table_row("diagnostic", j.value("id", name) + " " + j.value("version", "") + "  seed " + std::to_string(j.value("seed", uint64_t(0))));
+    for (const auto& [name, j] : diags)
+        prov += table_row("diagnostic",
+                          j.value("id", name) + " " + j.value("version", "") + "  seed " + std::to_string(j.value("seed", uint64_t(0))));
     if (artifact.is_object()) {
         const json est = artifact.value("estimator", json::object()), abi = artifact.value("abi", json::object());
         prov += table_row("artifact", est.value("id", "") + " " + est.value("version", "") + ", trained on " +
@@ -302,7 +310,8 @@ std::vector<std::string> write_report(const std::string& dir) {
                                        abi.value("minor", json(0)).dump() + ")");
     }
     if (manifest.contains("simulation")) prov += table_row("simulation seed", manifest["simulation"].value("seed", json(1)).dump());
-    if (settings.is_object() && settings.contains("estimator")) prov += table_row("estimator seed", settings["estimator"].value("seed", json(nullptr)).dump());
+    if (settings.is_object() && settings.contains("estimator"))
+        prov += table_row("estimator seed", settings["estimator"].value("seed", json(nullptr)).dump());
     if (manifest.contains("inference")) prov += table_row("inference seed", manifest["inference"].value("seed", json(2)).dump());
     if (summary.is_object()) {
         prov += table_row("simulations", summary.value("simulations", json(0)).dump());
@@ -313,12 +322,13 @@ std::vector<std::string> write_report(const std::string& dir) {
     prov += table_row("machine", machine());
 
     const std::string title = "simbi run: " + fs::path(dir).filename().string();
-    std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + svg::escape(title) +
-                       "</title>\n<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-                       "figure{margin:1em 0}figcaption{font-size:0.9em;color:#555}table{border-collapse:collapse;margin:0.5em 0}"
-                       "th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:0.9em}pre{background:#f6f6f6;padding:1em;overflow:auto;"
-                       "font-size:0.85em}</style></head>\n<body>\n<h1>" +
-                       svg::escape(title) + "</h1>\n";
+    std::string html =
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + svg::escape(title) +
+        "</title>\n<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+        "figure{margin:1em 0}figcaption{font-size:0.9em;color:#555}table{border-collapse:collapse;margin:0.5em 0}"
+        "th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:0.9em}pre{background:#f6f6f6;padding:1em;overflow:auto;"
+        "font-size:0.85em}</style></head>\n<body>\n<h1>" +
+        svg::escape(title) + "</h1>\n";
     if (summary.is_object() && summary.contains("observation"))
         html += "<p>Observation: <code>" + svg::escape(summary["observation"].dump()) + "</code>; estimator <code>" +
                 svg::escape(summary.value("estimator", "")) + "</code>.</p>\n";
@@ -327,8 +337,9 @@ std::vector<std::string> write_report(const std::string& dir) {
     html += "<h2>Manifest</h2>\n<pre>" + svg::escape(manifest.dump(2)) + "</pre>\n";
     if (settings.is_object()) html += "<h2>Settings</h2>\n<pre>" + svg::escape(settings.dump(2)) + "</pre>\n";
     // The one script: counts the plots once the page has rendered, for a browser test to read.
-    html += "<script>const n = document.querySelectorAll('svg.plot').length; document.body.dataset.plots = n; "
-            "console.log('simbi-report: ' + n + ' plots');</script>\n";
+    html +=
+        "<script>const n = document.querySelectorAll('svg.plot').length; document.body.dataset.plots = n; "
+        "console.log('simbi-report: ' + n + ' plots');</script>\n";
     html += "</body></html>\n";
     write_text_atomic(dir + "/report.html", html);
     written.push_back("report.html");

@@ -55,8 +55,10 @@ std::string escape(const std::string& text) {
 
 std::string format_number(double v) {
     char b[32];
-    if (v != 0 && (std::fabs(v) >= 1e5 || std::fabs(v) < 1e-3)) std::snprintf(b, sizeof b, "%.1e", v);
-    else std::snprintf(b, sizeof b, "%.4g", v);
+    if (v != 0 && (std::fabs(v) >= 1e5 || std::fabs(v) < 1e-3))
+        std::snprintf(b, sizeof b, "%.1e", v);
+    else
+        std::snprintf(b, sizeof b, "%.4g", v);
     return b;
 }
 
@@ -78,28 +80,30 @@ void Panel::axes(const std::string& x_label, const std::string& y_label, bool sh
                     escape(format_number(t)) + "</text>\n";
         }
         if (!x_label.empty())
-            out_ += "<text x=\"" + num(left_ + width_ / 2) + "\" y=\"" + num(top_ + height_ + 30) + "\" font-size=\"11\" text-anchor=\"middle\">" +
-                    escape(x_label) + "</text>\n";
+            out_ += "<text x=\"" + num(left_ + width_ / 2) + "\" y=\"" + num(top_ + height_ + 30) +
+                    "\" font-size=\"11\" text-anchor=\"middle\">" + escape(x_label) + "</text>\n";
     }
     if (show_y) {
         for (double t : nice_ticks(y_, height_ > 200 ? 5 : 3)) {
             const double y = py(t);
-            out_ += "<line x1=\"" + num(left_ - 4) + "\" y1=\"" + num(y) + "\" x2=\"" + num(left_) + "\" y2=\"" + num(y) + "\" stroke=\"#444\"/>\n";
-            out_ += "<text x=\"" + num(left_ - 6) + "\" y=\"" + num(y + 3.5) + "\" font-size=\"10\" text-anchor=\"end\">" + escape(format_number(t)) +
-                    "</text>\n";
+            out_ += "<line x1=\"" + num(left_ - 4) + "\" y1=\"" + num(y) + "\" x2=\"" + num(left_) + "\" y2=\"" + num(y) +
+                    "\" stroke=\"#444\"/>\n";
+            out_ += "<text x=\"" + num(left_ - 6) + "\" y=\"" + num(y + 3.5) + "\" font-size=\"10\" text-anchor=\"end\">" +
+                    escape(format_number(t)) + "</text>\n";
         }
         if (!y_label.empty())
-            out_ += "<text transform=\"translate(" + num(left_ - 42) + "," + num(top_ + height_ / 2) + ") rotate(-90)\" font-size=\"11\" text-anchor=\"middle\">" +
-                    escape(y_label) + "</text>\n";
+            out_ += "<text transform=\"translate(" + num(left_ - 42) + "," + num(top_ + height_ / 2) +
+                    ") rotate(-90)\" font-size=\"11\" text-anchor=\"middle\">" + escape(y_label) + "</text>\n";
     }
 }
 
 void Panel::title(const std::string& text) {
-    out_ += "<text x=\"" + num(left_ + width_ / 2) + "\" y=\"" + num(top_ - 6) + "\" font-size=\"12\" font-weight=\"bold\" text-anchor=\"middle\">" +
-            escape(text) + "</text>\n";
+    out_ += "<text x=\"" + num(left_ + width_ / 2) + "\" y=\"" + num(top_ - 6) +
+            "\" font-size=\"12\" font-weight=\"bold\" text-anchor=\"middle\">" + escape(text) + "</text>\n";
 }
 
-void Panel::line(const std::vector<double>& xs, const std::vector<double>& ys, const std::string& color, double width, const std::string& dash) {
+void Panel::line(const std::vector<double>& xs, const std::vector<double>& ys, const std::string& color, double width,
+                 const std::string& dash) {
     std::string pts;
     for (size_t i = 0; i < xs.size() && i < ys.size(); ++i)
         if (std::isfinite(xs[i]) && std::isfinite(ys[i])) pts += num(px(xs[i])) + "," + num(py(ys[i])) + " ";
@@ -108,7 +112,8 @@ void Panel::line(const std::vector<double>& xs, const std::vector<double>& ys, c
             (dash.empty() ? "" : " stroke-dasharray=\"" + dash + "\"") + "/>\n";
 }
 
-void Panel::band(const std::vector<double>& xs, const std::vector<double>& lo, const std::vector<double>& hi, const std::string& color, double opacity) {
+void Panel::band(const std::vector<double>& xs, const std::vector<double>& lo, const std::vector<double>& hi, const std::string& color,
+                 double opacity) {
     std::string pts;
     for (size_t i = 0; i < xs.size(); ++i) pts += num(px(xs[i])) + "," + num(py(hi[i])) + " ";
     for (size_t i = xs.size(); i-- > 0;) pts += num(px(xs[i])) + "," + num(py(lo[i])) + " ";
@@ -118,18 +123,20 @@ void Panel::band(const std::vector<double>& xs, const std::vector<double>& lo, c
 void Panel::bars(const std::vector<double>& edges, const std::vector<double>& heights, const std::string& color, double opacity) {
     for (size_t i = 0; i + 1 < edges.size() && i < heights.size(); ++i) {
         const double x0 = px(edges[i]), x1 = px(edges[i + 1]), y = py(heights[i]), y0 = py(std::max(0.0, y_.lo));
-        out_ += "<rect x=\"" + num(x0) + "\" y=\"" + num(std::min(y, y0)) + "\" width=\"" + num(std::max(0.0, x1 - x0 - 0.5)) + "\" height=\"" +
-                num(std::fabs(y0 - y)) + "\" fill=\"" + color + "\" fill-opacity=\"" + num(opacity) + "\"/>\n";
+        out_ += "<rect x=\"" + num(x0) + "\" y=\"" + num(std::min(y, y0)) + "\" width=\"" + num(std::max(0.0, x1 - x0 - 0.5)) +
+                "\" height=\"" + num(std::fabs(y0 - y)) + "\" fill=\"" + color + "\" fill-opacity=\"" + num(opacity) + "\"/>\n";
     }
 }
 
 void Panel::points(const std::vector<double>& xs, const std::vector<double>& ys, const std::string& color, double radius) {
     for (size_t i = 0; i < xs.size() && i < ys.size(); ++i)
         if (std::isfinite(xs[i]) && std::isfinite(ys[i]))
-            out_ += "<circle cx=\"" + num(px(xs[i])) + "\" cy=\"" + num(py(ys[i])) + "\" r=\"" + num(radius) + "\" fill=\"" + color + "\"/>\n";
+            out_ +=
+                "<circle cx=\"" + num(px(xs[i])) + "\" cy=\"" + num(py(ys[i])) + "\" r=\"" + num(radius) + "\" fill=\"" + color + "\"/>\n";
 }
 
-void Panel::cells(const std::vector<double>& xe, const std::vector<double>& ye, const std::vector<double>& counts, const std::string& color) {
+void Panel::cells(const std::vector<double>& xe, const std::vector<double>& ye, const std::vector<double>& counts,
+                  const std::string& color) {
     double mx = 0;
     for (double c : counts) mx = std::max(mx, c);
     if (mx <= 0) return;
@@ -139,8 +146,8 @@ void Panel::cells(const std::vector<double>& xe, const std::vector<double>& ye, 
             const double c = counts[j * nx + i];
             if (c <= 0) continue;
             const double x0 = px(xe[i]), x1 = px(xe[i + 1]), y0 = py(ye[j + 1]), y1 = py(ye[j]);
-            out_ += "<rect x=\"" + num(x0) + "\" y=\"" + num(y0) + "\" width=\"" + num(x1 - x0 + 0.3) + "\" height=\"" + num(y1 - y0 + 0.3) + "\" fill=\"" +
-                    color + "\" fill-opacity=\"" + num(0.08 + 0.92 * c / mx) + "\"/>\n";
+            out_ += "<rect x=\"" + num(x0) + "\" y=\"" + num(y0) + "\" width=\"" + num(x1 - x0 + 0.3) + "\" height=\"" +
+                    num(y1 - y0 + 0.3) + "\" fill=\"" + color + "\" fill-opacity=\"" + num(0.08 + 0.92 * c / mx) + "\"/>\n";
         }
 }
 
@@ -150,25 +157,26 @@ void Panel::vline(double x, const std::string& color, const std::string& dash) {
 void Panel::cross(double x, double y, const std::string& color) {
     if (!std::isfinite(x) || !std::isfinite(y)) return;
     const double cx = px(x), cy = py(y);
-    out_ += "<path d=\"M" + num(cx - 5) + "," + num(cy - 5) + "L" + num(cx + 5) + "," + num(cy + 5) + "M" + num(cx - 5) + "," + num(cy + 5) + "L" +
-            num(cx + 5) + "," + num(cy - 5) + "\" stroke=\"" + color + "\" stroke-width=\"2\"/>\n";
+    out_ += "<path d=\"M" + num(cx - 5) + "," + num(cy - 5) + "L" + num(cx + 5) + "," + num(cy + 5) + "M" + num(cx - 5) + "," +
+            num(cy + 5) + "L" + num(cx + 5) + "," + num(cy - 5) + "\" stroke=\"" + color + "\" stroke-width=\"2\"/>\n";
 }
 
 void Panel::label(double x, double y, const std::string& text, const std::string& anchor, double size) {
-    out_ += "<text x=\"" + num(px(x)) + "\" y=\"" + num(py(y)) + "\" font-size=\"" + num(size) + "\" text-anchor=\"" + anchor + "\">" + escape(text) +
-            "</text>\n";
+    out_ += "<text x=\"" + num(px(x)) + "\" y=\"" + num(py(y)) + "\" font-size=\"" + num(size) + "\" text-anchor=\"" + anchor + "\">" +
+            escape(text) + "</text>\n";
 }
 
 Figure::Figure(double width, double height, std::string id) : width_(width), height_(height), id_(std::move(id)) {}
 
 void Figure::text(double x, double y, const std::string& text, double size, const std::string& anchor) {
-    body_ += "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" font-size=\"" + num(size) + "\" text-anchor=\"" + anchor + "\">" + escape(text) + "</text>\n";
+    body_ += "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" font-size=\"" + num(size) + "\" text-anchor=\"" + anchor + "\">" +
+             escape(text) + "</text>\n";
 }
 
 std::string Figure::svg() const {
-    return "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" id=\"" + escape(id_) + "\" width=\"" + num(width_) + "\" height=\"" + num(height_) +
-           "\" viewBox=\"0 0 " + num(width_) + " " + num(height_) + "\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n" +
-           body_ + "</svg>\n";
+    return "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" id=\"" + escape(id_) + "\" width=\"" + num(width_) + "\" height=\"" +
+           num(height_) + "\" viewBox=\"0 0 " + num(width_) + " " + num(height_) +
+           "\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n" + body_ + "</svg>\n";
 }
 
 }  // namespace simbi::host::svg

@@ -51,7 +51,8 @@ std::string record_checksum(json j) {
 void write_artifact_meta(const std::string& dir, const ArtifactMeta& m) {
     json j = {{"format", "simbi-artifact"},
               {"format_version", 1},
-              {"estimator", {{"id", m.estimator_id}, {"version", m.estimator_version}, {"sha256", m.estimator_sha256}, {"config", m.estimator_config}}},
+              {"estimator",
+               {{"id", m.estimator_id}, {"version", m.estimator_version}, {"sha256", m.estimator_sha256}, {"config", m.estimator_config}}},
               {"training", m.training},
               {"training_rows", m.training_rows},
               {"training_fingerprint", m.training_fingerprint},
@@ -120,8 +121,9 @@ void verify_artifact_files(const std::string& dir, const ArtifactMeta& meta) {
     for (auto it = meta.files.begin(); it != meta.files.end(); ++it) {
         if (!now.contains(it.key())) throw RunError(dir + "/" + it.key() + ": missing from the artifact; train it again");
         if (now[it.key()] != it.value())
-            throw RunError(dir + "/" + it.key() + ": does not match the checksum recorded in simbi.json (changed, damaged, or taken from "
-                                                  "another artifact); train it again");
+            throw RunError(dir + "/" + it.key() +
+                           ": does not match the checksum recorded in simbi.json (changed, damaged, or taken from "
+                           "another artifact); train it again");
     }
     for (auto it = now.begin(); it != now.end(); ++it)
         if (!meta.files.contains(it.key()))
@@ -133,8 +135,8 @@ void write_samples_h5(const std::string& path, const std::vector<std::string>& n
     write_table_h5(path, "samples", "parameter_names", names, samples, attributes);
 }
 
-void write_table_h5(const std::string& path, const std::string& dataset, const std::string& names_attribute, const std::vector<std::string>& names,
-                    const std::vector<double>& samples, const json& attributes) {
+void write_table_h5(const std::string& path, const std::string& dataset, const std::string& names_attribute,
+                    const std::vector<std::string>& names, const std::vector<double>& samples, const json& attributes) {
     const hsize_t d = names.size(), n = d ? samples.size() / d : 0;
     const std::string tmp = unique_temp_path(path);
     struct Cleanup {
@@ -151,7 +153,8 @@ void write_table_h5(const std::string& path, const std::string& dataset, const s
         h5::Id space(H5Screate_simple(2, dims, nullptr), &H5Sclose, "dataspace");
         h5::Id dcpl(H5Pcreate(H5P_DATASET_CREATE), &H5Pclose, "dataset property list");
         H5Pset_obj_track_times(dcpl, 0);  // no timestamps: equal samples give equal bytes
-        h5::Id ds(H5Dcreate2(file, dataset.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), &H5Dclose, "creating /" + dataset);
+        h5::Id ds(H5Dcreate2(file, dataset.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), &H5Dclose,
+                  "creating /" + dataset);
         if (n > 0) h5::check(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, samples.data()), "writing " + path);
     }
     h5::write_attribute(file, names_attribute, names);

@@ -47,7 +47,8 @@ BatchSamplesWriter::BatchSamplesWriter(const std::string& path, const std::vecto
     {
         hsize_t dims[3] = {n_obs, n_per_obs, m.d};
         h5::Id space(H5Screate_simple(3, dims, nullptr), &H5Sclose, "dataspace");
-        m.samples = h5::Id(H5Dcreate2(m.file, "samples", H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), &H5Dclose, "creating /samples");
+        m.samples =
+            h5::Id(H5Dcreate2(m.file, "samples", H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), &H5Dclose, "creating /samples");
     }
     for (int s = 0; s < 5; ++s) {
         hsize_t dims[2] = {n_obs, m.d};
@@ -127,7 +128,8 @@ std::vector<std::vector<double>> read_table_h5(const std::string& path, const st
     for (hsize_t i = 0; i < dims[0]; ++i) {
         rows[i].assign(flat.begin() + long(i * dims[1]), flat.begin() + long((i + 1) * dims[1]));
         for (double v : rows[i])
-            if (!std::isfinite(v)) throw UsageError(path + ": /" + dataset + " row " + std::to_string(i) + " holds a value that is not finite");
+            if (!std::isfinite(v))
+                throw UsageError(path + ": /" + dataset + " row " + std::to_string(i) + " holds a value that is not finite");
     }
     return rows;
 }

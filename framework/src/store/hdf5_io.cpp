@@ -36,8 +36,8 @@ void write_attribute(hid_t obj, const std::string& name, const json& value) {
         return;
     }
     std::vector<std::string> texts;
-    const bool array = value.is_array() && !value.empty() &&
-                       std::all_of(value.begin(), value.end(), [](const json& v) { return v.is_string(); });
+    const bool array =
+        value.is_array() && !value.empty() && std::all_of(value.begin(), value.end(), [](const json& v) { return v.is_string(); });
     if (array)
         for (const auto& v : value) texts.push_back(v.get<std::string>());
     else

@@ -69,11 +69,18 @@ std::string StoreMeta::family() const {
 }
 
 std::string StoreMeta::fingerprint() const {
-    json j = {{"parameter_names", parameter_names}, {"x_dim", x_dim},
-              {"simulator_id", simulator_id}, {"simulator_version", simulator_version},
-              {"simulator_sha256", simulator_sha256}, {"simulator_config", simulator_config},
-              {"prior", prior_json}, {"seed", seed}, {"budget", budget}, {"chunk_rows", chunk_rows},
-              {"invalid_policy", invalid_policy}, {"float64", float64}};
+    json j = {{"parameter_names", parameter_names},
+              {"x_dim", x_dim},
+              {"simulator_id", simulator_id},
+              {"simulator_version", simulator_version},
+              {"simulator_sha256", simulator_sha256},
+              {"simulator_config", simulator_config},
+              {"prior", prior_json},
+              {"seed", seed},
+              {"budget", budget},
+              {"chunk_rows", chunk_rows},
+              {"invalid_policy", invalid_policy},
+              {"float64", float64}};
     std::string s = j.dump();
     return sha256_hex(s.data(), s.size());
 }
@@ -98,7 +105,8 @@ Journal::Journal(std::string path, const StoreMeta& meta, const std::string& sha
             throw RunError(path_ + " is not a readable simbi journal (" + (fs::file_size(path_) == 0 ? "zero length" : "corrupt header") +
                            "); move it away, or pass --force to start this simulation over");
         } else {
-            throw RunError(path_ + " holds the journal of another simulation setup; it is kept: choose another store, or pass --force to "
+            throw RunError(path_ +
+                           " holds the journal of another simulation setup; it is kept: choose another store, or pass --force to "
                            "replace it");
         }
     }
@@ -176,7 +184,8 @@ JournalReader::JournalReader(std::string path, const StoreMeta& meta, const std:
     : path_(std::move(path)), d_(meta.parameter_names.size()), k_(meta.x_dim) {
     const std::string expected = journal_header(meta, shard);
     std::string header;
-    if (!read_journal_header(path_, header) || header != expected) throw RunError(path_ + ": not the journal of this setup's " + (shard.empty() ? "store" : "shard " + shard));
+    if (!read_journal_header(path_, header) || header != expected)
+        throw RunError(path_ + ": not the journal of this setup's " + (shard.empty() ? "store" : "shard " + shard));
     f_ = std::fopen(path_.c_str(), "rb");
     if (!f_) throw RunError("cannot read " + path_);
     std::fseek(f_, long(16 + header.size()), SEEK_SET);
@@ -200,10 +209,11 @@ bool JournalReader::next(ChunkRows& rows) {
     rows.resampled = h[5];
     rows.theta.resize(h[3] * d_);
     rows.x.resize(h[3] * k_);
-    if (std::fread(rows.theta.data(), 8, rows.theta.size(), f_) != rows.theta.size() || std::fread(rows.x.data(), 8, rows.x.size(), f_) != rows.x.size() ||
-        std::fread(&sum, 8, 1, f_) != 1)
+    if (std::fread(rows.theta.data(), 8, rows.theta.size(), f_) != rows.theta.size() ||
+        std::fread(rows.x.data(), 8, rows.x.size(), f_) != rows.x.size() || std::fread(&sum, 8, 1, f_) != 1)
         return rewind();
-    if (sum != fnv1a(rows.x.data(), rows.x.size() * 8, fnv1a(rows.theta.data(), rows.theta.size() * 8, fnv1a(h, sizeof h)))) return rewind();
+    if (sum != fnv1a(rows.x.data(), rows.x.size() * 8, fnv1a(rows.theta.data(), rows.theta.size() * 8, fnv1a(h, sizeof h))))
+        return rewind();
     ++index_;
     return true;
 }
@@ -333,8 +343,10 @@ StoreHeader read_store_header(const std::string& path) {
     h.fingerprint = field("fingerprint");
     h.family = field("family");
     const std::string budget = field("budget"), invalid = field("invalid");
-    if (!budget.empty() && budget.find_first_not_of("0123456789") == std::string::npos && budget.size() < 19) h.budget = std::stoull(budget);
-    if (!invalid.empty() && invalid.find_first_not_of("0123456789") == std::string::npos && invalid.size() < 19) h.invalid = std::stoull(invalid);
+    if (!budget.empty() && budget.find_first_not_of("0123456789") == std::string::npos && budget.size() < 19)
+        h.budget = std::stoull(budget);
+    if (!invalid.empty() && invalid.find_first_not_of("0123456789") == std::string::npos && invalid.size() < 19)
+        h.invalid = std::stoull(invalid);
     h.ok = h.sha256.size() == 64 && !h.fingerprint.empty();
     return h;
 }
@@ -342,8 +354,9 @@ StoreHeader read_store_header(const std::string& path) {
 void check_store_file(const std::string& path) {
     StoreHeader h = read_store_header(path);
     if (!h.ok)
-        throw RunError(path + ": not a sealed simbi store (no valid header: not written by simbi, written before stores carried "
-                              "checksums, or damaged); simulate it again");
+        throw RunError(path +
+                       ": not a sealed simbi store (no valid header: not written by simbi, written before stores carried "
+                       "checksums, or damaged); simulate it again");
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) throw RunError("cannot read " + path + ": " + std::strerror(errno));
     std::fseek(f, long(kUserBlock), SEEK_SET);
@@ -413,8 +426,8 @@ void seal_store(const Journal& journal, const std::string& store_path, const Sto
     }
     try {
         write_store_header(tmp, meta.fingerprint(),
-                           "family " + meta.family() + "\nbudget " + std::to_string(meta.budget) + "\ninvalid " + std::to_string(journal.totals().invalid) +
-                               "\n");
+                           "family " + meta.family() + "\nbudget " + std::to_string(meta.budget) + "\ninvalid " +
+                               std::to_string(journal.totals().invalid) + "\n");
     } catch (const RunError& e) {
         fs::remove(tmp, ec);
         throw RunError(std::string(e.what()) + "; the journal " + journal.path() + " is kept");
@@ -469,7 +482,8 @@ DatasetReader::DatasetReader(const std::string& path) : h_(new Handles), path_(p
     uint64_t xr = 0;
     dims(h_->theta, "theta", rows_, d_);
     dims(h_->x, "x", xr, k_);
-    if (xr != rows_) throw RunError(path + ": /theta and /x have different row counts (" + std::to_string(rows_) + " and " + std::to_string(xr) + ")");
+    if (xr != rows_)
+        throw RunError(path + ": /theta and /x have different row counts (" + std::to_string(rows_) + " and " + std::to_string(xr) + ")");
     auto type_size = [&](hid_t ds) {
         h5::Id t(H5Dget_type(ds), &H5Tclose, "dataset type");
         if (H5Tget_class(t) != H5T_FLOAT) throw RunError(path + ": /theta and /x must hold floating-point numbers");
@@ -486,8 +500,10 @@ DatasetReader::~DatasetReader() = default;
 void DatasetReader::verify(bool datasets) const {
     const json& a = attributes_;
     auto need = [&](const char* key) -> const json& {
-        if (!a.contains(key)) throw RunError(path_ + ": attribute '" + key + "' is missing: not a sealed simbi store, or one written "
-                                                     "before stores carried checksums; simulate it again");
+        if (!a.contains(key))
+            throw RunError(path_ + ": attribute '" + key +
+                           "' is missing: not a sealed simbi store, or one written "
+                           "before stores carried checksums; simulate it again");
         return a[key];
     };
     const json& names = need("parameter_names");
@@ -517,9 +533,7 @@ void DatasetReader::verify(bool datasets) const {
         throw RunError(path_ + ": /x does not match its checksum (the file was changed or damaged after sealing); simulate it again");
 }
 
-std::string DatasetReader::checksum() const {
-    return attributes_.value("theta_sha256", "") + ":" + attributes_.value("x_sha256", "");
-}
+std::string DatasetReader::checksum() const { return attributes_.value("theta_sha256", "") + ":" + attributes_.value("x_sha256", ""); }
 
 void DatasetReader::read_file_type(uint64_t start, uint64_t count, std::vector<char>& theta, std::vector<char>& x) const {
     const size_t size = dtype_ == "float64" ? 8 : 4;

@@ -25,21 +25,24 @@ public:
             "A score network on windows of 2k + 1 states, composed into a trajectory's score; posterior trajectories by guided diffusion.");
         const SdaSettings d;
         i.option("k", Option::integer(d.k).minimum(1).maximum(64).doc("the window: 2k + 1 consecutive states"))
-            .option("network", Option::choice({"mlp", "residual"}, d.network).doc(
-                                   "the noise network: mlp (ELU layers of widths hidden) | residual (blocks of width hidden[0], one per entry)"))
+            .option("network",
+                    Option::choice({"mlp", "residual"}, d.network)
+                        .doc("the noise network: mlp (ELU layers of widths hidden) | residual (blocks of width hidden[0], one per entry)"))
             .option("hidden", Option::integers({256, 256, 256}).items_between(1, 65536).length_between(1, 64).doc("hidden widths"))
-            .option("time_sampling", Option::choice({"mixed", "log_snr", "uniform"}, d.time_sampling).doc(
-                                         "training times: even in log signal-to-noise ratio, even in t, or half each"))
-            .option("sampler", Option::choice({"sde", "ddim"}, d.sampler).doc(
-                                   "sde (reverse SDE, Euler-Maruyama) | ddim (exponential integrator, DPM-Solver++(2M))"))
+            .option("time_sampling", Option::choice({"mixed", "log_snr", "uniform"}, d.time_sampling)
+                                         .doc("training times: even in log signal-to-noise ratio, even in t, or half each"))
+            .option("sampler", Option::choice({"sde", "ddim"}, d.sampler)
+                                   .doc("sde (reverse SDE, Euler-Maruyama) | ddim (exponential integrator, DPM-Solver++(2M))"))
             .option("steps", Option::integer(d.steps).minimum(1).maximum(100000).doc("predictor steps from t = 1 to t_eps"))
             .option("corrections", Option::integer(d.corrections).minimum(0).maximum(1000).doc("Langevin corrector steps after each"))
-            .option("guidance", Option::choice({"sda", "dps"}, d.guidance).doc(
-                                    "the likelihood's score: sda (Gaussian, eq. 14) | dps (Chung et al. 2023)"))
+            .option(
+                "guidance",
+                Option::choice({"sda", "dps"}, d.guidance).doc("the likelihood's score: sda (Gaussian, eq. 14) | dps (Chung et al. 2023)"))
             .option("gamma", Option::number(d.gamma).minimum(0).doc("sda guidance: Gamma = gamma I in Sigma_y + s^2 / m^2 Gamma"))
             .option("tau", Option::number(d.tau).above(0).doc("ddim's corrector step"))
             .option("snr", Option::number(d.snr).above(0).doc("sde's corrector signal-to-noise ratio"))
-            .option("eta", Option::number(d.eta).minimum(0).maximum(1).doc("ddim's stochasticity: 0 the probability-flow ODE, 1 the reverse SDE"))
+            .option("eta",
+                    Option::number(d.eta).minimum(0).maximum(1).doc("ddim's stochasticity: 0 the probability-flow ODE, 1 the reverse SDE"))
             .option("zeta", Option::number(d.zeta).above(0).doc("dps guidance: the step zeta / ||y - A(x0)||"));
         i.training_option("epochs", Option::integer(40).minimum(1).maximum(100000).doc("passes over the windows"))
             .training_option("batch", Option::integer(1024).minimum(1).maximum(1 << 20).doc("windows per step"))
@@ -69,8 +72,8 @@ public:
     void train(const simbi_assimilation_context& ctx, const simbi::Config& training) override {
         const int64_t d = int64_t(ctx.state_dim), steps = int64_t(ctx.steps), w = 2 * s_.k + 1;
         if (steps < w)
-            throw std::invalid_argument("k = " + std::to_string(s_.k) + " needs trajectories of at least " + std::to_string(w) + " states; the simulator gives " +
-                                        std::to_string(steps));
+            throw std::invalid_argument("k = " + std::to_string(s_.k) + " needs trajectories of at least " + std::to_string(w) +
+                                        " states; the simulator gives " + std::to_string(steps));
         s_.weight_decay = training.number("weight_decay");
         s_.linear_decay = training.boolean("linear_decay");
         score_ = std::make_unique<TrajectoryScore>(d, s_);
@@ -115,7 +118,8 @@ private:
         std::vector<double> theta(size_t(rows) * data.theta_dim), x(size_t(rows) * data.x_dim);
         char msg[512] = {0};
         simbi_error err{sizeof(simbi_error), SIMBI_OK, 0, msg, sizeof msg};
-        if (data.read(&data, 0, data.rows, theta.data(), x.data(), &err) != SIMBI_OK) throw std::runtime_error(std::string("reading the trajectories: ") + msg);
+        if (data.read(&data, 0, data.rows, theta.data(), x.data(), &err) != SIMBI_OK)
+            throw std::runtime_error(std::string("reading the trajectories: ") + msg);
         const Tensor states = torch::from_blob(x.data(), {rows, d, steps}, torch::kFloat64).transpose(1, 2);  // [rows, T, D]
         return states.unfold(1, w, 1).permute({0, 1, 3, 2}).reshape({-1, w, d}).contiguous();
     }

@@ -21,9 +21,7 @@ public:
         return i;
     }
 
-    Balance(const simbi::Config& c, const simbi_host*) {
-        pairs_ = c.integer("pairs");
-    }
+    Balance(const simbi::Config& c, const simbi_host*) { pairs_ = c.integer("pairs"); }
 
     void run(const simbi::DiagnosticContext& ctx) override {
         const simbi::Pairs p = ctx.held_out_pairs(uint64_t(pairs_), ctx.seed());
@@ -31,7 +29,8 @@ public:
         const uint64_t d = p.theta_dim;
         // Marginal pairs: x_i with theta_{i+1}, a pairing independent of the joint one.
         std::vector<double> shifted(p.theta.size());
-        for (uint64_t i = 0; i < p.n; ++i) std::copy(p.theta_row((i + 1) % p.n), p.theta_row((i + 1) % p.n) + d, shifted.begin() + long(i * d));
+        for (uint64_t i = 0; i < p.n; ++i)
+            std::copy(p.theta_row((i + 1) % p.n), p.theta_row((i + 1) % p.n) + d, shifted.begin() + long(i * d));
         const std::vector<double> joint = ctx.log_prob(p.theta.data(), p.x.data(), p.n);
         const std::vector<double> marginal = ctx.log_prob(shifted.data(), p.x.data(), p.n);
         const std::vector<double> prior_joint = ctx.prior_log_prob(p.theta.data(), p.n);
@@ -61,7 +60,10 @@ public:
         char line[160];
         std::snprintf(line, sizeof line, "balance: E_joint[d] + E_marginal[d] = %.3f +- %.3f (1 when balanced)", ej + em, se);
         ctx.log(SIMBI_LOG_INFO, line);
-        ctx.report().verdict(std::fabs(ej + em - 1) <= 3 * se ? "balanced" : "not balanced").number("balance", ej + em).number("standard error", se)
+        ctx.report()
+            .verdict(std::fabs(ej + em - 1) <= 3 * se ? "balanced" : "not balanced")
+            .number("balance", ej + em)
+            .number("standard error", se)
             .number("pairs", double(n));
     }
 

@@ -42,8 +42,8 @@ std::vector<std::vector<double>> read_csv(const std::string& path) {
             row.push_back(v);
         }
         if (!rows.empty() && row.size() != rows[0].size())
-            throw std::runtime_error(path + ":" + std::to_string(line_no) + ": " + std::to_string(row.size()) + " columns, the first row has " +
-                                     std::to_string(rows[0].size()));
+            throw std::runtime_error(path + ":" + std::to_string(line_no) + ": " + std::to_string(row.size()) +
+                                     " columns, the first row has " + std::to_string(rows[0].size()));
         rows.push_back(std::move(row));
     }
     if (rows.size() < 10) throw std::runtime_error(path + ": fewer than 10 samples");
@@ -67,10 +67,12 @@ public:
     static simbi::Info info() {
         simbi::Info i("simbi.c2st", "Classifier two-sample test", SIMBI_KIND_DIAGNOSTIC);
         i.version("1.0.0").vendor("simbi").description(
-            "C2ST accuracy between posterior draws (or a sample file) and reference samples, with sbibm's protocol: 0.5 is indistinguishable.");
+            "C2ST accuracy between posterior draws (or a sample file) and reference samples, with sbibm's protocol: 0.5 is "
+            "indistinguishable.");
         i.option("reference", simbi::Option::string("").unset().doc("CSV of reference samples (header row); required"))
             .option("samples", simbi::Option::string("").unset().doc("CSV of samples to compare instead of the posterior's draws"))
-            .option("draws", simbi::Option::integer(10000).minimum(10).maximum(10000000).doc("posterior draws at the observation, at most as many as reference rows"))
+            .option("draws", simbi::Option::integer(10000).minimum(10).maximum(10000000).doc(
+                                 "posterior draws at the observation, at most as many as reference rows"))
             .option("folds", simbi::Option::integer(5).minimum(2).maximum(100).doc("cross-validation folds"));
         return i;
     }
@@ -98,7 +100,8 @@ public:
             other = as_tensor(ctx.sample(x.data(), obs.size(), n, simbi_rng_mix(ctx.seed(), 1)), int64_t(n), int64_t(ctx.theta_dim()));
         }
         if (ref.size(1) != other.size(1))
-            throw std::runtime_error("the reference has " + std::to_string(ref.size(1)) + " columns, the samples " + std::to_string(other.size(1)));
+            throw std::runtime_error("the reference has " + std::to_string(ref.size(1)) + " columns, the samples " +
+                                     std::to_string(other.size(1)));
         const int64_t n = std::min(ref.size(0), other.size(0));
         const double accuracy = simbi::nn::c2st(ref.narrow(0, 0, n), other.narrow(0, 0, n), simbi_rng_mix(ctx.seed(), 2), folds_);
         ctx.put("accuracy", accuracy);
@@ -107,7 +110,11 @@ public:
         char line[120];
         std::snprintf(line, sizeof line, "c2st: accuracy %.4f on %lld samples each (0.5: indistinguishable)", accuracy, (long long)n);
         ctx.log(SIMBI_LOG_INFO, line);
-        ctx.report().verdict(accuracy < 0.55 ? "indistinguishable" : accuracy < 0.7 ? "close" : "distinguishable").number("accuracy", accuracy)
+        ctx.report()
+            .verdict(accuracy < 0.55  ? "indistinguishable"
+                     : accuracy < 0.7 ? "close"
+                                      : "distinguishable")
+            .number("accuracy", accuracy)
             .number("samples", double(n));
     }
 

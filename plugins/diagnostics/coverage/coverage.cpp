@@ -25,7 +25,10 @@ public:
             "overconfident.");
         i.option("pairs", simbi::calibration::pairs_option(500))
             .option("samples", simbi::calibration::draws_option(1000, "posterior draws per pair"))
-            .option("levels", simbi::Option::numbers(simbi::calibration::default_levels()).items_inside(0, 1).length_between(1, 1000).doc("credibility levels"))
+            .option("levels", simbi::Option::numbers(simbi::calibration::default_levels())
+                                  .items_inside(0, 1)
+                                  .length_between(1, 1000)
+                                  .doc("credibility levels"))
             .option("band", simbi::calibration::band_option("around each level"));
         return i;
     }
@@ -77,7 +80,9 @@ public:
                 ranks.push_back(double(above) / double(usable));
             }
         }
-        if (ranks.empty()) throw std::runtime_error("no usable held-out pair (" + std::to_string(pairs.invalid) + " invalid, " + std::to_string(skipped) + " with NaN densities)");
+        if (ranks.empty())
+            throw std::runtime_error("no usable held-out pair (" + std::to_string(pairs.invalid) + " invalid, " + std::to_string(skipped) +
+                                     " with NaN densities)");
 
         const uint64_t n = ranks.size();
         std::vector<double> coverage, low, high;
@@ -114,14 +119,26 @@ public:
         ctx.put("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         const char* verdict = conservative ? (calibrated ? "calibrated" : "conservative") : "overconfident";
         char line[200];
-        std::snprintf(line, sizeof line, "coverage: %s on %llu pairs; worst gap %+.3f at level %.2f", verdict, (unsigned long long)n, worst_gap,
-                      worst_level);
+        std::snprintf(line, sizeof line, "coverage: %s on %llu pairs; worst gap %+.3f at level %.2f", verdict, (unsigned long long)n,
+                      worst_gap, worst_level);
         ctx.log(SIMBI_LOG_INFO, line);
-        std::snprintf(line, sizeof line, "Expected coverage of HPD regions on %llu held-out pairs; the band holds %.0f%% of a calibrated posterior's "
-                      "curves at each level", (unsigned long long)n, 100 * band_);
-        ctx.report().verdict(verdict).number("worst gap", worst_gap).number("at level", worst_level).number("pairs", double(n))
-            .figure(simbi::Figure::curve(levels_, coverage).band(low, high).diagonal().x_range(0, 1).y_range(0, 1)
-                        .title("expected coverage").labels("credibility level", "empirical coverage").caption(line));
+        std::snprintf(line, sizeof line,
+                      "Expected coverage of HPD regions on %llu held-out pairs; the band holds %.0f%% of a calibrated posterior's "
+                      "curves at each level",
+                      (unsigned long long)n, 100 * band_);
+        ctx.report()
+            .verdict(verdict)
+            .number("worst gap", worst_gap)
+            .number("at level", worst_level)
+            .number("pairs", double(n))
+            .figure(simbi::Figure::curve(levels_, coverage)
+                        .band(low, high)
+                        .diagonal()
+                        .x_range(0, 1)
+                        .y_range(0, 1)
+                        .title("expected coverage")
+                        .labels("credibility level", "empirical coverage")
+                        .caption(line));
     }
 
 private:

@@ -37,7 +37,8 @@ public:
     void run(const simbi::DiagnosticContext& ctx) override {
         const uint64_t d = ctx.theta_dim(), k = ctx.x_dim(), K = uint64_t(candidates_);
         std::vector<double> truth = theta_.empty() ? ctx.prior_sample(1, simbi_rng_mix(ctx.seed(), 1)) : theta_;
-        if (truth.size() != d) throw std::invalid_argument("theta has " + std::to_string(truth.size()) + " values; the posterior has " + std::to_string(d));
+        if (truth.size() != d)
+            throw std::invalid_argument("theta has " + std::to_string(truth.size()) + " values; the posterior has " + std::to_string(d));
         if (!std::isfinite(ctx.prior_log_prob(truth.data(), 1)[0])) throw std::invalid_argument("theta is outside the prior's support");
         // Observations at theta*: invalid simulations are drawn again, up to 4 times as many.
         std::vector<double> xs;
@@ -49,7 +50,8 @@ public:
             invalid += sims.invalid;
             for (uint64_t i = 0; i < sims.n && have < uint64_t(max_n_); ++i, ++have) xs.insert(xs.end(), sims.x_row(i), sims.x_row(i) + k);
         }
-        if (have < uint64_t(max_n_)) throw std::runtime_error("too few valid simulations at theta* (" + std::to_string(invalid) + " invalid)");
+        if (have < uint64_t(max_n_))
+            throw std::runtime_error("too few valid simulations at theta* (" + std::to_string(invalid) + " invalid)");
         const std::vector<double> scale = ctx.prior_std(10000, simbi_rng_mix(ctx.seed(), 3));
 
         std::vector<double> ns, distances, maps;
@@ -119,9 +121,13 @@ public:
         ctx.log(SIMBI_LOG_INFO, line);
         std::vector<double> log2n;
         for (double v : ns) log2n.push_back(std::log2(v));
-        ctx.report().verdict(distances.back() < distances.front() ? "the mode converges" : "the mode does not converge")
-            .number("distance with 1 observation", distances.front()).number("distance with all", distances.back())
-            .figure(simbi::Figure::curve(log2n, distances).title("mode convergence").labels("log2 N (i.i.d. observations)", "|MAP - theta*| / prior std")
+        ctx.report()
+            .verdict(distances.back() < distances.front() ? "the mode converges" : "the mode does not converge")
+            .number("distance with 1 observation", distances.front())
+            .number("distance with all", distances.back())
+            .figure(simbi::Figure::curve(log2n, distances)
+                        .title("mode convergence")
+                        .labels("log2 N (i.i.d. observations)", "|MAP - theta*| / prior std")
                         .caption("Distance of the MAP to the true parameters as i.i.d. observations accrue"));
     }
 

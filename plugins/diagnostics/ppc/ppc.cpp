@@ -21,7 +21,8 @@ public:
             "Simulates at posterior draws and reports where the observation falls in each output's predictive distribution; flags "
             "outputs outside the central predictive interval.");
         i.option("draws", simbi::Option::integer(500).minimum(10).maximum(10000000).doc("posterior draws, one simulation each"))
-            .option("level", simbi::Option::number(0.99).above(0).below(1).doc("the central predictive interval an observed output should fall in"));
+            .option("level",
+                    simbi::Option::number(0.99).above(0).below(1).doc("the central predictive interval an observed output should fall in"));
         return i;
     }
 
@@ -80,8 +81,8 @@ public:
         ctx.put("draws", double(pred.n));
         ctx.put("invalid_rows", double(pred.invalid));
         char line[200];
-        std::snprintf(line, sizeof line, "ppc: %llu of %llu outputs outside their %.0f%% predictive interval%s", (unsigned long long)flagged,
-                      (unsigned long long)k, 100 * level_, flagged ? " (possible misspecification)" : "");
+        std::snprintf(line, sizeof line, "ppc: %llu of %llu outputs outside their %.0f%% predictive interval%s",
+                      (unsigned long long)flagged, (unsigned long long)k, 100 * level_, flagged ? " (possible misspecification)" : "");
         ctx.log(flagged ? SIMBI_LOG_WARNING : SIMBI_LOG_INFO, line);
         // Where the observation falls in each output's predictive distribution (at most 40 shown).
         const uint64_t shown = std::min<uint64_t>(k, 40);
@@ -91,9 +92,13 @@ public:
             rows.push_back(double(shown - i));
             labels.push_back("x[" + std::to_string(i) + "]");
         }
-        std::snprintf(line, sizeof line, "%llu output(s) outside the central %.0f%% predictive interval (red), from %llu simulations at posterior draws",
+        std::snprintf(line, sizeof line,
+                      "%llu output(s) outside the central %.0f%% predictive interval (red), from %llu simulations at posterior draws",
                       (unsigned long long)flagged, 100 * level_, (unsigned long long)pred.n);
-        ctx.report().verdict(flagged ? "possible misspecification" : "consistent").number("outputs outside", double(flagged)).number("draws", double(pred.n))
+        ctx.report()
+            .verdict(flagged ? "possible misspecification" : "consistent")
+            .number("outputs outside", double(flagged))
+            .number("draws", double(pred.n))
             .figure(simbi::Figure::points(std::vector<double>(quantile_of_obs.begin(), quantile_of_obs.begin() + long(shown)), rows)
                         .point_labels(labels)
                         .flagged(std::vector<double>(flagged_rows.begin(), flagged_rows.begin() + long(shown)))

@@ -23,7 +23,8 @@ public:
             "Rank statistics of held-out parameters among posterior draws, their histograms with the expected band, and a chi-square "
             "test of uniformity per parameter.");
         i.option("pairs", simbi::calibration::pairs_option(500))
-            .option("samples", simbi::Option::integer(199).minimum(1).maximum(100000).doc("posterior draws per pair, L; (L + 1) must be a multiple of bins"))
+            .option("samples", simbi::Option::integer(199).minimum(1).maximum(100000).doc(
+                                   "posterior draws per pair, L; (L + 1) must be a multiple of bins"))
             .option("bins", simbi::Option::integer(20).minimum(2).maximum(100000).doc("histogram bins of the ranks"))
             .option("alpha", simbi::Option::number(0.01).above(0).below(1).doc("the test's level, over all parameters"))
             .option("band", simbi::calibration::band_option("of each bin's expected count"));
@@ -69,7 +70,8 @@ public:
         bool uniform = true;
         double min_p = 1;
         for (uint64_t p = 0; p < d; ++p) {
-            p_values[p] = simbi::calibration::chi_square_uniform_p(std::vector<double>(hist.begin() + long(p * B), hist.begin() + long((p + 1) * B)));
+            p_values[p] =
+                simbi::calibration::chi_square_uniform_p(std::vector<double>(hist.begin() + long(p * B), hist.begin() + long((p + 1) * B)));
             min_p = std::min(min_p, p_values[p]);
             uniform = uniform && p_values[p] > alpha_ / double(d);
         }
@@ -91,7 +93,10 @@ public:
         std::snprintf(line, sizeof line, "sbc: ranks %s uniform on %llu pairs (smallest p-value %.3g)", uniform ? "look" : "are not",
                       (unsigned long long)used, min_p);
         ctx.log(SIMBI_LOG_INFO, line);
-        ctx.report().verdict(uniform ? "uniform ranks" : "ranks not uniform").number("smallest p-value", min_p).number("pairs", double(used));
+        ctx.report()
+            .verdict(uniform ? "uniform ranks" : "ranks not uniform")
+            .number("smallest p-value", min_p)
+            .number("pairs", double(used));
         for (uint64_t p = 0; p < d; ++p) {
             std::snprintf(line, sizeof line, "parameter %llu (p = %.3g)", (unsigned long long)(p + 1), p_values[p]);
             ctx.report().figure(simbi::Figure::histogram(std::vector<double>(hist.begin() + long(p * B), hist.begin() + long((p + 1) * B)))

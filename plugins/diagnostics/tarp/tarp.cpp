@@ -24,7 +24,8 @@ public:
             "posterior.");
         i.option("pairs", simbi::calibration::pairs_option(500))
             .option("samples", simbi::calibration::draws_option(500, "posterior draws per pair"))
-            .option("points", simbi::Option::integer(50).minimum(2).maximum(10000).doc("credibility levels a = 1/points, 2/points, ..., 1 - 1/points"))
+            .option("points", simbi::Option::integer(50).minimum(2).maximum(10000).doc(
+                                  "credibility levels a = 1/points, 2/points, ..., 1 - 1/points"))
             .option("band", simbi::calibration::band_option("at each level"));
         return i;
     }
@@ -103,9 +104,18 @@ public:
         ctx.log(SIMBI_LOG_INFO, line);
         std::snprintf(line, sizeof line, "TARP expected coverage probability on %llu pairs; largest distance to the diagonal %.3f",
                       (unsigned long long)n, max_dev);
-        ctx.report().verdict(inside ? "on the diagonal" : "off the diagonal").number("largest distance", max_dev).number("pairs", double(n))
-            .figure(simbi::Figure::curve(alpha, ecp).band(low, high).diagonal().x_range(0, 1).y_range(0, 1).title("TARP")
-                        .labels("credibility level", "expected coverage probability").caption(line));
+        ctx.report()
+            .verdict(inside ? "on the diagonal" : "off the diagonal")
+            .number("largest distance", max_dev)
+            .number("pairs", double(n))
+            .figure(simbi::Figure::curve(alpha, ecp)
+                        .band(low, high)
+                        .diagonal()
+                        .x_range(0, 1)
+                        .y_range(0, 1)
+                        .title("TARP")
+                        .labels("credibility level", "expected coverage probability")
+                        .caption(line));
     }
 
 private:

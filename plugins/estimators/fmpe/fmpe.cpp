@@ -44,8 +44,10 @@ public:
         i.version("1.0.0").vendor("simbi").description(
             "A vector field v(t, theta, x) trained by conditional flow matching; posterior samples and densities by integrating its ODE.");
         TimeFieldOptions::declare(i, "vector field");
-        i.option("steps", simbi::Option::integer(10).minimum(1).maximum(100000).doc("Runge-Kutta steps of the ODE from noise to the posterior, for sampling"))
-            .option("density_steps", simbi::Option::integer(20).minimum(1).maximum(100000).doc("Runge-Kutta steps of the ODE with its divergence, for log_prob"))
+        i.option("steps", simbi::Option::integer(10).minimum(1).maximum(100000).doc(
+                              "Runge-Kutta steps of the ODE from noise to the posterior, for sampling"))
+            .option("density_steps", simbi::Option::integer(20).minimum(1).maximum(100000).doc(
+                                         "Runge-Kutta steps of the ODE with its divergence, for log_prob"))
             .option("time_prior_exponent", simbi::Option::number(1).minimum(0).maximum(100).doc(
                                                "alpha: training times t are drawn with density proportional to t^alpha"));
         declare_runtime_options(i);
@@ -70,7 +72,8 @@ protected:
     void do_train(const simbi_train_context& ctx) override {
         const int64_t d = int64_t(ctx.data->theta_dim), k = int64_t(ctx.data->x_dim);
         TrainingConfig config = training_defaults();
-        auto data = prepare(ctx, [](const Tensor& t) { return t; }, config);
+        auto data = prepare(
+            ctx, [](const Tensor& t) { return t; }, config);
         net_ = FmpeNet(embedding_, d, k, hidden_);
         fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) {
             const Tensor theta1 = theta_.apply(theta);
@@ -84,7 +87,8 @@ protected:
 
     void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
         if (n_obs != 1)
-            throw std::invalid_argument("FMPE conditions on one observation; got " + std::to_string(n_obs) + " (for i.i.d. sets use simbi.nre or simbi.nle)");
+            throw std::invalid_argument("FMPE conditions on one observation; got " + std::to_string(n_obs) +
+                                        " (for i.i.d. sets use simbi.nre or simbi.nle)");
         at::Generator gen = make_generator(seed, streams::kFmpeSampling);
         const int64_t d = theta_.mean.size(0);
         const Tensor c1 = net_->embed->forward(x_.apply(to_tensor(x_obs, 1, x_.mean.size(0))));
@@ -93,7 +97,9 @@ protected:
             auto v = [&](double t, const Tensor& y) { return net_->field->forward(torch::full({m, 1}, t), y, c); };
             return integrate_rk4(v, torch::randn({m, d}, gen, torch::kFloat32), 0.0, 1.0, steps_);
         };
-        from_tensor(draw_inside_support(int64_t(n), draw, [&](const Tensor& u) { return theta_.invert(u); }, prior_), theta);
+        from_tensor(draw_inside_support(
+                        int64_t(n), draw, [&](const Tensor& u) { return theta_.invert(u); }, prior_),
+                    theta);
     }
 
     void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
@@ -103,7 +109,8 @@ protected:
         const Tensor c = net_->embed->forward(x_.apply(to_tensor(x, rows, k)));
         // From t = 1 back to the base at t = 0: log q(theta_1) = log N(theta_0) + int_1^0 div v dt.
         auto v = [&](double t, const Tensor& y) { return net_->field->forward(torch::full({rows, 1}, t), y, c); };
-        const auto [z, integral] = integrate_with_divergence(v, theta_.apply(t64.to(torch::kFloat32)), 1.0, 0.0, density_steps_, exact_dim_, gen);
+        const auto [z, integral] =
+            integrate_with_divergence(v, theta_.apply(t64.to(torch::kFloat32)), 1.0, 0.0, density_steps_, exact_dim_, gen);
         const Tensor log_base = (-0.5 * z.pow(2) - 0.5 * std::log(2 * M_PI)).sum(1);
         const Tensor lp = (log_base + integral - theta_.log_std_sum()).to(torch::kFloat64);
         const Tensor inside = torch::isfinite(prior_.log_prob(t64));
@@ -113,7 +120,13 @@ protected:
     bool trained() const override { return bool(net_); }
     torch::nn::Module& network() override { return *net_; }
     json config_json() const override {
-        return {{"hidden", hidden_}, {"embedding", embedding_}, {"steps", steps_}, {"density_steps", density_steps_}, {"exact_divergence_dim", exact_dim_}, {"time_prior_exponent", alpha_}, {"threads", runtime_.threads}};
+        return {{"hidden", hidden_},
+                {"embedding", embedding_},
+                {"steps", steps_},
+                {"density_steps", density_steps_},
+                {"exact_divergence_dim", exact_dim_},
+                {"time_prior_exponent", alpha_},
+                {"threads", runtime_.threads}};
     }
     void rebuild(const json& j) override {
         const json& c = j.at("config");

@@ -27,18 +27,24 @@ public:
         return i;
     }
 
-    Nle(const simbi::Config& c, const simbi_host* host) : McmcEstimator("simbi.nle", "1.0.0", c, host, streams::kNleSampling) { flow_ = flow_spec(c); }
+    Nle(const simbi::Config& c, const simbi_host* host) : McmcEstimator("simbi.nle", "1.0.0", c, host, streams::kNleSampling) {
+        flow_ = flow_spec(c);
+    }
 
 protected:
     void do_train(const simbi_train_context& ctx) override {
         TrainingConfig config;
-        auto data = prepare(ctx, [](const Tensor& t) { return t; }, config);
+        auto data = prepare(
+            ctx, [](const Tensor& t) { return t; }, config);
         flow_net_ = ConditionalFlow(flow_, int64_t(ctx.data->x_dim), int64_t(ctx.data->theta_dim));
-        fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) { return -flow_net_->log_prob(x_.apply(x), theta_.apply(theta)).mean(); });
+        fit_network(ctx, *data, config,
+                    [&](const Tensor& theta, const Tensor& x) { return -flow_net_->log_prob(x_.apply(x), theta_.apply(theta)).mean(); });
     }
 
     // log q(x | theta) in x's own units: the flow's density of standardized x, less log |std|.
-    Tensor log_term(const Tensor& theta_std, const Tensor& x_std) override { return flow_net_->log_prob(x_std, theta_std) - x_.log_std_sum(); }
+    Tensor log_term(const Tensor& theta_std, const Tensor& x_std) override {
+        return flow_net_->log_prob(x_std, theta_std) - x_.log_std_sum();
+    }
 
     bool trained() const override { return bool(flow_net_); }
     torch::nn::Module& network() override { return *flow_net_; }

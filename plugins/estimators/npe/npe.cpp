@@ -48,7 +48,9 @@ struct NpeNetImpl : torch::nn::Module {
     }
     // The ensemble's density is the mixture (1/M) sum_m q_m (deep ensembles, Lakshminarayanan et
     // al. 2017; Hermans et al. 2022, sec. 4): [M, B] -> [B].
-    static Tensor mixture(const Tensor& all) { return all.size(0) == 1 ? all[0] : torch::logsumexp(all, 0) - std::log(double(all.size(0))); }
+    static Tensor mixture(const Tensor& all) {
+        return all.size(0) == 1 ? all[0] : torch::logsumexp(all, 0) - std::log(double(all.size(0)));
+    }
     std::vector<Embedding> embeds;
     std::vector<ConditionalFlow> flows;
 };
@@ -67,16 +69,23 @@ public:
     static simbi::Info info() {
         simbi::Info i(kId, Balanced ? "Balanced neural posterior estimation" : "Neural posterior estimation", SIMBI_KIND_ESTIMATOR);
         i.version("1.0.0").vendor("simbi").description(
-            Balanced ? "NPE with the balancing penalty of Delaunoy et al. 2023: a conditional flow q(theta|x) whose q/p is a balanced classifier; "
-                       "leans conservative."
-                     : "A conditional normalizing flow q(theta|x) (NSF or MAF) trained on simulations; direct, amortized posterior sampling.");
+            Balanced
+                ? "NPE with the balancing penalty of Delaunoy et al. 2023: a conditional flow q(theta|x) whose q/p is a balanced "
+                  "classifier; "
+                  "leans conservative."
+                : "A conditional normalizing flow q(theta|x) (NSF or MAF) trained on simulations; direct, amortized posterior sampling.");
         declare_flow_options(i, "nsf");
         declare_embedding_option(i);
         using simbi::Option;
         if (Balanced) i.option("lambda", Option::number(100).minimum(0).maximum(1e6).doc("weight of the balancing penalty"));
-        i.option("bounds", Option::choice({"reject", "transform", "none"}, "reject").doc("keeping samples in the prior's support: reject | transform | none"))
-            .option("ensemble", Option::integer(Balanced ? kBalancedEnsemble : 1).minimum(1).maximum(32).doc(
-                                    "flows trained side by side from different initial weights, each on its own loss; the posterior is their mixture"))
+        i.option("bounds", Option::choice({"reject", "transform", "none"}, "reject")
+                               .doc("keeping samples in the prior's support: reject | transform | none"))
+            .option(
+                "ensemble",
+                Option::integer(Balanced ? kBalancedEnsemble : 1)
+                    .minimum(1)
+                    .maximum(32)
+                    .doc("flows trained side by side from different initial weights, each on its own loss; the posterior is their mixture"))
             .option("bootstrap", Option::boolean(false).doc("each member weighs the training rows by its own Bayesian-bootstrap weights"));
         declare_runtime_options(i);
         TrainingConfig::declare(i, training_defaults());
@@ -112,7 +121,8 @@ protected:
         bijection_ = bounds_ == "transform" ? SupportBijection(lo, hi)
                                             : SupportBijection(std::vector<double>(size_t(d), -inf), std::vector<double>(size_t(d), inf));
         TrainingConfig config = training_defaults();
-        auto data = prepare(ctx, [&](const Tensor& t) { return bijection_.to_unbounded(t); }, config);
+        auto data = prepare(
+            ctx, [&](const Tensor& t) { return bijection_.to_unbounded(t); }, config);
         net_ = NpeNet(flow_, embedding_, d, k, ensemble_);
         // An ensemble trains its members side by side on the same batches, each on its own loss
         // (BNPE's: its own likelihood and its own penalty); the sum of their losses is one step.
@@ -131,7 +141,8 @@ protected:
             };
             const Tensor marginal = theta.roll(1, 0);
             const Tensor lq_marginal = net_->members(theta_.apply(bijection_.to_unbounded(marginal)), xs);
-            const Tensor balance = mean(torch::sigmoid(log_ratio(theta, lq))) + mean(torch::sigmoid(log_ratio(marginal, lq_marginal))) - 1.0;
+            const Tensor balance =
+                mean(torch::sigmoid(log_ratio(theta, lq))) + mean(torch::sigmoid(log_ratio(marginal, lq_marginal))) - 1.0;
             return Tensor(nll + lambda_ * balance.pow(2).sum());
         });
     }
@@ -160,7 +171,8 @@ protected:
                 for (int64_t j = 0; j < members; ++j) {
                     const Tensor rows = (member == j).nonzero().squeeze(1);
                     if (rows.size(0) == 0) continue;
-                    u.index_put_({rows}, net_->flows[size_t(j)]->sample(contexts[size_t(j)].expand({rows.size(0), contexts[size_t(j)].size(1)}), gen));
+                    u.index_put_({rows}, net_->flows[size_t(j)]->sample(
+                                             contexts[size_t(j)].expand({rows.size(0), contexts[size_t(j)].size(1)}), gen));
                 }
             }
             Tensor t = bijection_.to_bounded(theta_.invert(u)).to(torch::kFloat64);
@@ -172,7 +184,8 @@ protected:
         }
         if (bounds_ == "reject" && host_ && host_->log) {
             char line[128];
-            std::snprintf(line, sizeof line, "%s: %.2f%% of draws fell outside the prior and were rejected", id_.c_str(), 100.0 * double(drawn - have) / double(drawn));
+            std::snprintf(line, sizeof line, "%s: %.2f%% of draws fell outside the prior and were rejected", id_.c_str(),
+                          100.0 * double(drawn - have) / double(drawn));
             host_->log(host_, SIMBI_LOG_INFO, line);
         }
         from_tensor(torch::cat(kept, 0).narrow(0, 0, int64_t(n)).view({int64_t(n), d}), theta);
@@ -190,7 +203,8 @@ protected:
     bool trained() const override { return bool(net_); }
     torch::nn::Module& network() override { return *net_; }
     json config_json() const override {
-        json j = {{"flow_spec", flow_}, {"embedding", embedding_}, {"bounds", bounds_}, {"support", bijection_.to_json()}, {"ensemble", ensemble_}, {"bootstrap", bootstrap_}, {"threads", runtime_.threads}};
+        json j = {{"flow_spec", flow_},    {"embedding", embedding_}, {"bounds", bounds_},          {"support", bijection_.to_json()},
+                  {"ensemble", ensemble_}, {"bootstrap", bootstrap_}, {"threads", runtime_.threads}};
         if (Balanced) j["lambda"] = lambda_;
         return j;
     }

@@ -53,20 +53,28 @@ public:
         TimeFieldOptions::declare(i, "score network");
         using simbi::Option;
         i.option("schedule", Option::choice({"vp", "ve"}, "vp").doc("the diffusion: vp (variance preserving) or ve (variance exploding)"))
-            .option("sigma_max", Option::number(10).above(2 * Diffusion::kSigmaMin).below(1e6).doc("VE: the noise scale at t = 1, in standardized units"))
-            .option("sampler", Option::choice({"ode", "sde", "pc", "ddim"}, "ddim")
-                                   .doc("ode (probability flow, Runge-Kutta 4), sde (reverse SDE, Euler-Maruyama), pc (predictor-corrector) or ddim "
-                                        "(exponential integrator)"))
-            .option("steps", Option::integer(0).minimum(0).maximum(100000).doc(
-                                 "sampling steps from t = 1 to t_eps: integrator steps for ddim, Runge-Kutta steps for ode, Euler-Maruyama steps for "
-                                 "sde and pc; 0: 20 for ddim, 50 for ode, 200 for sde and pc"))
-            .option("density_steps", Option::integer(50).minimum(1).maximum(100000).doc("Runge-Kutta steps of the probability-flow ODE for log_prob"))
+            .option(
+                "sigma_max",
+                Option::number(10).above(2 * Diffusion::kSigmaMin).below(1e6).doc("VE: the noise scale at t = 1, in standardized units"))
+            .option("sampler",
+                    Option::choice({"ode", "sde", "pc", "ddim"}, "ddim")
+                        .doc("ode (probability flow, Runge-Kutta 4), sde (reverse SDE, Euler-Maruyama), pc (predictor-corrector) or ddim "
+                             "(exponential integrator)"))
+            .option(
+                "steps",
+                Option::integer(0).minimum(0).maximum(100000).doc(
+                    "sampling steps from t = 1 to t_eps: integrator steps for ddim, Runge-Kutta steps for ode, Euler-Maruyama steps for "
+                    "sde and pc; 0: 20 for ddim, 50 for ode, 200 for sde and pc"))
+            .option("density_steps",
+                    Option::integer(50).minimum(1).maximum(100000).doc("Runge-Kutta steps of the probability-flow ODE for log_prob"))
             .option("snr", Option::number(0.16).above(0).below(10).doc("pc: the corrector's signal-to-noise ratio"))
-            .option("eta", Option::number(1).minimum(0).maximum(1).doc(
-                               "ddim: 0 integrates the probability-flow ODE, 1 draws the reverse SDE's ancestral steps, between them a mix"))
-            .option("time_sampling", Option::choice({"mixed", "log_snr", "uniform"}, "mixed")
-                                         .doc("training times: log_snr (even in log signal-to-noise ratio, as many at each noise scale), uniform "
-                                              "(even in t) or mixed (half each)"));
+            .option("eta",
+                    Option::number(1).minimum(0).maximum(1).doc(
+                        "ddim: 0 integrates the probability-flow ODE, 1 draws the reverse SDE's ancestral steps, between them a mix"))
+            .option("time_sampling",
+                    Option::choice({"mixed", "log_snr", "uniform"}, "mixed")
+                        .doc("training times: log_snr (even in log signal-to-noise ratio, as many at each noise scale), uniform "
+                             "(even in t) or mixed (half each)"));
         declare_runtime_options(i);
         TrainingConfig::declare(i, training_defaults());
         return i;
@@ -96,7 +104,8 @@ protected:
     void do_train(const simbi_train_context& ctx) override {
         const int64_t d = int64_t(ctx.data->theta_dim), k = int64_t(ctx.data->x_dim);
         TrainingConfig config = training_defaults();
-        auto data = prepare(ctx, [](const Tensor& t) { return t; }, config);
+        auto data = prepare(
+            ctx, [](const Tensor& t) { return t; }, config);
         net_ = NpseNet(embedding_, d, k, hidden_);
         fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) {
             const Tensor theta0 = theta_.apply(theta);
@@ -110,7 +119,8 @@ protected:
 
     void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
         if (n_obs != 1)
-            throw std::invalid_argument("NPSE conditions on one observation; got " + std::to_string(n_obs) + " (for i.i.d. sets use simbi.nre or simbi.nle)");
+            throw std::invalid_argument("NPSE conditions on one observation; got " + std::to_string(n_obs) +
+                                        " (for i.i.d. sets use simbi.nre or simbi.nle)");
         at::Generator gen = make_generator(seed, streams::kNpseSampling);
         const int64_t d = theta_.mean.size(0);
         const Tensor c1 = net_->embed->forward(x_.apply(to_tensor(x_obs, 1, x_.mean.size(0))));
@@ -118,11 +128,14 @@ protected:
             const Tensor c = c1.expand({m, c1.size(1)});
             const Tensor y = sched_.end_std() * torch::randn({m, d}, gen, torch::kFloat32);
             auto score_c = [&](double t, const Tensor& yy) { return score(t, yy, c); };
-            if (sampler_ == "ode") return integrate_rk4([&](double t, const Tensor& yy) { return flow(t, yy, c); }, y, 1.0, sched_.t_eps(), steps_);
+            if (sampler_ == "ode")
+                return integrate_rk4([&](double t, const Tensor& yy) { return flow(t, yy, c); }, y, 1.0, sched_.t_eps(), steps_);
             if (sampler_ == "ddim") return reverse_exponential(sched_, y, score_c, steps_, 0, 0.0, gen, eta_);
             return reverse_sde(sched_, y, score_c, steps_, sampler_ == "pc" ? 1 : 0, snr_, gen);
         };
-        from_tensor(draw_inside_support(int64_t(n), draw, [&](const Tensor& u) { return theta_.invert(u); }, prior_), theta);
+        from_tensor(draw_inside_support(
+                        int64_t(n), draw, [&](const Tensor& u) { return theta_.invert(u); }, prior_),
+                    theta);
     }
 
     void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
@@ -132,7 +145,8 @@ protected:
         const Tensor c = net_->embed->forward(x_.apply(to_tensor(x, rows, k)));
         // log p_eps(theta) = log p_1(theta_1) + int_eps^1 div v dt (the continuity equation).
         auto v = [&](double t, const Tensor& y) { return flow(t, y, c); };
-        const auto [z, integral] = integrate_with_divergence(v, theta_.apply(t64.to(torch::kFloat32)), sched_.t_eps(), 1.0, density_steps_, exact_dim_, gen);
+        const auto [z, integral] =
+            integrate_with_divergence(v, theta_.apply(t64.to(torch::kFloat32)), sched_.t_eps(), 1.0, density_steps_, exact_dim_, gen);
         const double sd = sched_.end_std();
         const Tensor log_end = (-0.5 * (z / sd).pow(2) - 0.5 * std::log(2 * M_PI) - std::log(sd)).sum(1);
         const Tensor lp = (log_end + integral - theta_.log_std_sum()).to(torch::kFloat64);
@@ -143,9 +157,18 @@ protected:
     bool trained() const override { return bool(net_); }
     torch::nn::Module& network() override { return *net_; }
     json config_json() const override {
-        return {{"hidden", hidden_},   {"embedding", embedding_}, {"schedule", schedule_name_}, {"sigma_max", sched_.sigma_max},
-                {"sampler", sampler_}, {"steps", steps_},         {"snr", snr_},                {"exact_divergence_dim", exact_dim_},
-                {"density_steps", density_steps_}, {"time_sampling", time_sampling_}, {"eta", eta_}, {"threads", runtime_.threads}};
+        return {{"hidden", hidden_},
+                {"embedding", embedding_},
+                {"schedule", schedule_name_},
+                {"sigma_max", sched_.sigma_max},
+                {"sampler", sampler_},
+                {"steps", steps_},
+                {"snr", snr_},
+                {"exact_divergence_dim", exact_dim_},
+                {"density_steps", density_steps_},
+                {"time_sampling", time_sampling_},
+                {"eta", eta_},
+                {"threads", runtime_.threads}};
     }
     void rebuild(const json& j) override {
         const json& c = j.at("config");

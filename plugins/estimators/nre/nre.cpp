@@ -57,13 +57,16 @@ public:
 protected:
     void do_train(const simbi_train_context& ctx) override {
         TrainingConfig config = training_defaults();
-        auto data = prepare(ctx, [](const Tensor& t) { return t; }, config);
+        auto data = prepare(
+            ctx, [](const Tensor& t) { return t; }, config);
         s_.resolve(data->train_rows());
         if (s_.balance.held_out) {
-            if (data->val_rows() < 2) throw std::invalid_argument("balance \"held_out\" needs at least 2 validation rows; raise training.validation_fraction");
+            if (data->val_rows() < 2)
+                throw std::invalid_argument("balance \"held_out\" needs at least 2 validation rows; raise training.validation_fraction");
             collect_held_out(*data);
         }
-        net_ = Classifier(s_.hidden, s_.network, s_.dropout, s_.embedding, int64_t(ctx.data->theta_dim), int64_t(ctx.data->x_dim), s_.ensemble);
+        net_ = Classifier(s_.hidden, s_.network, s_.dropout, s_.embedding, int64_t(ctx.data->theta_dim), int64_t(ctx.data->x_dim),
+                          s_.ensemble);
         fit_network(ctx, *data, config, [&](const Tensor& theta, const Tensor& x) { return loss(theta_.apply(theta), x_.apply(x)); });
     }
 
@@ -81,8 +84,9 @@ protected:
         }
         // Early stopping judges the classifier one samples from: the mixture's cross-entropy, times M
         // so that it reads on the training loss's scale (the sum of the members').
-        Tensor l = s_.validate_mixture && validating() ? double(all.size(0)) * pair_cross_entropy(ClassifierImpl::mixture(all).unsqueeze(0), b)
-                                                       : pair_cross_entropy(all, b);
+        Tensor l = s_.validate_mixture && validating()
+                       ? double(all.size(0)) * pair_cross_entropy(ClassifierImpl::mixture(all).unsqueeze(0), b)
+                       : pair_cross_entropy(all, b);
         if (s_.lambda == 0) return l.sum();
         // The penalty on held-out rows: the population's balance estimated on rows the cross-entropy
         // never trains on (on the training rows an overfit classifier scores its own joint pairs
@@ -90,7 +94,7 @@ protected:
         if (s_.balance.held_out) return validating() ? l.sum() : l.sum() + s_.lambda * penalty_.on_held_out(net_, s_.negatives).sum();
         Tensor z = balance_terms(all, b, k);
         return l.sum() + s_.lambda * (s_.balance.estimate == "pooled" ? penalty_.pooled(net_, theta, x, z, k, s_.negatives, validating())
-                                                                     : penalty_.of_batch(z))
+                                                                      : penalty_.of_batch(z))
                                          .sum();
     }
 

@@ -31,37 +31,56 @@ struct RatioSettings {
     static void declare(simbi::Info& i, bool balanced) {
         using simbi::Option;
         const std::string small = std::to_string(kSmallData), members = std::to_string(kDefaultEnsemble);
-        i.option("hidden", widths_option({64, 64, 64}, "hidden widths of the classifier on (theta, x); residual: one equal width per block"))
+        i.option("hidden",
+                 widths_option({64, 64, 64}, "hidden widths of the classifier on (theta, x); residual: one equal width per block"))
             .option("network", kind_option(network_kinds(), "mlp").doc("classifier: " + kind_choices(network_kinds())));
         declare_embedding_option(i);
         Option dropout = Option::number(0).minimum(0).below(1);
         if (!balanced) dropout.unset();
         i.option("dropout", dropout.doc("dropout probability after each hidden layer of an mlp classifier" +
                                         std::string(balanced ? "" : "; unset: 0.1 below " + small + " training rows, else 0")))
-            .option("validation", Option::choice({"mixture", "members"}, "mixture").unset().doc(
-                                      "what early stopping judges: mixture (the ensemble's classifier, the one sampled from) | members (the sum of the "
-                                      "members' losses); unset: mixture below " + small + " training rows, else members"))
+            .option(
+                "validation",
+                Option::choice({"mixture", "members"}, "mixture")
+                    .unset()
+                    .doc("what early stopping judges: mixture (the ensemble's classifier, the one sampled from) | members (the sum of the "
+                         "members' losses); unset: mixture below " +
+                         small + " training rows, else members"))
             .option("negatives", Option::integer(8).minimum(1).maximum(64).doc(
                                      "marginal pairs per joint pair in a batch (each x paired with this many other rows' theta)"))
-            .option("ensemble", Option::integer(kDefaultEnsemble).unset().minimum(1).maximum(32).doc(
-                                    "classifiers trained side by side from different initial weights; the posterior is their mixture; unset: " +
-                                    (balanced ? "1 below " + small + " training rows, else " + members : members + " (with the contrastive loss: 1)")));
+            .option("ensemble",
+                    Option::integer(kDefaultEnsemble)
+                        .unset()
+                        .minimum(1)
+                        .maximum(32)
+                        .doc("classifiers trained side by side from different initial weights; the posterior is their mixture; unset: " +
+                             (balanced ? "1 below " + small + " training rows, else " + members
+                                       : members + " (with the contrastive loss: 1)")));
         if (balanced) {
             i.option("lambda", Option::number(100).minimum(0).maximum(1e6).doc("weight of the balancing penalty"))
-                .option("penalty", Option::choice({"batch", "unbiased", "pooled"}, "pooled").doc(
-                                       "estimate of the penalty: batch (square of the batch mean, as the paper) | unbiased (U-statistic over distinct "
-                                       "rows) | pooled (its gradient's factor from this epoch's recent batches at the current weights)"))
+                .option(
+                    "penalty",
+                    Option::choice({"batch", "unbiased", "pooled"}, "pooled")
+                        .doc(
+                            "estimate of the penalty: batch (square of the batch mean, as the paper) | unbiased (U-statistic over distinct "
+                            "rows) | pooled (its gradient's factor from this epoch's recent batches at the current weights)"))
                 .option("pool", Option::integer(8).minimum(1).maximum(256).doc(
                                     "pooled penalty: how many recent batches, this one included, estimate E_joint[d] + E_marginal[d] - 1"))
-                .option("pool_pairs", Option::integer(1).minimum(1).maximum(64).doc(
-                                          "pooled penalty: marginal pairs per row when an earlier batch is re-evaluated (at most negatives)"))
-                .option("balance", Option::choice({"batches", "held_out"}, "batches").doc(
-                                       "rows the penalty is estimated on: batches (each training batch, by `penalty`) | held_out (the validation rows, up "
-                                       "to " + std::to_string(kHeldOutRows) + ", all at every step; early stopping then judges the cross-entropy alone)"));
+                .option("pool_pairs",
+                        Option::integer(1).minimum(1).maximum(64).doc(
+                            "pooled penalty: marginal pairs per row when an earlier batch is re-evaluated (at most negatives)"))
+                .option("balance", Option::choice({"batches", "held_out"}, "batches")
+                                       .doc("rows the penalty is estimated on: batches (each training batch, by `penalty`) | held_out (the "
+                                            "validation rows, up "
+                                            "to " +
+                                            std::to_string(kHeldOutRows) +
+                                            ", all at every step; early stopping then judges the cross-entropy alone)"));
         } else {
-            i.option("loss", Option::choice({"binary", "contrastive"}, "binary").doc(
-                                 "binary: cross-entropy of joint against marginal pairs; contrastive: pick the joint theta among K + 1 (NRE-B, "
-                                 "Durkan et al. 2020)"));
+            i.option(
+                "loss",
+                Option::choice({"binary", "contrastive"}, "binary")
+                    .doc("binary: cross-entropy of joint against marginal pairs; contrastive: pick the joint theta among K + 1 (NRE-B, "
+                         "Durkan et al. 2020)"));
         }
     }
 
@@ -69,12 +88,16 @@ struct RatioSettings {
     RatioSettings(const simbi::Config& c, bool balanced)
         : hidden(int_list(c, "hidden")), network(c.string("network")), embedding(read_embedding(c)), negatives(c.integer("negatives")) {
         contrastive = !balanced && c.string("loss") == "contrastive";
-        if (c.has("dropout")) dropout_ = c.number("dropout");
-        else if (network != "mlp") dropout_ = 0.0;
+        if (c.has("dropout"))
+            dropout_ = c.number("dropout");
+        else if (network != "mlp")
+            dropout_ = 0.0;
         network_kind(network).check(hidden, dropout_.value_or(0));
         if (c.has("validation")) mixture_ = c.string("validation") == "mixture";
-        if (c.has("ensemble")) ensemble_ = c.integer("ensemble");
-        else if (!balanced) ensemble_ = contrastive ? 1 : kDefaultEnsemble;
+        if (c.has("ensemble"))
+            ensemble_ = c.integer("ensemble");
+        else if (!balanced)
+            ensemble_ = contrastive ? 1 : kDefaultEnsemble;
         // Each contrastive member's ratio carries its own factor c_m(x), which would weight the
         // mixture's members unequally.
         if (contrastive && ensemble_.value_or(1) > 1)

@@ -26,8 +26,10 @@ public:
             .option("dt", simbi::Option::number(0.025).above(0).maximum(0.1).doc("the Runge-Kutta step"))
             .option("process_noise", simbi::Option::number(0.1).minimum(0).below(10).doc(
                                          "standard deviation of the Gaussian noise added to each state after each step"))
-            .option("obs_noise", simbi::Option::number(0.5).minimum(0).below(100).doc("standard deviation of the Gaussian noise on each observed value"))
-            .option("burn_in", simbi::Option::integer(256).minimum(0).maximum(100000).doc("steps from the start before the first observed state"));
+            .option("obs_noise",
+                    simbi::Option::number(0.5).minimum(0).below(100).doc("standard deviation of the Gaussian noise on each observed value"))
+            .option("burn_in",
+                    simbi::Option::integer(256).minimum(0).maximum(100000).doc("steps from the start before the first observed state"));
     }
 
     explicit Lorenz63(const simbi::Config& c)

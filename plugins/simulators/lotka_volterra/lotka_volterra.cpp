@@ -39,14 +39,14 @@ public:
         double u[20];
         int idx = 0;
         try {
-            ode::integrate_times(ode::make_dense_output(1e-8, 1e-8, ode::runge_kutta_dopri5<State>()), rhs, s,
-                                 times.begin(), times.end(), 0.01,
-                                 [&](const State& st, double) {
-                                     u[idx] = st[0];
-                                     u[10 + idx] = st[1];
-                                     ++idx;
-                                 },
-                                 ode::max_step_checker(100000));
+            ode::integrate_times(
+                ode::make_dense_output(1e-8, 1e-8, ode::runge_kutta_dopri5<State>()), rhs, s, times.begin(), times.end(), 0.01,
+                [&](const State& st, double) {
+                    u[idx] = st[0];
+                    u[10 + idx] = st[1];
+                    ++idx;
+                },
+                ode::max_step_checker(100000));
         } catch (const std::exception&) {
             return false;  // a failed solve is an invalid row, as in sbibm
         }

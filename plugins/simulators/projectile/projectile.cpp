@@ -15,7 +15,8 @@ public:
     static simbi::Info info() {
         return simbi::Info("simbi.projectile", "Projectile")
             .vendor("simbi")
-            .description("Landing distance of a projectile launched at speed v and angle alpha, with a noisy launch height and a noisy measurement.")
+            .description(
+                "Landing distance of a projectile launched at speed v and angle alpha, with a noisy launch height and a noisy measurement.")
             .params({"v", "alpha"})
             .outputs(1)
             .prior(R"({"type": "box_uniform", "low": [10.0, 0.1], "high": [40.0, 1.4]})")

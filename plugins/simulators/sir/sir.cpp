@@ -53,9 +53,8 @@ public:
         double infected[10];
         int idx = 0;
         try {
-            ode::integrate_times(ode::make_dense_output(1e-8, 1e-8, ode::runge_kutta_dopri5<State>()), rhs, s,
-                                 times.begin(), times.end(), 0.1,
-                                 [&](const State& st, double) { infected[idx++] = st[1]; });
+            ode::integrate_times(ode::make_dense_output(1e-8, 1e-8, ode::runge_kutta_dopri5<State>()), rhs, s, times.begin(), times.end(),
+                                 0.1, [&](const State& st, double) { infected[idx++] = st[1]; });
         } catch (const std::exception&) {
             return false;  // a failed solve is an invalid row, as in sbibm
         }

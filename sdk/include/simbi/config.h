@@ -150,7 +150,8 @@ static inline int simbi_config_check(const char *config_json, const char *schema
     while (*p == '"') {
         const char *end = simbi_json_skip(p), *prop, *type, *value;
         size_t n;
-        if (!end || (n = (size_t)(end - p - 2)) >= sizeof key) return simbi_error_set(err, SIMBI_ERROR, "config: a malformed or overlong key"), 0;
+        if (!end || (n = (size_t)(end - p - 2)) >= sizeof key)
+            return simbi_error_set(err, SIMBI_ERROR, "config: a malformed or overlong key"), 0;
         memcpy(key, p + 1, n);
         key[n] = '\0';
         if (*simbi_json_ws(end) != ':') return simbi_error_set(err, SIMBI_ERROR, "config: malformed JSON (expected ':' after a key)"), 0;
@@ -168,10 +169,14 @@ static inline int simbi_config_check(const char *config_json, const char *schema
             const double v = strtod(value, &stop);
             const int is_number = stop != value;
             const char *bad = NULL;
-            if ((number || integer) && !is_number) bad = number ? "a number" : "an integer";
-            else if (integer && v != (double)(int64_t)v) bad = "an integer";
-            else if (strncmp(type, "\"boolean\"", 9) == 0 && strncmp(value, "true", 4) != 0 && strncmp(value, "false", 5) != 0) bad = "true or false";
-            else if (strncmp(type, "\"string\"", 8) == 0 && *value != '"') bad = "a string";
+            if ((number || integer) && !is_number)
+                bad = number ? "a number" : "an integer";
+            else if (integer && v != (double)(int64_t)v)
+                bad = "an integer";
+            else if (strncmp(type, "\"boolean\"", 9) == 0 && strncmp(value, "true", 4) != 0 && strncmp(value, "false", 5) != 0)
+                bad = "true or false";
+            else if (strncmp(type, "\"string\"", 8) == 0 && *value != '"')
+                bad = "a string";
             if (!bad && (number || integer)) {
                 static const char *bounds[] = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"};
                 int i;

@@ -48,7 +48,10 @@ private:
     }
     bool eat(char c) {
         skip();
-        if (i_ < s_.size() && s_[i_] == c) { ++i_; return true; }
+        if (i_ < s_.size() && s_[i_] == c) {
+            ++i_;
+            return true;
+        }
         return false;
     }
     void expect(char c) {
@@ -67,9 +70,12 @@ private:
                     case 'r': out += '\r'; break;
                     case 'b': out += '\b'; break;
                     case 'f': out += '\f'; break;
-                    case 'u': // keep BMP code points below 0x80 only; others become '?'
+                    case 'u':  // keep BMP code points below 0x80 only; others become '?'
                         if (i_ + 4 > s_.size()) fail("bad \\u escape");
-                        { long cp = std::strtol(s_.substr(i_, 4).c_str(), nullptr, 16); out += cp < 0x80 ? char(cp) : '?'; }
+                        {
+                            long cp = std::strtol(s_.substr(i_, 4).c_str(), nullptr, 16);
+                            out += cp < 0x80 ? char(cp) : '?';
+                        }
                         i_ += 4;
                         break;
                     default: out += e;
@@ -102,15 +108,19 @@ private:
             ++i_;
             v.type = JsonValue::Type::Array;
             if (eat(']')) return v;
-            do v.array.push_back(value()); while (eat(','));
+            do v.array.push_back(value());
+            while (eat(','));
             expect(']');
         } else if (c == '"') {
             v.type = JsonValue::Type::String;
             v.string = str();
         } else if (s_.compare(i_, 4, "true") == 0) {
-            v.type = JsonValue::Type::Bool; v.boolean = true; i_ += 4;
+            v.type = JsonValue::Type::Bool;
+            v.boolean = true;
+            i_ += 4;
         } else if (s_.compare(i_, 5, "false") == 0) {
-            v.type = JsonValue::Type::Bool; i_ += 5;
+            v.type = JsonValue::Type::Bool;
+            i_ += 5;
         } else if (s_.compare(i_, 4, "null") == 0) {
             i_ += 4;
         } else {
@@ -214,8 +224,8 @@ private:
     Option(std::string type, std::string dflt) : type_(std::move(type)), default_(std::move(dflt)) {}
     Option& items_bounded(double lo, double hi, const char* lo_key, const char* hi_key) {
         const std::string type = find("items").find("integer") != std::string::npos ? "integer" : "number";
-        return set("items", "{\"type\":\"" + type + "\",\"" + lo_key + "\":" + detail::number_text(lo) + ",\"" + hi_key + "\":" +
-                                detail::number_text(hi) + "}");
+        return set("items", "{\"type\":\"" + type + "\",\"" + lo_key + "\":" + detail::number_text(lo) + ",\"" + hi_key +
+                                "\":" + detail::number_text(hi) + "}");
     }
     Option& set(const std::string& key, const std::string& value) {
         for (auto& m : members_)
@@ -319,8 +329,8 @@ inline std::string check_value(const JsonValue& v, const JsonValue& prop) {
     if (v.type == JsonValue::Type::Array) {
         const JsonValue *lo = member(prop, "minItems"), *hi = member(prop, "maxItems");
         if ((lo && double(v.array.size()) < lo->number) || (hi && double(v.array.size()) > hi->number))
-            return "expected " + (lo ? write_value(*lo) : std::string("0")) + " to " + (hi ? write_value(*hi) : std::string("any number of")) +
-                   " items" + got;
+            return "expected " + (lo ? write_value(*lo) : std::string("0")) + " to " +
+                   (hi ? write_value(*hi) : std::string("any number of")) + " items" + got;
         if (const JsonValue* items = member(prop, "items"))
             for (size_t i = 0; i < v.array.size(); ++i) {
                 const std::string bad = check_value(v.array[i], *items);

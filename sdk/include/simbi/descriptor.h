@@ -13,9 +13,9 @@ extern "C" {
 
 typedef struct simbi_descriptor {
     uint64_t size;
-    const char *id;          /* namespaced, e.g. "simbi.projectile"; [a-z0-9_.-], unique */
-    const char *name;        /* human-readable */
-    const char *version;     /* the plugin's own version, e.g. "1.0.0" */
+    const char *id;      /* namespaced, e.g. "simbi.projectile"; [a-z0-9_.-], unique */
+    const char *name;    /* human-readable */
+    const char *version; /* the plugin's own version, e.g. "1.0.0" */
     const char *vendor;
     const char *description; /* one paragraph */
     simbi_kind kind;

@@ -21,18 +21,17 @@ typedef struct simbi_posterior_view {
     uint64_t theta_dim;
     uint64_t x_dim;
     /* As simbi_estimator.sample / log_prob. [main-thread] */
-    simbi_status (*sample)(const struct simbi_posterior_view *self, uint64_t n_obs,
-                           const double *x_obs, uint64_t n, uint64_t seed, double *theta,
-                           simbi_error *err);
-    simbi_status (*log_prob)(const struct simbi_posterior_view *self, uint64_t n,
-                             const double *theta, const double *x, double *out, simbi_error *err);
+    simbi_status (*sample)(const struct simbi_posterior_view *self, uint64_t n_obs, const double *x_obs, uint64_t n, uint64_t seed,
+                           double *theta, simbi_error *err);
+    simbi_status (*log_prob)(const struct simbi_posterior_view *self, uint64_t n, const double *theta, const double *x, double *out,
+                             simbi_error *err);
 
     /* ---- ABI 1.3: read only when size covers it. */
 
     /* As simbi_estimator.sample_batch; never NULL from a 1.3 host, which falls back to sample()
      * per observation for an estimator without it. [main-thread] */
-    simbi_status (*sample_batch)(const struct simbi_posterior_view *self, uint64_t n_x, const double *x,
-                                 uint64_t n_per_x, uint64_t seed, double *theta, simbi_error *err);
+    simbi_status (*sample_batch)(const struct simbi_posterior_view *self, uint64_t n_x, const double *x, uint64_t n_per_x, uint64_t seed,
+                                 double *theta, simbi_error *err);
 } simbi_posterior_view;
 
 /* The host's simulator, as simbi_simulator.simulate. Host-owned; valid during run(). */
@@ -41,21 +40,18 @@ typedef struct simbi_simulator_view {
     void *data;
     uint64_t theta_dim;
     uint64_t x_dim;
-    simbi_status (*simulate)(const struct simbi_simulator_view *self, uint64_t n,
-                             const double *theta, uint64_t seed, uint64_t row_offset, double *x,
-                             uint8_t *valid, simbi_error *err);
+    simbi_status (*simulate)(const struct simbi_simulator_view *self, uint64_t n, const double *theta, uint64_t seed, uint64_t row_offset,
+                             double *x, uint8_t *valid, simbi_error *err);
 } simbi_simulator_view;
 
 /* Where a diagnostic writes its results. name and values are copied. [main-thread] */
 typedef struct simbi_result_sink {
     uint64_t size;
     void *data;
-    simbi_status (*put_scalar)(const struct simbi_result_sink *self, const char *name,
-                               double value, simbi_error *err);
+    simbi_status (*put_scalar)(const struct simbi_result_sink *self, const char *name, double value, simbi_error *err);
     /* values[shape[0] * ... * shape[rank-1]], row-major. */
-    simbi_status (*put_array)(const struct simbi_result_sink *self, const char *name,
-                              uint64_t rank, const uint64_t *shape, const double *values,
-                              simbi_error *err);
+    simbi_status (*put_array)(const struct simbi_result_sink *self, const char *name, uint64_t rank, const uint64_t *shape,
+                              const double *values, simbi_error *err);
 } simbi_result_sink;
 
 typedef struct simbi_diagnostic_context {
@@ -85,9 +81,8 @@ typedef struct simbi_diagnostic_context {
 typedef struct simbi_diagnostic {
     uint64_t size;
     void *data;
-    void (*destroy)(struct simbi_diagnostic *self); /* [main-thread] */
-    simbi_status (*run)(struct simbi_diagnostic *self, const simbi_diagnostic_context *ctx,
-                        simbi_error *err); /* [main-thread] */
+    void (*destroy)(struct simbi_diagnostic *self);                                                            /* [main-thread] */
+    simbi_status (*run)(struct simbi_diagnostic *self, const simbi_diagnostic_context *ctx, simbi_error *err); /* [main-thread] */
 } simbi_diagnostic;
 
 /* The size of a 1.0 diagnostic: what a host requires. */

@@ -58,9 +58,7 @@ public:
         for (uint64_t i = 0; i < c_.n_obs; ++i) rows.emplace_back(c_.x_obs + i * x_dim(), c_.x_obs + (i + 1) * x_dim());
         return rows;
     }
-    std::string run_dir() const {
-        return has_11(offsetof(simbi_diagnostic_context, run_dir)) && c_.run_dir ? c_.run_dir : "";
-    }
+    std::string run_dir() const { return has_11(offsetof(simbi_diagnostic_context, run_dir)) && c_.run_dir ? c_.run_dir : ""; }
 
     // n posterior samples given n_obs i.i.d. observations x_obs[n_obs, x_dim]: [n, theta_dim].
     std::vector<double> sample(const double* x_obs, uint64_t n_obs, uint64_t n, uint64_t seed) const {
@@ -85,7 +83,8 @@ public:
             return theta;
         }
         for (uint64_t i = 0; i < n_x; ++i)
-            check(v->sample(v, 1, x + i * k, n_per_x, simbi_rng_mix(seed, i), theta.data() + i * n_per_x * d, e.get()), "the posterior's sample", e);
+            check(v->sample(v, 1, x + i * k, n_per_x, simbi_rng_mix(seed, i), theta.data() + i * n_per_x * d, e.get()),
+                  "the posterior's sample", e);
         return theta;
     }
     // log q(theta_i | x_i) for n rows (up to a constant in x for ratio and likelihood estimators).
@@ -119,7 +118,8 @@ public:
         for (uint64_t i = 0; i < draws; ++i)
             for (uint64_t p = 0; p < d; ++p) mean[p] += s[i * d + p] / double(draws);
         for (uint64_t i = 0; i < draws; ++i)
-            for (uint64_t p = 0; p < d; ++p) var[p] += (s[i * d + p] - mean[p]) * (s[i * d + p] - mean[p]) / double(draws > 1 ? draws - 1 : 1);
+            for (uint64_t p = 0; p < d; ++p)
+                var[p] += (s[i * d + p] - mean[p]) * (s[i * d + p] - mean[p]) / double(draws > 1 ? draws - 1 : 1);
         for (double& v : var) v = v > 0 && std::isfinite(v) ? std::sqrt(v) : 1.0;
         return var;
     }

@@ -38,8 +38,7 @@ typedef struct simbi_factory {
      * descriptor's kind says, owned by the plugin and freed by its destroy(); or NULL with err set
      * (e.g. an unknown or out-of-range config value). host must outlive the instance.
      * [thread-safe] */
-    void *(*create)(const struct simbi_factory *self, const simbi_host *host, const char *id,
-                    const char *config_json, simbi_error *err);
+    void *(*create)(const struct simbi_factory *self, const simbi_host *host, const char *id, const char *config_json, simbi_error *err);
 
     /* ---- ABI 1.1: read only when size covers it. */
 
@@ -61,7 +60,7 @@ typedef struct simbi_entry {
     uint32_t abi_minor;
     /* library_path: the file the host loaded. [main-thread] */
     simbi_status (*init)(const char *library_path, simbi_error *err);
-    void (*deinit)(void); /* [main-thread] */
+    void (*deinit)(void);                      /* [main-thread] */
     const simbi_factory *(*get_factory)(void); /* valid between init and deinit [thread-safe] */
 } simbi_entry;
 

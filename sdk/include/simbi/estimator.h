@@ -23,8 +23,7 @@ typedef struct simbi_batch_reader {
 
     /* Copies rows [start, start + count) into caller-owned theta[count, theta_dim] and
      * x[count, x_dim]. Reading contiguous ranges is fastest. [thread: one call at a time] */
-    simbi_status (*read)(const struct simbi_batch_reader *self, uint64_t start, uint64_t count,
-                         double *theta, double *x, simbi_error *err);
+    simbi_status (*read)(const struct simbi_batch_reader *self, uint64_t start, uint64_t count, double *theta, double *x, simbi_error *err);
 } simbi_batch_reader;
 
 /* The host's simulation service, for sequential methods (ABI 1.1): the estimator chooses the
@@ -37,17 +36,15 @@ typedef struct simbi_simulation_service {
     /* The run's observation, n_obs i.i.d. rows of x_dim values, host-owned and valid during
      * train(); *n_obs is 0 when the run has none. Asking for it makes the trained estimator depend
      * on it: the host then retrains when the observation changes. [main-thread] */
-    simbi_status (*observation)(const struct simbi_simulation_service *self, uint64_t *n_obs,
-                                const double **x_obs, simbi_error *err);
+    simbi_status (*observation)(const struct simbi_simulation_service *self, uint64_t *n_obs, const double **x_obs, simbi_error *err);
 
     /* Simulates one row at each of theta[n, theta_dim] (caller-owned, read only) as round
      * `round` (2, 3, ...), stores the rows beside the first round's store and sets *rows to a
      * reader of the round's valid rows, host-owned and valid until train() returns. A rerun with
      * the same theta reuses the stored rows. note_json: NULL or a JSON object the host records
      * with the round (e.g. the estimator's acceptance rate). [main-thread] */
-    simbi_status (*simulate)(const struct simbi_simulation_service *self, uint64_t round,
-                             uint64_t n, const double *theta, const char *note_json,
-                             const simbi_batch_reader **rows, simbi_error *err);
+    simbi_status (*simulate)(const struct simbi_simulation_service *self, uint64_t round, uint64_t n, const double *theta,
+                             const char *note_json, const simbi_batch_reader **rows, simbi_error *err);
 } simbi_simulation_service;
 
 /* Everything train() may use. Host-owned; valid for the duration of the call. */
@@ -93,18 +90,16 @@ typedef struct simbi_estimator {
     void (*destroy)(struct simbi_estimator *self);
 
     /* Trains on ctx->data. Reports per-epoch losses through host->metric. [main-thread] */
-    simbi_status (*train)(struct simbi_estimator *self, const simbi_train_context *ctx,
-                          simbi_error *err);
+    simbi_status (*train)(struct simbi_estimator *self, const simbi_train_context *ctx, simbi_error *err);
 
     /* Draws n samples of theta given n_obs i.i.d. observations x_obs[n_obs, x_dim] into
      * caller-owned theta[n, theta_dim]. [main-thread] */
-    simbi_status (*sample)(struct simbi_estimator *self, uint64_t n_obs, const double *x_obs,
-                           uint64_t n, uint64_t seed, double *theta, simbi_error *err);
+    simbi_status (*sample)(struct simbi_estimator *self, uint64_t n_obs, const double *x_obs, uint64_t n, uint64_t seed, double *theta,
+                           simbi_error *err);
 
     /* Log posterior density (up to a constant for ratio and likelihood estimators) of n pairs
      * theta[n, theta_dim], x[n, x_dim] into caller-owned out[n]. [main-thread] */
-    simbi_status (*log_prob)(struct simbi_estimator *self, uint64_t n, const double *theta,
-                             const double *x, double *out, simbi_error *err);
+    simbi_status (*log_prob)(struct simbi_estimator *self, uint64_t n, const double *theta, const double *x, double *out, simbi_error *err);
 
     /* Saves the trained estimator to (creates) folder dir / loads it from there. [main-thread] */
     simbi_status (*save)(struct simbi_estimator *self, const char *dir, simbi_error *err);
@@ -127,8 +122,8 @@ typedef struct simbi_estimator {
      * advances the chains of all observations together. The draws are a deterministic function of
      * the arguments; they need not equal sample()'s. May be NULL: the host then calls, for each i,
      * sample(self, 1, x_i, n_per_x, simbi_rng_mix(seed, i), theta_i). [main-thread] */
-    simbi_status (*sample_batch)(struct simbi_estimator *self, uint64_t n_x, const double *x, uint64_t n_per_x,
-                                 uint64_t seed, double *theta, simbi_error *err);
+    simbi_status (*sample_batch)(struct simbi_estimator *self, uint64_t n_x, const double *x, uint64_t n_per_x, uint64_t seed,
+                                 double *theta, simbi_error *err);
 } simbi_estimator;
 
 /* The size of a 1.0 estimator: what a host requires. */

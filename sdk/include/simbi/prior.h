@@ -19,12 +19,10 @@ typedef struct simbi_prior {
 
     /* Draws n rows into caller-owned theta[n, dim]; row i from (seed, row_offset + i).
      * [thread-safe] */
-    simbi_status (*sample)(const struct simbi_prior *self, uint64_t n, uint64_t seed,
-                           uint64_t row_offset, double *theta, simbi_error *err);
+    simbi_status (*sample)(const struct simbi_prior *self, uint64_t n, uint64_t seed, uint64_t row_offset, double *theta, simbi_error *err);
 
     /* log p(theta) for n rows into caller-owned out[n]; -inf outside the support. [thread-safe] */
-    simbi_status (*log_prob)(const struct simbi_prior *self, uint64_t n, const double *theta,
-                             double *out, simbi_error *err);
+    simbi_status (*log_prob)(const struct simbi_prior *self, uint64_t n, const double *theta, double *out, simbi_error *err);
 
     /* The prior as simbi prior JSON; host-owned, valid while the prior is. */
     const char *json;

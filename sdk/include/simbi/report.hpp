@@ -65,7 +65,9 @@ public:
 
     Figure& title(const std::string& t) { return set("title", detail::json_string(t)); }
     Figure& caption(const std::string& t) { return set("caption", detail::json_string(t)); }
-    Figure& labels(const std::string& x, const std::string& y) { return set("x_label", detail::json_string(x)).set("y_label", detail::json_string(y)); }
+    Figure& labels(const std::string& x, const std::string& y) {
+        return set("x_label", detail::json_string(x)).set("y_label", detail::json_string(y));
+    }
     // curve
     Figure& band(const std::vector<double>& low, const std::vector<double>& high) {
         return set("low", detail::json_numbers(low)).set("high", detail::json_numbers(high));
@@ -89,7 +91,8 @@ public:
     // table: one row of cells, each a number or a string
     Figure& row(const std::vector<std::pair<bool, std::string>>& cells) {
         std::string r = "[";
-        for (size_t i = 0; i < cells.size(); ++i) r += (i ? "," : "") + (cells[i].first ? cells[i].second : detail::json_string(cells[i].second));
+        for (size_t i = 0; i < cells.size(); ++i)
+            r += (i ? "," : "") + (cells[i].first ? cells[i].second : detail::json_string(cells[i].second));
         rows_.push_back(r + "]");
         return *this;
     }
@@ -149,7 +152,8 @@ public:
     std::string json() const {
         std::string out = "{\"headline\":{\"verdict\":" + detail::json_string(verdict_) + ",\"numbers\":[";
         for (size_t i = 0; i < numbers_.size(); ++i)
-            out += std::string(i ? "," : "") + "[" + detail::json_string(numbers_[i].first) + "," + detail::json_number(numbers_[i].second) + "]";
+            out += std::string(i ? "," : "") + "[" + detail::json_string(numbers_[i].first) + "," +
+                   detail::json_number(numbers_[i].second) + "]";
         out += "]},\"figures\":[";
         for (size_t i = 0; i < figures_.size(); ++i) out += (i ? "," : "") + figures_[i];
         out += "]";

@@ -48,8 +48,7 @@ static inline void simbi_philox_round(uint32_t c[4], const uint32_t k[2]) {
 }
 
 /* One Philox4x32-10 block: out = philox(counter, key). */
-static inline void simbi_philox4x32_10(const uint32_t counter[4], const uint32_t key[2],
-                                       uint32_t out[4]) {
+static inline void simbi_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]) {
     uint32_t c[4] = {counter[0], counter[1], counter[2], counter[3]};
     uint32_t k[2] = {key[0], key[1]};
     int r;
@@ -67,8 +66,7 @@ static inline void simbi_philox4x32_10(const uint32_t counter[4], const uint32_t
 }
 
 /* Starts the stream of (seed, row), substream 0. */
-static inline void simbi_rng_init_stream(simbi_rng *rng, uint64_t seed, uint64_t row,
-                                         uint32_t stream) {
+static inline void simbi_rng_init_stream(simbi_rng *rng, uint64_t seed, uint64_t row, uint32_t stream) {
     rng->key[0] = (uint32_t)seed;
     rng->key[1] = (uint32_t)(seed >> 32);
     rng->counter[0] = (uint32_t)row;
@@ -80,9 +78,7 @@ static inline void simbi_rng_init_stream(simbi_rng *rng, uint64_t seed, uint64_t
     rng->spare = 0.0;
 }
 
-static inline void simbi_rng_init(simbi_rng *rng, uint64_t seed, uint64_t row) {
-    simbi_rng_init_stream(rng, seed, row, 0u);
-}
+static inline void simbi_rng_init(simbi_rng *rng, uint64_t seed, uint64_t row) { simbi_rng_init_stream(rng, seed, row, 0u); }
 
 /* A uniform 32-bit word. */
 static inline uint32_t simbi_rng_u32(simbi_rng *rng) {
@@ -100,9 +96,7 @@ static inline uint64_t simbi_rng_u64(simbi_rng *rng) {
 }
 
 /* Uniform on [0, 1) with 53 random bits. */
-static inline double simbi_rng_uniform(simbi_rng *rng) {
-    return (double)(simbi_rng_u64(rng) >> 11) * (1.0 / 9007199254740992.0);
-}
+static inline double simbi_rng_uniform(simbi_rng *rng) { return (double)(simbi_rng_u64(rng) >> 11) * (1.0 / 9007199254740992.0); }
 
 /* Uniform on [low, high). */
 static inline double simbi_rng_uniform_range(simbi_rng *rng, double low, double high) {
@@ -126,9 +120,7 @@ static inline double simbi_rng_normal(simbi_rng *rng) {
 }
 
 /* Exponential with rate 1. */
-static inline double simbi_rng_exponential(simbi_rng *rng) {
-    return -log(1.0 - simbi_rng_uniform(rng));
-}
+static inline double simbi_rng_exponential(simbi_rng *rng) { return -log(1.0 - simbi_rng_uniform(rng)); }
 
 #ifdef __cplusplus
 }

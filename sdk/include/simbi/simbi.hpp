@@ -45,20 +45,52 @@ public:
     // Simulators default to instances shared by all threads (simulate is const); estimators and
     // diagnostics are called from one thread.
     Info(std::string id, std::string name, simbi_kind kind = SIMBI_KIND_SIMULATOR)
-        : id_(std::move(id)), name_(std::move(name)), kind_(kind),
+        : id_(std::move(id)),
+          name_(std::move(name)),
+          kind_(kind),
           thread_(kind == SIMBI_KIND_SIMULATOR ? SIMBI_THREAD_SHARED : SIMBI_THREAD_INSTANCE) {}
-    Info& version(std::string v) { version_ = std::move(v); return *this; }
-    Info& vendor(std::string v) { vendor_ = std::move(v); return *this; }
-    Info& description(std::string v) { description_ = std::move(v); return *this; }
-    Info& params(std::vector<std::string> names) { params_ = std::move(names); return *this; }
-    Info& outputs(uint64_t k) { output_dim_ = k; return *this; }
-    Info& shape(std::vector<uint64_t> s) { shape_ = std::move(s); return *this; }
-    Info& prior(std::string json) { prior_ = std::move(json); return *this; }
+    Info& version(std::string v) {
+        version_ = std::move(v);
+        return *this;
+    }
+    Info& vendor(std::string v) {
+        vendor_ = std::move(v);
+        return *this;
+    }
+    Info& description(std::string v) {
+        description_ = std::move(v);
+        return *this;
+    }
+    Info& params(std::vector<std::string> names) {
+        params_ = std::move(names);
+        return *this;
+    }
+    Info& outputs(uint64_t k) {
+        output_dim_ = k;
+        return *this;
+    }
+    Info& shape(std::vector<uint64_t> s) {
+        shape_ = std::move(s);
+        return *this;
+    }
+    Info& prior(std::string json) {
+        prior_ = std::move(json);
+        return *this;
+    }
     // Bounds of the outputs, {"low": [...], "high": [...]} with null for an unbounded side.
-    Info& support(std::string json) { support_ = std::move(json); return *this; }
+    Info& support(std::string json) {
+        support_ = std::move(json);
+        return *this;
+    }
     // Capabilities beyond the required calls (SIMBI_CAPABILITY_*), ORed in.
-    Info& capability(uint64_t flag) { capabilities_ |= flag; return *this; }
-    Info& thread_safe(bool shared) { thread_ = shared ? SIMBI_THREAD_SHARED : SIMBI_THREAD_INSTANCE; return *this; }
+    Info& capability(uint64_t flag) {
+        capabilities_ |= flag;
+        return *this;
+    }
+    Info& thread_safe(bool shared) {
+        thread_ = shared ? SIMBI_THREAD_SHARED : SIMBI_THREAD_INSTANCE;
+        return *this;
+    }
     // A config key and its schema (simbi/config.hpp): type, default, bounds or allowed values,
     // documentation. Declared once: the host checks manifests against it, and Config gives the
     // plugin the value or this default.
@@ -127,7 +159,8 @@ public:
 private:
     static std::string object_schema(const std::string& properties) {
         return "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\",\"additionalProperties\":false,"
-               "\"properties\":{" + properties + "}}";
+               "\"properties\":{" +
+               properties + "}}";
     }
     std::string id_, name_, version_ = "1.0.0", vendor_, description_, prior_, schema_, schema_json_, training_, training_json_, support_;
     bool has_training_ = false;
@@ -156,8 +189,8 @@ struct SimulatorAdapter {
         uint64_t d, k;
     };
     static void destroy(simbi_simulator* self) { delete static_cast<Instance*>(self->data); }
-    static simbi_status simulate(simbi_simulator* self, uint64_t n, const double* theta, uint64_t seed,
-                                 uint64_t row_offset, double* x, uint8_t* valid, simbi_error* err) {
+    static simbi_status simulate(simbi_simulator* self, uint64_t n, const double* theta, uint64_t seed, uint64_t row_offset, double* x,
+                                 uint8_t* valid, simbi_error* err) {
         Instance* in = static_cast<Instance*>(self->data);
         try {
             for (uint64_t i = 0; i < n; ++i) {
@@ -196,9 +229,13 @@ struct SimulatorAdapter {
 
 // A class may name its own adapter (estimators, diagnostics); simulators get SimulatorAdapter.
 template <class T, class = void>
-struct AdapterOf { using type = SimulatorAdapter<T>; };
+struct AdapterOf {
+    using type = SimulatorAdapter<T>;
+};
 template <class T>
-struct AdapterOf<T, std::void_t<typename T::adapter>> { using type = typename T::adapter; };
+struct AdapterOf<T, std::void_t<typename T::adapter>> {
+    using type = typename T::adapter;
+};
 
 // The extensions a library offers (simbi/ext/), by id: the C++ layers of the plugin kinds add
 // theirs when they are included (diagnostic.hpp adds the diagnostic report).
@@ -282,13 +319,15 @@ struct Library {
 }  // namespace simbi
 
 // Exports the library's one entry symbol for the listed plugin classes.
-#define SIMBI_EXPORT_PLUGINS(...)                                                              \
-    extern "C" {                                                                              \
-    SIMBI_EXPORT extern const simbi_entry simbi_plugin_entry;                                 \
-    const simbi_entry simbi_plugin_entry = {                                                  \
-        sizeof(simbi_entry), SIMBI_ABI_MAJOR, SIMBI_ABI_MINOR,                                \
-        &simbi::detail::Library<__VA_ARGS__>::init, &simbi::detail::Library<__VA_ARGS__>::deinit, \
-        &simbi::detail::Library<__VA_ARGS__>::factory};                                       \
+#define SIMBI_EXPORT_PLUGINS(...)                                                           \
+    extern "C" {                                                                            \
+    SIMBI_EXPORT extern const simbi_entry simbi_plugin_entry;                               \
+    const simbi_entry simbi_plugin_entry = {sizeof(simbi_entry),                            \
+                                            SIMBI_ABI_MAJOR,                                \
+                                            SIMBI_ABI_MINOR,                                \
+                                            &simbi::detail::Library<__VA_ARGS__>::init,     \
+                                            &simbi::detail::Library<__VA_ARGS__>::deinit,   \
+                                            &simbi::detail::Library<__VA_ARGS__>::factory}; \
     }
 
 #endif

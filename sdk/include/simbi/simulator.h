@@ -28,9 +28,8 @@ typedef struct simbi_simulator {
      * n = 0 is allowed and returns SIMBI_OK. Returns SIMBI_OK, or SIMBI_DISCARD (this batch
      * failed, try other rows), SIMBI_ERROR or SIMBI_FATAL with a message in err.
      * [thread: see the descriptor's thread_safety] */
-    simbi_status (*simulate)(struct simbi_simulator *self, uint64_t n, const double *theta,
-                             uint64_t seed, uint64_t row_offset, double *x, uint8_t *valid,
-                             simbi_error *err);
+    simbi_status (*simulate)(struct simbi_simulator *self, uint64_t n, const double *theta, uint64_t seed, uint64_t row_offset, double *x,
+                             uint8_t *valid, simbi_error *err);
 } simbi_simulator;
 
 /* The size of a 1.0 simulator: what a host requires. */

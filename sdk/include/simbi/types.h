@@ -22,39 +22,22 @@ extern "C" {
  *  SIMBI_ERROR    this instance is unusable; destroy it. Other instances are fine.
  *  SIMBI_FATAL    the whole library is unusable; the host stops using it. */
 typedef int32_t simbi_status;
-enum {
-    SIMBI_OK = 0,
-    SIMBI_DISCARD = 1,
-    SIMBI_ERROR = 2,
-    SIMBI_FATAL = 3
-};
+enum { SIMBI_OK = 0, SIMBI_DISCARD = 1, SIMBI_ERROR = 2, SIMBI_FATAL = 3 };
 
 /* What a plugin is. */
 typedef int32_t simbi_kind;
-enum {
-    SIMBI_KIND_SIMULATOR = 1,
-    SIMBI_KIND_ESTIMATOR = 2,
-    SIMBI_KIND_DIAGNOSTIC = 3
-};
+enum { SIMBI_KIND_SIMULATOR = 1, SIMBI_KIND_ESTIMATOR = 2, SIMBI_KIND_DIAGNOSTIC = 3 };
 
 /* How an instance may be called from several threads.
  *  SIMBI_THREAD_SHARED    one instance may be called from several threads at once.
  *  SIMBI_THREAD_INSTANCE  calls on one instance must not overlap; the host creates one instance
  *                         per thread. Different instances always may run in parallel. */
 typedef int32_t simbi_thread_safety;
-enum {
-    SIMBI_THREAD_INSTANCE = 0,
-    SIMBI_THREAD_SHARED = 1
-};
+enum { SIMBI_THREAD_INSTANCE = 0, SIMBI_THREAD_SHARED = 1 };
 
 /* Log levels for simbi_host.log. */
 typedef int32_t simbi_log_level;
-enum {
-    SIMBI_LOG_DEBUG = 0,
-    SIMBI_LOG_INFO = 1,
-    SIMBI_LOG_WARNING = 2,
-    SIMBI_LOG_ERROR = 3
-};
+enum { SIMBI_LOG_DEBUG = 0, SIMBI_LOG_INFO = 1, SIMBI_LOG_WARNING = 2, SIMBI_LOG_ERROR = 3 };
 
 /* The error record of one call. The caller owns it and its message buffer.
  * The caller sets size, message and message_capacity (capacity may be 0 with message NULL) and

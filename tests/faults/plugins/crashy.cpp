@@ -8,7 +8,12 @@
 // Segfaults on about 1% of rows and hangs on about 0.1%, chosen by the row's own stream, so the
 // same rows fail in every run; the others give x = a + b + noise.
 struct Crashy {
-    static simbi::Info info() { return simbi::Info("faulty.crashy", "crashes and hangs").params({"a", "b"}).outputs(2).prior(R"({"type": "box_uniform", "low": [0, 0], "high": [1, 1]})"); }
+    static simbi::Info info() {
+        return simbi::Info("faulty.crashy", "crashes and hangs")
+            .params({"a", "b"})
+            .outputs(2)
+            .prior(R"({"type": "box_uniform", "low": [0, 0], "high": [1, 1]})");
+    }
     explicit Crashy(const simbi::Config&) {}
     bool simulate(const double* theta, simbi::Rng& rng, double* x) const {
         const double u = rng.uniform();
@@ -22,7 +27,12 @@ struct Crashy {
 
 // Takes a millisecond a row: slow enough for a test to kill a run midway.
 struct Slow {
-    static simbi::Info info() { return simbi::Info("faulty.slow", "slow").params({"a", "b"}).outputs(1).prior(R"({"type": "box_uniform", "low": [0, 0], "high": [1, 1]})"); }
+    static simbi::Info info() {
+        return simbi::Info("faulty.slow", "slow")
+            .params({"a", "b"})
+            .outputs(1)
+            .prior(R"({"type": "box_uniform", "low": [0, 0], "high": [1, 1]})");
+    }
     explicit Slow(const simbi::Config&) {}
     bool simulate(const double* theta, simbi::Rng& rng, double* x) const {
         ::usleep(1000);

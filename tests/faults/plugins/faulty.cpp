@@ -30,7 +30,9 @@ struct Overrun {
 
 // Declares 2 outputs and writes a whole row of 64 values past them.
 struct OverrunRow {
-    static simbi::Info info() { return simbi::Info("faulty.overrun_row", "writes a row past its outputs").params({"a", "b"}).outputs(2).prior(kBox); }
+    static simbi::Info info() {
+        return simbi::Info("faulty.overrun_row", "writes a row past its outputs").params({"a", "b"}).outputs(2).prior(kBox);
+    }
     explicit OverrunRow(const simbi::Config&) {}
     bool simulate(const double* theta, simbi::Rng&, double* x) const {
         for (int j = 0; j < 66; ++j) x[j] = theta[0] + j;
@@ -41,7 +43,11 @@ struct OverrunRow {
 // Marks every row invalid.
 struct AllInvalid {
     static simbi::Info info() {
-        return simbi::Info("faulty.all_invalid", "all invalid").params({"a", "b"}).outputs(1).prior(kBox).support(R"({"low": [0], "high": [null]})");
+        return simbi::Info("faulty.all_invalid", "all invalid")
+            .params({"a", "b"})
+            .outputs(1)
+            .prior(kBox)
+            .support(R"({"low": [0], "high": [null]})");
     }
     explicit AllInvalid(const simbi::Config&) {}
     bool simulate(const double*, simbi::Rng&, double* x) const {
@@ -52,7 +58,9 @@ struct AllInvalid {
 
 // Depends on how many rows it has simulated before, not only on (seed, row).
 struct NonDeterministic {
-    static simbi::Info info() { return simbi::Info("faulty.nondeterministic", "order-dependent").params({"a", "b"}).outputs(1).prior(kBox); }
+    static simbi::Info info() {
+        return simbi::Info("faulty.nondeterministic", "order-dependent").params({"a", "b"}).outputs(1).prior(kBox);
+    }
     explicit NonDeterministic(const simbi::Config&) {}
     bool simulate(const double* theta, simbi::Rng&, double* x) const {
         static std::atomic<uint64_t> calls{0};
@@ -63,7 +71,9 @@ struct NonDeterministic {
 
 // Writes 2 of its 3 outputs.
 struct Unwritten {
-    static simbi::Info info() { return simbi::Info("faulty.unwritten", "leaves an output unwritten").params({"a", "b"}).outputs(3).prior(kBox); }
+    static simbi::Info info() {
+        return simbi::Info("faulty.unwritten", "leaves an output unwritten").params({"a", "b"}).outputs(3).prior(kBox);
+    }
     explicit Unwritten(const simbi::Config&) {}
     bool simulate(const double* theta, simbi::Rng&, double* x) const {
         x[0] = theta[0];
@@ -74,7 +84,9 @@ struct Unwritten {
 
 // Fails wherever b > 0.5: every invalid row in one half of the prior.
 struct FailsInHalf {
-    static simbi::Info info() { return simbi::Info("faulty.fails_in_half", "invalid where b > 0.5").params({"a", "b"}).outputs(1).prior(kBox); }
+    static simbi::Info info() {
+        return simbi::Info("faulty.fails_in_half", "invalid where b > 0.5").params({"a", "b"}).outputs(1).prior(kBox);
+    }
     explicit FailsInHalf(const simbi::Config&) {}
     bool simulate(const double* theta, simbi::Rng& rng, double* x) const {
         x[0] = theta[0] + 0.1 * rng.normal();
@@ -84,7 +96,9 @@ struct FailsInHalf {
 
 // Fails on 30% of the rows, wherever they are.
 struct FailsAtRandom {
-    static simbi::Info info() { return simbi::Info("faulty.fails_at_random", "invalid at random").params({"a", "b"}).outputs(1).prior(kBox); }
+    static simbi::Info info() {
+        return simbi::Info("faulty.fails_at_random", "invalid at random").params({"a", "b"}).outputs(1).prior(kBox);
+    }
     explicit FailsAtRandom(const simbi::Config&) {}
     bool simulate(const double* theta, simbi::Rng& rng, double* x) const {
         x[0] = theta[0] + 0.1 * rng.normal();

@@ -10,11 +10,11 @@
 namespace simbi::host {
 
 // Upper limits on what a manifest may ask for: past them a typo, not a plan.
-constexpr uint64_t kMaxBudget = uint64_t(1) << 40;        // simulations in one store (~1.1e12)
-constexpr uint64_t kMaxChunkRows = uint64_t(1) << 24;     // rows held in memory per journal record
-constexpr uint64_t kMaxBatchRows = uint64_t(1) << 20;     // rows per simulate() call
-constexpr uint64_t kMaxSamples = uint64_t(100000000);     // posterior samples per request
-constexpr uint64_t kMaxAttempts = 1000000;                // draws per row under "resample"
+constexpr uint64_t kMaxBudget = uint64_t(1) << 40;     // simulations in one store (~1.1e12)
+constexpr uint64_t kMaxChunkRows = uint64_t(1) << 24;  // rows held in memory per journal record
+constexpr uint64_t kMaxBatchRows = uint64_t(1) << 20;  // rows per simulate() call
+constexpr uint64_t kMaxSamples = uint64_t(100000000);  // posterior samples per request
+constexpr uint64_t kMaxAttempts = 1000000;             // draws per row under "resample"
 
 struct PluginRef {
     std::string id;
@@ -32,7 +32,7 @@ struct SimulationSection {
     uint64_t chunk_rows = 16384;
     std::string invalid = "drop";
     unsigned max_attempts = 100;
-    std::string store;  // absolute
+    std::string store;            // absolute
     bool store_in_cache = false;  // no store named and the lab has a cache: the plan names it
     bool float64 = false;
     std::string isolation = "none";  // "process": the simulator runs in worker processes
@@ -81,7 +81,7 @@ struct Manifest {
     std::optional<EstimatorSection> estimator;
     std::optional<AssimilationSection> assimilation;
     std::optional<std::vector<std::vector<double>>> observation;  // one row per i.i.d. observation
-    std::optional<std::vector<double>> truth;  // observation.theta: the parameters behind it, when known
+    std::optional<std::vector<double>> truth;                     // observation.theta: the parameters behind it, when known
     InferenceSection inference;
     std::vector<PluginRef> diagnostics;
     std::string output;  // absolute

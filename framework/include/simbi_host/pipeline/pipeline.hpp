@@ -15,8 +15,8 @@ struct RunReport {
     bool reused_simulations = false;
     bool reused_training = false;      // the artifact was up to date
     std::vector<std::string> written;  // files, relative to output_dir
-    unsigned rank = 0;                  // in a parallel job: ranks other than 0 simulate, and train when data-parallel
-    bool trained_rank = false;          // a rank other than 0 took part in a data-parallel training
+    unsigned rank = 0;                 // in a parallel job: ranks other than 0 simulate, and train when data-parallel
+    bool trained_rank = false;         // a rank other than 0 took part in a data-parallel training
 };
 
 // Runs every stage the plan names.

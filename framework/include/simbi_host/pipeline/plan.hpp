@@ -24,7 +24,7 @@ struct PlannedPlugin {
     const PluginInfo* info = nullptr;  // the registry's; it outlives the plan
     std::string sha256;                // of its bytes when planned: what is recorded, and what must run
     json config = json::object();
-    std::string json_path;             // where the manifest names it, for messages
+    std::string json_path;  // where the manifest names it, for messages
     const PluginInfo& operator*() const { return *info; }
     const PluginInfo* operator->() const { return info; }
 };
@@ -34,9 +34,9 @@ struct SimulationPart {
     PlannedPlugin simulator;
     std::shared_ptr<const Prior> prior;
     SimulationSection settings;
-    std::string record;          // the manifest as stored with the data (manifest_for_record)
-    std::string manifest_file;   // for messages
-    std::string fingerprint;     // of the dataset this part defines (StoreMeta::fingerprint)
+    std::string record;         // the manifest as stored with the data (manifest_for_record)
+    std::string manifest_file;  // for messages
+    std::string fingerprint;    // of the dataset this part defines (StoreMeta::fingerprint)
 };
 
 struct EstimatorPart {

@@ -13,8 +13,8 @@
 namespace simbi::host {
 
 struct SimulateOptions {
-    bool quiet = false;   // no progress display
-    bool force = false;   // rewrite the store even if it is up to date, or holds another setup's data
+    bool quiet = false;  // no progress display
+    bool force = false;  // rewrite the store even if it is up to date, or holds another setup's data
 };
 
 // A simulation other than the plan's own (a sequential round): another proposal, store, budget or
@@ -32,8 +32,8 @@ struct SimulateResult {
     bool reused = false;   // the store was up to date
     bool resumed = false;  // an interrupted run was continued
     double seconds = 0.0;
-    json isolation;        // under process isolation: failed batches, crashes, timeouts, retries (this run's)
-    std::string shard;     // under mpirun, ranks other than 0: the shard written (rank 0 writes the store)
+    json isolation;           // under process isolation: failed batches, crashes, timeouts, retries (this run's)
+    std::string shard;        // under mpirun, ranks other than 0: the shard written (rank 0 writes the store)
     std::string fingerprint;  // of the simulation setup, as the sealed store records it
 };
 
@@ -41,7 +41,8 @@ struct SimulateResult {
 StoreMeta store_meta(const SimulationPart& part, const RoundSimulation& round = {});
 
 // Runs the simulate stage. Throws RunError when interrupted, naming the journal.
-SimulateResult run_simulation(const SimulationPart& part, const HostServices& host, SimulateOptions options, const RoundSimulation& round = {});
+SimulateResult run_simulation(const SimulationPart& part, const HostServices& host, SimulateOptions options,
+                              const RoundSimulation& round = {});
 
 unsigned resolve_threads(unsigned requested);
 

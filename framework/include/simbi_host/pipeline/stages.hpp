@@ -60,12 +60,12 @@ std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStage
 // it there when its fingerprint matches), draws the trajectories given the observation, and writes
 // trajectories.csv, summary.json and assimilation.json (with the report's figures); returns the
 // files written.
-std::vector<std::string> run_assimilation(const RunPlan& plan, const SimulateResult& simulation, HostServices& host, const RunOptions& options);
+std::vector<std::string> run_assimilation(const RunPlan& plan, const SimulateResult& simulation, HostServices& host,
+                                          const RunOptions& options);
 
 // Runs one diagnostic with no posterior, prior or simulator, on files its config names (as
 // simbi.c2st on two sample files); returns its results.
 json run_standalone_diagnostic(const PluginRegistry& registry, const HostServices& host, const std::string& id, const json& config,
                                uint64_t seed);
-
 
 }  // namespace simbi::host

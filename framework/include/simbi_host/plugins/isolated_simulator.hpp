@@ -36,13 +36,13 @@ struct IsolationStats {
 };
 
 struct IsolationOptions {
-    std::vector<std::string> command;  // the worker's argv
-    std::string cwd;                   // its working folder ("": this process's)
-    std::vector<std::string> env;      // "NAME=VALUE" over this process's environment
+    std::vector<std::string> command;                 // the worker's argv
+    std::string cwd;                                  // its working folder ("": this process's)
+    std::vector<std::string> env;                     // "NAME=VALUE" over this process's environment
     double timeout_s = kDefaultWorkerTimeoutSeconds;  // per batch; 0: none
-    uint64_t theta_dim = 0, x_dim = 0; // what the handshake must say
-    std::vector<std::string> parameter_names;  // what its handshake must name, when it names any
-    std::string what;                  // names the simulator in messages
+    uint64_t theta_dim = 0, x_dim = 0;                // what the handshake must say
+    std::vector<std::string> parameter_names;         // what its handshake must name, when it names any
+    std::string what;                                 // names the simulator in messages
     bool quiet = false;
     uint64_t max_consecutive_failed_rows = kMaxConsecutiveFailedRows;
     // Called before each worker starts (a bridge checks that its files are the ones planned).

@@ -21,12 +21,12 @@ struct PluginInfo {
     std::vector<std::string> param_names;
     uint64_t output_dim = 0;
     std::vector<uint64_t> output_shape;
-    std::string default_prior_json;  // empty if none
+    std::string default_prior_json;    // empty if none
     std::string config_schema_json;    // "{}" if none
     std::string training_schema_json;  // estimators, ABI 1.1; "" if none declared
     uint64_t capabilities = 0;         // SIMBI_CAPABILITY_* (ABI 1.2)
     std::string output_support_json;   // simulators, ABI 1.1; "" if none declared
-    std::string path;                // the library file
+    std::string path;                  // the library file
     uint32_t abi_major = 0, abi_minor = 0;
     const simbi_factory* factory = nullptr;  // set once the library is loaded (plugin_factory())
     std::string described_sha256;            // the library's SHA-256 as its descriptor file gives it (a cache, never trusted)

@@ -20,9 +20,9 @@ struct ArtifactMeta {
     std::string simbi_version;
     uint32_t abi_major = 0, abi_minor = 0;
     uint64_t training_rows = 0;
-    std::string training_fingerprint;   // what made it: data checksums, estimator, settings, seed
-    json record = json::object();       // the training's history: losses, seconds, rounds
-    json files = json::object();        // relative path -> SHA-256 of every file the estimator saved
+    std::string training_fingerprint;  // what made it: data checksums, estimator, settings, seed
+    json record = json::object();      // the training's history: losses, seconds, rounds
+    json files = json::object();       // relative path -> SHA-256 of every file the estimator saved
 };
 
 // Writes simbi.json into dir, with the SHA-256 of every other file in dir and of simbi.json's
@@ -40,8 +40,8 @@ void write_samples_h5(const std::string& path, const std::vector<std::string>& n
                       const json& attributes);
 // Any table as HDF5: /<dataset> [n, columns] float64, its column names in the attribute
 // names_attribute, and string attributes.
-void write_table_h5(const std::string& path, const std::string& dataset, const std::string& names_attribute, const std::vector<std::string>& names,
-                    const std::vector<double>& values, const json& attributes);
+void write_table_h5(const std::string& path, const std::string& dataset, const std::string& names_attribute,
+                    const std::vector<std::string>& names, const std::vector<double>& values, const json& attributes);
 void write_samples_csv(const std::string& path, const std::vector<std::string>& names, const std::vector<double>& samples);
 // Per parameter: mean, std, and the 5/50/95% quantiles.
 json summarize_samples(const std::vector<std::string>& names, const std::vector<double>& samples);

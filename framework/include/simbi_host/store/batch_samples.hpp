@@ -15,7 +15,8 @@ namespace simbi::host {
 
 class BatchSamplesWriter {
 public:
-    BatchSamplesWriter(const std::string& path, const std::vector<std::string>& names, uint64_t n_obs, uint64_t n_per_obs, const json& attributes);
+    BatchSamplesWriter(const std::string& path, const std::vector<std::string>& names, uint64_t n_obs, uint64_t n_per_obs,
+                       const json& attributes);
     ~BatchSamplesWriter();
     BatchSamplesWriter(const BatchSamplesWriter&) = delete;
     BatchSamplesWriter& operator=(const BatchSamplesWriter&) = delete;

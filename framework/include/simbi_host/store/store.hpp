@@ -111,7 +111,7 @@ std::string store_fingerprint(const std::string& store_path);
 struct StoreHeader {
     bool ok = false;
     std::string sha256, fingerprint;
-    std::string family;               // stores of one setup but their budget share it ("" before it was recorded)
+    std::string family;                // stores of one setup but their budget share it ("" before it was recorded)
     uint64_t budget = 0, invalid = 0;  // as sealed
 };
 StoreHeader read_store_header(const std::string& path);

@@ -54,10 +54,10 @@ typedef struct simbi_observation_operator {
     uint64_t size;
     uint64_t length;
     uint64_t state_dim;
-    uint64_t observed;      /* entries observed; 0: none (prior trajectories) */
-    const uint64_t *index;  /* [observed], increasing */
-    const double *y;        /* [observed] */
-    double sigma;           /* the noise's standard deviation, > 0 */
+    uint64_t observed;     /* entries observed; 0: none (prior trajectories) */
+    const uint64_t *index; /* [observed], increasing */
+    const double *y;       /* [observed] */
+    double sigma;          /* the noise's standard deviation, > 0 */
 } simbi_observation_operator;
 
 /* An assimilator instance, created by the extension's factory. Plugin-owned; freed by destroy().
@@ -69,14 +69,13 @@ typedef struct simbi_assimilator {
     void (*destroy)(struct simbi_assimilator *self);
 
     /* Learns the dynamics from the context's trajectories. [main-thread] */
-    simbi_status (*train)(struct simbi_assimilator *self, const simbi_assimilation_context *ctx,
-                          simbi_error *err);
+    simbi_status (*train)(struct simbi_assimilator *self, const simbi_assimilation_context *ctx, simbi_error *err);
 
     /* Writes n trajectories drawn from the posterior given the observation into caller-owned
      * trajectories[n, observation->length, observation->state_dim] (state by state). The same
      * seed gives the same trajectories. [main-thread] */
-    simbi_status (*sample)(struct simbi_assimilator *self, const simbi_observation_operator *observation,
-                           uint64_t n, uint64_t seed, double *trajectories, simbi_error *err);
+    simbi_status (*sample)(struct simbi_assimilator *self, const simbi_observation_operator *observation, uint64_t n, uint64_t seed,
+                           double *trajectories, simbi_error *err);
 
     /* Saves the trained state into the folder dir (created by the host, empty), and loads it
      * from one that save() wrote, into an instance of the same config. [main-thread] */

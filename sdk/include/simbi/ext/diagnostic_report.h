@@ -44,8 +44,8 @@ typedef struct simbi_diagnostic_report {
      * bytes it takes, NUL included. When capacity is smaller, it writes nothing and returns
      * SIMBI_DISCARD: the caller asks again with *needed bytes. A diagnostic with nothing to
      * report writes "{}". [main-thread] */
-    simbi_status (*describe)(const struct simbi_diagnostic_report *self, simbi_diagnostic *diagnostic,
-                             char *text, uint64_t capacity, uint64_t *needed, simbi_error *err);
+    simbi_status (*describe)(const struct simbi_diagnostic_report *self, simbi_diagnostic *diagnostic, char *text, uint64_t capacity,
+                             uint64_t *needed, simbi_error *err);
 } simbi_diagnostic_report;
 
 #ifdef __cplusplus
