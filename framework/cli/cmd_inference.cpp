@@ -79,6 +79,8 @@ static int sample_each_row(simbi::host::EstimatorInstance& est, const simbi::hos
     BatchSamplesWriter writer(out, meta.parameter_names, n_obs, n,
                               {{"seed", seed}, {"observations", n_obs}, {"estimator", meta.estimator_id}});
     const auto t0 = std::chrono::steady_clock::now();
+    std::vector<uint64_t> failed;
+    std::string first_error;
     for (uint64_t first = 0, block = 0; first < n_obs; first += kObservationBlock, ++block) {
         const uint64_t count = std::min(kObservationBlock, n_obs - first);
         std::vector<double> flat;
@@ -87,18 +89,42 @@ static int sample_each_row(simbi::host::EstimatorInstance& est, const simbi::hos
             const auto& r = rows[first + std::min(i, count - 1)];
             flat.insert(flat.end(), r.begin(), r.end());
         }
-        std::vector<double> draws = est.sample_batch(flat, kObservationBlock, n, simbi_rng_mix(seed, block), d);
-        draws.resize(count * n * d);
+        std::vector<double> draws;
+        try {
+            draws = est.sample_batch(flat, kObservationBlock, n, simbi_rng_mix(seed, block), d);
+            draws.resize(count * n * d);
+        } catch (const RunError&) {
+            // One observation the estimator cannot sample (its posterior outside the prior, say)
+            // does not cost the block: each is drawn alone, with a seed of its own, and those that
+            // still fail are NaN and flagged in /failed.
+            draws.assign(count * n * d, std::nan(""));
+            for (uint64_t j = 0; j < count; ++j) {
+                try {
+                    const std::vector<double> one =
+                        est.sample_batch(rows[first + j], 1, n, simbi_rng_mix(simbi_rng_mix(seed, block), 1 + j), d);
+                    std::copy(one.begin(), one.end(), draws.begin() + long(j * n * d));
+                } catch (const RunError& e) {
+                    failed.push_back(first + j);
+                    if (first_error.empty()) first_error = e.what();
+                }
+            }
+        }
         writer.write(first, count, draws);
         if (!quiet)
             std::fprintf(stderr, "\rsample: %llu/%llu observations", (unsigned long long)(first + count), (unsigned long long)n_obs);
     }
+    writer.set_failed(failed);
     writer.commit();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!quiet) std::fprintf(stderr, "\n");
     std::fprintf(stderr, "sample: %llu observations x %llu draws in %.2f s, written to %s\n", (unsigned long long)n_obs,
                  (unsigned long long)n, seconds, out.c_str());
-    return 0;
+    if (failed.empty()) return 0;
+    std::fprintf(stderr,
+                 "simbi sample: %llu of %llu observations could not be sampled (first: observation %llu: %s); their rows are NaN "
+                 "and flagged in /failed, the others are written\n",
+                 (unsigned long long)failed.size(), (unsigned long long)n_obs, (unsigned long long)failed[0], first_error.c_str());
+    return simbi::host::kExitRunFailed;
 }
 
 int cmd_sample(const Args& args) {
@@ -122,6 +148,8 @@ int cmd_sample(const Args& args) {
     const uint64_t seed = parse_count_flag(seed_text, "--seed", 0, UINT64_MAX);
     simbi::host::PluginRegistry registry(flags.options());
     simbi::host::HostServices host;
+    // Many observations: the estimator's per-call notes would bury the one line that matters.
+    if (vm.count("each-row") || vm.count("quiet")) host.set_quiet(true);
     simbi::host::ArtifactMeta meta;
     auto est = simbi::host::load_artifact(simbi::host::resolve_artifact(artifact), registry, host, meta);
     if (vm.count("each-row")) return sample_each_row(*est, meta, x, n, seed, out, vm.count("quiet") > 0);

@@ -2,6 +2,7 @@
 // for observation i whatever the number of observations and the thread count.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -63,4 +64,26 @@ TEST_CASE("batched sampling: observation i's draws are the same whatever N and t
         run_cli("sample " + dir.file("out_simbi.npe/artifact") + " --x " + dir.file("x5.csv") + " --each-row --out " + dir.file("s.csv"));
     CHECK(csv.exit_code == 2);
     CHECK_THAT(csv.output, Catch::Contains("--each-row writes HDF5"));
+}
+
+TEST_CASE("batched sampling: an observation the estimator cannot sample is flagged, the others are written", "[estimators][batch]") {
+    TempDir dir;
+    write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "sbibm.two_moons"},
+        "simulation": {"budget": 600, "seed": 2, "store": "s.h5"}, "estimator": {"id": "simbi.npe", "training": {"max_epochs": 3}},
+        "output": "out"})");
+    REQUIRE(run_cli("run " + dir.file("m.json") + " -q").exit_code == 0);
+    // Far from every simulation: the flow's draws fall outside two_moons' prior box.
+    write_file(dir.file("x.csv"), "x1,x2\n0.1,0.2\n40,40\n-0.2,0.1\n");
+    auto r =
+        run_cli("sample " + dir.file("out/artifact") + " --x " + dir.file("x.csv") + " --each-row --n 50 -q --out " + dir.file("p.h5"));
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Catch::Contains("1 of 3 observations could not be sampled (first: observation 1:"));
+    std::string dump;
+    if (std::FILE* p = ::popen(("h5dump -d /failed " + dir.file("p.h5")).c_str(), "r")) {
+        char buf[256];
+        while (std::fgets(buf, sizeof buf, p)) dump += buf;
+        ::pclose(p);
+    }
+    CHECK_THAT(dump, Catch::Contains("(0): 0, 1, 0"));
 }

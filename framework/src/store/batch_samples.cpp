@@ -28,6 +28,7 @@ struct BatchSamplesWriter::Impl {
     uint64_t n_obs = 0, n_per = 0, d = 0;
     h5::Id file, samples;
     h5::Id summaries[5];
+    std::vector<uint8_t> failed;
     bool committed = false;
 };
 
@@ -87,6 +88,10 @@ void BatchSamplesWriter::write(uint64_t first, uint64_t count, const std::vector
         for (uint64_t p = 0; p < m.d; ++p) {
             double mean = 0, var = 0;
             for (uint64_t j = 0; j < m.n_per; ++j) column[j] = samples[(i * m.n_per + j) * m.d + p];
+            if (std::isnan(column[0])) {  // an observation that could not be sampled
+                for (int s = 0; s < 5; ++s) summary[s][i * m.d + p] = std::nan("");
+                continue;
+            }
             for (double v : column) mean += v / double(m.n_per);
             for (double v : column) var += (v - mean) * (v - mean);
             std::sort(column.begin(), column.end());
@@ -105,8 +110,23 @@ void BatchSamplesWriter::write(uint64_t first, uint64_t count, const std::vector
     }
 }
 
+void BatchSamplesWriter::set_failed(const std::vector<uint64_t>& observations) {
+    impl_->failed.assign(impl_->n_obs, 0);
+    for (uint64_t i : observations)
+        if (i < impl_->n_obs) impl_->failed[i] = 1;
+}
+
 void BatchSamplesWriter::commit() {
     Impl& m = *impl_;
+    if (m.failed.size() != m.n_obs) m.failed.assign(m.n_obs, 0);
+    {
+        hsize_t dims[1] = {m.n_obs};
+        h5::Id space(H5Screate_simple(1, dims, nullptr), &H5Sclose, "dataspace");
+        h5::Id dcpl(H5Pcreate(H5P_DATASET_CREATE), &H5Pclose, "dataset property list");
+        H5Pset_obj_track_times(dcpl, 0);
+        h5::Id ds(H5Dcreate2(m.file, "failed", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), &H5Dclose, "creating /failed");
+        h5::check(H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, m.failed.data()), "writing /failed of " + m.path);
+    }
     m.samples.close();
     for (auto& s : m.summaries) s.close();
     if (m.file.close() < 0) throw RunError("cannot write " + m.path + " (is the disk full?)");

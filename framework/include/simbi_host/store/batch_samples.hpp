@@ -1,6 +1,7 @@
 // Posterior samples of many observations in one HDF5 file, written observation block by block,
 // so that memory holds one block whatever the number of observations:
 //   /samples [n_obs, n_per_obs, d] float64, /mean, /std, /q05, /q50, /q95 [n_obs, d],
+//   /failed [n_obs] uint8 (1: the estimator could not sample it; its rows are NaN),
 //   attributes parameter_names and the caller's (seed, artifact, ...).
 // Written to a temporary file and renamed into place by commit(); dropped otherwise.
 #pragma once
@@ -23,6 +24,8 @@ public:
 
     // Observations [first, first + count): samples[count, n_per_obs, d].
     void write(uint64_t first, uint64_t count, const std::vector<double>& samples);
+    // The observations that could not be sampled (their rows NaN): /failed [n_obs] uint8.
+    void set_failed(const std::vector<uint64_t>& observations);
     void commit();
 
 private:
