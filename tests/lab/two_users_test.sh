@@ -84,6 +84,19 @@ lab simbi_lab_b "$simbi" sample lab:projectile_npe --x 38.0 --n 100 > "$work/b_s
 lab simbi_lab_b "$simbi" cache list > "$work/list.txt"
 grep -q "posterior projectile_npe  simbi_lab_a" "$work/list.txt" || { cat "$work/list.txt" >&2; fail "cache list does not show A's posterior"; }
 lab simbi_lab_b "$simbi" cache verify > /dev/null || fail "the cache does not verify"
+# Two users start one new setup at once: the second waits for the first and reuses its store.
+cat > "$work/same.json" <<'JSON'
+{"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": 3000000, "seed": 9}}
+JSON
+chmod 644 "$work/same.json"
+lab simbi_lab_a "$simbi" simulate "$work/same.json" -q > "$work/same_a.txt" 2>&1 &
+first=$!
+for _ in $(seq 1 200); do ls "$cache"/stores/*.journal > /dev/null 2>&1 && break; sleep 0.05; done
+lab simbi_lab_b "$simbi" simulate "$work/same.json" -q > "$work/same_b.txt" 2>&1 || { cat "$work/same_b.txt" >&2; fail "B's simultaneous start failed"; }
+wait $first || { cat "$work/same_a.txt" >&2; fail "A's simultaneous start failed"; }
+grep -q "is being written by pid .*; waiting for it" "$work/same_b.txt" || { cat "$work/same_b.txt" >&2; fail "B did not wait for A"; }
+grep -q "is up to date (3000000 rows)" "$work/same_b.txt" || { cat "$work/same_b.txt" >&2; fail "B simulated what A was simulating"; }
+
 store_a=$(ls "$cache"/stores/*.h5 | head -1)
 [ "$(stat -c %G "$store_a")" = simbi_lab ] || fail "a cached store did not take the cache's group"
 ! as simbi_lab_b rm -f "$store_a" 2> /dev/null || fail "B deleted A's cached store"

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -74,17 +75,31 @@ extern "C" void on_fatal_signal(int sig, siginfo_t* info, void*) {
 
 }  // namespace
 
-RunLock::RunLock(const std::string& path, const std::string& what) {
+RunLock::RunLock(const std::string& path, const std::string& what, const std::function<bool()>& wait_unless) {
     const std::string file = path + ".lock";
-    fd_ = open_no_follow(file, O_RDWR | O_CREAT, 0644, "the lock file");
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    // Another user's lock file in a shared folder: flock(2) works on a read-only descriptor too.
+    if (fd_ < 0 && errno == EACCES) fd_ = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd_ < 0) fd_ = open_no_follow(file, O_RDWR | O_CREAT, 0644, "the lock file");  // throws, saying why
+    bool told = false;
+    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
         char buf[32] = {0};
         ssize_t got = ::pread(fd_, buf, sizeof buf - 1, 0);
-        ::close(fd_);
-        fd_ = -1;
         std::string pid = got > 0 ? std::string(buf, size_t(got)) : std::string("another process");
         while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-        throw RunError(what + " is in use by pid " + pid + " (lock " + file + "); wait for it to finish");
+        if (!wait_unless) {
+            ::close(fd_);
+            fd_ = -1;
+            throw RunError(what + " is in use by pid " + pid + " (lock " + file + "); wait for it to finish");
+        }
+        if (!told) std::fprintf(stderr, "note: %s is being written by pid %s; waiting for it (Ctrl-C stops)\n", what.c_str(), pid.c_str());
+        told = true;
+        if (wait_unless()) {
+            ::close(fd_);
+            fd_ = -1;
+            throw RunError("stopped while waiting for " + what + " (lock " + file + ")");
+        }
+        ::usleep(200000);
     }
     const std::string me = std::to_string(::getpid()) + "\n";
     if (::ftruncate(fd_, 0) == 0) {

@@ -306,7 +306,10 @@ SimulateResult run_simulation(const SimulationPart& part, const HostServices& ho
     share.store = result.store;
     const bool rank0 = share.ranks.rank == 0;
     if (!rank0 && share.own_chunks() == 0) return result;  // nothing of this rank's: rank 0 seals the store
-    std::unique_ptr<RunLock> lock = rank0 ? std::make_unique<RunLock>(result.store, "the store " + result.store)
+    // In the lab cache, a second user of the same setup waits for the first, then reuses its store.
+    const std::function<bool()> wait =
+        part.settings.store_in_cache ? std::function<bool()>([] { return HostServices::cancelled(); }) : nullptr;
+    std::unique_ptr<RunLock> lock = rank0 ? std::make_unique<RunLock>(result.store, "the store " + result.store, wait)
                                           : std::make_unique<RunLock>(share.own_path(), "the shard " + share.own_path());
     if (!options.force && reuse_sealed(result.store, fingerprint, result)) return result;
     if (options.force) fs::remove(share.journal(), ec);

@@ -1,6 +1,7 @@
 // What keeps a run honest about how it ended: a lock per store and run folder, and a record of
 // which plugin call is running, printed if a plugin ends the process (exit(), a crash).
 #pragma once
+#include <functional>
 #include <string>
 
 namespace simbi::host {
@@ -9,7 +10,9 @@ namespace simbi::host {
 // asking for the same lock gets RunError "<what> is in use by pid N" and touches nothing.
 class RunLock {
 public:
-    RunLock(const std::string& path, const std::string& what);
+    // Takes <path>.lock. Held by another process: throws RunError naming its pid, or, given
+    // wait_unless, waits (saying so once) until it is free or wait_unless() returns true.
+    RunLock(const std::string& path, const std::string& what, const std::function<bool()>& wait_unless = nullptr);
     ~RunLock();
     RunLock(const RunLock&) = delete;
     RunLock& operator=(const RunLock&) = delete;
