@@ -39,6 +39,8 @@ static std::string describe_setting(const json& s) {
     }
     if (s.contains("minItems") || s.contains("maxItems"))
         out += ", " + s.value("minItems", json(0)).dump() + " to " + s.value("maxItems", json("any")).dump() + " items";
+    if (s.value("x-sensibleMinimum", json()).is_number()) out += ", sensible from " + s["x-sensibleMinimum"].dump();
+    if (s.value("x-sampling", false)) out += ", sampling only (no new training)";
     return out;
 }
 

@@ -75,6 +75,15 @@ grep -q 'assimilate: up to date' reuse.txt || { cat reuse.txt >&2; fail "the kep
 grep -q '"assimilator_reused": true' out-good/summary.json || fail "summary does not say the assimilator was reused"
 cmp first.csv out-good/trajectories.csv || fail "the reused assimilator gave other trajectories"
 
+# A sampler setting alone changed: the kept assimilator is reused, and the trajectories change.
+variant steps 'a["config"]["steps"] = 12'
+sed -i 's/out-steps/out-good/' steps.json
+"$simbi" run steps.json > /dev/null 2> steps.txt
+grep -q 'assimilate: up to date' steps.txt || { cat steps.txt >&2; fail "a changed sampler trained anew"; }
+! cmp -s first.csv out-good/trajectories.csv || fail "a changed sampler gave the same trajectories"
+"$simbi" run good.json > /dev/null 2>&1
+cmp first.csv out-good/trajectories.csv || fail "the first sampler's trajectories did not come back"
+
 # Another training seed into the same folder: refused (exit 1, the run kept) unless --force.
 variant reseed 'a["seed"] = 2'
 sed -i 's/out-reseed/out-good/' reseed.json

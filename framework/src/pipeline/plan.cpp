@@ -233,9 +233,14 @@ std::string RunPlan::setup_key() const {
 
 json RunPlan::assimilation_key() const {
     const PlannedPlugin& a = assimilation->assimilator;
+    // What was trained: the config less its sampling settings (a changed sampler reuses it).
+    json trained = a.config;
+    const json properties = schema_properties(a->config_schema_json);
+    for (auto it = properties.begin(); it != properties.end(); ++it)
+        if (it.value().is_object() && it.value().value("x-sampling", false)) trained.erase(it.key());
     return {{"id", a->id},
             {"sha256", a.sha256},
-            {"config", a.config},
+            {"config", trained},
             {"training", assimilation->settings.training},
             {"seed", assimilation->settings.seed}};
 }

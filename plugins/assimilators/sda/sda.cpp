@@ -32,18 +32,21 @@ public:
             .option("time_sampling", Option::choice({"mixed", "log_snr", "uniform"}, d.time_sampling)
                                          .doc("training times: even in log signal-to-noise ratio, even in t, or half each"))
             .option("sampler", Option::choice({"sde", "ddim"}, d.sampler)
+                                   .sampling()
                                    .doc("sde (reverse SDE, Euler-Maruyama) | ddim (exponential integrator, DPM-Solver++(2M))"))
-            .option("steps", Option::integer(d.steps).minimum(1).maximum(100000).doc("predictor steps from t = 1 to t_eps"))
-            .option("corrections", Option::integer(d.corrections).minimum(0).maximum(1000).doc("Langevin corrector steps after each"))
-            .option(
-                "guidance",
-                Option::choice({"sda", "dps"}, d.guidance).doc("the likelihood's score: sda (Gaussian, eq. 14) | dps (Chung et al. 2023)"))
-            .option("gamma", Option::number(d.gamma).minimum(0).doc("sda guidance: Gamma = gamma I in Sigma_y + s^2 / m^2 Gamma"))
-            .option("tau", Option::number(d.tau).above(0).doc("ddim's corrector step"))
-            .option("snr", Option::number(d.snr).above(0).doc("sde's corrector signal-to-noise ratio"))
-            .option("eta",
-                    Option::number(d.eta).minimum(0).maximum(1).doc("ddim's stochasticity: 0 the probability-flow ODE, 1 the reverse SDE"))
-            .option("zeta", Option::number(d.zeta).above(0).doc("dps guidance: the step zeta / ||y - A(x0)||"));
+            .option("steps", Option::integer(d.steps).minimum(1).maximum(100000).sampling().doc("predictor steps from t = 1 to t_eps"))
+            .option("corrections",
+                    Option::integer(d.corrections).minimum(0).maximum(1000).sampling().doc("Langevin corrector steps after each"))
+            .option("guidance", Option::choice({"sda", "dps"}, d.guidance)
+                                    .sampling()
+                                    .doc("the likelihood's score: sda (Gaussian, eq. 14) | dps (Chung et al. 2023)"))
+            .option("gamma",
+                    Option::number(d.gamma).minimum(0).sampling().doc("sda guidance: Gamma = gamma I in Sigma_y + s^2 / m^2 Gamma"))
+            .option("tau", Option::number(d.tau).above(0).sampling().doc("ddim's corrector step"))
+            .option("snr", Option::number(d.snr).above(0).sampling().doc("sde's corrector signal-to-noise ratio"))
+            .option("eta", Option::number(d.eta).minimum(0).maximum(1).sampling().doc(
+                               "ddim's stochasticity: 0 the probability-flow ODE, 1 the reverse SDE"))
+            .option("zeta", Option::number(d.zeta).above(0).sampling().doc("dps guidance: the step zeta / ||y - A(x0)||"));
         i.training_option("epochs", Option::integer(40).minimum(1).maximum(100000).doc("passes over the windows"))
             .training_option("batch", Option::integer(1024).minimum(1).maximum(1 << 20).doc("windows per step"))
             .training_option("learning_rate", Option::number(1e-3).above(0).doc("Adam's step size"))

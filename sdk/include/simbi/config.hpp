@@ -212,6 +212,9 @@ public:
     // Below this, a value is allowed but unlikely to serve: the host says so in one line when a
     // manifest sets one (the annotation "x-sensibleMinimum").
     Option& sensible_minimum(double v) { return set("x-sensibleMinimum", detail::number_text(v)); }
+    // A setting of how a trained model is sampled, not of what is trained: a host reuses what
+    // was trained when only such settings change (the annotation "x-sampling").
+    Option& sampling() { return set("x-sampling", "true"); }
 
     // The schema object as JSON text.
     std::string json() const {
