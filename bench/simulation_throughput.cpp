@@ -30,7 +30,7 @@ double volatile sink = 0;
 
 template <class Sim>
 double direct_loop(const Prior& prior, uint64_t rows, uint64_t seed) {
-    Sim sim{simbi::Config()};
+    Sim sim{simbi::Config("{}", Sim::info().config_schema())};  // the declared defaults
     const size_t d = prior.dim();
     double theta[16], x[16];
     auto t0 = Clock::now();

@@ -126,17 +126,22 @@ TEST_CASE("conformance: n = 0 is handled", "[conformance]") {
 #include "simbi_host/pipeline/simulate_stage.hpp"
 #include "simbi_host/plugins/assimilator_instance.hpp"
 
+// Simulates a manifest's dataset (quietly); returns its store.
+std::string simulate_manifest(const std::string& manifest, const HostServices& host) {
+    Manifest m = load_manifest(manifest);
+    SimulateOptions so;
+    so.quiet = true;
+    run_simulation(plan_simulation(m, registry()), host, so);
+    return m.simulation.store;
+}
+
 TEST_CASE("conformance: estimators train, sample, evaluate and round-trip their artifacts", "[conformance][estimators]") {
     simbi_test::TempDir dir;
     simbi_test::write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "sbibm.two_moons"},
         "simulation": {"budget": 600, "seed": 4, "store": "s.h5"}})");
-    Manifest m = load_manifest(dir.file("m.json"));
     HostServices host;
     host.set_quiet(true);
-    SimulateOptions so;
-    so.quiet = true;
-    run_simulation(plan_simulation(m, registry()), host, so);
-    DatasetReader data(m.simulation.store);
+    DatasetReader data(simulate_manifest(dir.file("m.json"), host));
     auto prior = parse_prior_json(registry().find("sbibm.two_moons").default_prior_json, "prior");
     const std::vector<std::vector<double>> obs{{0.1, -0.05}};
     int estimators = 0;
@@ -199,13 +204,9 @@ TEST_CASE("conformance: assimilators train, sample deterministically and round-t
     simbi_test::write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "simbi.lorenz63"},
         "prior": {"type": "point", "at": [10, 28, 2.6666667]},
         "simulation": {"budget": 16, "seed": 4, "store": "s.h5", "dtype": "float64"}})");
-    Manifest m = load_manifest(dir.file("m.json"));
     HostServices host;
     host.set_quiet(true);
-    SimulateOptions so;
-    so.quiet = true;
-    run_simulation(plan_simulation(m, registry()), host, so);
-    DatasetReader data(m.simulation.store);
+    DatasetReader data(simulate_manifest(dir.file("m.json"), host));
     const PluginInfo& sim = registry().find("simbi.lorenz63");
     REQUIRE(sim.output_shape.size() == 2);
     const uint64_t d = sim.output_shape[0], steps = sim.output_shape[1];

@@ -1,12 +1,14 @@
 // Where invalid rows lie: the chi-square survival function, and the warning for a simulator whose
 // invalid rows gather in one half of the prior (none for one that fails at random).
+#include <simbi/stats.hpp>
+
 #include <catch2/catch.hpp>
 #include <cmath>
 
 #include "../support.hpp"
-#include "simbi_host/pipeline/invalid_rows.hpp"
+#include "simbi_host/core/json_reader.hpp"
 
-using simbi::host::gamma_q;
+using simbi::gamma_q;
 using simbi_test::run_cli;
 using simbi_test::TempDir;
 using simbi_test::write_file;

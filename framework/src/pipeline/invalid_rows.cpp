@@ -3,6 +3,8 @@
 // kept rows per bin, B - 1 degrees of freedom).
 #include "simbi_host/pipeline/invalid_rows.hpp"
 
+#include <simbi/stats.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -51,7 +53,7 @@ InvalidRowsByParameter test_one(const std::string& name, const std::vector<doubl
     }
     r.bins = used;
     r.statistic = chi2;
-    r.p_value = used > 1 ? gamma_q(0.5 * double(used - 1), 0.5 * chi2) : 1.0;
+    r.p_value = used > 1 ? simbi::gamma_q(0.5 * double(used - 1), 0.5 * chi2) : 1.0;
     // The over-represented span: from the first to the last bin whose invalid fraction exceeds
     // the overall one.
     size_t first = nb, last = 0;
@@ -85,36 +87,6 @@ InvalidRowsByParameter test_one(const std::string& name, const std::vector<doubl
 }
 
 }  // namespace
-
-// Q(a, x) by its series (x < a + 1) or its continued fraction (Abramowitz & Stegun 6.5.29, 6.5.31).
-double gamma_q(double a, double x) {
-    if (x <= 0) return 1.0;
-    const double log_front = a * std::log(x) - x - std::lgamma(a);
-    if (x < a + 1) {
-        double term = 1.0 / a, sum = term;
-        for (int k = 1; k < 10000 && std::fabs(term) > std::fabs(sum) * 1e-16; ++k) {
-            term *= x / (a + k);
-            sum += term;
-        }
-        return std::max(0.0, 1.0 - sum * std::exp(log_front));
-    }
-    // Lentz's method on Gamma(a, x) = e^-x x^a / (x + 1 - a - 1(1 - a) / (x + 3 - a - ...)).
-    const double tiny = 1e-300;
-    double b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
-    for (int i = 1; i < 10000; ++i) {
-        const double an = -i * (i - a);
-        b += 2;
-        d = an * d + b;
-        if (std::fabs(d) < tiny) d = tiny;
-        c = b + an / c;
-        if (std::fabs(c) < tiny) c = tiny;
-        d = 1 / d;
-        const double delta = d * c;
-        h *= delta;
-        if (std::fabs(delta - 1) < 1e-16) break;
-    }
-    return std::exp(log_front) * h;
-}
 
 InvalidRowsReport test_invalid_rows(const SimulationPart& part, const StoreTotals& totals, const std::string& store_path) {
     InvalidRowsReport r;

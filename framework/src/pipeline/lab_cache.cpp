@@ -110,7 +110,7 @@ std::string publish_posterior(const std::string& cache, const std::string& run_d
     const ArtifactMeta meta = read_artifact_meta(artifact);
     verify_artifact_files(artifact, meta);
     const std::string posteriors = cache + "/posteriors", target = posteriors + "/" + name;
-    (void)cached_store_path(cache, std::string(32, '0'));  // makes and checks the cache folder
+    prepare_cache(cache);
     make_folder(posteriors);
     std::error_code ec;
     if (fs::exists(target, ec)) throw RunError(target + " exists: a published posterior is never replaced; publish under another name");

@@ -74,19 +74,22 @@ LabConfig read_lab_config() {
     return c;
 }
 
-std::string cached_store_path(const std::string& cache, const std::string& fingerprint) {
-    const std::string stores = (fs::path(cache) / "stores").lexically_normal().string();
-    std::error_code ec;
-    fs::create_directories(stores, ec);
-    if (ec) throw RunError("cannot create the lab cache " + stores + ": " + ec.message());
-    for (const std::string& folder : {cache, stores}) {
+void prepare_cache(const std::string& cache) {
+    for (const std::string& folder : {cache, cache + "/stores"}) {
+        std::error_code ec;
+        fs::create_directories(folder, ec);
+        if (ec) throw RunError("cannot create the lab cache " + folder + ": " + ec.message());
         struct stat st {};
         if (::stat(folder.c_str(), &st) != 0) throw RunError("cannot read the lab cache " + folder);
         if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
             throw RunError("refused to use the lab cache " + folder + ": any user can write it; chmod o-w " + folder +
                            " (share it through a group: chgrp LAB, chmod g+ws)");
     }
-    return stores + "/" + fingerprint.substr(0, 32) + ".h5";
+}
+
+std::string cached_store_path(const std::string& cache, const std::string& fingerprint) {
+    prepare_cache(cache);
+    return (fs::path(cache) / "stores").lexically_normal().string() + "/" + fingerprint.substr(0, 32) + ".h5";
 }
 
 const LabConfig& lab_config() {

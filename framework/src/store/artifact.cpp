@@ -178,26 +178,33 @@ void write_samples_csv(const std::string& path, const std::vector<std::string>& 
     file.commit();
 }
 
+SampleSummary summarize_values(std::vector<double>& v) {
+    const size_t n = v.size();
+    double mean = 0.0;
+    for (double x : v) mean += x;
+    mean /= double(std::max<size_t>(n, 1));
+    double var = 0.0;
+    for (double x : v) var += (x - mean) * (x - mean);
+    var /= double(std::max<size_t>(n, 2) - 1);
+    std::sort(v.begin(), v.end());
+    auto q = [&](double p) {  // linear interpolation between order statistics
+        if (n == 0) return std::nan("");
+        double pos = p * double(n - 1);
+        size_t lo = size_t(pos);
+        double frac = pos - double(lo);
+        return lo + 1 < n ? v[lo] * (1 - frac) + v[lo + 1] * frac : v[lo];
+    };
+    return {mean, std::sqrt(var), q(0.05), q(0.5), q(0.95)};
+}
+
 json summarize_samples(const std::vector<std::string>& names, const std::vector<double>& samples) {
     json out = json::object();
     const size_t d = names.size(), n = d ? samples.size() / d : 0;
     for (size_t j = 0; j < d; ++j) {
         std::vector<double> v(n);
-        double mean = 0.0;
-        for (size_t i = 0; i < n; ++i) mean += (v[i] = samples[i * d + j]);
-        mean /= double(std::max<size_t>(n, 1));
-        double var = 0.0;
-        for (double x : v) var += (x - mean) * (x - mean);
-        var /= double(std::max<size_t>(n, 2) - 1);
-        std::sort(v.begin(), v.end());
-        auto q = [&](double p) {  // linear interpolation between order statistics
-            if (n == 0) return std::nan("");
-            double pos = p * double(n - 1);
-            size_t lo = size_t(pos);
-            double frac = pos - double(lo);
-            return lo + 1 < n ? v[lo] * (1 - frac) + v[lo + 1] * frac : v[lo];
-        };
-        out[names[j]] = {{"mean", mean}, {"std", std::sqrt(var)}, {"q05", q(0.05)}, {"q50", q(0.5)}, {"q95", q(0.95)}};
+        for (size_t i = 0; i < n; ++i) v[i] = samples[i * d + j];
+        const SampleSummary s = summarize_values(v);
+        out[names[j]] = {{"mean", s.mean}, {"std", s.std}, {"q05", s.q05}, {"q50", s.q50}, {"q95", s.q95}};
     }
     return out;
 }

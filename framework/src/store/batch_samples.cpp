@@ -8,19 +8,12 @@
 
 #include "hdf5_io.hpp"
 #include "simbi_host/core/safe_files.hpp"
+#include "simbi_host/store/artifact.hpp"
 
 namespace simbi::host {
 
 namespace {
 const char* const kSummaries[] = {"mean", "std", "q05", "q50", "q95"};
-
-// The q-quantile of sorted values, interpolated linearly between order statistics.
-double quantile(const std::vector<double>& sorted, double q) {
-    const double at = q * double(sorted.size() - 1);
-    const size_t lo = size_t(std::floor(at));
-    const size_t hi = std::min(lo + 1, sorted.size() - 1);
-    return sorted[lo] + (at - double(lo)) * (sorted[hi] - sorted[lo]);
-}
 }  // namespace
 
 struct BatchSamplesWriter::Impl {
@@ -86,20 +79,14 @@ void BatchSamplesWriter::write(uint64_t first, uint64_t count, const std::vector
     std::vector<double> column(m.n_per);
     for (uint64_t i = 0; i < count; ++i)
         for (uint64_t p = 0; p < m.d; ++p) {
-            double mean = 0, var = 0;
             for (uint64_t j = 0; j < m.n_per; ++j) column[j] = samples[(i * m.n_per + j) * m.d + p];
             if (std::isnan(column[0])) {  // an observation that could not be sampled
                 for (int s = 0; s < 5; ++s) summary[s][i * m.d + p] = std::nan("");
                 continue;
             }
-            for (double v : column) mean += v / double(m.n_per);
-            for (double v : column) var += (v - mean) * (v - mean);
-            std::sort(column.begin(), column.end());
-            summary[0][i * m.d + p] = mean;
-            summary[1][i * m.d + p] = m.n_per > 1 ? std::sqrt(var / double(m.n_per - 1)) : 0.0;
-            summary[2][i * m.d + p] = quantile(column, 0.05);
-            summary[3][i * m.d + p] = quantile(column, 0.50);
-            summary[4][i * m.d + p] = quantile(column, 0.95);
+            const SampleSummary v = summarize_values(column);
+            const double values[5] = {v.mean, v.std, v.q05, v.q50, v.q95};
+            for (int s = 0; s < 5; ++s) summary[s][i * m.d + p] = values[s];
         }
     for (int s = 0; s < 5; ++s) {
         hsize_t start[2] = {first, 0}, size[2] = {count, m.d};

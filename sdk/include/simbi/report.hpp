@@ -15,31 +15,12 @@
 #include <utility>
 #include <vector>
 
+#include "config.hpp"
+
 namespace simbi {
 
 namespace detail {
-inline std::string json_string(const std::string& s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += char(c);
-        } else if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-        } else {
-            out += char(c);
-        }
-    }
-    return out + "\"";
-}
-inline std::string json_number(double v) {
-    if (!std::isfinite(v)) return "null";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    return buf;
-}
+inline std::string json_number(double v) { return std::isfinite(v) ? number_text(v) : "null"; }
 inline std::string json_numbers(const std::vector<double>& v) {
     std::string out = "[";
     for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + json_number(v[i]);
@@ -59,15 +40,13 @@ public:
     }
     static Figure table(const std::vector<std::string>& columns) {
         std::string c = "[";
-        for (size_t i = 0; i < columns.size(); ++i) c += (i ? "," : "") + detail::json_string(columns[i]);
+        for (size_t i = 0; i < columns.size(); ++i) c += (i ? "," : "") + detail::quote(columns[i]);
         return Figure("table").set("columns", c + "]");
     }
 
-    Figure& title(const std::string& t) { return set("title", detail::json_string(t)); }
-    Figure& caption(const std::string& t) { return set("caption", detail::json_string(t)); }
-    Figure& labels(const std::string& x, const std::string& y) {
-        return set("x_label", detail::json_string(x)).set("y_label", detail::json_string(y));
-    }
+    Figure& title(const std::string& t) { return set("title", detail::quote(t)); }
+    Figure& caption(const std::string& t) { return set("caption", detail::quote(t)); }
+    Figure& labels(const std::string& x, const std::string& y) { return set("x_label", detail::quote(x)).set("y_label", detail::quote(y)); }
     // curve
     Figure& band(const std::vector<double>& low, const std::vector<double>& high) {
         return set("low", detail::json_numbers(low)).set("high", detail::json_numbers(high));
@@ -82,7 +61,7 @@ public:
     // points
     Figure& point_labels(const std::vector<std::string>& labels) {
         std::string l = "[";
-        for (size_t i = 0; i < labels.size(); ++i) l += (i ? "," : "") + detail::json_string(labels[i]);
+        for (size_t i = 0; i < labels.size(); ++i) l += (i ? "," : "") + detail::quote(labels[i]);
         return set("labels", l + "]");
     }
     Figure& flagged(const std::vector<double>& flags) { return set("flagged", detail::json_numbers(flags)); }
@@ -91,8 +70,7 @@ public:
     // table: one row of cells, each a number or a string
     Figure& row(const std::vector<std::pair<bool, std::string>>& cells) {
         std::string r = "[";
-        for (size_t i = 0; i < cells.size(); ++i)
-            r += (i ? "," : "") + (cells[i].first ? cells[i].second : detail::json_string(cells[i].second));
+        for (size_t i = 0; i < cells.size(); ++i) r += (i ? "," : "") + (cells[i].first ? cells[i].second : detail::quote(cells[i].second));
         rows_.push_back(r + "]");
         return *this;
     }
@@ -100,8 +78,8 @@ public:
     static std::pair<bool, std::string> cell(const std::string& s) { return {false, s}; }
 
     std::string json() const {
-        std::string out = "{\"kind\":" + detail::json_string(kind_);
-        for (const auto& m : members_) out += "," + detail::json_string(m.first) + ":" + m.second;
+        std::string out = "{\"kind\":" + detail::quote(kind_);
+        for (const auto& m : members_) out += "," + detail::quote(m.first) + ":" + m.second;
         if (kind_ == "table") {
             out += ",\"rows\":[";
             for (size_t i = 0; i < rows_.size(); ++i) out += (i ? "," : "") + rows_[i];
@@ -150,16 +128,15 @@ public:
     bool empty() const { return verdict_.empty() && numbers_.empty() && figures_.empty() && booleans_.empty(); }
 
     std::string json() const {
-        std::string out = "{\"headline\":{\"verdict\":" + detail::json_string(verdict_) + ",\"numbers\":[";
+        std::string out = "{\"headline\":{\"verdict\":" + detail::quote(verdict_) + ",\"numbers\":[";
         for (size_t i = 0; i < numbers_.size(); ++i)
-            out += std::string(i ? "," : "") + "[" + detail::json_string(numbers_[i].first) + "," +
-                   detail::json_number(numbers_[i].second) + "]";
+            out += std::string(i ? "," : "") + "[" + detail::quote(numbers_[i].first) + "," + detail::json_number(numbers_[i].second) + "]";
         out += "]},\"figures\":[";
         for (size_t i = 0; i < figures_.size(); ++i) out += (i ? "," : "") + figures_[i];
         out += "]";
         if (!booleans_.empty()) {
             out += ",\"booleans\":[";
-            for (size_t i = 0; i < booleans_.size(); ++i) out += (i ? "," : "") + detail::json_string(booleans_[i]);
+            for (size_t i = 0; i < booleans_.size(); ++i) out += (i ? "," : "") + detail::quote(booleans_[i]);
             out += "]";
         }
         return out + "}";

@@ -36,8 +36,4 @@ struct InvalidRowsReport {
 // the kept ones are read from the sealed store at store_path, opened only when there is a test.
 InvalidRowsReport test_invalid_rows(const SimulationPart& part, const StoreTotals& totals, const std::string& store_path);
 
-// Upper regularized incomplete gamma Q(a, x) = Gamma(a, x) / Gamma(a); the chi-square survival
-// function with k degrees of freedom is Q(k / 2, x / 2).
-double gamma_q(double a, double x);
-
 }  // namespace simbi::host

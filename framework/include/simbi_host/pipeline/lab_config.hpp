@@ -29,6 +29,9 @@ const LabConfig& lab_config();
 // Reads the files anew (for `simbi config show` and tests).
 LabConfig read_lab_config();
 
+// Makes the cache folder and its stores/ if missing, and refuses (RunError) one that users
+// outside its group can write.
+void prepare_cache(const std::string& cache);
 // <cache>/stores/<fingerprint>.h5, the cache folder made if missing (group-shared when its parent
 // is setgid). Throws RunError for a cache folder that users outside its group can write.
 std::string cached_store_path(const std::string& cache, const std::string& fingerprint);

@@ -43,6 +43,12 @@ void write_samples_h5(const std::string& path, const std::vector<std::string>& n
 void write_table_h5(const std::string& path, const std::string& dataset, const std::string& names_attribute,
                     const std::vector<std::string>& names, const std::vector<double>& values, const json& attributes);
 void write_samples_csv(const std::string& path, const std::vector<std::string>& names, const std::vector<double>& samples);
+// One parameter's draws summarized (values are sorted in place): mean, std and the 5/50/95%
+// quantiles, interpolated between order statistics.
+struct SampleSummary {
+    double mean, std, q05, q50, q95;
+};
+SampleSummary summarize_values(std::vector<double>& values);
 // Per parameter: mean, std, and the 5/50/95% quantiles.
 json summarize_samples(const std::vector<std::string>& names, const std::vector<double>& samples);
 
