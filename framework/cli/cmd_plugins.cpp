@@ -1,4 +1,4 @@
-// simbi plugins list | info ID
+// simbi plugins list | info ID | describe | verify (check: cmd_check.cpp; pack, install, remove: cmd_bundle.cpp)
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -47,7 +47,8 @@ static std::string describe_setting(const json& s) {
 static json plugin_json(const simbi::host::PluginInfo& p, bool full) {
     json j = {{"id", p.id},           {"kind", simbi::host::kind_name(p.kind)},
               {"version", p.version}, {"abi", std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor)},
-              {"path", p.path},       {"sha256", p.sha256()}};
+              {"path", p.path},       {"origin", p.origin},
+              {"sha256", p.sha256()}};
     if (full) {
         j["name"] = p.name;
         j["vendor"] = p.vendor;
@@ -129,9 +130,11 @@ int cmd_plugins(const Args& args) {
     if (!args.empty() && args[0] == "verify") return cmd_verify(Args(args.begin() + 1, args.end()));
     if (!args.empty() && args[0] == "describe") return cmd_describe(Args(args.begin() + 1, args.end()));
     if (!args.empty() && args[0] == "check") return cmd_check(Args(args.begin() + 1, args.end()));
+    if (!args.empty() && (args[0] == "pack" || args[0] == "install" || args[0] == "remove")) return cmd_bundle(args);
     if (args.empty() || (args[0] != "list" && args[0] != "info" && args[0] != "--help")) {
         throw simbi::host::UsageError(
-            "expected 'plugins list', 'plugins info ID', 'plugins check LIBRARY', 'plugins verify MANIFEST' or 'plugins describe LIBRARY'");
+            "expected 'plugins list', 'plugins info ID', 'plugins check LIBRARY', 'plugins verify MANIFEST', 'plugins describe LIBRARY', "
+            "'plugins pack ID', 'plugins install BUNDLE' or 'plugins remove ID@VERSION'");
     }
     const bool info = args[0] == "info";
     po::options_description desc("options");
@@ -193,12 +196,12 @@ int cmd_plugins(const Args& args) {
         return 0;
     }
     std::cout << std::left << std::setw(26) << "ID" << std::setw(11) << "KIND" << std::setw(9) << "VERSION" << std::setw(5) << "ABI"
-              << std::setw(14) << "SHA-256"
+              << std::setw(14) << "SHA-256" << std::setw(9) << "ORIGIN"
               << "PATH\n";
     for (const auto& p : registry.plugins())
         std::cout << std::setw(26) << p.id << std::setw(11) << simbi::host::kind_name(p.kind) << std::setw(9) << p.version << std::setw(5)
                   << (std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor)) << std::setw(14) << p.sha256().substr(0, 12)
-                  << p.path << "\n";
+                  << std::setw(9) << p.origin << p.path << "\n";
     return 0;
 }
 

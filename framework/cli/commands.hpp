@@ -9,6 +9,7 @@ namespace simbi_cli {
 using Args = std::vector<std::string>;  // the arguments after the subcommand's name
 
 int cmd_plugins(const Args& args);
+int cmd_bundle(const Args& args);  // plugins pack | install | remove
 int cmd_simulate(const Args& args);
 int cmd_dataset(const Args& args);
 int cmd_run(const Args& args);

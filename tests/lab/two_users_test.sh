@@ -2,7 +2,9 @@
 # Two users of one installation: A simulates into a folder of A's; B trains on A's sealed store
 # as it is (read-only to B: 0 new simulations, no lock taken), even while A holds the store's
 # lock, and cannot change or delete A's files; through a group cache, B reuses what A simulated
-# and samples the posterior A published. Needs root (useradd, runuser), as CI runs; skips
+# and samples the posterior A published; what the cache shares is group-readable and never
+# writable by others, even under a umask of 000; a bundle installed with --system is found and run
+# by both. Needs root (useradd, runuser), as CI runs; skips
 # otherwise (exit 77).
 # usage: two_users_test.sh BUILD_DIR
 set -euo pipefail
@@ -74,8 +76,14 @@ cat > "$shared/cached.json" <<'JSON'
  "observation": {"x": [38.0]}, "output": "runs/cached"}
 JSON
 chown simbi_lab_a "$shared/cached.json"
-lab simbi_lab_a "$simbi" run "$shared/cached.json" -q > /dev/null 2> "$work/a_cached.txt" || { cat "$work/a_cached.txt" >&2; fail "A's cached run failed"; }
-lab simbi_lab_a "$simbi" artifact publish "$shared/runs/cached" projectile_npe > /dev/null
+# A careless umask (000) must not make the shared files writable by others.
+lab simbi_lab_a sh -c 'umask 000; exec "$@"' _ "$simbi" run "$shared/cached.json" -q > /dev/null 2> "$work/a_cached.txt" ||
+    { cat "$work/a_cached.txt" >&2; fail "A's cached run failed"; }
+lab simbi_lab_a sh -c 'umask 000; exec "$@"' _ "$simbi" artifact publish "$shared/runs/cached" projectile_npe > /dev/null
+writable=$(find "$cache/stores" "$cache/posteriors" -mindepth 1 -perm -o+w ! -name '*.lock' ! -type l)
+[ -z "$writable" ] || fail "shared files writable by others: $writable"
+unreadable=$(find "$cache/stores" "$cache/posteriors" -mindepth 1 ! -perm -g+r ! -name '*.lock')
+[ -z "$unreadable" ] || fail "shared files the group cannot read: $unreadable"
 mkdir -p "$home_b/project" && cp "$shared/cached.json" "$home_b/project/" && chown -R simbi_lab_b "$home_b/project"
 lab simbi_lab_b "$simbi" run "$home_b/project/cached.json" 2> "$work/b_cached.txt" > /dev/null || { cat "$work/b_cached.txt" >&2; fail "B's cached run failed"; }
 grep -q "simulate: reused 2000 rows in $cache/stores/" "$work/b_cached.txt" || { cat "$work/b_cached.txt" >&2; fail "B simulated a setup A had cached"; }
@@ -108,4 +116,17 @@ store_a=$(ls "$cache"/stores/*.h5 | head -1)
 ! as simbi_lab_b rm -f "$shared/sims.h5" 2> /dev/null || fail "B deleted A's store"
 [ -f "$shared/sims.h5" ] || fail "A's store is gone"
 as simbi_lab_a "$simbi" dataset verify "$shared/sims.h5" > /dev/null || fail "A's store no longer verifies"
+# A plugin bundle installed for the whole installation (--system) is found and run by both users.
+source_dir=$(cd "$(dirname "$0")/../.." && pwd)
+"$simbi" plugins pack "$source_dir/samples/perl_bridge/gauss.bridge.json" --out "$work/gauss.simbi-bundle" > /dev/null 2>&1 || fail "plugins pack"
+"$simbi" plugins install "$work/gauss.simbi-bundle" --system > "$work/install.txt" 2>&1 || { cat "$work/install.txt" >&2; fail "plugins install --system"; }
+echo '{"simbi": 1, "simulator": {"id": "perl.gauss@1.0.0"}, "simulation": {"budget": 10, "seed": 1}}' > "$work/gauss.json"
+chmod 644 "$work/gauss.json"
+for u in simbi_lab_a simbi_lab_b; do
+    as "$u" "$simbi" plugins list | grep -q "^perl.gauss .* system " || fail "$u does not see the --system plugin"
+    as "$u" "$simbi" simulate "$work/gauss.json" --at '[0, 1]' --rows 5 --out "/tmp/simbi-gauss-$u.csv" -q > /dev/null 2>&1 || fail "$u cannot run the --system plugin"
+    rm -f "/tmp/simbi-gauss-$u.csv"
+done
+! as simbi_lab_b "$simbi" plugins remove perl.gauss@1.0.0 --system > /dev/null 2>&1 || fail "B removed a --system plugin"
+"$simbi" plugins remove perl.gauss@1.0.0 --system > /dev/null || fail "root could not remove the --system plugin"
 echo "two users: all checks passed"

@@ -103,6 +103,19 @@ std::vector<CacheEntry> list_cache(const std::string& cache) {
     return out;
 }
 
+void share_with_group(const std::string& path) {
+    auto fix = [](const fs::path& p) {
+        struct stat st {};
+        if (::lstat(p.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) return;
+        mode_t mode = (st.st_mode & 07777 & ~(S_IWOTH | S_IWGRP)) | S_IRGRP | (S_ISDIR(st.st_mode) ? S_IXGRP : 0);
+        if (mode != (st.st_mode & 07777)) ::chmod(p.c_str(), mode);
+    };
+    fix(path);
+    std::error_code ec;
+    if (fs::is_directory(fs::symlink_status(path, ec)))
+        for (const auto& e : fs::recursive_directory_iterator(path, ec)) fix(e.path());
+}
+
 std::string publish_posterior(const std::string& cache, const std::string& run_dir, const std::string& name) {
     if (!std::regex_match(name, std::regex("[a-z0-9][a-z0-9_.-]{0,99}")))
         throw UsageError("NAME: expected lowercase letters, digits, '_', '.' and '-', not '" + name + "'");
@@ -150,6 +163,7 @@ std::string publish_posterior(const std::string& cache, const std::string& run_d
     }
     write_text_atomic(staging + "/provenance.json", provenance.dump(2) + "\n");
     verify_artifact_files(staging + "/artifact", read_artifact_meta(staging + "/artifact"));
+    share_with_group(staging);
     fs::rename(staging, target, ec);
     if (ec) {
         fs::remove_all(staging, ec);

@@ -1,4 +1,5 @@
 #include "simbi_host/pipeline/simulate_stage.hpp"
+#include "simbi_host/pipeline/lab_cache.hpp"
 
 #include <unistd.h>
 
@@ -334,6 +335,7 @@ SimulateResult run_simulation(const SimulationPart& part, const HostServices& ho
     }
     if (share.ranks.parallel()) join_shards(share, meta);
     result.totals = seal(share, meta, info.id, s.invalid);
+    if (part.settings.store_in_cache) share_with_group(share.store);
     if (sims->stats()) {
         result.isolation = sims->stats()->to_json();
         if (!options.quiet && result.isolation["failed_batches"].get<uint64_t>() > 0)

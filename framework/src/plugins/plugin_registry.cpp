@@ -460,65 +460,108 @@ std::string install_prefix() {
 
 std::string simbi_share_dir() { return (fs::path(install_prefix()) / "share" / "simbi").lexically_normal().string(); }
 
-std::vector<std::string> default_plugin_paths() {
-    std::vector<std::string> paths;
+std::vector<std::pair<std::string, std::string>> default_plugin_paths_with_origin() {
+    std::vector<std::pair<std::string, std::string>> paths;
     if (const char* env = std::getenv("SIMBI_PLUGIN_PATH")) {
         std::string s = env;
         size_t start = 0;
         while (start <= s.size()) {
             size_t end = s.find(':', start);
             if (end == std::string::npos) end = s.size();
-            if (end > start) paths.push_back(s.substr(start, end - start));
+            if (end > start) paths.emplace_back(s.substr(start, end - start), "env");
             start = end + 1;
         }
     }
     if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
-        paths.push_back(std::string(xdg) + "/simbi/plugins");
+        paths.emplace_back(std::string(xdg) + "/simbi/plugins", "user");
     else if (const char* home = std::getenv("HOME"); home && *home)
-        paths.push_back(std::string(home) + "/.local/share/simbi/plugins");
+        paths.emplace_back(std::string(home) + "/.local/share/simbi/plugins", "user");
     fs::path prefix = boost::dll::program_location().parent_path().parent_path();
-    paths.push_back((prefix / "lib" / "simbi" / "plugins").lexically_normal().string());
+    paths.emplace_back((prefix / "lib" / "simbi" / "plugins").lexically_normal().string(), "system");
 #ifdef SIMBI_INSTALL_PLUGIN_RELDIR
     std::string installed = (prefix / SIMBI_INSTALL_PLUGIN_RELDIR).lexically_normal().string();
-    if (installed != paths.back()) paths.push_back(installed);
+    if (installed != paths.back().first) paths.emplace_back(installed, "system");
 #endif
     return paths;
 }
 
+std::vector<std::string> default_plugin_paths() {
+    std::vector<std::string> paths;
+    for (auto& [p, origin] : default_plugin_paths_with_origin()) paths.push_back(p);
+    return paths;
+}
+
+int compare_versions(const std::string& a, const std::string& b) {
+    size_t i = 0, j = 0;
+    while (i < a.size() || j < b.size()) {
+        auto part = [](const std::string& s, size_t& k) {
+            size_t start = k;
+            while (k < s.size() && s[k] != '.' && s[k] != '-' && s[k] != '+') ++k;
+            std::string p = s.substr(start, k - start);
+            if (k < s.size()) ++k;
+            return p;
+        };
+        const std::string x = part(a, i), y = part(b, j);
+        const bool xn = !x.empty() && std::all_of(x.begin(), x.end(), ::isdigit),
+                   yn = !y.empty() && std::all_of(y.begin(), y.end(), ::isdigit);
+        if (xn && yn) {
+            const std::string xs = x.substr(std::min(x.find_first_not_of('0'), x.size() - 1));
+            const std::string ys = y.substr(std::min(y.find_first_not_of('0'), y.size() - 1));
+            if (xs.size() != ys.size()) return xs.size() < ys.size() ? -1 : 1;
+            if (xs != ys) return xs < ys ? -1 : 1;
+        } else if (x != y) {
+            return x < y ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
 PluginRegistry::PluginRegistry(RegistryOptions options) : allow_unsafe_(options.allow_unsafe) {
-    paths_ = options.first_paths;
-    for (auto& p : default_plugin_paths()) paths_.push_back(p);
+    std::vector<std::pair<std::string, std::string>> all;
+    for (const auto& p : options.first_paths) all.emplace_back(p, "manifest");
+    for (auto& p : default_plugin_paths_with_origin()) all.push_back(p);
     std::vector<std::string> seen;
-    for (const auto& p : paths_) {
+    for (const auto& [p, origin] : all) {
+        paths_.push_back(p);
         std::error_code ec;
         std::string canon = fs::weakly_canonical(p, ec).string();
         if (std::find(seen.begin(), seen.end(), canon) != seen.end()) continue;
         seen.push_back(canon);
-        scan_folder(canon);
+        scan_folder(canon, origin, true);
     }
 }
 
-void PluginRegistry::scan_folder(const std::string& folder) {
+void PluginRegistry::scan_folder(const std::string& folder, const std::string& origin, bool bundles) {
     std::error_code ec;
     if (!fs::is_directory(folder, ec)) return;
-    std::vector<std::string> files;
+    std::vector<std::string> files, bundle_folders;
     auto is_bridge = [](const fs::path& p) {
         const std::string name = p.filename().string();
         return name.size() > 12 && name.compare(name.size() - 12, 12, ".bridge.json") == 0;
     };
-    for (const auto& e : fs::directory_iterator(folder, ec))
+    for (const auto& e : fs::directory_iterator(folder, ec)) {
+        const std::string name = e.path().filename().string();
         if ((e.path().extension() == ".so" || is_bridge(e.path())) && e.is_regular_file(ec)) files.push_back(e.path().string());
+        // An installed bundle's folder (a real folder, never a link out of the plugin folder).
+        if (bundles && name.find('@') != std::string::npos && name[0] != '.' && e.is_directory(ec) && !e.is_symlink(ec))
+            bundle_folders.push_back(e.path().string());
+    }
     std::sort(files.begin(), files.end());
+    std::sort(bundle_folders.begin(), bundle_folders.end());
     for (const auto& f : files) {
         try {
             std::vector<PluginInfo> found =
                 is_bridge(f) ? std::vector<PluginInfo>{read_bridge_definition(f, allow_unsafe_)} : scan_library(f, allow_unsafe_);
             for (auto& info : found) {
-                auto dup = std::find_if(plugins_.begin(), plugins_.end(), [&](const PluginInfo& p) { return p.id == info.id; });
+                info.origin = origin;
+                // One id in several versions lives side by side; the same version twice is ambiguous.
+                auto dup = std::find_if(plugins_.begin(), plugins_.end(),
+                                        [&](const PluginInfo& p) { return p.id == info.id && p.version == info.version; });
                 if (dup != plugins_.end()) {
                     if (dup->path == info.path) continue;
-                    problems_.push_back("duplicate plugin id '" + info.id + "' in " + dup->path + " and " + info.path);
-                    duplicate_ids_.push_back(info.id);
+                    problems_.push_back("duplicate plugin id '" + info.id + "' (version " + info.version + ") in " + dup->path + " and " +
+                                        info.path);
+                    duplicate_ids_.push_back(info.id + "@" + info.version);
                     continue;
                 }
                 plugins_.push_back(info);
@@ -528,27 +571,45 @@ void PluginRegistry::scan_folder(const std::string& folder) {
             problems_.push_back(e.what());
         }
     }
+    for (const auto& b : bundle_folders) scan_folder(b, origin, false);
+}
+
+// The newest version of id (or the one version asked for with id@version) among plugins.
+static const PluginInfo* pick(const std::vector<PluginInfo>& plugins, const std::string& spec, simbi_kind kind) {
+    const size_t at = spec.find('@');
+    const std::string id = spec.substr(0, at), version = at == std::string::npos ? "" : spec.substr(at + 1);
+    const PluginInfo* best = nullptr;
+    for (const auto& p : plugins)
+        if (p.id == id && (!kind || p.kind == kind) && (version.empty() || p.version == version))
+            if (!best || compare_versions(p.version, best->version) > 0) best = &p;
+    return best;
 }
 
 const PluginInfo* PluginRegistry::try_find(const std::string& id, simbi_kind kind) const {
-    if (std::find(duplicate_ids_.begin(), duplicate_ids_.end(), id) != duplicate_ids_.end()) return nullptr;
-    for (const auto& p : plugins_)
-        if (p.id == id && (!kind || p.kind == kind)) return &p;
-    return nullptr;
+    const PluginInfo* p = pick(plugins_, id, kind);
+    if (!p || std::find(duplicate_ids_.begin(), duplicate_ids_.end(), p->id + "@" + p->version) != duplicate_ids_.end()) return nullptr;
+    return p;
 }
 
-const PluginInfo& PluginRegistry::find(const std::string& id, simbi_kind kind) const {
-    if (std::find(duplicate_ids_.begin(), duplicate_ids_.end(), id) != duplicate_ids_.end()) {
-        for (const auto& p : problems_)
-            if (p.find("'" + id + "'") != std::string::npos) throw RunError(p + "; remove one of them");
-    }
-    for (const auto& p : plugins_)
-        if (p.id == id) {
-            if (kind && p.kind != kind)
-                throw UsageError("plugin '" + id + "' is " + with_article(kind_name(p.kind)) + ", not " + with_article(kind_name(kind)) +
-                                 " (" + p.path + ")");
-            return p;
+const PluginInfo& PluginRegistry::find(const std::string& spec, simbi_kind kind) const {
+    const std::string id = spec.substr(0, spec.find('@'));
+    if (const PluginInfo* p = pick(plugins_, spec, 0)) {
+        if (std::find(duplicate_ids_.begin(), duplicate_ids_.end(), p->id + "@" + p->version) != duplicate_ids_.end()) {
+            for (const auto& problem : problems_)
+                if (problem.find("'" + p->id + "' (version " + p->version + ")") != std::string::npos)
+                    throw RunError(problem + "; remove one of them");
         }
+        if (kind && p->kind != kind)
+            throw UsageError("plugin '" + spec + "' is " + with_article(kind_name(p->kind)) + ", not " + with_article(kind_name(kind)) +
+                             " (" + p->path + ")");
+        return *p;
+    }
+    if (spec.find('@') != std::string::npos) {
+        std::string versions;
+        for (const auto& p : plugins_)
+            if (p.id == id) versions += (versions.empty() ? "" : ", ") + p.version + " (" + p.path + ")";
+        if (!versions.empty()) throw UsageError("no plugin '" + spec + "' was found; " + id + " is installed in version " + versions);
+    }
     std::vector<std::string> ids;
     for (const auto& p : plugins_)
         if (!kind || p.kind == kind) ids.push_back(p.id);

@@ -28,6 +28,13 @@ std::vector<CacheEntry> list_cache(const std::string& cache);
 // NAME is refused. Written beside and renamed into place: readers see all of it or none.
 std::string publish_posterior(const std::string& cache, const std::string& run_dir, const std::string& name);
 
+// What the cache shares, as a lab shares it: readable by the group (folders searchable by it),
+// written once, so writable by its owner alone, whatever the writer's umask (a umask that hides a
+// file from others stands). Files
+// take a setgid folder's group from the system. Applied to a file, or to a folder and everything
+// in it.
+void share_with_group(const std::string& path);
+
 // "lab:NAME" to <cache>/posteriors/NAME/artifact; any other text unchanged.
 std::string resolve_artifact(const std::string& text);
 

@@ -2,7 +2,9 @@
 //
 // Search order: the manifest's plugin_paths, then SIMBI_PLUGIN_PATH (colon-separated), then the
 // per-user folder ($XDG_DATA_HOME or ~/.local/share)/simbi/plugins, then <binary>/../lib/simbi/plugins,
-// which serves a build tree and an install prefix alike.
+// which serves a build tree and an install prefix alike. In each folder, the plugin files and the
+// <id>@<version> folders that installed bundles make (plugin_bundle.hpp): one id may come in
+// several versions, and a manifest names `id` (the newest) or `id@version`.
 //
 // Libraries are loaded with local symbol binding and are never unloaded: libraries that link
 // LibTorch cannot be unloaded safely, and keeping every library keeps descriptors valid.
@@ -27,6 +29,7 @@ struct PluginInfo {
     uint64_t capabilities = 0;         // SIMBI_CAPABILITY_* (ABI 1.2)
     std::string output_support_json;   // simulators, ABI 1.1; "" if none declared
     std::string path;                  // the library file
+    std::string origin;                // where it was found: "manifest", "env", "user" or "system"
     uint32_t abi_major = 0, abi_minor = 0;
     const simbi_factory* factory = nullptr;  // set once the library is loaded (plugin_factory())
     std::string described_sha256;            // the library's SHA-256 as its descriptor file gives it (a cache, never trusted)
@@ -75,14 +78,15 @@ public:
     // Files that could not be loaded, and duplicate ids, one message each.
     const std::vector<std::string>& problems() const { return problems_; }
 
-    // The plugin with this id and kind (0 = any); throws RunError naming the search paths and any
-    // problems if there is none or if the id is duplicated.
+    // The plugin with this id and kind (0 = any), `id` being "vendor.name" (its newest version) or
+    // "vendor.name@version"; throws RunError naming the search paths and any problems if there is
+    // none or if the id and version are duplicated.
     const PluginInfo& find(const std::string& id, simbi_kind kind = 0) const;
     // The one plugin with this id and kind, or null.
     const PluginInfo* try_find(const std::string& id, simbi_kind kind = 0) const;
 
 private:
-    void scan_folder(const std::string& folder);
+    void scan_folder(const std::string& folder, const std::string& origin, bool bundles);
     std::vector<std::string> paths_;
     std::vector<PluginInfo> plugins_;
     std::vector<std::string> problems_;
@@ -114,5 +118,10 @@ std::string install_prefix();
 
 // The default search paths after the manifest's (env, user, next to the binary).
 std::vector<std::string> default_plugin_paths();
+// The same, each with its origin ("env", "user", "system").
+std::vector<std::pair<std::string, std::string>> default_plugin_paths_with_origin();
+
+// Orders versions as semantic versions do: numeric parts numerically, others as text; < 0, 0, > 0.
+int compare_versions(const std::string& a, const std::string& b);
 
 }  // namespace simbi::host
