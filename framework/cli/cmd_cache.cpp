@@ -1,10 +1,12 @@
-// simbi cache list|verify|gc: the lab cache's stores and published posteriors, from the files.
+// simbi cache list|verify|gc|reindex: the lab cache's stores and published posteriors, from the files.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "commands.hpp"
 #include "common.hpp"
 #include "simbi_host/core/errors.hpp"
+#include "simbi_host/pipeline/catalogue.hpp"
 #include "simbi_host/pipeline/lab_cache.hpp"
 #include "simbi_host/pipeline/lab_config.hpp"
 
@@ -51,14 +53,18 @@ std::string human(uint64_t bytes) {
 }  // namespace
 
 int cmd_cache(const Args& args) {
-    if (args.empty() || (args[0] != "list" && args[0] != "verify" && args[0] != "gc"))
-        throw simbi::host::UsageError("expected 'cache list [--json]', 'cache verify' or 'cache gc --max-size SIZE'");
+    if (args.empty() || (args[0] != "list" && args[0] != "verify" && args[0] != "gc" && args[0] != "reindex"))
+        throw simbi::host::UsageError(
+            "expected 'cache list [--json]', 'cache verify', 'cache gc --max-size SIZE' or 'cache reindex [--runs DIR]'");
     po::options_description desc("options");
     std::string max_size;
     desc.add_options()("help,h", "show this help")("json", "print JSON")("max-size", po::value<std::string>(&max_size),
-                                                                         "gc: keep the stores within this size");
+                                                                         "gc: keep the stores within this size")(
+        "runs", po::value<std::vector<std::string>>(), "reindex: a folder of run folders to index too, as `simbi serve --runs` does");
     po::variables_map vm;
-    if (!parse(Args(args.begin() + 1, args.end()), desc, {}, vm, "simbi cache list|verify|gc [--json] [--max-size SIZE]")) return 0;
+    if (!parse(Args(args.begin() + 1, args.end()), desc, {}, vm,
+               "simbi cache list|verify|gc|reindex [--json] [--max-size SIZE] [--runs DIR]"))
+        return 0;
     const std::string cache = simbi::host::lab_config().cache;
     if (cache.empty())
         throw simbi::host::UsageError("no lab cache is configured: set \"cache\" in a configuration file (simbi config show)");
@@ -98,6 +104,13 @@ int cmd_cache(const Args& args) {
                                        : std::to_string(problems.size()) + " problem(s)")
                   << "\n";
         return problems.empty() ? 0 : simbi::host::kExitRunFailed;
+    }
+    if (args[0] == "reindex") {
+        std::vector<std::string> roots = vm.count("runs") ? vm["runs"].as<std::vector<std::string>>() : std::vector<std::string>{"."};
+        for (auto& r : roots) r = std::filesystem::absolute(r).lexically_normal().string();
+        const auto c = simbi::host::load_catalogue(cache, roots, true);
+        std::cout << "indexed " << c.entries.size() << " entries from the files into " << c.index << "\n";
+        return 0;
     }
     if (!vm.count("max-size")) throw simbi::host::UsageError("cache gc: give --max-size SIZE (e.g. 20G)");
     const auto removed = simbi::host::gc_cache(cache, parse_size(max_size));

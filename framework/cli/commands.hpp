@@ -24,5 +24,6 @@ int cmd_report(const Args& args);
 int cmd_worker(const Args& args);
 int cmd_config(const Args& args);
 int cmd_cache(const Args& args);
+int cmd_serve(const Args& args);
 
 }  // namespace simbi_cli

@@ -38,7 +38,8 @@ const char* kUsage =
     "  dataset verify FILE              check a store's shapes and checksums\n"
     "  artifact verify DIR              check a trained artifact's record and checksums\n"
     "  artifact publish RUN_DIR NAME    put a run's trained posterior in the lab cache, as lab:NAME\n"
-    "  cache list|verify|gc             the lab cache's stores and posteriors (gc --max-size SIZE)\n"
+    "  cache list|verify|gc|reindex     the lab cache's stores and posteriors (gc --max-size SIZE)\n"
+    "  serve [--port P] [--runs DIR]    the lab's catalogue (cache and runs) as a read-only web page on localhost\n"
     "  run MANIFEST [--set PATH=VALUE ...] [--out DIR] [--force] [--ranks N | --data-parallel]\n"
     "                                   simulate, train, sample and diagnose (or assimilate)\n"
     "  sample ARTIFACT|lab:NAME --x VALUES|FILE [--each-row] [--n N] [--seed S] [--out FILE]\n"
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
         {"plugins", &cmd_plugins},   {"simulate", &cmd_simulate}, {"dataset", &cmd_dataset},   {"run", &cmd_run},
         {"sample", &cmd_sample},     {"log-prob", &cmd_log_prob}, {"artifact", &cmd_artifact}, {"new", &cmd_new},
         {"diagnose", &cmd_diagnose}, {"c2st", &cmd_c2st},         {"report", &cmd_report},     {"worker", &cmd_worker},
-        {"config", &cmd_config},     {"cache", &cmd_cache}};
+        {"config", &cmd_config},     {"cache", &cmd_cache},       {"serve", &cmd_serve}};
     auto it = commands.find(cmd);
     if (it == commands.end()) {
         std::cerr << "simbi: unknown command '" << cmd << "'\n\n" << kUsage;

@@ -149,7 +149,8 @@ std::string publish_posterior(const std::string& cache, const std::string& run_d
                 const json d = parse_json_strict(read_text_file(e.path().string()), e.path().string());
                 if (d.contains("report") && d["report"].contains("headline"))
                     verdicts[d.value("id", e.path().stem().string())] = d["report"]["headline"].value("verdict", "");
-                if (d.contains("results") && d["results"].contains("c2st")) provenance["c2st"] = d["results"]["c2st"];
+                if (d.value("id", "") == "simbi.c2st" && d.contains("results") && d["results"].value("accuracy", json()).is_number())
+                    provenance["c2st"] = d["results"]["accuracy"];
             } catch (const std::exception&) {}
         }
     provenance["verdicts"] = verdicts;
