@@ -1,5 +1,7 @@
 #include "support.hpp"
 
+#include <hdf5.h>
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -96,6 +98,28 @@ double variance_of(const std::vector<double>& v) {
     double m = mean_of(v), s = 0;
     for (double x : v) s += (x - m) * (x - m);
     return s / double(v.size() - 1);
+}
+
+}  // namespace simbi_test
+
+namespace simbi_test {
+
+std::vector<double> read_h5_doubles(const std::string& file, const std::string& dataset) {
+    const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) throw std::runtime_error("cannot open " + file);
+    const hid_t d = H5Dopen2(f, dataset.c_str(), H5P_DEFAULT);
+    if (d < 0) {
+        H5Fclose(f);
+        throw std::runtime_error(file + " has no dataset " + dataset);
+    }
+    const hid_t space = H5Dget_space(d);
+    std::vector<double> out(static_cast<size_t>(H5Sget_simple_extent_npoints(space)));
+    const herr_t st = H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data());
+    H5Sclose(space);
+    H5Dclose(d);
+    H5Fclose(f);
+    if (st < 0) throw std::runtime_error("cannot read " + dataset + " of " + file);
+    return out;
 }
 
 }  // namespace simbi_test

@@ -35,6 +35,8 @@ std::string kill_when_epoch(const std::string& manifest, const std::string& out_
 // or "" while there is none.
 std::string checkpoint_state(const std::string& out_dir);
 std::string read_file(const std::string& path);
+// Every value of an HDF5 file's float64 dataset, flattened in row-major order.
+std::vector<double> read_h5_doubles(const std::string& file, const std::string& dataset);
 
 // Mean and sample variance.
 double mean_of(const std::vector<double>& v);

@@ -16,6 +16,7 @@
 #include "simbi_host/pipeline/manifest.hpp"
 #include "simbi_host/pipeline/pipeline.hpp"
 #include "simbi_host/store/artifact.hpp"
+#include "simbi_host/pipeline/batch_sampling.hpp"
 #include "simbi_host/store/batch_samples.hpp"
 
 namespace simbi_cli {
@@ -58,11 +59,6 @@ static std::vector<std::vector<double>> parse_rows(const std::string& text, size
     return rows;
 }
 
-// Observations per block of `sample --each-row`: each block is sampled in one call with the seed
-// mix(seed, block index), a short last block padded with copies of its last row, so observation
-// i's draws depend on the seed, i and its own x only, whatever the number of observations.
-constexpr uint64_t kObservationBlock = 64;
-
 // simbi sample ARTIFACT --x FILE --each-row --out F.h5: every row of FILE its own observation.
 static int sample_each_row(simbi::host::EstimatorInstance& est, const simbi::host::ArtifactMeta& meta, const std::string& x, uint64_t n,
                            uint64_t seed, const std::string& out, bool quiet) {
@@ -75,55 +71,15 @@ static int sample_each_row(simbi::host::EstimatorInstance& est, const simbi::hos
         if (r.size() != meta.x_dim)
             throw UsageError("--x: each row needs " + std::to_string(meta.x_dim) + " values, got " + std::to_string(r.size()));
     if (rows.empty()) throw UsageError("--x " + x + ": no observations");
-    const uint64_t n_obs = rows.size(), d = meta.parameter_names.size(), k = meta.x_dim;
-    BatchSamplesWriter writer(out, meta.parameter_names, n_obs, n,
-                              {{"seed", seed}, {"observations", n_obs}, {"estimator", meta.estimator_id}});
-    const auto t0 = std::chrono::steady_clock::now();
-    std::vector<uint64_t> failed;
-    std::string first_error;
-    for (uint64_t first = 0, block = 0; first < n_obs; first += kObservationBlock, ++block) {
-        const uint64_t count = std::min(kObservationBlock, n_obs - first);
-        std::vector<double> flat;
-        flat.reserve(kObservationBlock * k);
-        for (uint64_t i = 0; i < kObservationBlock; ++i) {
-            const auto& r = rows[first + std::min(i, count - 1)];
-            flat.insert(flat.end(), r.begin(), r.end());
-        }
-        std::vector<double> draws;
-        try {
-            draws = est.sample_batch(flat, kObservationBlock, n, simbi_rng_mix(seed, block), d);
-            draws.resize(count * n * d);
-        } catch (const RunError&) {
-            // One observation the estimator cannot sample (its posterior outside the prior, say)
-            // does not cost the block: each is drawn alone, with a seed of its own, and those that
-            // still fail are NaN and flagged in /failed.
-            draws.assign(count * n * d, std::nan(""));
-            for (uint64_t j = 0; j < count; ++j) {
-                try {
-                    const std::vector<double> one =
-                        est.sample_batch(rows[first + j], 1, n, simbi_rng_mix(simbi_rng_mix(seed, block), 1 + j), d);
-                    std::copy(one.begin(), one.end(), draws.begin() + long(j * n * d));
-                } catch (const RunError& e) {
-                    failed.push_back(first + j);
-                    if (first_error.empty()) first_error = e.what();
-                }
-            }
-        }
-        writer.write(first, count, draws);
-        if (!quiet)
-            std::fprintf(stderr, "\rsample: %llu/%llu observations", (unsigned long long)(first + count), (unsigned long long)n_obs);
-    }
-    writer.set_failed(failed);
-    writer.commit();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!quiet) std::fprintf(stderr, "\n");
-    std::fprintf(stderr, "sample: %llu observations x %llu draws in %.2f s, written to %s\n", (unsigned long long)n_obs,
-                 (unsigned long long)n, seconds, out.c_str());
-    if (failed.empty()) return 0;
+    const BatchSamplingResult r = sample_each_observation(est, meta, rows, n, seed, out, !quiet);
+    std::fprintf(stderr, "sample: %llu observations x %llu draws in %.2f s, written to %s\n", (unsigned long long)r.observations,
+                 (unsigned long long)n, r.seconds, out.c_str());
+    if (r.failed.empty()) return 0;
     std::fprintf(stderr,
                  "simbi sample: %llu of %llu observations could not be sampled (first: observation %llu: %s); their rows are NaN "
                  "and flagged in /failed, the others are written\n",
-                 (unsigned long long)failed.size(), (unsigned long long)n_obs, (unsigned long long)failed[0], first_error.c_str());
+                 (unsigned long long)r.failed.size(), (unsigned long long)r.observations, (unsigned long long)r.failed[0],
+                 r.first_error.c_str());
     return simbi::host::kExitRunFailed;
 }
 

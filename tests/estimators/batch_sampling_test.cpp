@@ -1,4 +1,4 @@
-// `simbi sample --each-row`: many observations in one call, each with its own draws, identical
+// `simbi sample --each-row` and a run's `each_row` observation file: many observations in one call, each with its own draws, identical
 // for observation i whatever the number of observations and the thread count.
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -58,6 +58,17 @@ TEST_CASE("batched sampling: observation i's draws are the same whatever N and t
         // Distinct observations give distinct posteriors: no row's draws were reused for another.
         CHECK(mean_all[0] != mean_all[1]);
         for (double v : mean_all[129]) CHECK(std::isfinite(v));
+        // A run whose observation file is sampled row by row writes the same posteriors as `sample --each-row`.
+        write_file(dir.file("each.json"), R"({"simbi": 1, "simulator": {"id": "sbibm.gaussian_linear"},
+            "simulation": {"budget": 600, "seed": 2, "store": "s.h5"}, "estimator": {"id": ")" +
+                                              id + R"(", "training": {"max_epochs": 3}}, "output": "out_)" + id +
+                                              R"(", "observation": {"file": "x130.csv", "each_row": true},
+            "inference": {"samples": 40, "seed": 5}})");
+        auto each = run_cli("run " + dir.file("each.json") + " -q");
+        INFO(each.output);
+        REQUIRE(each.exit_code == 0);
+        CHECK(table(dir.file("out_" + id + "/posteriors.h5"), "mean") == mean_all);
+        CHECK_THAT(simbi_test::read_file(dir.file("out_" + id + "/summary.json")), Catch::Contains("\"observations\": 130"));
     }
     // Only HDF5 holds per-observation draws.
     auto csv =

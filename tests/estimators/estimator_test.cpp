@@ -213,6 +213,34 @@ TEST_CASE("NRE's log ratio tracks the true ratio", "[estimators][nre]") {
     check_toy_ratio(dir, "");
     // The default: an ensemble of five classifiers.
     CHECK(read_json_file(dir.file("out/artifact/estimator.json"))["config"]["ensemble"] == 5);
+
+    // Its vectorized MCMC (sample_batch: every observation's chains step together) draws each
+    // observation's exact posterior, N(x / 2, 1 / 2): C2ST <= 0.55 against exact draws.
+    const std::vector<double> xs{-1.5, 0.0, 0.5, 2.0};
+    std::string csv = "x\n";
+    for (double x : xs) csv += std::to_string(x) + "\n";
+    simbi_test::write_file(dir.file("xs.csv"), csv);
+    auto r = run_cli("sample " + dir.file("out/artifact") + " --x " + dir.file("xs.csv") + " --each-row --n 1000 --seed 4 -q --out " +
+                     dir.file("each.h5") + " --plugin-path " SIMBI_TEST_TOY_DIR);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const std::vector<double> draws = simbi_test::read_h5_doubles(dir.file("each.h5"), "samples");
+    REQUIRE(draws.size() == xs.size() * 1000);
+    simbi_rng rng;
+    for (size_t i = 0; i < xs.size(); ++i) {
+        std::string mcmc = "theta\n", exact = "theta\n";
+        simbi_rng_init(&rng, 77, i);
+        for (size_t j = 0; j < 1000; ++j) {
+            mcmc += std::to_string(draws[i * 1000 + j]) + "\n";
+            exact += std::to_string(xs[i] / 2 + std::sqrt(0.5) * simbi_rng_normal(&rng)) + "\n";
+        }
+        simbi_test::write_file(dir.file("mcmc.csv"), mcmc);
+        simbi_test::write_file(dir.file("exact.csv"), exact);
+        auto c = run_cli("c2st " + dir.file("exact.csv") + " " + dir.file("mcmc.csv"));
+        INFO("x = " << xs[i] << ": " << c.output);
+        REQUIRE(c.exit_code == 0);
+        CHECK(std::stod(c.output.substr(c.output.find_first_of("0123456789"))) <= 0.55);
+    }
 }
 
 TEST_CASE("contrastive NRE recovers the ratio up to a function of x", "[estimators][nre][contrastive]") {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "simbi_host/core/errors.hpp"
+#include "simbi_host/store/batch_samples.hpp"
 #include "simbi_host/pipeline/lab_config.hpp"
 
 namespace fs = std::filesystem;
@@ -211,13 +212,21 @@ Manifest load_manifest_text(const std::string& text, const std::string& path, co
         JsonReader o = root.object("observation");
         if (o.has("x") == o.has("file")) o.fail_here("expected exactly one of \"x\" (values) or \"file\" (a CSV with a header row)");
         if (o.has("file")) {
-            m.observation = read_csv_rows(resolve(m.dir, o.string("file")));
+            m.observation_file = resolve(m.dir, o.string("file"));
+            const std::string& f = m.observation_file;
+            const bool h5 = f.size() > 3 && (f.compare(f.size() - 3, 3, ".h5") == 0 || f.compare(f.size() - 5, 5, ".hdf5") == 0);
+            m.observation = h5 ? read_table_h5(f, "x") : read_csv_rows(f);
         } else {
             const json& x = o.raw("x");
             if (x.is_array() && !x.empty() && x[0].is_array())
                 m.observation = o.matrix("x");
             else
                 m.observation = std::vector<std::vector<double>>{o.numbers("x")};
+        }
+        if (o.boolean("each_row", false)) {
+            if (o.has("theta")) o.fail("theta", "one parameter vector cannot be behind each of many observations");
+            m.each_row = std::move(*m.observation);
+            m.observation.reset();
         }
         if (o.has("theta")) m.truth = o.numbers("theta");
         o.check_no_unknown_keys();
@@ -267,6 +276,8 @@ json self_contained_doc(const Manifest& m) {
     if (m.observation) {
         doc["observation"].erase("file");
         doc["observation"]["x"] = *m.observation;
+    } else if (!m.observation_file.empty()) {
+        doc["observation"]["file"] = m.observation_file;  // many rows: named, not copied
     }
     for (size_t i = 0; i < m.diagnostics.size(); ++i)
         if (!m.diagnostics[i].held_out.empty()) doc["diagnostics"][i]["held_out"] = m.diagnostics[i].held_out;

@@ -31,8 +31,7 @@ std::unique_ptr<Prior> prior_for(const Manifest& m, const PluginInfo& sim) {
     return prior;
 }
 
-void check_observation(const Manifest& m, const PluginInfo& sim) {
-    const auto& obs = *m.observation;
+void check_observation(const Manifest& m, const std::vector<std::vector<double>>& obs, const PluginInfo& sim) {
     if (obs.empty()) throw UsageError(m.file + ": /observation: no rows");
     for (size_t i = 0; i < obs.size(); ++i) {
         if (obs[i].size() != sim.output_dim)
@@ -197,8 +196,13 @@ RunPlan plan_run(const Manifest& m, const PluginRegistry& registry, const HostSe
         plan.diagnostics.push_back(std::move(part));
     }
     if (m.observation) {
-        check_observation(m, sim);
+        check_observation(m, *m.observation, sim);
         plan.observation = m.observation;
+    }
+    if (!m.each_row.empty() || m.doc.contains("observation") && m.doc["observation"].value("each_row", false)) {
+        check_observation(m, m.each_row, sim);
+        if (!plan.estimator) throw UsageError(m.file + ": /observation/each_row: sampling many observations needs an estimator");
+        plan.each_row = m.each_row;
     }
     if (m.truth && m.truth->size() != sim.param_names.size())
         throw UsageError(m.file + ": /observation/theta: " + std::to_string(m.truth->size()) + " values but simulator '" + sim.id +

@@ -5,6 +5,7 @@
 
 #include "simbi_host/core/errors.hpp"
 #include "simbi_host/core/process_guard.hpp"
+#include "simbi_host/pipeline/batch_sampling.hpp"
 #include "simbi_host/pipeline/stages.hpp"
 
 namespace simbi::host {
@@ -40,6 +41,39 @@ std::string metrics_csv(const json& metrics) {
     return csv;
 }
 
+// Many observations, each its own posterior: posteriors.h5 (store/batch_samples.hpp) and a
+// summary.json of the whole; an observation the estimator could not sample fails the run after
+// everything is written.
+std::vector<std::string> written_each_row(const RunContext& run, EstimatorInstance& est, const ArtifactMeta& meta,
+                                          const TrainStageResult& trained, std::vector<std::string> written) {
+    const RunPlan& plan = run.plan;
+    HostServices::set_safe_point("sampling (nothing of it is kept)");
+    BatchSamplingResult r;
+    {
+        PluginActivity activity("estimator '" + meta.estimator_id + "' sampling " + std::to_string(plan.each_row.size()) + " observations");
+        r = sample_each_observation(est, meta, plan.each_row, plan.inference.samples, plan.inference.seed, plan.output + "/posteriors.h5",
+                                    !run.options.quiet);
+    }
+    json summary = {{"observations", r.observations},
+                    {"samples", plan.inference.samples},
+                    {"failed_observations", r.failed.size()},
+                    {"sampling_seconds", r.seconds},
+                    {"estimator", meta.estimator_id},
+                    {"simulations", trained.simulations},
+                    {"rows", meta.training_rows},
+                    {"train_seconds", meta.record.value("train_seconds", 0.0)}};
+    write_text_atomic(plan.output + "/summary.json", summary.dump(2) + "\n");
+    written.insert(written.end(), {"posteriors.h5", "summary.json"});
+    if (!run.options.quiet)
+        std::fprintf(stderr, "sample: %llu observations x %llu draws in %.2f s\n", (unsigned long long)r.observations,
+                     (unsigned long long)plan.inference.samples, r.seconds);
+    if (!r.failed.empty())
+        throw RunError(std::to_string(r.failed.size()) + " of " + std::to_string(r.observations) +
+                       " observations could not be sampled (first: observation " + std::to_string(r.failed[0]) + ": " + r.first_error +
+                       "); their rows in " + plan.output + "/posteriors.h5 are NaN and flagged in /failed");
+    return written;
+}
+
 }  // namespace
 
 std::vector<std::string> run_sampling(const RunContext& run, const TrainStageResult& trained) {
@@ -54,6 +88,7 @@ std::vector<std::string> run_sampling(const RunContext& run, const TrainStageRes
     write_text_atomic(plan.output + "/losses.json", losses.dump(2) + "\n");
     write_text_atomic(plan.output + "/losses.csv", metrics_csv(metrics));
     written.insert(written.end(), {"artifact/", "losses.json", "losses.csv"});
+    if (!plan.each_row.empty()) return written_each_row(run, *est, meta, trained, written);
     if (!plan.observation) return written;
 
     const auto& names = meta.parameter_names;

@@ -82,6 +82,10 @@ struct Manifest {
     std::optional<AssimilationSection> assimilation;
     std::optional<std::vector<std::vector<double>>> observation;  // one row per i.i.d. observation
     std::optional<std::vector<double>> truth;                     // observation.theta: the parameters behind it, when known
+    // observation.each_row: every row its own observation, sampled in batches (amortized); then
+    // `observation` is unset and observation_file names the rows' file, if any.
+    std::vector<std::vector<double>> each_row;
+    std::string observation_file;
     InferenceSection inference;
     std::vector<PluginRef> diagnostics;
     std::string output;  // absolute

@@ -67,6 +67,7 @@ struct RunPlan {
     std::optional<AssimilationPart> assimilation;
     std::vector<DiagnosticPart> diagnostics;
     std::optional<std::vector<std::vector<double>>> observation;  // i.i.d. rows
+    std::vector<std::vector<double>> each_row;                    // many observations, each sampled on its own
     std::optional<std::vector<double>> truth;
     InferenceSection inference;
     std::string output;
