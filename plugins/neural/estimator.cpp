@@ -48,6 +48,10 @@ void NeuralEstimator::train(const simbi_train_context& ctx) {
     });
 }
 
+void NeuralEstimator::log_debug(const std::string& message) const {
+    if (host_ && host_->log) host_->log(host_, SIMBI_LOG_DEBUG, (id_ + ": " + message).c_str());
+}
+
 void NeuralEstimator::inference(const std::function<void()>& f) const {
     ThreadScope threads(runtime_.threads);
     torch::NoGradGuard no_grad;

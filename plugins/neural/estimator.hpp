@@ -48,6 +48,9 @@ protected:
     Collective ranks_;  // during a data-parallel train(): this rank and its group
 
     void require_trained() const;
+    // A line in the host's log at debug level: what a bench reads (network passes, say), hidden
+    // from users unless SIMBI_DEBUG is set.
+    void log_debug(const std::string& message) const;
     // Runs a trained estimator's computation f on its thread count, without gradients, with
     // LibTorch's errors turned into short messages.
     void inference(const std::function<void()>& f) const;

@@ -1,6 +1,9 @@
 // The shared ODE pieces (ode.hpp).
 #include "ode.hpp"
 
+#include <cmath>
+#include <string>
+
 namespace simbi::nn {
 
 Tensor integrate_rk4(const std::function<Tensor(double, const Tensor&)>& f, Tensor y, double t0, double t1, int64_t steps) {
@@ -14,6 +17,69 @@ Tensor integrate_rk4(const std::function<Tensor(double, const Tensor&)>& f, Tens
         y = y + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4);
     }
     return y;
+}
+
+AdaptiveResult integrate_dopri5(const std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)>& f, const Tensor& y0, double t0,
+                                double t1, double rtol, double atol, int64_t max_passes) {
+    // Butcher tableau of DOPRI5: nodes c, stages a, 5th-order weights b (the 7th stage is
+    // y_{n+1}: first same as last), and e = b - b*, the 4th-order embedded pair's difference.
+    static const double c[7] = {0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1};
+    static const double a[7][6] = {{},
+                                   {1.0 / 5},
+                                   {3.0 / 40, 9.0 / 40},
+                                   {44.0 / 45, -56.0 / 15, 32.0 / 9},
+                                   {19372.0 / 6561, -25360.0 / 2187, 64448.0 / 6561, -212.0 / 729},
+                                   {9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176, -5103.0 / 18656},
+                                   {35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84}};
+    static const double e[7] = {71.0 / 57600, 0, -71.0 / 16695, 71.0 / 1920, -17253.0 / 339200, 22.0 / 525, -1.0 / 40};
+    const double span = std::fabs(t1 - t0), dir = t1 > t0 ? 1.0 : -1.0;
+    const int64_t m = y0.size(0);
+    const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+    Tensor y = y0.clone();
+    Tensor done = torch::zeros({m}, f64);          // |t - t0| reached by each row
+    Tensor h = torch::full({m}, 0.1 * span, f64);  // each row's next step size
+    AdaptiveResult r;
+    Tensor active = torch::arange(m, torch::kLong);
+    Tensor k1 = f(active, torch::full({m, 1}, t0, y0.options()), y);
+    r.passes = 1;
+    int64_t row_evaluations = m;
+    while (active.numel() > 0) {
+        if (r.passes + 6 > max_passes)
+            throw std::runtime_error("the adaptive ODE solver needed more than " + std::to_string(max_passes) + " network passes");
+        const Tensor ya = y.index_select(0, active), ka = k1.index_select(0, active);
+        const Tensor da = done.index_select(0, active);
+        const Tensor ha = torch::minimum(h.index_select(0, active), span - da);
+        const Tensor t = (t0 + dir * da).unsqueeze(1).to(y.scalar_type());
+        const Tensor hd = (dir * ha).unsqueeze(1).to(y.scalar_type());
+        Tensor k[7];
+        k[0] = ka;
+        for (int s = 1; s < 7; ++s) {
+            Tensor incr = a[s][0] * k[0];
+            for (int j = 1; j < s; ++j)
+                if (a[s][j] != 0) incr = incr + a[s][j] * k[j];
+            k[s] = f(active, t + c[s] * hd, ya + hd * incr);
+        }
+        r.passes += 6;
+        row_evaluations += 6 * active.numel();
+        Tensor y5 = ya + hd * (a[6][0] * k[0] + a[6][2] * k[2] + a[6][3] * k[3] + a[6][4] * k[4] + a[6][5] * k[5]);
+        Tensor err = e[0] * k[0];
+        for (int s = 2; s < 7; ++s) err = err + e[s] * k[s];
+        const Tensor scale = atol + rtol * torch::maximum(ya.abs(), y5.abs());
+        const Tensor ratio = ((hd * err) / scale).pow(2).mean(1).sqrt().to(torch::kFloat64);  // [ma]
+        const Tensor ok = ratio <= 1;
+        const Tensor accepted = active.index({ok});
+        y.index_copy_(0, accepted, y5.index({ok}));
+        k1.index_copy_(0, accepted, k[6].index({ok}));
+        done.index_copy_(0, accepted, (da + ha).index({ok}));
+        // The standard controller: h * 0.9 ratio^(-1/5), within [0.2, 5] times the step.
+        const Tensor factor = (0.9 * ratio.clamp_min(1e-10).pow(-0.2)).clamp(0.2, 5.0);
+        h.index_copy_(0, active, ha * factor);
+        const Tensor left = done.index_select(0, active) < span * (1 - 1e-12);
+        active = active.index({left});
+    }
+    r.y = y;
+    r.evaluations_per_row = double(row_evaluations) / double(std::max<int64_t>(m, 1));
+    return r;
 }
 
 Tensor divergence(const std::function<Tensor(const Tensor&)>& v, const Tensor& y_in, int64_t exact_up_to, at::Generator& gen) {

@@ -11,6 +11,21 @@ namespace simbi::nn {
 // dy/dt = f(t, y) from t0 to t1 (either direction) in `steps` classical Runge-Kutta steps.
 Tensor integrate_rk4(const std::function<Tensor(double, const Tensor&)>& f, Tensor y, double t0, double t1, int64_t steps);
 
+// dy/dt = f(t, y) from t0 to t1 (either direction) by the Dormand-Prince 5(4) pair (Dormand &
+// Prince 1980; Hairer, Norsett & Wanner, Solving ODEs I, table 5.2), each row with its own step
+// size, kept where its local error, RMS over its components of err / (atol + rtol |y|), is at
+// most 1. f(rows, t, y) evaluates the field at the rows (indices into y0, long) with their own
+// times t [r, 1]. Rows that are done drop out of the batch, so a row's path depends on its own
+// values only. Returns y(t1) and the number of network passes made
+// (batched calls of f); throws when max_passes is reached first.
+struct AdaptiveResult {
+    Tensor y;
+    int64_t passes = 0;
+    double evaluations_per_row = 0;  // the field's evaluations per row, on average: the work done
+};
+AdaptiveResult integrate_dopri5(const std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)>& f, const Tensor& y0, double t0,
+                                double t1, double rtol, double atol, int64_t max_passes = 10000);
+
 // The divergence sum_i d v_i / d y_i of a field v: R^{B x d} -> R^{B x d} at y, [B]: exact (d
 // backward passes) for d <= exact_up_to, else Hutchinson's estimate E[e^T (dv/dy) e] with one
 // Rademacher vector e per row drawn from gen (Hutchinson 1989). Gradients are enabled inside.

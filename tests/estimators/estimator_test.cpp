@@ -767,6 +767,24 @@ TEST_CASE("NPSE samples the Gaussian toy posterior by the reverse SDE (VE), pred
     check_toy_posterior("simbi.npse", R"({"sampler": "ode", "steps": 50})", false);
 }
 
+TEST_CASE("a changed sampling-only setting samples the kept network with the new sampler", "[estimators][npse][fmpe][sampling]") {
+    for (const std::string id : {"simbi.npse", "simbi.fmpe"}) {
+        INFO(id);
+        TempDir dir;
+        simbi_test::write_file(dir.file("m.json"), toy_manifest(id, 1000, R"(, "max_epochs": 5)"));
+        REQUIRE(run_cli("run " + dir.file("m.json") + " -q").exit_code == 0);
+        const std::string before = simbi_test::read_file(dir.file("out/artifact/simbi.json"));
+        const std::string set = id == "simbi.npse" ? "estimator.config.steps=5" : "estimator.config.solver=rk4";
+        auto again = run_cli("run " + dir.file("m.json") + " --set " + set, "SIMBI_DEBUG=1");
+        INFO(again.output);
+        REQUIRE(again.exit_code == 0);
+        CHECK_THAT(again.output, Catch::Contains("train: up to date"));
+        // ddim at 5 steps: 6 passes; rk4 at its 10 steps: 40.
+        CHECK_THAT(again.output, Catch::Contains(id == "simbi.npse" ? "in 6 network passes (ddim)" : "in 40 network passes, 40"));
+        CHECK(simbi_test::read_file(dir.file("out/artifact/simbi.json")) == before);
+    }
+}
+
 TEST_CASE("the ODE estimators recover a 2-D mixture, and their densities integrate to 1", "[estimators][npse][fmpe]") {
     // test.mirror_2d at x = (2, 0.5): theta_1 an even mixture of N(+-m_1, v), theta_2 ~ N(m_2, v)
     // (mirror_2d.cpp); the truncation at 0 moves 5e-5 of the mass, far below what is checked.

@@ -144,7 +144,7 @@ std::vector<std::string> run_diagnostics(const RunContext& run, const TrainStage
     // only its warnings and errors are shown.
     HostServices estimator_host;
     estimator_host.set_quiet(true);
-    auto est = load_artifact(trained.artifact, run.registry, estimator_host, meta);
+    auto est = load_artifact(trained.artifact, run.registry, estimator_host, meta, &run.estimator().estimator.config);
     std::unique_ptr<SimulatorInstances> sims = make_simulators(plan.simulation, run.host, 1, run.options.quiet);
     SimulatorAdapter sim_view(*sims);
     PriorView pv(run.prior());

@@ -228,23 +228,26 @@ std::string RunPlan::setup_key() const {
     if (estimator)
         j["estimator"] = {{"id", estimator->estimator->id},
                           {"sha256", estimator->estimator.sha256},
-                          {"config", estimator->estimator.config},
+                          {"config", estimator->estimator.trained_config()},
                           {"training", estimator->training},
                           {"seed", estimator->seed}};
     if (assimilation) j["assimilator"] = assimilation_key();
     return sha256_hex(j.dump());
 }
 
-json RunPlan::assimilation_key() const {
-    const PlannedPlugin& a = assimilation->assimilator;
-    // What was trained: the config less its sampling settings (a changed sampler reuses it).
-    json trained = a.config;
-    const json properties = schema_properties(a->config_schema_json);
+json PlannedPlugin::trained_config() const {
+    json trained = config;
+    const json properties = schema_properties(info->config_schema_json);
     for (auto it = properties.begin(); it != properties.end(); ++it)
         if (it.value().is_object() && it.value().value("x-sampling", false)) trained.erase(it.key());
+    return trained;
+}
+
+json RunPlan::assimilation_key() const {
+    const PlannedPlugin& a = assimilation->assimilator;
     return {{"id", a->id},
             {"sha256", a.sha256},
-            {"config", trained},
+            {"config", a.trained_config()},
             {"training", assimilation->settings.training},
             {"seed", assimilation->settings.seed}};
 }

@@ -80,7 +80,7 @@ std::vector<std::string> run_sampling(const RunContext& run, const TrainStageRes
     const RunPlan& plan = run.plan;
     ArtifactMeta meta;
     // Always from the artifact on disk: a first run and a rerun sample from the same bytes.
-    auto est = load_artifact(trained.artifact, run.registry, run.host, meta);
+    auto est = load_artifact(trained.artifact, run.registry, run.host, meta, &run.estimator().estimator.config);
     std::vector<std::string> written;
     const json& metrics = meta.record.value("metrics", json::object());
     json losses = metrics;

@@ -27,7 +27,7 @@ std::string training_fingerprint(const RunContext& run, const DatasetReader& dat
     const EstimatorPart& e = run.estimator();
     json j = {{"data", data.checksum()},
               {"estimator", {{"id", e.estimator->id}, {"version", e.estimator->version}, {"sha256", e.estimator.sha256}}},
-              {"config", e.estimator.config},
+              {"config", e.estimator.trained_config()},
               {"training", e.training},
               {"prior", run.prior().spec()},
               {"seed", e.seed}};

@@ -198,7 +198,7 @@ void EstimatorInstance::load(const std::string& dir) {
 }
 
 std::unique_ptr<EstimatorInstance> load_artifact(const std::string& dir, const PluginRegistry& registry, const HostServices& host,
-                                                 ArtifactMeta& meta) {
+                                                 ArtifactMeta& meta, const json* config) {
     meta = read_artifact_meta(dir);
     verify_artifact_files(dir, meta);
     std::unique_ptr<Prior> prior = parse_prior_json(meta.prior.dump(), dir + "/simbi.json");
@@ -206,7 +206,7 @@ std::unique_ptr<EstimatorInstance> load_artifact(const std::string& dir, const P
         throw RunError(dir + "/simbi.json: its prior has " + std::to_string(prior->dim()) + " dimensions for " +
                        std::to_string(meta.parameter_names.size()) + " parameter names");
     const PluginInfo& info = registry.find(meta.estimator_id, SIMBI_KIND_ESTIMATOR);
-    auto est = std::make_unique<EstimatorInstance>(info, meta.estimator_config, host);
+    auto est = std::make_unique<EstimatorInstance>(info, config ? *config : meta.estimator_config, host);
     est->set_prior(std::move(prior));
     est->load(dir);
     return est;

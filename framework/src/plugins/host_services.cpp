@@ -87,6 +87,11 @@ std::map<std::string, std::vector<std::pair<uint64_t, double>>> HostServices::me
 void HostServices::log_cb(const simbi_host* h, simbi_log_level level, const char* message) {
     auto* self = static_cast<HostServices*>(h->host_data);
     if (self->quiet_ && level < SIMBI_LOG_WARNING) return;
+    if (level == SIMBI_LOG_DEBUG && !self->debug_) return;
+    if (self->log_sink_) {
+        self->log_sink_(level, message ? message : "");
+        return;
+    }
     static const char* names[] = {"debug", "info", "warning", "error"};
     std::lock_guard<std::mutex> lock(self->mutex_);
     std::fprintf(stderr, "[%s] %s\n", (level >= 0 && level <= 3) ? names[level] : "log", printable(message ? message : "").c_str());

@@ -7,7 +7,8 @@
 //     loss = E_{t ~ p(t)} || v(t, theta_t, x) - u ||^2,   s = sigma_min = 1e-4 (eq. 5-6),
 // with p(t) proportional to t^alpha (Dax et al. 2023, sec. 3.3): alpha > 0 trains more where
 // t is near 1, where the field resolves the posterior's fine structure.
-// Samples integrate d theta / dt = v from t = 0 to 1 (classical Runge-Kutta, `steps` steps);
+// Samples integrate d theta / dt = v from t = 0 to 1 (classical Runge-Kutta, `steps` steps, or
+// Dormand-Prince 5(4) with a per-draw step size held to `tolerance`);
 // draws outside the prior's support are rejected, as for NPE. log q integrates the continuity
 // equation back from t = 1 in `density_steps` steps: log q(theta_1) = log N(theta_0) -
 // int_0^1 div v dt, with the exact divergence up to `exact_divergence_dim` parameters and
@@ -44,8 +45,13 @@ public:
         i.version("1.0.0").vendor("simbi").description(
             "A vector field v(t, theta, x) trained by conditional flow matching; posterior samples and densities by integrating its ODE.");
         TimeFieldOptions::declare(i, "vector field");
-        i.option("steps", simbi::Option::integer(10).minimum(1).maximum(100000).doc(
-                              "Runge-Kutta steps of the ODE from noise to the posterior, for sampling"))
+        i.option("steps", simbi::Option::integer(10).minimum(1).maximum(100000).sampling().doc(
+                              "rk4: Runge-Kutta steps of the ODE from noise to the posterior, for sampling"))
+            .option("solver", simbi::Option::choice({"rk4", "dopri5"}, "dopri5")
+                                  .sampling()
+                                  .doc("the ODE solver for sampling: rk4 (`steps` fixed steps) or dopri5 (adaptive, to `tolerance`)"))
+            .option("tolerance", simbi::Option::number(3e-3).above(0).below(1).sampling().doc(
+                                     "dopri5: each draw's local error tolerance, relative and absolute (standardized units)"))
             .option("density_steps", simbi::Option::integer(20).minimum(1).maximum(100000).doc(
                                          "Runge-Kutta steps of the ODE with its divergence, for log_prob"))
             .option("time_prior_exponent", simbi::Option::number(1).minimum(0).maximum(100).doc(
@@ -64,8 +70,11 @@ public:
         embedding_ = field.embedding;
         exact_dim_ = field.exact_divergence_dim;
         steps_ = c.integer("steps");
+        steps_given_ = c.given("steps");
         density_steps_ = c.integer("density_steps");
         alpha_ = c.number("time_prior_exponent");
+        solver_ = c.string("solver");
+        tolerance_ = c.number("tolerance");
     }
 
 protected:
@@ -92,14 +101,30 @@ protected:
         at::Generator gen = make_generator(seed, streams::kFmpeSampling);
         const int64_t d = theta_.mean.size(0);
         const Tensor c1 = net_->embed->forward(x_.apply(to_tensor(x_obs, 1, x_.mean.size(0))));
+        int64_t passes = 0;
+        double evaluations = 0;  // per draw
         auto draw = [&](int64_t m) {
+            const Tensor noise = torch::randn({m, d}, gen, torch::kFloat32);
+            if (solver_ == "dopri5") {
+                auto v = [&](const Tensor&, const Tensor& t, const Tensor& y) {
+                    return net_->field->forward(t, y, c1.expand({y.size(0), c1.size(1)}));
+                };
+                AdaptiveResult r = integrate_dopri5(v, noise, 0.0, 1.0, tolerance_, tolerance_);
+                passes += r.passes;
+                evaluations = r.evaluations_per_row;
+                return r.y;
+            }
             const Tensor c = c1.expand({m, c1.size(1)});
             auto v = [&](double t, const Tensor& y) { return net_->field->forward(torch::full({m, 1}, t), y, c); };
-            return integrate_rk4(v, torch::randn({m, d}, gen, torch::kFloat32), 0.0, 1.0, steps_);
+            passes += 4 * steps_;
+            evaluations = double(4 * steps_);
+            return integrate_rk4(v, noise, 0.0, 1.0, steps_);
         };
         from_tensor(draw_inside_support(
                         int64_t(n), draw, [&](const Tensor& u) { return theta_.invert(u); }, prior_),
                     theta);
+        log_debug(std::to_string(n) + " draws in " + std::to_string(passes) + " network passes, " + std::to_string(evaluations) +
+                  " evaluations per draw (" + solver_ + ")");
     }
 
     void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
@@ -132,8 +157,8 @@ protected:
         const json& c = j.at("config");
         hidden_ = c.at("hidden").get<std::vector<int64_t>>();
         embedding_ = c.at("embedding");
-        steps_ = c.at("steps").get<int64_t>();
-        density_steps_ = c.value("density_steps", steps_);  // artifacts before it used one count for both
+        if (!steps_given_) steps_ = c.at("steps").get<int64_t>();                 // a manifest's sampler settings win
+        density_steps_ = c.value("density_steps", c.at("steps").get<int64_t>());  // artifacts before it used one count for both
         exact_dim_ = c.at("exact_divergence_dim").get<int64_t>();
         alpha_ = c.value("time_prior_exponent", 0.0);
         net_ = FmpeNet(embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>(), hidden_);
@@ -144,6 +169,9 @@ private:
     json embedding_;
     int64_t steps_ = 10, density_steps_ = 20, exact_dim_ = 10;
     double alpha_ = 0;
+    bool steps_given_ = false;
+    std::string solver_ = "dopri5";  // sampling only: never saved with the network, taken from the config at load
+    double tolerance_ = 3e-3;
     FmpeNet net_{nullptr};
 };
 

@@ -20,6 +20,8 @@
 // at t_eps, where the diffusion blurs by s(t_eps), about 0.01 standardized units.
 #include <limits>
 
+#include <set>
+
 #include "neural/neural.hpp"
 #include "neural/diffusion.hpp"
 #include "neural/ode.hpp"
@@ -58,18 +60,19 @@ public:
                 Option::number(10).above(2 * Diffusion::kSigmaMin).below(1e6).doc("VE: the noise scale at t = 1, in standardized units"))
             .option("sampler",
                     Option::choice({"ode", "sde", "pc", "ddim"}, "ddim")
+                        .sampling()
                         .doc("ode (probability flow, Runge-Kutta 4), sde (reverse SDE, Euler-Maruyama), pc (predictor-corrector) or ddim "
                              "(exponential integrator)"))
             .option(
                 "steps",
-                Option::integer(0).minimum(0).maximum(100000).doc(
+                Option::integer(0).minimum(0).maximum(100000).sampling().doc(
                     "sampling steps from t = 1 to t_eps: integrator steps for ddim, Runge-Kutta steps for ode, Euler-Maruyama steps for "
                     "sde and pc; 0: 20 for ddim, 50 for ode, 200 for sde and pc"))
             .option("density_steps",
                     Option::integer(50).minimum(1).maximum(100000).doc("Runge-Kutta steps of the probability-flow ODE for log_prob"))
-            .option("snr", Option::number(0.16).above(0).below(10).doc("pc: the corrector's signal-to-noise ratio"))
+            .option("snr", Option::number(0.16).above(0).below(10).sampling().doc("pc: the corrector's signal-to-noise ratio"))
             .option("eta",
-                    Option::number(1).minimum(0).maximum(1).doc(
+                    Option::number(1).minimum(0).maximum(1).sampling().doc(
                         "ddim: 0 integrates the probability-flow ODE, 1 draws the reverse SDE's ancestral steps, between them a mix"))
             .option("time_sampling",
                     Option::choice({"mixed", "log_snr", "uniform"}, "mixed")
@@ -97,6 +100,8 @@ public:
         snr_ = c.number("snr");
         time_sampling_ = c.string("time_sampling");
         eta_ = c.number("eta");
+        for (const char* key : {"sampler", "steps", "snr", "eta"})
+            if (c.given(key)) given_.insert(key);
         set_schedule();
     }
 
@@ -124,18 +129,28 @@ protected:
         at::Generator gen = make_generator(seed, streams::kNpseSampling);
         const int64_t d = theta_.mean.size(0);
         const Tensor c1 = net_->embed->forward(x_.apply(to_tensor(x_obs, 1, x_.mean.size(0))));
+        int64_t passes = 0;
         auto draw = [&](int64_t m) {
             const Tensor c = c1.expand({m, c1.size(1)});
             const Tensor y = sched_.end_std() * torch::randn({m, d}, gen, torch::kFloat32);
-            auto score_c = [&](double t, const Tensor& yy) { return score(t, yy, c); };
+            auto score_c = [&](double t, const Tensor& yy) {
+                ++passes;
+                return score(t, yy, c);
+            };
             if (sampler_ == "ode")
-                return integrate_rk4([&](double t, const Tensor& yy) { return flow(t, yy, c); }, y, 1.0, sched_.t_eps(), steps_);
+                return integrate_rk4(
+                    [&](double t, const Tensor& yy) {
+                        ++passes;
+                        return flow(t, yy, c);
+                    },
+                    y, 1.0, sched_.t_eps(), steps_);
             if (sampler_ == "ddim") return reverse_exponential(sched_, y, score_c, steps_, 0, 0.0, gen, eta_);
             return reverse_sde(sched_, y, score_c, steps_, sampler_ == "pc" ? 1 : 0, snr_, gen);
         };
         from_tensor(draw_inside_support(
                         int64_t(n), draw, [&](const Tensor& u) { return theta_.invert(u); }, prior_),
                     theta);
+        log_debug(std::to_string(n) + " draws in " + std::to_string(passes) + " network passes (" + sampler_ + ")");
     }
 
     void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
@@ -176,12 +191,14 @@ protected:
         embedding_ = c.at("embedding");
         schedule_name_ = c.at("schedule").get<std::string>();
         sched_.sigma_max = c.at("sigma_max").get<double>();
-        sampler_ = c.at("sampler").get<std::string>();
-        steps_ = c.at("steps").get<int64_t>();
-        density_steps_ = c.value("density_steps", steps_);  // one count for both before density_steps
-        snr_ = c.at("snr").get<double>();
+        // The sampler the network was saved with, unless the manifest names another (sampling-only
+        // settings: a changed sampler samples the same network).
+        if (!given_.count("sampler")) sampler_ = c.at("sampler").get<std::string>();
+        if (!given_.count("steps") && !given_.count("sampler")) steps_ = c.at("steps").get<int64_t>();
+        density_steps_ = c.value("density_steps", c.at("steps").get<int64_t>());  // one count for both before density_steps
+        if (!given_.count("snr")) snr_ = c.at("snr").get<double>();
         time_sampling_ = c.value("time_sampling", "uniform");  // uniform before the option existed
-        eta_ = c.value("eta", 0.0);
+        if (!given_.count("eta")) eta_ = c.value("eta", 0.0);
         exact_dim_ = c.at("exact_divergence_dim").get<int64_t>();
         set_schedule();
         net_ = NpseNet(embedding_, j.at("theta_dim").get<int64_t>(), j.at("x_dim").get<int64_t>(), hidden_);
@@ -198,6 +215,7 @@ private:
     std::vector<int64_t> hidden_;
     json embedding_;
     std::string schedule_name_ = "vp", sampler_ = "ddim", time_sampling_ = "mixed";
+    std::set<std::string> given_;  // the sampling-only settings the manifest gave
     Diffusion sched_;
     int64_t steps_ = 20, density_steps_ = 50, exact_dim_ = 10;
     double snr_ = 0.16, eta_ = 1;

@@ -375,12 +375,18 @@ public:
         } catch (const SettingError& e) {
             throw std::invalid_argument(e.unknown ? "unknown config key '" + e.key + "'" : "config key '" + e.key + "': " + e.what());
         }
+        for (const auto& kv : root_.object)
+            if (kv.second.type != JsonValue::Type::Null) given_.insert(kv.first);
         for (const auto& kv : detail::schema_properties(schema)) {
             declared_.insert(kv.first);
             const JsonValue* d = detail::member(kv.second, "default");
             if (d && d->type != JsonValue::Type::Null && !root_.object.count(kv.first)) root_.object[kv.first] = *d;
         }
     }
+
+    // Whether the manifest gave the setting a value (not its default). A saved model's own value
+    // of a sampling-only setting yields to a given one.
+    bool given(const std::string& key) const { return given_.count(key) > 0; }
 
     // Whether the setting has a value (given, or its default), null being none.
     bool has(const std::string& key) const {
@@ -497,6 +503,7 @@ private:
     JsonValue root_;
     mutable std::set<std::string> used_;
     std::set<std::string> declared_;
+    std::set<std::string> given_;
 };
 
 namespace detail {

@@ -27,6 +27,9 @@ struct PlannedPlugin {
     std::string json_path;  // where the manifest names it, for messages
     const PluginInfo& operator*() const { return *info; }
     const PluginInfo* operator->() const { return info; }
+    // What training depends on: the config less the settings its schema marks sampling-only
+    // ("x-sampling"), so that a changed sampler samples the kept artifact instead of training again.
+    json trained_config() const;
 };
 
 // The simulate stage's part: what defines the dataset, and how to compute it.

@@ -82,8 +82,10 @@ simbi_status sample_batch_or_each(simbi_estimator* e, uint64_t n_x, const double
                                   double* theta, uint64_t theta_dim, simbi_error* err);
 
 // Loads an artifact folder, after checking its record and every file's checksum, and returns the
-// estimator ready to sample.
+// estimator ready to sample. config, when given, replaces the config the artifact was trained
+// with: a run whose settings differ from the artifact's in sampling-only ones alone (the training
+// fingerprint ignores those) samples with its own.
 std::unique_ptr<EstimatorInstance> load_artifact(const std::string& dir, const PluginRegistry& registry, const HostServices& host,
-                                                 ArtifactMeta& meta);
+                                                 ArtifactMeta& meta, const json* config = nullptr);
 
 }  // namespace simbi::host

@@ -1,5 +1,7 @@
 // The simbi_host that plugins see: logging, progress, cancellation and metrics.
 #pragma once
+#include <cstdlib>
+#include <functional>
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -34,6 +36,10 @@ public:
     // Series recorded through simbi_host.metric, by name: (step, value) pairs.
     std::map<std::string, std::vector<std::pair<uint64_t, double>>> metrics() const;
     void set_quiet(bool quiet) { quiet_ = quiet; }
+    // Debug lines are dropped unless SIMBI_DEBUG is set in the environment or this is called.
+    void set_debug(bool debug) { debug_ = debug; }
+    // Log lines go to sink instead of stderr (a bench reading what a plugin reports).
+    void set_log_sink(std::function<void(simbi_log_level, const std::string&)> sink) { log_sink_ = std::move(sink); }
 
 private:
     static void log_cb(const simbi_host*, simbi_log_level, const char*);
@@ -45,6 +51,8 @@ private:
     mutable std::mutex mutex_;
     std::map<std::string, std::vector<std::pair<uint64_t, double>>> metrics_;
     bool quiet_ = false;
+    bool debug_ = std::getenv("SIMBI_DEBUG") != nullptr;
+    std::function<void(simbi_log_level, const std::string&)> log_sink_;
 };
 
 // A caller-owned error record with its buffer, for calls into plugins.
