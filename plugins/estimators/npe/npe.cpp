@@ -191,6 +191,41 @@ protected:
         from_tensor(torch::cat(kept, 0).narrow(0, 0, int64_t(n)).view({int64_t(n), d}), theta);
     }
 
+public:
+    // Many observations in few flow passes: each observation's noise (and mixture members) comes
+    // from its own stream, seeded by mix(seed, i), and its draws outside the prior are replaced
+    // from that stream alone, so observation i's draws depend on the seed, i and x_i only.
+    void sample_batch(uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta) override {
+        require_trained();
+        if (n_x == 0 || n_per_x == 0) return;
+        inference([&] {
+            const int64_t d = theta_.mean.size(0), k = x_.mean.size(0), L = int64_t(n_per_x);
+            const int64_t members = int64_t(net_->flows.size());
+            // Observations per pass: about 65,536 rows, at least one observation.
+            const int64_t per_pass = std::max<int64_t>(1, 65536 / L);
+            for (int64_t first = 0; first < int64_t(n_x); first += per_pass) {
+                const int64_t count = std::min<int64_t>(per_pass, int64_t(n_x) - first);
+                const Tensor xs = x_.apply(to_tensor(x + first * k, count, k));
+                std::vector<at::Generator> gens;
+                std::vector<Tensor> noise, member;
+                for (int64_t i = 0; i < count; ++i) {
+                    gens.push_back(make_generator(simbi_rng_mix(seed, uint64_t(first + i)), streams::kNpeSampling));
+                    member.push_back(members == 1 ? torch::zeros({L}, torch::kLong)
+                                                  : torch::randint(members, {L}, gens.back(), torch::kLong));
+                    noise.push_back(torch::randn({L, d}, gens.back(), torch::kFloat32));
+                }
+                const Tensor rows_obs = torch::arange(count, torch::kLong).repeat_interleave(L);
+                const Tensor t = to_theta(xs.index_select(0, rows_obs), torch::cat(member), torch::cat(noise)).view({count, L, d});
+                for (int64_t i = 0; i < count; ++i) {
+                    Tensor mine = t[i];
+                    if (bounds_ == "reject") mine = refill_inside(mine, xs[i].unsqueeze(0), L, gens[size_t(i)]);
+                    from_tensor(mine.contiguous(), theta + (first + i) * L * d);
+                }
+            }
+        });
+    }
+
+protected:
     void do_log_prob(uint64_t n, const double* theta, const double* x, double* out) override {
         const int64_t d = theta_.mean.size(0), k = x_.mean.size(0);
         Tensor t = to_tensor(theta, int64_t(n), d), xs = to_tensor(x, int64_t(n), k);
@@ -198,6 +233,36 @@ protected:
                     bijection_.log_abs_det_to_unbounded(t);
         Tensor inside = torch::isfinite(prior_.log_prob(t.to(torch::kFloat64)));
         from_tensor(torch::where(inside, lp.to(torch::kFloat64), torch::full({int64_t(n)}, -INFINITY, torch::kFloat64)), out);
+    }
+
+    // Parameters (float64) of standardized x rows, mixture members and base noise, one each.
+    Tensor to_theta(const Tensor& xs, const Tensor& member, const Tensor& z) {
+        const int64_t d = theta_.mean.size(0);
+        Tensor u = torch::empty({z.size(0), d});
+        for (int64_t j = 0; j < int64_t(net_->flows.size()); ++j) {
+            const Tensor rows = (member == j).nonzero().squeeze(1);
+            if (rows.size(0) == 0) continue;
+            u.index_put_({rows}, net_->flows[size_t(j)]->from_base(z.index_select(0, rows),
+                                                                   net_->embeds[size_t(j)]->forward(xs.index_select(0, rows))));
+        }
+        return bijection_.to_bounded(theta_.invert(u)).to(torch::kFloat64);
+    }
+
+    // The first L draws of `drawn` inside the prior, the missing ones drawn again from gen.
+    Tensor refill_inside(Tensor drawn, const Tensor& x1, int64_t L, at::Generator& gen) {
+        const int64_t members = int64_t(net_->flows.size()), d = theta_.mean.size(0);
+        std::vector<Tensor> kept{drawn.index({torch::isfinite(prior_.log_prob(drawn))})};
+        int64_t have = kept[0].size(0), tried = L;
+        while (have < L) {
+            if (tried > 1000 * L + 100000) throw std::runtime_error("fewer than 1 in 1000 draws fall inside the prior's support");
+            const int64_t m = std::max<int64_t>(L - have, 64);
+            const Tensor member = members == 1 ? torch::zeros({m}, torch::kLong) : torch::randint(members, {m}, gen, torch::kLong);
+            const Tensor more = to_theta(x1.expand({m, x1.size(1)}), member, torch::randn({m, d}, gen, torch::kFloat32));
+            kept.push_back(more.index({torch::isfinite(prior_.log_prob(more))}));
+            have += kept.back().size(0);
+            tried += m;
+        }
+        return torch::cat(kept, 0).narrow(0, 0, L);
     }
 
     bool trained() const override { return bool(net_); }
