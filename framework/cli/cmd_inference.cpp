@@ -8,12 +8,15 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <thread>
+#include <optional>
 
 #include "commands.hpp"
 #include "common.hpp"
 #include "simbi_host/core/errors.hpp"
 #include "simbi_host/pipeline/lab_cache.hpp"
 #include "simbi_host/pipeline/manifest.hpp"
+#include "simbi_host/plugins/plugin_settings.hpp"
 #include "simbi_host/pipeline/pipeline.hpp"
 #include "simbi_host/store/artifact.hpp"
 #include "simbi_host/pipeline/batch_sampling.hpp"
@@ -94,6 +97,8 @@ int cmd_sample(const Args& args) {
         "seed", po::value<std::string>(&seed_text), "seed (default 1)")("out", po::value<std::string>(&out),
                                                                         "write samples here (.csv or .h5); default: CSV on stdout")(
         "each-row", "every row of --x (a CSV or HDF5 /x file) is its own observation: n draws for each, to --out FILE.h5")(
+        "threads", po::value<std::string>(),
+        "the estimator's threads for this sampling, where it declares `threads` (0: one per core); the draws do not change")(
         "quiet,q", "no progress display");
     flags.add_to(desc);
     po::positional_options_description pos;
@@ -107,7 +112,18 @@ int cmd_sample(const Args& args) {
     // Many observations: the estimator's per-call notes would bury the one line that matters.
     if (vm.count("each-row") || vm.count("quiet")) host.set_quiet(true);
     simbi::host::ArtifactMeta meta;
-    auto est = simbi::host::load_artifact(simbi::host::resolve_artifact(artifact), registry, host, meta);
+    const std::string dir = simbi::host::resolve_artifact(artifact);
+    // --threads: the artifact's config with `threads` replaced, a setting that changes the speed, not the draws.
+    std::optional<json> config;
+    if (vm.count("threads")) {
+        const uint64_t threads = parse_count_flag(vm["threads"].as<std::string>(), "--threads", 0, 1024);
+        config = simbi::host::read_artifact_meta(dir).estimator_config;
+        const auto& info = registry.find(simbi::host::read_artifact_meta(dir).estimator_id, SIMBI_KIND_ESTIMATOR);
+        if (!simbi::host::schema_properties(info.config_schema_json).contains("threads"))
+            throw UsageError("--threads: estimator '" + info.id + "' declares no `threads` setting");
+        (*config)["threads"] = threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : threads;
+    }
+    auto est = simbi::host::load_artifact(dir, registry, host, meta, config ? &*config : nullptr);
     if (vm.count("each-row")) return sample_each_row(*est, meta, x, n, seed, out, vm.count("quiet") > 0);
     auto obs = parse_rows(x, meta.x_dim, "--x");
     auto samples = est->sample(obs, n, seed, meta.parameter_names.size());
