@@ -43,8 +43,11 @@ port=$(sed -n 's|.*at http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' "$server_log")
 [ -n "$port" ] || { cat "$server_log" >&2; fail "serve did not say where it listens on 127.0.0.1"; }
 base="http://127.0.0.1:$port"
 code() { curl -s -o /dev/null -w '%{http_code}' --path-as-is "$@"; }
+# Into a file, then read: `curl | grep -q` fails under pipefail when grep stops reading first.
+get() { curl -s "$1" > "$work/got.txt"; cat "$work/got.txt"; }
+has() { curl -s "$1" > "$work/got.txt" && grep -q "$2" "$work/got.txt"; }
 
-catalogue=$(curl -s "$base/catalogue.json")
+catalogue=$(get "$base/catalogue.json")
 /usr/bin/python3 - "$catalogue" "$work" <<'PY' || fail "the catalogue lacks what the test made"
 import json, sys
 c = json.loads(sys.argv[1]); work = sys.argv[2]
@@ -62,7 +65,7 @@ assert post["name"] == "projectile_first" and post["estimator"] == "simbi.npe" a
 PY
 report=$(/usr/bin/python3 -c 'import json,sys; print([e for e in json.loads(sys.argv[1])["entries"] if e["name"] == "first"][0]["report"])' "$catalogue")
 [ "$(code "$base$report")" = 200 ] || fail "the report link $report does not open"
-curl -s "$base$report" | grep -q "<html" || fail "the report link serves no page"
+has "$base$report" "<html" || fail "the report link serves no page"
 run_root=${report%/report.html}
 [ "$(code "$run_root/summary.json")" = 000 ] || true
 [ "$(code "$base$run_root/summary.json")" = 200 ] || fail "a run's own file is not served"
@@ -81,12 +84,12 @@ done
 # The index: reused while the files stand, rebuilt when they change or it is damaged.
 index="$work/cache/.simbi-index.sqlite"
 [ -f "$index" ] || fail "no index was written"
-curl -s "$base/catalogue.json" | grep -q '"rebuilt": false' || fail "an unchanged catalogue was not read from the index"
+has "$base/catalogue.json" '"rebuilt": false' || fail "an unchanged catalogue was not read from the index"
 cp -r "$work/runs/second" "$work/runs/third"
-curl -s "$base/catalogue.json" | grep -q '"name": "third"' || fail "a new run was not listed (stale index trusted)"
+has "$base/catalogue.json" '"name": "third"' || fail "a new run was not listed (stale index trusted)"
 echo "not an sqlite file" > "$index"
-curl -s "$base/catalogue.json" | grep -q '"rebuilt": true' || fail "a damaged index was not rebuilt"
-"$simbi" cache reindex --runs "$work/runs" | grep -q "indexed 6 entries" || fail "cache reindex"
+has "$base/catalogue.json" '"rebuilt": true' || fail "a damaged index was not rebuilt"
+"$simbi" cache reindex --runs "$work/runs" > "$work/reindex.txt" && grep -q "indexed 6 entries" "$work/reindex.txt" || fail "cache reindex"
 
 # The page in headless Chromium: every run listed, with its report link, and a screenshot kept.
 log="$work/chromium.log"

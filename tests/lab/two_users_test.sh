@@ -84,6 +84,7 @@ writable=$(find "$cache/stores" "$cache/posteriors" -mindepth 1 -perm -o+w ! -na
 [ -z "$writable" ] || fail "shared files writable by others: $writable"
 unreadable=$(find "$cache/stores" "$cache/posteriors" -mindepth 1 ! -perm -g+r ! -name '*.lock')
 [ -z "$unreadable" ] || fail "shared files the group cannot read: $unreadable"
+rm -rf "$home_b/project"  # an earlier run's
 mkdir -p "$home_b/project" && cp "$shared/cached.json" "$home_b/project/" && chown -R simbi_lab_b "$home_b/project"
 lab simbi_lab_b "$simbi" run "$home_b/project/cached.json" 2> "$work/b_cached.txt" > /dev/null || { cat "$work/b_cached.txt" >&2; fail "B's cached run failed"; }
 grep -q "simulate: reused 2000 rows in $cache/stores/" "$work/b_cached.txt" || { cat "$work/b_cached.txt" >&2; fail "B simulated a setup A had cached"; }
@@ -123,7 +124,8 @@ source_dir=$(cd "$(dirname "$0")/../.." && pwd)
 echo '{"simbi": 1, "simulator": {"id": "perl.gauss@1.0.0"}, "simulation": {"budget": 10, "seed": 1}}' > "$work/gauss.json"
 chmod 644 "$work/gauss.json"
 for u in simbi_lab_a simbi_lab_b; do
-    as "$u" "$simbi" plugins list | grep -q "^perl.gauss .* system " || fail "$u does not see the --system plugin"
+    as "$u" "$simbi" plugins list > "$work/list_$u.txt" 2>&1
+    grep -q "^perl.gauss .* system " "$work/list_$u.txt" || { cat "$work/list_$u.txt" >&2; fail "$u does not see the --system plugin"; }
     as "$u" "$simbi" simulate "$work/gauss.json" --at '[0, 1]' --rows 5 --out "/tmp/simbi-gauss-$u.csv" -q > /dev/null 2>&1 || fail "$u cannot run the --system plugin"
     rm -f "/tmp/simbi-gauss-$u.csv"
 done
