@@ -30,7 +30,7 @@ std::vector<std::vector<double>> table(const std::string& file, const char* data
 
 TEST_CASE("batched sampling: observation i's draws are the same whatever N and the threads", "[estimators][batch]") {
     TempDir dir;
-    for (const std::string id : {"simbi.npe", "simbi.nre"}) {
+    for (const std::string id : {"simbi.npe", "simbi.nre", "simbi.fmpe"}) {
         INFO(id);
         write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "sbibm.gaussian_linear"},
             "simulation": {"budget": 600, "seed": 2, "store": "s.h5"}, "estimator": {"id": ")" +
