@@ -21,6 +21,7 @@
 #include "simbi_host/core/sha256.hpp"
 #include "simbi_host/pipeline/catalogue.hpp"
 #include "simbi_host/pipeline/lab_config.hpp"
+#include "simbi_host/report/svg_plot.hpp"
 
 namespace simbi_cli {
 
@@ -30,23 +31,11 @@ using tcp = boost::asio::ip::tcp;
 using simbi::host::Catalogue;
 using simbi::host::CatalogueEntry;
 using simbi::host::json;
+using simbi::host::svg::escape;  // report/svg_plot.hpp: markup-safe text, for double-quoted attributes too
 
 namespace {
 
 std::string run_id(const std::string& path) { return simbi::host::sha256_hex(path).substr(0, 16); }
-
-std::string escape_html(const std::string& s) {
-    std::string out;
-    for (char c : s) switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
-        }
-    return out;
-}
 
 // Percent-decoding; nullopt on a malformed escape.
 std::optional<std::string> percent_decode(const std::string& s) {
@@ -104,13 +93,13 @@ std::string number_or_dash(double v, int digits) {
 std::string page(const Catalogue& c, const std::string& cache) {
     std::string rows;
     for (const auto& e : c.entries) {
-        std::string name = escape_html(e.name);
+        std::string name = escape(e.name);
         if (e.kind == "run" && e.has_report) name = "<a href=\"/run/" + run_id(e.path) + "/report.html\">" + name + "</a>";
-        rows += "<tr class=\"" + e.kind + "\"><td>" + e.kind + "</td><td>" + name + "</td><td>" + escape_html(e.owner) + "</td><td>" +
-                escape_html(e.modified) + "</td><td>" + escape_html(e.simulator) + "</td><td>" + escape_html(e.estimator) + "</td><td>" +
+        rows += "<tr class=\"" + e.kind + "\"><td>" + e.kind + "</td><td>" + name + "</td><td>" + escape(e.owner) + "</td><td>" +
+                escape(e.modified) + "</td><td>" + escape(e.simulator) + "</td><td>" + escape(e.estimator) + "</td><td>" +
                 (e.budget < 0 ? std::string("&ndash;") : std::to_string(e.budget)) + "</td><td>" +
-                (e.coverage.empty() ? std::string("&ndash;") : escape_html(e.coverage)) + "</td><td>" + number_or_dash(e.c2st, 3) +
-                "</td><td class=\"path\">" + escape_html(e.path) + "</td></tr>\n";
+                (e.coverage.empty() ? std::string("&ndash;") : escape(e.coverage)) + "</td><td>" + number_or_dash(e.c2st, 3) +
+                "</td><td class=\"path\">" + escape(e.path) + "</td></tr>\n";
     }
     return "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>simbi: the lab's catalogue</title>\n"
            "<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
@@ -118,8 +107,8 @@ std::string page(const Catalogue& c, const std::string& cache) {
            "td{white-space:nowrap}td.path{color:#777;font-size:12px}tr.store td:first-child{color:#2a6}tr.posterior "
            "td:first-child{color:#26a}"
            "tr.run td:first-child{color:#a62}</style></head>\n<body>\n<h1>The lab's catalogue</h1>\n<p>Cache: " +
-           (cache.empty() ? std::string("none configured") : escape_html(cache)) + ". " + std::to_string(c.entries.size()) + " entries, " +
-           (c.rebuilt ? "read from the files" : "from the index") + " (" + escape_html(c.index) +
+           (cache.empty() ? std::string("none configured") : escape(cache)) + ". " + std::to_string(c.entries.size()) + " entries, " +
+           (c.rebuilt ? "read from the files" : "from the index") + " (" + escape(c.index) +
            ").</p>\n<table id=\"catalogue\" data-entries=\"" + std::to_string(c.entries.size()) +
            "\">\n<tr><th>kind</th><th>name</th><th>who</th><th>when</th><th>simulator</th><th>estimator</th><th>budget</th>"
            "<th>coverage</th><th>C2ST</th><th>where</th></tr>\n" +

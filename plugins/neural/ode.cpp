@@ -2,6 +2,7 @@
 #include "ode.hpp"
 
 #include <cmath>
+#include <simbi/rng.h>
 #include <string>
 
 namespace simbi::nn {
@@ -127,6 +128,52 @@ Tensor draw_inside_support(int64_t n, const std::function<Tensor(int64_t)>& draw
         if (drawn > budget) throw std::runtime_error("fewer than 1 in 1000 draws fall inside the prior's support");
     }
     return torch::cat(kept, 0).narrow(0, 0, n);
+}
+
+void draw_for_observations(int64_t n_x, int64_t L, int64_t d, uint64_t seed, uint64_t stream, const TorchPrior* prior,
+                           const std::function<std::vector<Tensor>(int64_t m, at::Generator& gen)>& inputs,
+                           const std::function<Tensor(const Tensor& obs, const std::vector<Tensor>& inputs)>& to_theta, double* theta) {
+    const int64_t per_block = std::max<int64_t>(1, 8192 / L);
+    for (int64_t first = 0; first < n_x; first += per_block) {
+        const int64_t count = std::min<int64_t>(per_block, n_x - first);
+        std::vector<at::Generator> gens;
+        for (int64_t i = 0; i < count; ++i) gens.push_back(make_generator(simbi_rng_mix(seed, uint64_t(first + i)), stream));
+        std::vector<std::vector<Tensor>> kept(static_cast<size_t>(count));
+        std::vector<int64_t> have(static_cast<size_t>(count), 0), tried(static_cast<size_t>(count), 0);
+        for (bool first_round = true;; first_round = false) {
+            std::vector<int64_t> who, sizes;
+            std::vector<std::vector<Tensor>> parts;  // per input, per observation drawing this round
+            for (int64_t i = 0; i < count; ++i) {
+                const int64_t missing = L - have[size_t(i)];
+                if (missing <= 0) continue;
+                if (tried[size_t(i)] > 1000 * L + 100000)
+                    throw std::runtime_error("fewer than 1 in 1000 draws fall inside the prior's support");
+                // A tenth more than needed, so that a few rejections rarely cost another round.
+                const int64_t m = first_round ? L + L / 10 + 8 : std::max<int64_t>(2 * missing, 64);
+                const std::vector<Tensor> drawn = inputs(m, gens[size_t(i)]);
+                parts.resize(drawn.size());
+                for (size_t j = 0; j < drawn.size(); ++j) parts[j].push_back(drawn[j]);
+                who.push_back(first + i);
+                sizes.push_back(m);
+                tried[size_t(i)] += m;
+            }
+            if (who.empty()) break;
+            std::vector<Tensor> joined;
+            for (const auto& p : parts) joined.push_back(torch::cat(p));
+            const Tensor obs = torch::tensor(who, torch::kLong).repeat_interleave(torch::tensor(sizes, torch::kLong));
+            const Tensor t = to_theta(obs, joined);
+            const Tensor inside = prior ? torch::isfinite(prior->log_prob(t)) : torch::ones({t.size(0)}, torch::kBool);
+            int64_t offset = 0;
+            for (size_t j = 0; j < who.size(); ++j) {
+                const Tensor part = t.narrow(0, offset, sizes[j]).index({inside.narrow(0, offset, sizes[j])});
+                offset += sizes[j];
+                kept[size_t(who[j] - first)].push_back(part);
+                have[size_t(who[j] - first)] += part.size(0);
+            }
+        }
+        for (int64_t i = 0; i < count; ++i)
+            from_tensor(torch::cat(kept[size_t(i)], 0).narrow(0, 0, L).contiguous(), theta + (first + i) * L * d);
+    }
 }
 
 }  // namespace simbi::nn

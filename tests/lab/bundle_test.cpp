@@ -159,6 +159,12 @@ TEST_CASE("a damaged, foreign-ABI or failing bundle installs nothing", "[bundle]
     REQUIRE(run_cli("plugins pack '" + versioned(0) + "' --out '" + t.file("good.simbi-bundle") + "'").exit_code == 0);
     fs::create_directory(t.file("parts"));
     const auto names = extract_tar(t.file("good.simbi-bundle"), t.file("parts"), uint64_t(1) << 30);
+    // Installing bad.simbi-bundle fails (exit 1) with this message.
+    auto install_refused = [&](const std::string& message) {
+        const auto r = run_cli("plugins install '" + t.file("bad.simbi-bundle") + "' --dir '" + dir + "'");
+        CHECK(r.exit_code == 1);
+        CHECK_THAT(r.output, Catch::Contains(message));
+    };
     auto repack = [&](const std::string& out) {
         std::vector<TarEntry> entries;
         for (const auto& n : names) entries.push_back({n, t.file("parts/" + n)});
@@ -171,18 +177,14 @@ TEST_CASE("a damaged, foreign-ABI or failing bundle installs nothing", "[bundle]
         bytes[bytes.size() / 2] ^= 0x5a;
         write_file(lib, bytes);
         repack(t.file("bad.simbi-bundle"));
-        const auto r = run_cli("plugins install '" + t.file("bad.simbi-bundle") + "' --dir '" + dir + "'");
-        CHECK(r.exit_code == 1);
-        CHECK_THAT(r.output, Catch::Contains("simbi_test_versioned0.so does not match its checksum"));
+        install_refused("simbi_test_versioned0.so does not match its checksum");
     }
     SECTION("another ABI major") {
         json b = json::parse(read_file(t.file("parts/bundle.json")));
         b["abi"] = "2.0";
         write_file(t.file("parts/bundle.json"), b.dump());
         repack(t.file("bad.simbi-bundle"));
-        const auto r = run_cli("plugins install '" + t.file("bad.simbi-bundle") + "' --dir '" + dir + "'");
-        CHECK(r.exit_code == 1);
-        CHECK_THAT(r.output, Catch::Contains("built for the plugin ABI 2.0"));
+        install_refused("built for the plugin ABI 2.0");
     }
     SECTION("a descriptor that does not describe the library") {
         const std::string desc = t.file("parts/simbi_test_versioned0.simbi.json");
@@ -197,16 +199,12 @@ TEST_CASE("a damaged, foreign-ABI or failing bundle installs nothing", "[bundle]
             }
         write_file(t.file("parts/bundle.json"), b.dump());
         repack(t.file("bad.simbi-bundle"));
-        const auto r = run_cli("plugins install '" + t.file("bad.simbi-bundle") + "' --dir '" + dir + "'");
-        CHECK(r.exit_code == 1);
-        CHECK_THAT(r.output, Catch::Contains("does not describe its library"));
+        install_refused("does not describe its library");
     }
     SECTION("a plugin that fails the conformance checks") {
         const std::string lib = std::string(SIMBI_TEST_BROKEN_DIR) + "/throwing/simbi_test_throwing.so";
         REQUIRE(run_cli("plugins pack '" + lib + "' --out '" + t.file("bad.simbi-bundle") + "'").exit_code == 0);
-        const auto r = run_cli("plugins install '" + t.file("bad.simbi-bundle") + "' --dir '" + dir + "'");
-        CHECK(r.exit_code == 1);
-        CHECK_THAT(r.output, Catch::Contains("conformance checks failed"));
+        install_refused("conformance checks failed");
     }
     SECTION("a file the bundle does not list") {
         write_file(t.file("parts/extra.txt"), "not listed");
@@ -214,9 +212,7 @@ TEST_CASE("a damaged, foreign-ABI or failing bundle installs nothing", "[bundle]
         for (const auto& n : names) entries.push_back({n, t.file("parts/" + n)});
         entries.push_back({"extra.txt", t.file("parts/extra.txt")});
         write_tar(t.file("bad.simbi-bundle"), entries);
-        const auto r = run_cli("plugins install '" + t.file("bad.simbi-bundle") + "' --dir '" + dir + "'");
-        CHECK(r.exit_code == 1);
-        CHECK_THAT(r.output, Catch::Contains("extra.txt, which bundle.json does not list"));
+        install_refused("extra.txt, which bundle.json does not list");
     }
     // Nothing landed, and no staging folder was left behind.
     CHECK(folder_is_empty(dir));

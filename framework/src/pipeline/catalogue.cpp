@@ -24,17 +24,6 @@ namespace {
 
 constexpr const char* kSchema = "simbi-catalogue/1";
 
-std::string iso_time(time_t t) {
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return text;
-}
-
-std::string owner_name(uid_t uid) {
-    const struct passwd* pw = ::getpwuid(uid);
-    return pw ? pw->pw_name : std::to_string(uid);
-}
-
 json read_json_or_null(const std::string& path) {
     try {
         return parse_json_strict(read_text_file(path), path);
@@ -89,7 +78,7 @@ std::vector<CatalogueEntry> read_from_files(const std::string& cache, const std:
             e.name = c.name;
             e.path = c.path;
             e.owner = c.owner;
-            e.modified = iso_time(std::time(nullptr) - time_t(c.age_days * 86400.0));
+            e.modified = utc_time(c.modified);
             if (c.kind == "store") {
                 e.simulator = c.details.value("simulator", "");
                 if (c.details.contains("rows")) e.budget = c.details["rows"].get<long long>();
@@ -111,8 +100,8 @@ std::vector<CatalogueEntry> read_from_files(const std::string& cache, const std:
         e.name = fs::path(r).filename().string();
         struct stat st {};
         if (::stat((r + "/summary.json").c_str(), &st) == 0) {
-            e.owner = owner_name(st.st_uid);
-            e.modified = iso_time(st.st_mtime);
+            e.owner = user_name(st.st_uid);
+            e.modified = utc_time(st.st_mtime);
         }
         const json summary = read_json_or_null(r + "/summary.json");
         if (summary.is_object()) {

@@ -25,10 +25,7 @@ namespace fs = std::filesystem;
 namespace simbi::host {
 namespace {
 
-std::string owner_of(const struct stat& st) {
-    const struct passwd* pw = ::getpwuid(st.st_uid);
-    return pw ? pw->pw_name : std::to_string(st.st_uid);
-}
+std::string owner_of(const struct stat& st) { return user_name(st.st_uid); }
 
 double age_days(const struct stat& st) { return double(std::time(nullptr) - st.st_mtime) / 86400.0; }
 
@@ -40,12 +37,7 @@ uint64_t folder_bytes(const std::string& dir) {
     return n;
 }
 
-std::string utc_now() {
-    const std::time_t t = std::time(nullptr);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return text;
-}
+std::string utc_now() { return utc_time(std::time(nullptr)); }
 
 std::string me() {
     const struct passwd* pw = ::getpwuid(::geteuid());
@@ -63,6 +55,17 @@ bool in_use(const std::string& store) {
 
 }  // namespace
 
+std::string user_name(uid_t uid) {
+    const struct passwd* pw = ::getpwuid(uid);
+    return pw ? pw->pw_name : std::to_string(uid);
+}
+
+std::string utc_time(std::time_t t) {
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    return text;
+}
+
 std::vector<CacheEntry> list_cache(const std::string& cache) {
     std::vector<CacheEntry> out;
     std::error_code ec;
@@ -72,7 +75,8 @@ std::vector<CacheEntry> list_cache(const std::string& cache) {
             if (e.path().extension() != ".h5" || e.path().filename().string()[0] == '.') continue;
             struct stat st {};
             if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-            CacheEntry c{"store", e.path().filename().string(), path, owner_of(st), uint64_t(st.st_size), age_days(st), json::object()};
+            CacheEntry c{"store",       e.path().filename().string(), path, owner_of(st), uint64_t(st.st_size), age_days(st), st.st_mtime,
+                         json::object()};
             try {
                 DatasetReader r(path);
                 const json a = r.attributes();
@@ -91,7 +95,7 @@ std::vector<CacheEntry> list_cache(const std::string& cache) {
             if (name[0] == '.') continue;
             struct stat st {};
             if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-            CacheEntry c{"posterior", name, path, owner_of(st), folder_bytes(path), age_days(st), json::object()};
+            CacheEntry c{"posterior", name, path, owner_of(st), folder_bytes(path), age_days(st), st.st_mtime, json::object()};
             try {
                 c.details = parse_json_strict(read_text_file(path + "/provenance.json"), path + "/provenance.json");
             } catch (const std::exception& e2) {

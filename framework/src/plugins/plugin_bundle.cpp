@@ -62,22 +62,21 @@ json read_json_file(const std::string& path, const std::string& what) {
     }
 }
 
-// Removes a staging folder however an install ends.
-struct Staging {
-    std::string path;
-    ~Staging() {
+// Removes files or folders however the work ends (a staging folder, temporary files).
+struct RemoveOnExit {
+    std::vector<std::string> paths;
+    ~RemoveOnExit() {
         std::error_code ec;
-        if (!path.empty()) fs::remove_all(path, ec);
+        for (const auto& p : paths) fs::remove_all(p, ec);
     }
 };
 
 }  // namespace
 
 std::string user_plugin_dir() {
-    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return std::string(xdg) + "/simbi/plugins";
-    const char* home = std::getenv("HOME");
-    if (!home || !*home) throw UsageError("--user: neither XDG_DATA_HOME nor HOME is set");
-    return std::string(home) + "/.local/share/simbi/plugins";
+    const std::string folder = user_plugin_folder();
+    if (folder.empty()) throw UsageError("--user: neither XDG_DATA_HOME nor HOME is set");
+    return folder;
 }
 
 std::string system_plugin_dir() { return default_plugin_paths().back(); }
@@ -89,14 +88,7 @@ std::string pack_bundle(const PluginInfo& info, const PackOptions& o, std::vecto
     if (!valid_version(info.version))
         throw RunError(info.path + ": version '" + info.version + "' cannot name a bundle (letters, digits, '.', '-', '+')");
     std::vector<TarEntry> files;
-    std::vector<fs::path> temps;
-    struct Cleanup {
-        std::vector<fs::path>& t;
-        ~Cleanup() {
-            std::error_code ec;
-            for (const auto& p : t) fs::remove(p, ec);
-        }
-    } cleanup{temps};
+    RemoveOnExit temps;
     files.push_back({entry.filename().string(), entry.string()});
     if (bridge) {
         for (const auto& f : info.bridge_files) {
@@ -108,7 +100,7 @@ std::string pack_bundle(const PluginInfo& info, const PackOptions& o, std::vecto
     } else {
         // The descriptor as the library describes itself now, never a stale file beside it.
         const fs::path desc = fs::temp_directory_path() / ("simbi-pack-" + std::to_string(::getpid()) + ".simbi.json");
-        temps.push_back(desc);
+        temps.paths.push_back(desc.string());
         std::ofstream(desc) << o.description.dump(2) << "\n";
         files.push_back({fs::path(descriptor_file_for(entry.string())).filename().string(), desc.string()});
     }
@@ -157,7 +149,7 @@ std::string pack_bundle(const PluginInfo& info, const PackOptions& o, std::vecto
         bundle["plugins"] = ids;
     }
     const fs::path bundle_json = fs::temp_directory_path() / ("simbi-pack-" + std::to_string(::getpid()) + ".bundle.json");
-    temps.push_back(bundle_json);
+    temps.paths.push_back(bundle_json.string());
     std::ofstream(bundle_json) << bundle.dump(2) << "\n";
     files.insert(files.begin(), {"bundle.json", bundle_json.string()});
     const std::string out = o.out.empty() ? info.id + "@" + info.version + ".simbi-bundle" : o.out;
@@ -175,15 +167,16 @@ InstallResult install_bundle(const std::string& bundle, const std::string& dest,
     if (const std::string why = unsafe_reason(fs::canonical(dest).string()); !why.empty())
         throw RunError("refused to install into " + dest + ": " + why);
 
-    Staging staging;
+    RemoveOnExit staging;
     std::string pattern = (fs::path(dest) / ".install-XXXXXX").string();
     if (!::mkdtemp(pattern.data())) throw RunError("cannot create a staging folder in " + dest + ": " + std::strerror(errno));
-    staging.path = pattern;
-    const std::vector<std::string> names = extract_tar(bundle, staging.path, kMaxFileBytes);
+    staging.paths.push_back(pattern);
+    const std::string staged = pattern;
+    const std::vector<std::string> names = extract_tar(bundle, staged, kMaxFileBytes);
 
     // Checksums: bundle.json lists every other file, each once, with its size and SHA-256.
     if (names.empty() || names.front() != "bundle.json") throw RunError(what + ": not a simbi bundle (bundle.json is not its first file)");
-    const json b = read_json_file(staging.path + "/bundle.json", what);
+    const json b = read_json_file(staged + "/bundle.json", what);
     if (!b.is_object() || b.value("simbi_bundle", json()) != kBundleFormat)
         throw RunError(what + ": bundle.json is not a simbi bundle of format " + std::to_string(kBundleFormat));
     for (const char* key : {"id", "version", "kind", "abi", "entry"})
@@ -199,7 +192,7 @@ InstallResult install_bundle(const std::string& bundle, const std::string& dest,
     for (size_t i = 1; i < names.size(); ++i)
         if (!listed.count(names[i])) throw RunError(what + ": it holds " + names[i] + ", which bundle.json does not list");
     for (const auto& [name, f] : listed) {
-        const std::string path = staging.path + "/" + name;
+        const std::string path = staged + "/" + name;
         if (std::find(names.begin() + 1, names.end(), name) == names.end())
             throw RunError(what + ": bundle.json lists " + name + ", which the bundle does not hold");
         const std::string sum = sha256_file(path);
@@ -218,7 +211,7 @@ InstallResult install_bundle(const std::string& bundle, const std::string& dest,
         throw RunError(what + ": it is built for the plugin ABI " + abi + "; this simbi speaks " + host_abi);
 
     // The descriptor must be what the library says of itself, and the conformance checks must pass.
-    const std::string entry_path = staging.path + "/" + entry;
+    const std::string entry_path = staged + "/" + entry;
     const bool bridge = entry.size() > 12 && entry.compare(entry.size() - 12, 12, ".bridge.json") == 0;
     std::string out, err;
     if (!bridge) {
@@ -232,7 +225,7 @@ InstallResult install_bundle(const std::string& bundle, const std::string& dest,
         } catch (const std::exception&) {
             throw RunError(what + ": describing its library printed no description");
         }
-        if (fresh != read_json_file(staging.path + "/" + desc_name, what))
+        if (fresh != read_json_file(staged + "/" + desc_name, what))
             throw RunError(what + ": its descriptor file " + desc_name +
                            " does not describe its library; repack it with `simbi plugins pack`");
         bool named = false;
@@ -252,16 +245,16 @@ InstallResult install_bundle(const std::string& bundle, const std::string& dest,
     }
     if (fs::exists(fs::symlink_status(result.folder))) {
         const std::string existing = result.folder + "/bundle.json";
-        if (fs::is_regular_file(existing) && sha256_file(existing) == sha256_file(staging.path + "/bundle.json")) {
+        if (fs::is_regular_file(existing) && sha256_file(existing) == sha256_file(staged + "/bundle.json")) {
             result.already = true;
             return result;
         }
         throw RunError(what + ": " + id + "@" + version + " is already installed in " + dest +
                        " with other files; remove it first (simbi plugins remove " + id + "@" + version + ")");
     }
-    ::chmod(staging.path.c_str(), 0755);
-    rename_over(staging.path, result.folder);
-    staging.path.clear();
+    ::chmod(staged.c_str(), 0755);
+    rename_over(staged, result.folder);
+    staging.paths.clear();
     return result;
 }
 

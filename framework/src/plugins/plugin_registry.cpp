@@ -460,6 +460,12 @@ std::string install_prefix() {
 
 std::string simbi_share_dir() { return (fs::path(install_prefix()) / "share" / "simbi").lexically_normal().string(); }
 
+std::string user_plugin_folder() {
+    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return std::string(xdg) + "/simbi/plugins";
+    if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.local/share/simbi/plugins";
+    return "";
+}
+
 std::vector<std::pair<std::string, std::string>> default_plugin_paths_with_origin() {
     std::vector<std::pair<std::string, std::string>> paths;
     if (const char* env = std::getenv("SIMBI_PLUGIN_PATH")) {
@@ -472,10 +478,7 @@ std::vector<std::pair<std::string, std::string>> default_plugin_paths_with_origi
             start = end + 1;
         }
     }
-    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
-        paths.emplace_back(std::string(xdg) + "/simbi/plugins", "user");
-    else if (const char* home = std::getenv("HOME"); home && *home)
-        paths.emplace_back(std::string(home) + "/.local/share/simbi/plugins", "user");
+    if (const std::string user = user_plugin_folder(); !user.empty()) paths.emplace_back(user, "user");
     fs::path prefix = boost::dll::program_location().parent_path().parent_path();
     paths.emplace_back((prefix / "lib" / "simbi" / "plugins").lexically_normal().string(), "system");
 #ifdef SIMBI_INSTALL_PLUGIN_RELDIR

@@ -95,66 +95,42 @@ protected:
     }
 
 public:
-    // Many observations in few integrations: every row carries its observation's embedding, each
-    // observation's noise and refills come from its own stream mix(seed, i), and the adaptive
-    // solver steps each row alone, so observation i's draws depend on the seed, i and x_i only.
+    // Many observations in few integrations: every row carries its observation's embedding and
+    // the adaptive solver steps each row alone, each observation with its own random stream (ode.hpp).
     void sample_batch(uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta) override {
         require_trained();
         if (n_x == 0 || n_per_x == 0) return;
         inference([&] {
-            const int64_t d = theta_.mean.size(0), k = x_.mean.size(0), L = int64_t(n_per_x);
-            const int64_t per_pass = std::max<int64_t>(1, 8192 / L);
-            for (int64_t first = 0; first < int64_t(n_x); first += per_pass) {
-                const int64_t count = std::min<int64_t>(per_pass, int64_t(n_x) - first);
-                const Tensor embedded = net_->embed->forward(x_.apply(to_tensor(x + first * k, count, k)));
-                std::vector<at::Generator> gens;
-                for (int64_t i = 0; i < count; ++i)
-                    gens.push_back(make_generator(simbi_rng_mix(seed, uint64_t(first + i)), streams::kFmpeSampling));
-                std::vector<std::vector<Tensor>> kept(static_cast<size_t>(count));
-                std::vector<int64_t> have(static_cast<size_t>(count), 0), tried(static_cast<size_t>(count), 0);
-                for (bool first_round = true;; first_round = false) {
-                    std::vector<int64_t> who, sizes;
-                    std::vector<Tensor> noise;
-                    for (int64_t i = 0; i < count; ++i) {
-                        const int64_t missing = L - have[size_t(i)];
-                        if (missing <= 0) continue;
-                        if (tried[size_t(i)] > 1000 * L + 100000)
-                            throw std::runtime_error("fewer than 1 in 1000 draws fall inside the prior's support");
-                        const int64_t m = first_round ? L + L / 10 + 8 : std::max<int64_t>(2 * missing, 64);
-                        noise.push_back(torch::randn({m, d}, gens[size_t(i)], torch::kFloat32));
-                        who.push_back(i);
-                        sizes.push_back(m);
-                        tried[size_t(i)] += m;
-                    }
-                    if (who.empty()) break;
-                    const Tensor obs = torch::tensor(who, torch::kLong).repeat_interleave(torch::tensor(sizes, torch::kLong));
-                    const Tensor t = theta_.invert(integrate(embedded.index_select(0, obs), torch::cat(noise))).to(torch::kFloat64);
-                    const Tensor inside = torch::isfinite(prior_.log_prob(t));
-                    int64_t offset = 0;
-                    for (size_t j = 0; j < who.size(); ++j) {
-                        const Tensor part = t.narrow(0, offset, sizes[j]).index({inside.narrow(0, offset, sizes[j])});
-                        offset += sizes[j];
-                        kept[size_t(who[j])].push_back(part);
-                        have[size_t(who[j])] += part.size(0);
-                    }
-                }
-                for (int64_t i = 0; i < count; ++i)
-                    from_tensor(torch::cat(kept[size_t(i)], 0).narrow(0, 0, L).contiguous(), theta + (first + i) * L * d);
-            }
+            const int64_t d = theta_.mean.size(0);
+            const Tensor embedded = net_->embed->forward(x_.apply(to_tensor(x, int64_t(n_x), x_.mean.size(0))));
+            draw_for_observations(
+                int64_t(n_x), int64_t(n_per_x), d, seed, streams::kFmpeSampling, &prior_,
+                [&](int64_t m, at::Generator& gen) {
+                    return std::vector<Tensor>{torch::randn({m, d}, gen, torch::kFloat32)};
+                },
+                [&](const Tensor& obs, const std::vector<Tensor>& in) {
+                    return theta_.invert(integrate(embedded.index_select(0, obs), in[0]).y).to(torch::kFloat64);
+                },
+                theta);
         });
     }
 
 protected:
-    // The ODE from noise rows at t = 0 to t = 1, each row conditioned on its own embedding c.
-    Tensor integrate(const Tensor& c, const Tensor& noise) {
+    // The ODE from noise rows at t = 0 to t = 1, each row conditioned on its own embedding c, and
+    // the work it took (passes: batched calls of the field; evaluations per row).
+    AdaptiveResult integrate(const Tensor& c, const Tensor& noise) {
         if (solver_ == "dopri5") {
             auto v = [&](const Tensor& rows, const Tensor& t, const Tensor& y) {
                 return net_->field->forward(t, y, c.index_select(0, rows));
             };
-            return integrate_dopri5(v, noise, 0.0, 1.0, tolerance_, tolerance_).y;
+            return integrate_dopri5(v, noise, 0.0, 1.0, tolerance_, tolerance_);
         }
         auto v = [&](double t, const Tensor& y) { return net_->field->forward(torch::full({y.size(0), 1}, t), y, c); };
-        return integrate_rk4(v, noise, 0.0, 1.0, steps_);
+        AdaptiveResult r;
+        r.y = integrate_rk4(v, noise, 0.0, 1.0, steps_);
+        r.passes = 4 * steps_;
+        r.evaluations_per_row = double(4 * steps_);
+        return r;
     }
 
     void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
@@ -167,21 +143,10 @@ protected:
         int64_t passes = 0;
         double evaluations = 0;  // per draw
         auto draw = [&](int64_t m) {
-            const Tensor noise = torch::randn({m, d}, gen, torch::kFloat32);
-            if (solver_ == "dopri5") {
-                auto v = [&](const Tensor&, const Tensor& t, const Tensor& y) {
-                    return net_->field->forward(t, y, c1.expand({y.size(0), c1.size(1)}));
-                };
-                AdaptiveResult r = integrate_dopri5(v, noise, 0.0, 1.0, tolerance_, tolerance_);
-                passes += r.passes;
-                evaluations = r.evaluations_per_row;
-                return r.y;
-            }
-            const Tensor c = c1.expand({m, c1.size(1)});
-            auto v = [&](double t, const Tensor& y) { return net_->field->forward(torch::full({m, 1}, t), y, c); };
-            passes += 4 * steps_;
-            evaluations = double(4 * steps_);
-            return integrate_rk4(v, noise, 0.0, 1.0, steps_);
+            AdaptiveResult r = integrate(c1.expand({m, c1.size(1)}), torch::randn({m, d}, gen, torch::kFloat32));
+            passes += r.passes;
+            evaluations = r.evaluations_per_row;
+            return r.y;
         };
         from_tensor(draw_inside_support(
                         int64_t(n), draw, [&](const Tensor& u) { return theta_.invert(u); }, prior_),

@@ -192,61 +192,20 @@ protected:
     }
 
 public:
-    // Many observations in few flow passes: each observation's noise (and mixture members) comes
-    // from its own stream, seeded by mix(seed, i), and its draws outside the prior are replaced
-    // from that stream alone (in rounds of one pass for all that are short), so observation i's
-    // draws depend on the seed, i and x_i only.
+    // Many observations in few flow passes, each with its own random stream (ode.hpp).
     void sample_batch(uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta) override {
         require_trained();
         if (n_x == 0 || n_per_x == 0) return;
         inference([&] {
-            const int64_t d = theta_.mean.size(0), k = x_.mean.size(0), L = int64_t(n_per_x);
-            const int64_t members = int64_t(net_->flows.size());
-            // Observations per pass: about 65,536 rows, at least one observation.
-            const int64_t per_pass = std::max<int64_t>(1, 8192 / L);
-            for (int64_t first = 0; first < int64_t(n_x); first += per_pass) {
-                const int64_t count = std::min<int64_t>(per_pass, int64_t(n_x) - first);
-                const Tensor xs = x_.apply(to_tensor(x + first * k, count, k));
-                std::vector<at::Generator> gens;
-                for (int64_t i = 0; i < count; ++i)
-                    gens.push_back(make_generator(simbi_rng_mix(seed, uint64_t(first + i)), streams::kNpeSampling));
-                // Rounds of one flow pass for every observation still short of L draws inside the
-                // prior; how many each draws depends on its own count alone.
-                std::vector<std::vector<Tensor>> kept(static_cast<size_t>(count));
-                std::vector<int64_t> have(static_cast<size_t>(count), 0), tried(static_cast<size_t>(count), 0);
-                for (bool first_round = true;; first_round = false) {
-                    std::vector<int64_t> who, sizes;
-                    std::vector<Tensor> member, noise;
-                    for (int64_t i = 0; i < count; ++i) {
-                        const int64_t missing = L - have[size_t(i)];
-                        if (missing <= 0) continue;
-                        if (tried[size_t(i)] > 1000 * L + 100000)
-                            throw std::runtime_error("fewer than 1 in 1000 draws fall inside the prior's support");
-                        // A tenth more than needed, so that a few rejections rarely cost another round.
-                        const int64_t m = first_round ? L + L / 10 + 8 : std::max<int64_t>(2 * missing, 64);
-                        member.push_back(members == 1 ? torch::zeros({m}, torch::kLong)
-                                                      : torch::randint(members, {m}, gens[size_t(i)], torch::kLong));
-                        noise.push_back(torch::randn({m, d}, gens[size_t(i)], torch::kFloat32));
-                        who.push_back(i);
-                        sizes.push_back(m);
-                        tried[size_t(i)] += m;
-                    }
-                    if (who.empty()) break;
-                    const Tensor obs = torch::tensor(who, torch::kLong).repeat_interleave(torch::tensor(sizes, torch::kLong));
-                    const Tensor t = to_theta(xs.index_select(0, obs), torch::cat(member), torch::cat(noise));
-                    const Tensor inside =
-                        bounds_ == "reject" ? torch::isfinite(prior_.log_prob(t)) : torch::ones({t.size(0)}, torch::kBool);
-                    int64_t offset = 0;
-                    for (size_t j = 0; j < who.size(); ++j) {
-                        const Tensor part = t.narrow(0, offset, sizes[j]).index({inside.narrow(0, offset, sizes[j])});
-                        offset += sizes[j];
-                        kept[size_t(who[j])].push_back(part);
-                        have[size_t(who[j])] += part.size(0);
-                    }
-                }
-                for (int64_t i = 0; i < count; ++i)
-                    from_tensor(torch::cat(kept[size_t(i)], 0).narrow(0, 0, L).contiguous(), theta + (first + i) * L * d);
-            }
+            const int64_t d = theta_.mean.size(0), members = int64_t(net_->flows.size());
+            const Tensor xs = x_.apply(to_tensor(x, int64_t(n_x), x_.mean.size(0)));
+            draw_for_observations(
+                int64_t(n_x), int64_t(n_per_x), d, seed, streams::kNpeSampling, bounds_ == "reject" ? &prior_ : nullptr,
+                [&](int64_t m, at::Generator& gen) {
+                    const Tensor member = members == 1 ? torch::zeros({m}, torch::kLong) : torch::randint(members, {m}, gen, torch::kLong);
+                    return std::vector<Tensor>{member, torch::randn({m, d}, gen, torch::kFloat32)};
+                },
+                [&](const Tensor& obs, const std::vector<Tensor>& in) { return to_theta(xs.index_select(0, obs), in[0], in[1]); }, theta);
         });
     }
 

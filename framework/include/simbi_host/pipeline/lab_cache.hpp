@@ -2,7 +2,10 @@
 // (<cache>/stores/<fingerprint>.h5) and published posteriors (<cache>/posteriors/<name>/, a
 // trained artifact with provenance.json). Files are the truth; nothing here keeps an index.
 #pragma once
+#include <sys/types.h>
+
 #include <cstdint>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -17,8 +20,13 @@ struct CacheEntry {
     std::string owner;
     uint64_t bytes = 0;
     double age_days = 0;
-    json details;  // a store's simulator, rows and seed; a posterior's provenance
+    std::time_t modified = 0;  // its modification time
+    json details;              // a store's simulator, rows and seed; a posterior's provenance
 };
+
+// A user's name for uid (the number itself when it has none), and a time as UTC ISO 8601.
+std::string user_name(uid_t uid);
+std::string utc_time(std::time_t t);
 
 // Every store and posterior in the cache, oldest first.
 std::vector<CacheEntry> list_cache(const std::string& cache);

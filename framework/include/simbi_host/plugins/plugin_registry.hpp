@@ -116,6 +116,9 @@ std::string simbi_share_dir();
 // The prefix the running simbi is installed at (or the build tree): the folder above bin/.
 std::string install_prefix();
 
+// The per-user plugin folder, ($XDG_DATA_HOME or ~/.local/share)/simbi/plugins; "" when
+// neither variable is set.
+std::string user_plugin_folder();
 // The default search paths after the manifest's (env, user, next to the binary).
 std::vector<std::string> default_plugin_paths();
 // The same, each with its origin ("env", "user", "system").
