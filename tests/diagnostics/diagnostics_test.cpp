@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <simbi/rng.h>
 
+#include "../harness/in_process.hpp"
 #include "../support.hpp"
 #include "simbi_host/plugins/estimator_instance.hpp"
 #include "simbi_host/plugins/plugin_registry.hpp"
@@ -326,7 +327,7 @@ TEST_CASE("simbi run writes each diagnostic's results and the report, simbi diag
               {"output", "out"}};
     simbi_test::write_file(dir.file("m.json"), m.dump());
     // No observation: the predictive check fails, naming why; the others and the report are kept.
-    auto r = simbi_test::run_cli("run " + dir.file("m.json") + " -q");
+    auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
     INFO(r.output);
     CHECK(r.exit_code == 1);
     CHECK_THAT(r.output, Catch::Contains("1 of 3 diagnostics failed") && Catch::Contains("needs the run's observation"));
@@ -336,7 +337,7 @@ TEST_CASE("simbi run writes each diagnostic's results and the report, simbi diag
 
     m["observation"] = {{"x", {0.5}}};
     simbi_test::write_file(dir.file("m.json"), m.dump());
-    auto ok = simbi_test::run_cli("run " + dir.file("m.json") + " -q");
+    auto ok = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
     INFO(ok.output);
     REQUIRE(ok.exit_code == 0);
     const std::string coverage = simbi_test::read_file(dir.file("out/diagnostics/simbi.coverage.json"));
@@ -357,7 +358,7 @@ TEST_CASE("simbi run writes each diagnostic's results and the report, simbi diag
         CHECK(fs::exists(p["path"].get<std::string>()));
     }
     // A rerun reuses the results: the same bytes.
-    REQUIRE(simbi_test::run_cli("run " + dir.file("m.json") + " -q").exit_code == 0);
+    REQUIRE(simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q").exit_code == 0);
     CHECK(simbi_test::read_file(dir.file("out/diagnostics/simbi.coverage.json")) == coverage);
 
     auto later = simbi_test::run_cli("diagnose " + dir.file("out") + " -q --diagnostic simbi.tarp --diagnostic simbi.sbc");
@@ -407,7 +408,7 @@ TEST_CASE("BNPE's classifier q / p is balanced on held-out pairs", "[diagnostics
               {"diagnostics", {{{"id", "simbi.balance"}, {"config", {{"pairs", 4000}}}}}},
               {"output", "out"}};
     simbi_test::write_file(dir.file("m.json"), m.dump());
-    auto r = simbi_test::run_cli("run " + dir.file("m.json") + " -q");
+    auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     json b = json::parse(simbi_test::read_file(dir.file("out/diagnostics/simbi.balance.json")))["results"];

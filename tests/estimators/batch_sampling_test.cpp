@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include "../harness/in_process.hpp"
 #include "../support.hpp"
 #include "simbi_host/store/batch_samples.hpp"
 
@@ -30,12 +31,12 @@ std::vector<std::vector<double>> table(const std::string& file, const char* data
 
 TEST_CASE("batched sampling: observation i's draws are the same whatever N and the threads", "[estimators][batch]") {
     TempDir dir;
-    for (const std::string id : {"simbi.npe", "simbi.nre", "simbi.fmpe"}) {
+    for (const std::string id : {"simbi.npe", "simbi.nre", "simbi.fmpe", "simbi.npse"}) {
         INFO(id);
         write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "sbibm.gaussian_linear"},
             "simulation": {"budget": 600, "seed": 2, "store": "s.h5"}, "estimator": {"id": ")" +
                                            id + R"(", "training": {"max_epochs": 3}}, "output": "out_)" + id + "\"}");
-        auto trained = run_cli("run " + dir.file("m.json") + " -q");
+        auto trained = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
         INFO(trained.output);
         REQUIRE(trained.exit_code == 0);
         const std::string artifact = dir.file("out_" + id + "/artifact");
@@ -64,7 +65,7 @@ TEST_CASE("batched sampling: observation i's draws are the same whatever N and t
                                               id + R"(", "training": {"max_epochs": 3}}, "output": "out_)" + id +
                                               R"(", "observation": {"file": "x130.csv", "each_row": true},
             "inference": {"samples": 40, "seed": 5}})");
-        auto each = run_cli("run " + dir.file("each.json") + " -q");
+        auto each = simbi_test::run_command_in_process("run " + dir.file("each.json") + " -q");
         INFO(each.output);
         REQUIRE(each.exit_code == 0);
         CHECK(table(dir.file("out_" + id + "/posteriors.h5"), "mean") == mean_all);
@@ -82,7 +83,7 @@ TEST_CASE("batched sampling: an observation the estimator cannot sample is flagg
     write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "sbibm.two_moons"},
         "simulation": {"budget": 600, "seed": 2, "store": "s.h5"}, "estimator": {"id": "simbi.npe", "training": {"max_epochs": 3}},
         "output": "out"})");
-    REQUIRE(run_cli("run " + dir.file("m.json") + " -q").exit_code == 0);
+    REQUIRE(simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q").exit_code == 0);
     // Far from every simulation: the flow's draws fall outside two_moons' prior box.
     write_file(dir.file("x.csv"), "x1,x2\n0.1,0.2\n40,40\n-0.2,0.1\n");
     auto r =

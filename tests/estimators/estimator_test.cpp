@@ -17,6 +17,7 @@
 
 #include <simbi/rng.h>
 
+#include "../harness/in_process.hpp"
 #include "../support.hpp"
 #include "simbi_host/core/json_reader.hpp"
 #include "simbi_host/pipeline/manifest.hpp"
@@ -80,11 +81,12 @@ TEST_CASE("NPE on gaussian_linear recovers the analytic posterior", "[estimators
               {"inference", {{"samples", 5000}, {"seed", 3}}},
               {"output", "out"}};
     simbi_test::write_file(dir.file("m.json"), m.dump());
-    auto r = run_cli("run " + dir.file("m.json") + " -q");
+    auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     if (average > 0) {
-        auto plain = run_cli("run " + dir.file("m.json") + " -q --set estimator.training.average=0 --out " + dir.file("plain"));
+        auto plain = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --set estimator.training.average=0 --out " +
+                                                        dir.file("plain"));
         REQUIRE(plain.exit_code == 0);
         // The averaged weights validate measurably differently, not by rounding.
         const double plain_best = read_json_file(dir.file("plain/losses.json"))["val_loss"].back()[1].get<double>();
@@ -104,7 +106,7 @@ TEST_CASE("NPE on gaussian_linear recovers the analytic posterior", "[estimators
 TEST_CASE("an NPE ensemble's mixture is the posterior it samples and scores", "[estimators][npe][ensemble]") {
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.npe", 4000));
-    auto r = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=3");
+    auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=3");
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     CHECK(read_json_file(dir.file("out/artifact/estimator.json"))["config"]["ensemble"] == 3);
@@ -127,15 +129,17 @@ TEST_CASE("an NPE ensemble's mixture is the posterior it samples and scores", "[
         CHECK(std::fabs(mixture[i] - log_normal_pdf(thetas[i], 0.25, 0.5)) < 0.15);
     }
     // One flow from the same seed is member 0 alone: its density differs from the mixture's.
-    auto one = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=1 --out " + dir.file("one"));
+    auto one =
+        simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=1 --out " + dir.file("one"));
     REQUIRE(one.exit_code == 0);
     const std::vector<double> single = density(dir.file("one/artifact"));
     double largest = 0;
     for (size_t i = 0; i < 7; ++i) largest = std::max(largest, std::fabs(single[i] - mixture[i]));
     CHECK(largest > 1e-3);
     // On bootstrap weights the members fit other data; the mixture is still the posterior.
-    auto boot = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=3 --set estimator.config.bootstrap=true --out " +
-                        dir.file("boot"));
+    auto boot = simbi_test::run_command_in_process("run " + dir.file("m.json") +
+                                                   " -q --set estimator.config.ensemble=3 --set estimator.config.bootstrap=true --out " +
+                                                   dir.file("boot"));
     INFO(boot.output);
     REQUIRE(boot.exit_code == 0);
     CHECK(read_json_file(dir.file("boot/artifact/estimator.json"))["config"]["bootstrap"] == true);
@@ -196,7 +200,7 @@ std::pair<double, double> log_ratio_error(const std::string& artifact, bool up_t
 // log r against the truth and the posterior, N(0.25, 0.5), by its summary. Returns the mean error.
 double check_toy_ratio(const TempDir& dir, const std::string& sets, bool up_to_constant = false) {
     simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 10000));
-    auto r = run_cli("run " + dir.file("m.json") + " -q" + sets);
+    auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q" + sets);
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     auto [mean_abs, worst] = log_ratio_error(dir.file("out/artifact"), up_to_constant);
@@ -256,7 +260,8 @@ TEST_CASE("an NRE ensemble trains distinct members whose mixture tracks the true
     CHECK(read_json_file(dir.file("out/artifact/estimator.json"))["config"]["ensemble"] == 3);
     // A single classifier from the same seed is member 0 of the ensemble, trained on the same
     // batches but stopped at the ensemble's epoch; its log r differs from the mixture's.
-    auto one = run_cli("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=1 --out " + dir.file("one"));
+    auto one =
+        simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --set estimator.config.ensemble=1 --out " + dir.file("one"));
     REQUIRE(one.exit_code == 0);
     CHECK(std::fabs(log_ratio_error(dir.file("one/artifact")).first - mixture) > 1e-4 * std::fabs(mixture));
 }
@@ -287,7 +292,7 @@ TEST_CASE("NRE's early stopping can judge the ensemble's mixture, small datasets
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 2000, R"(, "max_epochs": 3)"));
     auto train = [&](const std::string& out, const std::string& sets) {
-        auto r = run_cli("run " + dir.file("m.json") + " -q --out " + dir.file(out) + sets);
+        auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --out " + dir.file(out) + sets);
         INFO(r.output);
         REQUIRE(r.exit_code == 0);
         return simbi::host::read_csv_rows(dir.file(out + "/losses.csv"));  // epoch, train, validation
@@ -317,17 +322,19 @@ TEST_CASE("NRE's early stopping can judge the ensemble's mixture, small datasets
     // BNRE's small datasets train one classifier (the paper's setting), without dropout, balanced
     // on its training batches; from 2,000 rows on, an ensemble of five.
     simbi_test::write_file(dir.file("b.json"), toy_manifest("simbi.bnre", 2000, R"(, "max_epochs": 2)"));
-    REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre")).exit_code == 0);
+    REQUIRE(simbi_test::run_command_in_process("run " + dir.file("b.json") + " -q --out " + dir.file("bnre")).exit_code == 0);
     json b = read_json_file(dir.file("bnre/artifact/estimator.json"))["config"];
     CHECK(b["dropout"] == 0.0);
     CHECK(b["ensemble"] == 1);
     CHECK(b["balance"] == "batches");
     CHECK(b["hidden"] == json::array({64, 64, 64}));
-    REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre_large") + " --set simulation.budget=2300").exit_code == 0);
+    REQUIRE(simbi_test::run_command_in_process("run " + dir.file("b.json") + " -q --out " + dir.file("bnre_large") +
+                                               " --set simulation.budget=2300")
+                .exit_code == 0);
     CHECK(read_json_file(dir.file("bnre_large/artifact/estimator.json"))["config"]["ensemble"] == 5);
     // Set explicitly, a setting holds.
-    REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre_set") +
-                    " --set estimator.config.balance=held_out --set estimator.config.hidden=[32]")
+    REQUIRE(simbi_test::run_command_in_process("run " + dir.file("b.json") + " -q --out " + dir.file("bnre_set") +
+                                               " --set estimator.config.balance=held_out --set estimator.config.hidden=[32]")
                 .exit_code == 0);
     b = read_json_file(dir.file("bnre_set/artifact/estimator.json"))["config"];
     CHECK(b["balance"] == "held_out");
@@ -393,7 +400,7 @@ TEST_CASE("BNRE satisfies the balance condition", "[estimators][bnre]") {
     for (size_t v = 0; v < variants.size(); ++v) {
         const auto& [sets, balance, members] = variants[v];
         const std::string out = "out" + std::to_string(v);
-        auto r = run_cli("run " + dir.file("m.json") + " -q --out " + dir.file(out) + sets);
+        auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --out " + dir.file(out) + sets);
         INFO(sets << "\n" << r.output);
         REQUIRE(r.exit_code == 0);
         const json config = read_json_file(dir.file(out + "/artifact/estimator.json"))["config"];
@@ -410,7 +417,7 @@ TEST_CASE("BNRE satisfies the balance condition", "[estimators][bnre]") {
 TEST_CASE("an artifact samples the same posterior after loading", "[estimators][artifact]") {
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.npe", 3000));
-    REQUIRE(run_cli("run " + dir.file("m.json") + " -q").exit_code == 0);
+    REQUIRE(simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q").exit_code == 0);
     json meta = read_json_file(dir.file("out/artifact/simbi.json"));
     CHECK(meta["estimator"]["id"] == "simbi.npe");
     CHECK(meta["parameter_names"][0] == "theta");
@@ -442,9 +449,10 @@ TEST_CASE("a killed training resumes from its checkpoint", "[estimators][recover
         std::string sets;
         for (const auto& a : extra) sets += " " + a;
         TempDir dir;
-        simbi_test::write_file(dir.file("m.json"), toy_manifest(estimator, 20000, training));
+        simbi_test::write_file(dir.file("m.json"), toy_manifest(estimator, 5000, training));
         // The same run, never interrupted.
-        REQUIRE(run_cli("run " + dir.file("m.json") + " -q" + sets + " --out " + dir.file("whole")).exit_code == 0);
+        REQUIRE(simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q" + sets + " --out " + dir.file("whole")).exit_code ==
+                0);
         std::vector<std::string> args = {SIMBI_TEST_BINARY, "run", dir.file("m.json"), "-q"};
         args.insert(args.end(), extra.begin(), extra.end());
         std::vector<char*> argv;
@@ -467,7 +475,7 @@ TEST_CASE("a killed training resumes from its checkpoint", "[estimators][recover
         int status = 0;
         waitpid(pid, &status, 0);
         REQUIRE(killed);
-        auto r = run_cli("run " + dir.file("m.json") + sets);
+        auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + sets);
         INFO(r.output);
         REQUIRE(r.exit_code == 0);
         CHECK_THAT(r.output, Catch::Contains("reused") && Catch::Contains("resuming training after epoch"));
@@ -483,7 +491,7 @@ TEST_CASE("a killed training resumes from its checkpoint", "[estimators][recover
 TEST_CASE("a validation plateau lowers the learning rate", "[estimators][training]") {
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), toy_manifest("simbi.nre", 2000, R"(, "max_epochs": 300, "patience": 6, "lr_decay": 0.5)"));
-    auto r = run_cli("run " + dir.file("m.json") + " -q");
+    auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     // Training stops after 6 epochs without improvement, and halves the rate after 3 and 6 of them:
@@ -494,13 +502,13 @@ TEST_CASE("a validation plateau lowers the learning rate", "[estimators][trainin
     CHECK(std::fabs(halvings - std::round(halvings)) < 1e-6);
     // BNRE's default keeps the rate constant.
     simbi_test::write_file(dir.file("b.json"), toy_manifest("simbi.bnre", 2000, R"(, "max_epochs": 300, "patience": 6)"));
-    REQUIRE(run_cli("run " + dir.file("b.json") + " -q --out " + dir.file("bnre")).exit_code == 0);
+    REQUIRE(simbi_test::run_command_in_process("run " + dir.file("b.json") + " -q --out " + dir.file("bnre")).exit_code == 0);
     CHECK(read_json_file(simbi_test::checkpoint_state(dir.file("bnre")))["learning_rate"].get<double>() == 1e-3);
     // So does BNPE's (one flow here, to keep it short); it too stops on a plateau.
     json bnpe = json::parse(toy_manifest("simbi.bnpe", 2000, R"(, "max_epochs": 300, "patience": 6)"));
     bnpe["estimator"]["config"] = {{"ensemble", 1}};
     simbi_test::write_file(dir.file("n.json"), bnpe.dump());
-    REQUIRE(run_cli("run " + dir.file("n.json") + " -q --out " + dir.file("bnpe")).exit_code == 0);
+    REQUIRE(simbi_test::run_command_in_process("run " + dir.file("n.json") + " -q --out " + dir.file("bnpe")).exit_code == 0);
     json bst = read_json_file(simbi_test::checkpoint_state(dir.file("bnpe")));
     CHECK(bst["learning_rate"].get<double>() == 1e-3);
     CHECK(read_json_file(dir.file("bnpe/losses.json"))["train_loss"].size() < 300);
@@ -512,7 +520,7 @@ TEST_CASE("a dataset larger than the memory bound trains by streaming", "[estima
     json m = json::parse(toy_manifest("simbi.npe", 200000, R"(, "max_epochs": 2)"));
     m["estimator"]["config"] = {{"memory_mb", 1}};
     simbi_test::write_file(dir.file("m.json"), m.dump());
-    auto r = run_cli("run " + dir.file("m.json") + " -q");
+    auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     json losses = read_json_file(dir.file("out/losses.json"));
@@ -554,15 +562,15 @@ TEST_CASE("invalid estimator settings fail clearly", "[estimators][errors]") {
         {"estimator.training.average=1", "average"},
     };
     for (const auto& [sets, message] : usage) {
-        auto r = run_cli("run " + dir.file("m.json") + " -q --set " + sets);
+        auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --set " + sets);
         INFO(sets << "\n" << r.output);
         CHECK(r.exit_code == 2);
         CHECK_THAT(r.output, Catch::Contains(message));
     }
-    auto missing = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nothing");
+    auto missing = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nothing");
     CHECK(missing.exit_code == 2);  // a manifest naming a plugin there is not: a usage error
     CHECK_THAT(missing.output, Catch::Contains("no plugin with id 'simbi.nothing'"));
-    auto two = run_cli("run " + dir.file("m.json") + " -q --set observation.x=[[0.1],[0.2]]");
+    auto two = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --set observation.x=[[0.1],[0.2]]");
     CHECK(two.exit_code == 1);
     CHECK_THAT(two.output, Catch::Contains("one observation"));
 }
@@ -576,7 +584,7 @@ TEST_CASE("sequential rounds simulate from the truncated prior and report their 
         toy_manifest("simbi.npe", 1500, R"(, "max_epochs": 60, "rounds": 3, "round_budget": 1000, "truncation_quantile": 0.01)"));
     m["prior"] = {{"type", "box_uniform"}, {"low", {-20.0}}, {"high", {20.0}}};
     simbi_test::write_file(dir.file("m.json"), m.dump());
-    auto r = run_cli("run " + dir.file("m.json") + " -q");
+    auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     json s = read_json_file(dir.file("out/summary.json"));
@@ -598,23 +606,23 @@ TEST_CASE("sequential rounds simulate from the truncated prior and report their 
     double mean = s["parameters"]["theta"]["mean"].get<double>();
     CHECK(std::fabs(mean - 0.5) < 0.15);
     // A rerun is up to date; a new observation retrains, since the rounds focused on the old one.
-    auto again = run_cli("run " + dir.file("m.json") + " -q");
+    auto again = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
     CHECK(again.exit_code == 0);
     CHECK(read_json_file(dir.file("out/summary.json"))["parameters"]["theta"]["mean"] == s["parameters"]["theta"]["mean"]);
-    auto moved = run_cli("run " + dir.file("m.json") + " -q --set observation.x=[1.5]");
+    auto moved = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --set observation.x=[1.5]");
     CHECK(moved.exit_code == 1);
     CHECK_THAT(moved.output, Catch::Contains("holds an estimator of another setup"));
-    auto bad = run_cli("run " + dir.file("m.json") + " -q --set estimator.training.truncation_quantile=0.7");
+    auto bad = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --set estimator.training.truncation_quantile=0.7");
     CHECK(bad.exit_code == 2);
     CHECK_THAT(bad.output, Catch::Contains("/estimator/training/truncation_quantile"));
     json unfocused = m;
     unfocused.erase("observation");
     unfocused["output"] = "none";
     simbi_test::write_file(dir.file("none.json"), unfocused.dump());
-    auto none = run_cli("run " + dir.file("none.json") + " -q");
+    auto none = simbi_test::run_command_in_process("run " + dir.file("none.json") + " -q");
     CHECK(none.exit_code == 1);
     CHECK_THAT(none.output, Catch::Contains("need an \"observation\""));
-    auto old = run_cli("run " + dir.file("m.json") + " -q --set sequential.rounds=2");
+    auto old = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --set sequential.rounds=2");
     CHECK(old.exit_code == 2);
     CHECK_THAT(old.output, Catch::Contains("estimator.training.rounds"));
 }
@@ -631,7 +639,7 @@ TEST_CASE("ratio and likelihood estimators combine i.i.d. observations", "[estim
         json m = json::parse(toy_manifest(id, 10000));
         m["observation"] = {{"x", {{xs[0]}, {xs[1]}, {xs[2]}, {xs[3]}, {xs[4]}}}};
         simbi_test::write_file(dir.file("m.json"), m.dump());
-        auto r = run_cli("run " + dir.file("m.json") + " -q");
+        auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
         INFO(r.output);
         REQUIRE(r.exit_code == 0);
         json s = read_json_file(dir.file("out/summary.json"));
@@ -652,7 +660,8 @@ TEST_CASE("embedding networks for x: MLP and 1-D CNN", "[estimators][embedding]"
     simbi_test::write_file(dir.file("m.json"), m.dump());
     for (std::string e : {R"({"type": "mlp", "hidden": [32], "features": 8})", R"({"type": "cnn", "channels": 2, "features": 8})"}) {
         INFO(e);
-        auto r = run_cli("run " + dir.file("m.json") + " -q --force --set 'estimator.config.embedding=" + e + "' --out " + dir.file("o"));
+        auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --force --set 'estimator.config.embedding=" + e +
+                                                    "' --out " + dir.file("o"));
         INFO(r.output);
         CHECK(r.exit_code == 0);
         json est = read_json_file(dir.file("o/artifact/estimator.json"));
@@ -660,10 +669,12 @@ TEST_CASE("embedding networks for x: MLP and 1-D CNN", "[estimators][embedding]"
     }
     // The kind of embedding is checked with the config (exit 2); its fit to x's shape when the
     // data arrives (exit 1).
-    auto kind = run_cli("run " + dir.file("m.json") + " -q --set 'estimator.config.embedding={\"type\": \"rnn\"}'");
+    auto kind =
+        simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --set 'estimator.config.embedding={\"type\": \"rnn\"}'");
     CHECK(kind.exit_code == 2);
     CHECK_THAT(kind.output, Catch::Contains("embedding type must be"));
-    auto bad = run_cli("run " + dir.file("m.json") + " -q --set 'estimator.config.embedding={\"type\": \"cnn\", \"channels\": 3}'");
+    auto bad = simbi_test::run_command_in_process("run " + dir.file("m.json") +
+                                                  " -q --set 'estimator.config.embedding={\"type\": \"cnn\", \"channels\": 3}'");
     CHECK(bad.exit_code == 1);
     CHECK_THAT(bad.output, Catch::Contains("channels must divide"));
 }
@@ -687,13 +698,16 @@ TEST_CASE("every sample manifest runs with every estimator", "[estimators][sampl
             INFO(m << " with " << id);
             // Few MCMC chains keep the ratio and likelihood estimators' sampling short here; the
             // diagnostics, small, run with every estimator on every sample.
-            std::string chains = id == "simbi.npe" ? "" : " --set estimator.config.chains=50";
-            const std::string diagnostics =
-                R"( --set 'diagnostics=[{"id": "simbi.coverage", "config": {"pairs": 8, "samples": 40}},)"
-                R"({"id": "simbi.sbc", "config": {"pairs": 8, "samples": 19, "bins": 5}}, {"id": "simbi.ppc", "config": {"draws": 40}}]')";
-            auto r = run_cli("run " + m + " -q --set simulation.budget=300 --set simulation.store=" + dir.file("s.h5") +
-                             " --set estimator.id=" + id + chains + " --set estimator.training.max_epochs=2 --set inference.samples=100" +
-                             diagnostics + " --out " + dir.file(id));
+            std::vector<std::string> sets = {
+                "simulation.budget=300",
+                "simulation.store=" + dir.file("s.h5"),
+                "estimator.id=" + id,
+                "estimator.training.max_epochs=2",
+                "inference.samples=100",
+                R"(diagnostics=[{"id": "simbi.coverage", "config": {"pairs": 8, "samples": 40}},)"
+                R"({"id": "simbi.sbc", "config": {"pairs": 8, "samples": 19, "bins": 5}}, {"id": "simbi.ppc", "config": {"draws": 40}}])"};
+            if (id != "simbi.npe") sets.push_back("estimator.config.chains=50");
+            auto r = simbi_test::run_in_process(m, sets, dir.file(id));
             INFO(r.output);
             CHECK(r.exit_code == 0);
             CHECK(fs::exists(dir.file(id + "/summary.json")));
@@ -709,8 +723,9 @@ TEST_CASE("switching the estimator is one line of the manifest", "[estimators][m
     fs::file_time_type stored;
     for (std::string id : {"simbi.npe", "simbi.nre", "simbi.bnre", "simbi.nle"}) {
         INFO(id);
-        auto r = run_cli("run " + dir.file("manifest.json") + " -q --set simulation.budget=2000 --set estimator.id=" + id +
-                         " --set estimator.training.max_epochs=3 --set inference.samples=500 --set 'diagnostics=[]' --out " + dir.file(id));
+        auto r = simbi_test::run_command_in_process(
+            "run " + dir.file("manifest.json") + " -q --set simulation.budget=2000 --set estimator.id=" + id +
+            " --set estimator.training.max_epochs=3 --set inference.samples=500 --set 'diagnostics=[]' --out " + dir.file(id));
         INFO(r.output);
         REQUIRE(r.exit_code == 0);
         json s = read_json_file(dir.file(id + "/summary.json"));
@@ -732,7 +747,7 @@ void check_toy_posterior(const std::string& estimator, const std::string& extra_
     json m = json::parse(toy_manifest(estimator, 5000, R"(, "max_epochs": 200, "patience": 100)"));
     if (!extra_config.empty()) m["estimator"]["config"] = json::parse(extra_config);
     simbi_test::write_file(dir.file("m.json"), m.dump());
-    auto r = run_cli("run " + dir.file("m.json") + " -q");
+    auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
     INFO(estimator << " " << extra_config << "\n" << r.output);
     REQUIRE(r.exit_code == 0);
     json s = read_json_file(dir.file("out/summary.json"));
@@ -772,7 +787,7 @@ TEST_CASE("a changed sampling-only setting samples the kept network with the new
         INFO(id);
         TempDir dir;
         simbi_test::write_file(dir.file("m.json"), toy_manifest(id, 1000, R"(, "max_epochs": 5)"));
-        REQUIRE(run_cli("run " + dir.file("m.json") + " -q").exit_code == 0);
+        REQUIRE(simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q").exit_code == 0);
         const std::string before = simbi_test::read_file(dir.file("out/artifact/simbi.json"));
         const std::string set = id == "simbi.npse" ? "estimator.config.steps=5" : "estimator.config.solver=rk4";
         auto again = run_cli("run " + dir.file("m.json") + " --set " + set, "SIMBI_DEBUG=1");
@@ -818,7 +833,7 @@ TEST_CASE("the ODE estimators recover a 2-D mixture, and their densities integra
           "estimator": {"id": ")" + id + R"(", "training": {"max_epochs": 200}},
           "observation": {"x": [2.0, 0.5]}, "inference": {"samples": 4000, "seed": 2}, "output": ")" +
                                                        id + R"("})");
-        auto r = run_cli("run " + dir.file("m.json") + " -q");
+        auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
         INFO(r.output);
         REQUIRE(r.exit_code == 0);
         auto c2st = run_cli("c2st " + dir.file("exact.csv") + " " + dir.file(id + "/posterior.csv"));
@@ -844,10 +859,11 @@ TEST_CASE("a swapped-in vector-field estimator keeps training past a short patie
         "simulation": {"budget": 300, "seed": 1, "store": "s.h5"},
         "estimator": {"id": "simbi.npe", "training": {"patience": 1, "max_epochs": 40}}, "output": "out"})");
     // NPE stops at its patience; FMPE, swapped in, trains to its declared minimum first.
-    auto npe = run_cli("run " + dir.file("m.json") + " -q");
+    auto npe = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
     REQUIRE(npe.exit_code == 0);
     CHECK(read_json_file(dir.file("out/losses.json"))["train_loss"].size() < 30);
-    auto fmpe = run_cli("run " + dir.file("m.json") + " -q --force --set estimator.id=simbi.fmpe --set estimator.training.min_epochs=30");
+    auto fmpe = simbi_test::run_command_in_process("run " + dir.file("m.json") +
+                                                   " -q --force --set estimator.id=simbi.fmpe --set estimator.training.min_epochs=30");
     INFO(fmpe.output);
     REQUIRE(fmpe.exit_code == 0);
     CHECK(read_json_file(dir.file("out/losses.json"))["train_loss"].size() >= 30);

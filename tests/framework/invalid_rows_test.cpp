@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "../harness/in_process.hpp"
 #include "../support.hpp"
 #include "simbi_host/core/json_reader.hpp"
 
@@ -32,7 +33,7 @@ std::string manifest_for(const std::string& simulator) {
 TEST_CASE("invalid rows gathered in one half of the prior are named; rows failing at random are not", "[invalid_rows]") {
     TempDir dir;
     write_file(dir.file("half.json"), manifest_for("faulty.fails_in_half"));
-    auto r = run_cli("run " + dir.file("half.json"));
+    auto r = simbi_test::run_command_in_process("run " + dir.file("half.json"));
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     CHECK_THAT(r.output, Catch::Contains("(2000 simulated, "));
@@ -48,7 +49,7 @@ TEST_CASE("invalid rows gathered in one half of the prior are named; rows failin
 
     TempDir other;
     write_file(other.file("random.json"), manifest_for("faulty.fails_at_random"));
-    r = run_cli("run " + other.file("random.json"));
+    r = simbi_test::run_command_in_process("run " + other.file("random.json"));
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     CHECK_THAT(r.output, !Catch::Contains("gather where"));

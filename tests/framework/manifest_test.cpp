@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "../harness/in_process.hpp"
 #include "../support.hpp"
 #include "simbi_host/core/errors.hpp"
 
@@ -94,7 +95,7 @@ TEST_CASE("an estimator's training settings are checked against its schema befor
                                std::string(R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": 100},
             "estimator": {"id": "simbi.npe", "training": )") +
                                    c.training + R"(}, "observation": {"x": [38.2]}})");
-        auto r = run_cli("run " + dir.file("m.json") + " -q");
+        auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
         CHECK(r.exit_code == 2);
         CHECK_THAT(r.output, Catch::Contains(c.expect));
         CHECK(!std::filesystem::exists(dir.file("sims.h5")));
@@ -107,7 +108,7 @@ TEST_CASE("a switched estimator drops only the replaced one's settings; a typo s
         "estimator": {"id": "simbi.npe", "config": {"flow": "maf", "transforms": 3, "hiden": [32]}, "training": {"max_epochs": 5}},
         "observation": {"x": [38.2]}})");
     // simbi.npe takes no "hiden" either: the manifest is wrong whichever estimator runs it.
-    auto r = run_cli("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre");
+    auto r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q --set estimator.id=simbi.nre");
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.output,
                Catch::Contains("note: estimator switched from 'simbi.npe' to 'simbi.nre'; dropped the settings only the first takes: "
@@ -116,7 +117,7 @@ TEST_CASE("a switched estimator drops only the replaced one's settings; a typo s
     CHECK_THAT(r.output, Catch::Contains("did you mean 'hidden'?"));
     CHECK(!std::filesystem::exists(dir.file("sims.h5")));
     // Unswitched, the same key is refused by simbi.npe.
-    r = run_cli("run " + dir.file("m.json") + " -q");
+    r = simbi_test::run_command_in_process("run " + dir.file("m.json") + " -q");
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.output, Catch::Contains("/estimator/config/hiden: unknown config key for plugin 'simbi.npe'"));
 }
