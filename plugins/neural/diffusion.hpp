@@ -80,14 +80,14 @@ struct Diffusion {
 // row's ratio is wild in low dimension); returns Tweedie's denoised mean at t_eps. x: [B, ...],
 // score(t, x) of x's shape.
 inline Tensor reverse_sde(const Diffusion& dif, Tensor x, const std::function<Tensor(double, const Tensor&)>& score, int64_t steps,
-                          int64_t corrections, double snr, at::Generator& gen) {
+                          int64_t corrections, double snr, const Noise& noise) {
     const double h = (1.0 - dif.t_eps()) / double(steps);
     const int64_t b = x.size(0);
     for (int64_t i = 0; i < steps; ++i) {
         const double t = 1.0 - double(i) * h;
-        x = x - h * (dif.drift(t, x) - dif.g2(t) * score(t, x)) + std::sqrt(dif.g2(t) * h) * torch::randn(x.sizes(), gen, x.options());
+        x = x - h * (dif.drift(t, x) - dif.g2(t) * score(t, x)) + std::sqrt(dif.g2(t) * h) * noise(x);
         for (int64_t c = 0; c < corrections; ++c) {
-            const Tensor s = score(t - h, x), z = torch::randn(x.sizes(), gen, x.options());
+            const Tensor s = score(t - h, x), z = noise(x);
             const double ratio = snr * z.reshape({b, -1}).norm(2, 1).mean().item<double>() /
                                  std::max(s.reshape({b, -1}).norm(2, 1).mean().item<double>(), 1e-12);
             const double step = 2 * ratio * ratio;
@@ -96,6 +96,10 @@ inline Tensor reverse_sde(const Diffusion& dif, Tensor x, const std::function<Te
     }
     const double te = dif.t_eps();
     return (x + std::pow(dif.std(te), 2) * score(te, x)) / dif.mean(te);
+}
+inline Tensor reverse_sde(const Diffusion& dif, Tensor x, const std::function<Tensor(double, const Tensor&)>& score, int64_t steps,
+                          int64_t corrections, double snr, at::Generator& gen) {
+    return reverse_sde(dif, std::move(x), score, steps, corrections, snr, normal_noise(gen));
 }
 
 // The probability-flow ODE by the exponential integrator in its data-prediction form, second-order
@@ -111,7 +115,7 @@ inline Tensor reverse_sde(const Diffusion& dif, Tensor x, const std::function<Te
 // time, d = tau / mean(score^2) over each row (Rozet & Louppe 2023, Algorithm 4: for rows of many
 // entries, as trajectories; one entry's ratio is wild). Returns Tweedie's denoised mean at t_eps.
 inline Tensor reverse_exponential(const Diffusion& dif, Tensor x, const std::function<Tensor(double, const Tensor&)>& score, int64_t steps,
-                                  int64_t corrections, double tau, at::Generator& gen, double eta = 0) {
+                                  int64_t corrections, double tau, const Noise& noise, double eta = 0) {
     const int64_t b = x.size(0);
     std::vector<int64_t> row_shape(size_t(x.dim()), 1);
     row_shape[0] = b;
@@ -125,16 +129,20 @@ inline Tensor reverse_exponential(const Diffusion& dif, Tensor x, const std::fun
         const Tensor x0 = denoised(t, x);
         const Tensor d = x0_prev.defined() ? 1.5 * x0 - 0.5 * x0_prev : x0;
         x = dif.std(next) / dif.std(t) * std::exp(-eta * h) * x - dif.mean(next) * std::expm1(-(1 + eta) * h) * d;
-        if (eta > 0) x = x + dif.std(next) * std::sqrt(-std::expm1(-2 * eta * h)) * torch::randn(x.sizes(), gen, x.options());
+        if (eta > 0) x = x + dif.std(next) * std::sqrt(-std::expm1(-2 * eta * h)) * noise(x);
         x0_prev = x0;
         t = next;
         for (int64_t c = 0; c < corrections; ++c) {
-            const Tensor s = score(t, x), z = torch::randn(x.sizes(), gen, x.options());
+            const Tensor s = score(t, x), z = noise(x);
             const Tensor step = (tau / s.reshape({b, -1}).pow(2).mean(1).clamp_min(1e-12)).view(row_shape);
             x = x + step * s + torch::sqrt(2 * step) * z;
         }
     }
     return denoised(t, x);
+}
+inline Tensor reverse_exponential(const Diffusion& dif, Tensor x, const std::function<Tensor(double, const Tensor&)>& score, int64_t steps,
+                                  int64_t corrections, double tau, at::Generator& gen, double eta = 0) {
+    return reverse_exponential(dif, std::move(x), score, steps, corrections, tau, normal_noise(gen), eta);
 }
 
 }  // namespace simbi::nn

@@ -132,7 +132,8 @@ Tensor draw_inside_support(int64_t n, const std::function<Tensor(int64_t)>& draw
 
 void draw_for_observations(int64_t n_x, int64_t L, int64_t d, uint64_t seed, uint64_t stream, const TorchPrior* prior,
                            const std::function<std::vector<Tensor>(int64_t m, at::Generator& gen)>& inputs,
-                           const std::function<Tensor(const Tensor& obs, const std::vector<Tensor>& inputs)>& to_theta, double* theta) {
+                           const std::function<Tensor(const Tensor& obs, const std::vector<Tensor>& inputs, const Noise& noise)>& to_theta,
+                           double* theta) {
     const int64_t per_block = std::max<int64_t>(1, 8192 / L);
     for (int64_t first = 0; first < n_x; first += per_block) {
         const int64_t count = std::min<int64_t>(per_block, n_x - first);
@@ -161,7 +162,18 @@ void draw_for_observations(int64_t n_x, int64_t L, int64_t d, uint64_t seed, uin
             std::vector<Tensor> joined;
             for (const auto& p : parts) joined.push_back(torch::cat(p));
             const Tensor obs = torch::tensor(who, torch::kLong).repeat_interleave(torch::tensor(sizes, torch::kLong));
-            const Tensor t = to_theta(obs, joined);
+            // Each observation's rows, in order, from that observation's generator.
+            const Noise noise = [&](const Tensor& like) {
+                if (like.size(0) != obs.size(0)) throw std::logic_error("draw_for_observations: noise for a batch of another size");
+                std::vector<int64_t> shape(like.sizes().begin(), like.sizes().end());
+                std::vector<Tensor> rows;
+                for (size_t j = 0; j < who.size(); ++j) {
+                    shape[0] = sizes[j];
+                    rows.push_back(torch::randn(shape, gens[size_t(who[j] - first)], like.options()));
+                }
+                return torch::cat(rows);
+            };
+            const Tensor t = to_theta(obs, joined, noise);
             const Tensor inside = prior ? torch::isfinite(prior->log_prob(t)) : torch::ones({t.size(0)}, torch::kBool);
             int64_t offset = 0;
             for (size_t j = 0; j < who.size(); ++j) {

@@ -43,16 +43,19 @@ std::pair<Tensor, Tensor> integrate_with_divergence(const std::function<Tensor(d
 Tensor draw_inside_support(int64_t n, const std::function<Tensor(int64_t)>& draw, const std::function<Tensor(const Tensor&)>& to_theta,
                            const TorchPrior& prior);
 
-// sample_batch for estimators that map random inputs to parameters (flows, ODEs): L draws [L, d]
-// for each of n_x observations into theta[n_x, L, d], inside the prior's support (every draw
-// kept when prior is null). Observation i's random inputs come from its own generator,
+// sample_batch for estimators that map random inputs to parameters (flows, ODEs, diffusions): L
+// draws [L, d] for each of n_x observations into theta[n_x, L, d], inside the prior's support
+// (every draw kept when prior is null). Observation i's randomness comes from its own generator,
 // make_generator(mix(seed, i), stream): inputs(m, gen) draws m rows' worth (noise, a mixture's
-// members). Blocks of observations of about 8,192 rows go through to_theta(obs, inputs) in one
-// call (obs: each row's observation index), and those short of L draws inside the support draw
-// again from their own generators, in rounds of one call for all of them; so observation i's
-// draws depend on the seed, i and x_i only.
+// members), and the noise that to_theta is handed draws, for a tensor of the round's rows, each
+// row's values from its own observation's generator (a stochastic sampler's steps). Blocks of
+// observations of about 8,192 rows go through to_theta(obs, inputs, noise) in one call (obs: each
+// row's observation index), and those short of L draws inside the support draw again from their
+// own generators, in rounds of one call for all of them; so observation i's draws depend on the
+// seed, i and x_i only.
 void draw_for_observations(int64_t n_x, int64_t L, int64_t d, uint64_t seed, uint64_t stream, const TorchPrior* prior,
                            const std::function<std::vector<Tensor>(int64_t m, at::Generator& gen)>& inputs,
-                           const std::function<Tensor(const Tensor& obs, const std::vector<Tensor>& inputs)>& to_theta, double* theta);
+                           const std::function<Tensor(const Tensor& obs, const std::vector<Tensor>& inputs, const Noise& noise)>& to_theta,
+                           double* theta);
 
 }  // namespace simbi::nn

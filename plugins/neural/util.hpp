@@ -1,6 +1,7 @@
 // The neural plugins' common ground: torch and JSON names, small tensor utilities, thread scopes,
 // standardization, and the files of an artifact.
 #pragma once
+#include <functional>
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,12 @@ using torch::Tensor;
 
 // A CPU generator seeded from (seed, stream).
 at::Generator make_generator(uint64_t seed, uint64_t stream);
+// Standard normal draws shaped like a tensor: a stochastic sampler's one source of randomness, so
+// that a batch of many observations can draw each observation's rows from its own stream.
+using Noise = std::function<Tensor(const Tensor& like)>;
+inline Noise normal_noise(at::Generator& gen) {
+    return [&gen](const Tensor& like) { return torch::randn(like.sizes(), gen, like.options()); };
+}
 // Sets torch's intra-op threads for a scope and restores them after (the host's global state).
 class ThreadScope {
 public:

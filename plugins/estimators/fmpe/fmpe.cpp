@@ -108,7 +108,7 @@ public:
                 [&](int64_t m, at::Generator& gen) {
                     return std::vector<Tensor>{torch::randn({m, d}, gen, torch::kFloat32)};
                 },
-                [&](const Tensor& obs, const std::vector<Tensor>& in) {
+                [&](const Tensor& obs, const std::vector<Tensor>& in, const Noise&) {
                     return theta_.invert(integrate(embedded.index_select(0, obs), in[0]).y).to(torch::kFloat64);
                 },
                 theta);

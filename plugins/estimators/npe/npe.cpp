@@ -205,7 +205,10 @@ public:
                     const Tensor member = members == 1 ? torch::zeros({m}, torch::kLong) : torch::randint(members, {m}, gen, torch::kLong);
                     return std::vector<Tensor>{member, torch::randn({m, d}, gen, torch::kFloat32)};
                 },
-                [&](const Tensor& obs, const std::vector<Tensor>& in) { return to_theta(xs.index_select(0, obs), in[0], in[1]); }, theta);
+                [&](const Tensor& obs, const std::vector<Tensor>& in, const Noise&) {
+                    return to_theta(xs.index_select(0, obs), in[0], in[1]);
+                },
+                theta);
         });
     }
 

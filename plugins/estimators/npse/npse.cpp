@@ -122,6 +122,38 @@ protected:
         });
     }
 
+public:
+    // Many observations in few passes: every row carries its observation's embedding, and each
+    // observation's starting noise and stochastic steps come from its own stream (ode.hpp). The
+    // predictor-corrector sizes its Langevin steps by its whole batch's norms, which would tie one
+    // observation's draws to the others', so it samples one observation at a time.
+    void sample_batch(uint64_t n_x, const double* x, uint64_t n_per_x, uint64_t seed, double* theta) override {
+        require_trained();
+        if (n_x == 0 || n_per_x == 0) return;
+        const int64_t d = theta_.mean.size(0), k = x_.mean.size(0);
+        if (sampler_ == "pc") {
+            for (uint64_t i = 0; i < n_x; ++i)
+                sample(1, x + i * uint64_t(k), n_per_x, simbi_rng_mix(seed, i), theta + i * n_per_x * uint64_t(d));
+            return;
+        }
+        inference([&] {
+            const Tensor embedded = net_->embed->forward(x_.apply(to_tensor(x, int64_t(n_x), k)));
+            int64_t passes = 0;
+            draw_for_observations(
+                int64_t(n_x), int64_t(n_per_x), d, seed, streams::kNpseSampling, &prior_,
+                [&](int64_t m, at::Generator& gen) {
+                    return std::vector<Tensor>{sched_.end_std() * torch::randn({m, d}, gen, torch::kFloat32)};
+                },
+                [&](const Tensor& obs, const std::vector<Tensor>& in, const Noise& noise) {
+                    return theta_.invert(reverse(embedded.index_select(0, obs), in[0], noise, passes)).to(torch::kFloat64);
+                },
+                theta);
+            log_debug(std::to_string(n_x * n_per_x) + " draws for " + std::to_string(n_x) + " observations in " + std::to_string(passes) +
+                      " network passes (" + sampler_ + ")");
+        });
+    }
+
+protected:
     void do_sample(uint64_t n_obs, const double* x_obs, uint64_t n, uint64_t seed, double* theta) override {
         if (n_obs != 1)
             throw std::invalid_argument("NPSE conditions on one observation; got " + std::to_string(n_obs) +
@@ -131,21 +163,8 @@ protected:
         const Tensor c1 = net_->embed->forward(x_.apply(to_tensor(x_obs, 1, x_.mean.size(0))));
         int64_t passes = 0;
         auto draw = [&](int64_t m) {
-            const Tensor c = c1.expand({m, c1.size(1)});
             const Tensor y = sched_.end_std() * torch::randn({m, d}, gen, torch::kFloat32);
-            auto score_c = [&](double t, const Tensor& yy) {
-                ++passes;
-                return score(t, yy, c);
-            };
-            if (sampler_ == "ode")
-                return integrate_rk4(
-                    [&](double t, const Tensor& yy) {
-                        ++passes;
-                        return flow(t, yy, c);
-                    },
-                    y, 1.0, sched_.t_eps(), steps_);
-            if (sampler_ == "ddim") return reverse_exponential(sched_, y, score_c, steps_, 0, 0.0, gen, eta_);
-            return reverse_sde(sched_, y, score_c, steps_, sampler_ == "pc" ? 1 : 0, snr_, gen);
+            return reverse(c1.expand({m, c1.size(1)}), y, normal_noise(gen), passes);
         };
         from_tensor(draw_inside_support(
                         int64_t(n), draw, [&](const Tensor& u) { return theta_.invert(u); }, prior_),
@@ -206,6 +225,23 @@ protected:
 
 private:
     void set_schedule() { sched_.vp = schedule_name_ == "vp"; }
+    // From y at t = 1 to standardized parameters at t_eps by the chosen sampler, row r conditioned
+    // on c[r]; counts the network passes.
+    Tensor reverse(const Tensor& c, const Tensor& y, const Noise& noise, int64_t& passes) {
+        auto score_c = [&](double t, const Tensor& yy) {
+            ++passes;
+            return score(t, yy, c);
+        };
+        if (sampler_ == "ode")
+            return integrate_rk4(
+                [&](double t, const Tensor& yy) {
+                    ++passes;
+                    return flow(t, yy, c);
+                },
+                y, 1.0, sched_.t_eps(), steps_);
+        if (sampler_ == "ddim") return reverse_exponential(sched_, y, score_c, steps_, 0, 0.0, noise, eta_);
+        return reverse_sde(sched_, y, score_c, steps_, sampler_ == "pc" ? 1 : 0, snr_, noise);
+    }
     Tensor score(double t, const Tensor& y, const Tensor& c) {
         return -net_->noise->forward(torch::full({y.size(0), 1}, t), y, c) / sched_.std(t);
     }
