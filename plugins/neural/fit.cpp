@@ -20,9 +20,23 @@ std::pair<int64_t, int64_t> share(int64_t n, const Collective& ranks) {
     return {lo, hi - lo};
 }
 
+// Where an epoch's seconds went, for the debug log: what a data-parallel step waits on.
+struct EpochTimes {
+    double batches = 0, forward_backward = 0, all_reduce = 0, optimizer = 0, validation = 0;
+};
+
 struct EpochLosses {
     double train = 0, validation = 0;
+    EpochTimes times;
 };
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point& t) {
+    const Clock::time_point now = Clock::now();
+    const double s = std::chrono::duration<double>(now - t).count();
+    t = now;
+    return s;
+}
 
 // One epoch: a pass of steps over the training batches, then the validation loss of the weights
 // the epoch is judged by (their average, when averaging; the model holds them on return, and
@@ -36,7 +50,10 @@ EpochLosses run_epoch(torch::nn::Module& model, const Loss& loss, const DataSour
     torch::manual_seed(ranks.size() > 1 ? simbi_rng_mix(epoch_seed, ranks.rank()) : epoch_seed);
     double total = 0;
     int64_t count = 0;
+    EpochTimes times;
+    Clock::time_point mark = Clock::now();
     data.for_each_train_batch(cfg.batch_size, seed, epoch, [&](const Tensor& theta, const Tensor& x) {
+        times.batches += seconds_since(mark);
         opt.zero_grad();
         const auto [lo, rows] = share(theta.size(0), ranks);
         if (rows > 0) {
@@ -46,10 +63,14 @@ EpochLosses run_epoch(torch::nn::Module& model, const Loss& loss, const DataSour
             total += l.item<double>() * double(rows);
             count += rows;
         }
+        times.forward_backward += seconds_since(mark);
         ranks.all_reduce_sum(opt.gradients());
+        times.all_reduce += seconds_since(mark);
         opt.clip_grad_norm(cfg.clip_norm);
         opt.step();
+        times.optimizer += seconds_since(mark);
     });
+    times.batches += seconds_since(mark);
     model.eval();
     opt.swap_average();  // validate, and keep, the averaged weights
     double vtotal = 0;
@@ -75,7 +96,8 @@ EpochLosses run_epoch(torch::nn::Module& model, const Loss& loss, const DataSour
         vtotal = sums[2].item<double>();
         vcount = int64_t(sums[3].item<double>());
     }
-    return {total / double(std::max<int64_t>(count, 1)), vtotal / double(std::max<int64_t>(vcount, 1))};
+    times.validation = seconds_since(mark);
+    return {total / double(std::max<int64_t>(count, 1)), vtotal / double(std::max<int64_t>(vcount, 1)), times};
 }
 
 // Early stopping and the learning-rate schedule: a better validation loss keeps the weights it was
@@ -108,7 +130,6 @@ void report_history(const json& history, const simbi_host* host) {
 
 TrainResult fit(torch::nn::Module& model, const Loss& loss, const DataSource& data, const TrainingConfig& cfg, const simbi_host* host,
                 const std::string& checkpoint_dir, uint64_t seed, const std::string& fingerprint, const Collective& ranks) {
-    using Clock = std::chrono::steady_clock;
     const auto t0 = Clock::now();
     FlatAdam opt(model.parameters(), cfg.learning_rate, 0.9, 0.999, 1e-8, cfg.weight_decay);
     opt.set_average(cfg.average);
@@ -144,6 +165,15 @@ TrainResult fit(torch::nn::Module& model, const Loss& loss, const DataSource& da
         if (host && host->metric) {
             host->metric(host, "train_loss", uint64_t(state.epoch), losses.train);
             host->metric(host, "val_loss", uint64_t(state.epoch), losses.validation);
+        }
+        if (host && host->log) {
+            const EpochTimes& t = losses.times;
+            char line[240];
+            std::snprintf(line, sizeof line,
+                          "epoch %lld, rank %u: batches %.3f s, forward and backward %.3f s, gradient all-reduce %.3f s, optimizer %.3f s, "
+                          "validation %.3f s",
+                          (long long)state.epoch, ranks.rank(), t.batches, t.forward_backward, t.all_reduce, t.optimizer, t.validation);
+            host->log(host, SIMBI_LOG_DEBUG, line);
         }
         judge_epoch(model, opt, cfg, state, losses.validation);
         const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
