@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "simbi_host/core/errors.hpp"
 #include "simbi_host/core/process_guard.hpp"
@@ -17,25 +18,27 @@ namespace fs = std::filesystem;
 namespace simbi::host {
 namespace {
 
-// Ranks other than 0 simulate their share; they train too when the training is data-parallel.
-RunReport run_other_rank(const RunPlan& plan, const PluginRegistry& registry, HostServices& host, const RunOptions& options) {
-    RunReport report;
-    report.output_dir = plan.output;
-    report.rank = plan.ranks.rank;
-    SimulateOptions so;
-    so.quiet = options.quiet;
-    const SimulateResult sim = run_simulation(plan.simulation, host, so);
-    report.simulated = sim.totals.simulated;
-    report.rows = sim.totals.kept;
-    report.reused_simulations = sim.reused;
-    if (!plan.estimator || !options.data_parallel) return report;
-    const RunContext run{plan, registry, host, options};
-    if (!trains_data_parallel(run)) return report;
-    wait_for_sealed_store(sim.store, sim.fingerprint, options.quiet);
-    SimulateResult sealed = sim;
-    report.trained_rank = true;
-    report.reused_training = run_training(run, sealed).reused;
-    return report;
+// Refuses before writing: a folder that is no run folder, or one whose estimator another setup
+// trained, is left as it is. Otherwise creates the folder; the caller then holds its lock.
+void claim_run_folder(const RunPlan& plan, bool force) {
+    const RunFolder folder = check_run_folder(plan.output);
+    if (plan.estimator && folder.has_artifact && folder.marked && folder.setup != plan.setup_key() && !force)
+        throw RunError(plan.output +
+                       "/artifact holds an estimator of another setup (other data, estimator or settings); it and its run are "
+                       "kept. Pass --out DIR to write this run elsewhere, or --force to replace it");
+    create_run_folder(folder);
+}
+
+// What the simulation stage did, and where the invalid rows lie: a dropped region narrows the
+// prior unseen.
+void say_simulated(const SimulateResult& sim, const InvalidRowsReport& drops, bool quiet) {
+    if (!quiet)
+        std::fprintf(stderr, "simulate: %s %llu rows in %s%s (%llu simulated, %llu invalid, %llu dropped)\n",
+                     sim.reused ? "reused" : "wrote", (unsigned long long)sim.totals.kept, sim.store.c_str(),
+                     sim.reused ? ", up to date" : "", (unsigned long long)drops.simulated, (unsigned long long)drops.invalid,
+                     (unsigned long long)drops.dropped);
+    const std::string warning = drops.warning();
+    if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
 }
 
 // The files that describe the run: written once every check has passed, so that a refused run
@@ -67,18 +70,17 @@ void write_simulation_record(const RunPlan& plan, const InvalidRowsReport& drops
 }  // namespace
 
 RunReport run_pipeline(const RunPlan& plan, const PluginRegistry& registry, HostServices& host, RunOptions options) {
-    if (plan.ranks.rank > 0) return run_other_rank(plan, registry, host, options);
+    // Rank 0 leads: it owns the run folder and writes every file. The other ranks of a parallel
+    // job simulate their share, and train beside rank 0 when the training is data-parallel.
+    const bool lead = plan.ranks.rank == 0;
     RunReport report;
     report.output_dir = plan.output;
-    // Refuse before writing: a folder that is no run folder, or one whose estimator another
-    // setup trained, is left as it is.
-    const RunFolder folder = check_run_folder(plan.output);
-    if (plan.estimator && folder.has_artifact && folder.marked && folder.setup != plan.setup_key() && !options.force)
-        throw RunError(plan.output +
-                       "/artifact holds an estimator of another setup (other data, estimator or settings); it and its run are "
-                       "kept. Pass --out DIR to write this run elsewhere, or --force to replace it");
-    create_run_folder(folder);
-    RunLock lock(plan.output + "/.run", "the output folder " + plan.output);
+    report.rank = plan.ranks.rank;
+    std::optional<RunLock> lock;
+    if (lead) {
+        claim_run_folder(plan, options.force);
+        lock.emplace(plan.output + "/.run", "the output folder " + plan.output);
+    }
 
     SimulateOptions so;
     so.quiet = options.quiet;
@@ -86,40 +88,41 @@ RunReport run_pipeline(const RunPlan& plan, const PluginRegistry& registry, Host
     report.simulated = sim.totals.simulated;
     report.rows = sim.totals.kept;
     report.reused_simulations = sim.reused;
-    // Every count, and where the invalid rows lie: a dropped region narrows the prior unseen.
-    const InvalidRowsReport drops = test_invalid_rows(plan.simulation, sim.totals, sim.store);
-    if (!options.quiet) {
-        std::fprintf(stderr, "simulate: %s %llu rows in %s%s (%llu simulated, %llu invalid, %llu dropped)\n",
-                     sim.reused ? "reused" : "wrote", (unsigned long long)sim.totals.kept, sim.store.c_str(),
-                     sim.reused ? ", up to date" : "", (unsigned long long)drops.simulated, (unsigned long long)drops.invalid,
-                     (unsigned long long)drops.dropped);
-    }
-    const std::string drop_warning = drops.warning();
-    if (!drop_warning.empty()) std::fprintf(stderr, "%s\n", drop_warning.c_str());
-    if (plan.assimilation) {
-        write_run_record(plan, sim, report);
-        for (const auto& f : run_assimilation(plan, sim, host, options)) report.written.push_back(f);
-        write_simulation_record(plan, drops, report);
-        for (const auto& f : write_report(plan.output))
-            if (f == "report.html") report.written.push_back(f);
-        return report;
-    }
-    if (!plan.estimator) {
-        write_run_record(plan, sim, report);
-        write_simulation_record(plan, drops, report);
-        return report;
-    }
     const RunContext run{plan, registry, host, options};
-    check_kept_artifact(run, sim.store);  // an unmarked folder of an older simbi: known only now
-    write_run_record(plan, sim, report);
+    const bool trains = plan.estimator && !plan.assimilation;
+    const bool parallel_training = trains && trains_data_parallel(run);
+    const bool trains_here = trains && (lead || parallel_training);
+    InvalidRowsReport drops;
+    if (lead) {
+        drops = test_invalid_rows(plan.simulation, sim.totals, sim.store);
+        say_simulated(sim, drops, options.quiet);
+        if (trains) check_kept_artifact(run, sim.store);  // an unmarked folder of an older simbi: known only now
+        write_run_record(plan, sim, report);
+        if (plan.assimilation)
+            for (const auto& f : run_assimilation(plan, sim, host, options)) report.written.push_back(f);
+        if (trains && options.data_parallel && plan.ranks.parallel() && !parallel_training && !options.quiet)
+            std::fprintf(stderr, "note: estimator '%s' does not declare data-parallel training; rank 0 trains alone\n",
+                         plan.estimator->estimator->id.c_str());
+    } else if (trains_here) {
+        wait_for_sealed_store(sim.store, sim.fingerprint, options.quiet);
+    }
+    if (!trains_here) {
+        if (!lead) return report;
+        write_simulation_record(plan, drops, report);
+        if (plan.assimilation)
+            for (const auto& f : write_report(plan.output))
+                if (f == "report.html") report.written.push_back(f);
+        return report;
+    }
 
-    if (options.data_parallel && plan.ranks.parallel() && !trains_data_parallel(run) && !options.quiet)
-        std::fprintf(stderr, "note: estimator '%s' does not declare data-parallel training; rank 0 trains alone\n",
-                     plan.estimator->estimator->id.c_str());
     TrainStageResult trained = run_training(run, sim);
+    report.reused_training = trained.reused;
+    if (!lead) {
+        report.trained_rank = true;
+        return report;
+    }
     report.simulated = trained.simulations;
     report.rows = trained.rows;
-    report.reused_training = trained.reused;
     if (!options.quiet && trained.reused)
         std::fprintf(stderr, "train: up to date, %s was trained on the same data with the same settings\n", trained.artifact.c_str());
     for (const auto& f : run_sampling(run, trained)) report.written.push_back(f);
