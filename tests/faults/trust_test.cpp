@@ -406,7 +406,7 @@ TEST_CASE("trust 5: a diagnostic's held-out store must be of the run's setup, an
     CHECK(json::parse(read_file(file))["results"]["worst_gap"].get<double>() == gap);
 }
 
-TEST_CASE("trust 6: the report checks what it reads; names with commas, quotes and markup are written and drawn safely",
+TEST_CASE("trust 6: the report checks what it reads, and names with commas, quotes and markup are written and drawn safely",
           "[faults][trust][report]") {
     TempDir dir;
     REQUIRE(run_cli("run " + small_run(dir) + " -q").exit_code == 0);

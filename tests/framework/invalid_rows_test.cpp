@@ -30,7 +30,7 @@ std::string manifest_for(const std::string& simulator) {
 }
 }  // namespace
 
-TEST_CASE("invalid rows gathered in one half of the prior are named; rows failing at random are not", "[invalid_rows]") {
+TEST_CASE("invalid rows gathered in one half of the prior are named, and rows failing at random are not", "[invalid_rows]") {
     TempDir dir;
     write_file(dir.file("half.json"), manifest_for("faulty.fails_in_half"));
     auto r = simbi_test::run_command_in_process("run " + dir.file("half.json"));

@@ -18,7 +18,7 @@ namespace {
 std::string env_for(const TempDir& dir, const std::string& file) { return "XDG_CONFIG_HOME=" + dir.file("xdg") + " SIMBI_CONFIG=" + file; }
 }  // namespace
 
-TEST_CASE("config show names each setting's source; a later file replaces an earlier one's key", "[lab]") {
+TEST_CASE("config show names each setting's source, and a later file replaces an earlier one's key", "[lab]") {
     TempDir dir;
     std::filesystem::create_directories(dir.file("xdg/simbi"));
     write_file(dir.file("xdg/simbi/config.json"), R"({"threads": 2, "plugin_paths": ["plugins"]})");

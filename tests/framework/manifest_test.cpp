@@ -102,7 +102,7 @@ TEST_CASE("an estimator's training settings are checked against its schema befor
     }
 }
 
-TEST_CASE("a switched estimator drops only the replaced one's settings; a typo stays an error", "[framework][manifest]") {
+TEST_CASE("a switched estimator drops only the replaced one's settings, and a typo stays an error", "[framework][manifest]") {
     TempDir dir;
     simbi_test::write_file(dir.file("m.json"), R"({"simbi": 1, "simulator": {"id": "simbi.projectile"}, "simulation": {"budget": 100},
         "estimator": {"id": "simbi.npe", "config": {"flow": "maf", "transforms": 3, "hiden": [32]}, "training": {"max_epochs": 5}},
