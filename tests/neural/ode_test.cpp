@@ -1,8 +1,13 @@
-// The ODE integrators (neural/ode.hpp) on a field whose solution is known in closed form.
+// The ODE integrators (neural/ode.hpp) on a field whose solution is known in closed form, and the
+// per-observation streams of batched sampling.
 // LibTorch pulls in glog, whose CHECK macro would shadow Catch's: include torch first.
 #include "neural/ode.hpp"
 #undef CHECK
 #include <catch2/catch.hpp>
+#include <simbi/rng.h>
+
+#include <algorithm>
+#include <vector>
 
 using namespace simbi::nn;
 
@@ -46,4 +51,34 @@ TEST_CASE("Runge-Kutta 4 converges at fourth order", "[neural][ode]") {
     };
     // Halving the step divides the error by about 2^4.
     CHECK(err(40) / err(80) == Approx(16).epsilon(0.25));
+}
+
+TEST_CASE("draw_for_observations: each observation's inputs, then its noise, come from its own stream", "[neural][ode][batch]") {
+    const int64_t L = 30, d = 2;
+    const uint64_t seed = 7, stream = 3;
+    // theta = input + noise + i: a sampler with one stochastic step, observation i shifted by i.
+    auto draw = [&](int64_t n_x) {
+        std::vector<double> theta(size_t(n_x * L * d));
+        draw_for_observations(
+            n_x, L, d, seed, stream, nullptr,
+            [&](int64_t m, at::Generator& gen) {
+                return std::vector<Tensor>{torch::randn({m, d}, gen, torch::kFloat64)};
+            },
+            [&](const Tensor& obs, const std::vector<Tensor>& in, const Noise& noise) {
+                return in[0] + noise(in[0]) + obs.to(torch::kFloat64).unsqueeze(1);
+            },
+            theta.data());
+        return theta;
+    };
+    // 300 observations make two blocks of 8,192 / 30 = 273.
+    const std::vector<double> many = draw(300), few = draw(5);
+    for (int64_t i : {0, 4, 150, 299}) {
+        at::Generator gen = make_generator(simbi_rng_mix(seed, uint64_t(i)), stream);
+        const int64_t m = L + L / 10 + 8;  // the first round's rows
+        const Tensor input = torch::randn({m, d}, gen, torch::kFloat64);
+        const Tensor expected = (input + torch::randn({m, d}, gen, torch::kFloat64) + double(i)).narrow(0, 0, L).contiguous();
+        const Tensor got = torch::from_blob(const_cast<double*>(many.data()) + i * L * d, {L, d}, torch::kFloat64);
+        CHECK(torch::equal(got, expected));
+        if (i < 5) CHECK(std::equal(few.begin() + i * L * d, few.begin() + (i + 1) * L * d, many.begin() + i * L * d));
+    }
 }
