@@ -78,7 +78,7 @@ int cmd_cache(const Args& args) {
                                {"path", e.path},
                                {"owner", e.owner},
                                {"bytes", e.bytes},
-                               {"age_days", e.age_days},
+                               {"age_days", e.age_days()},
                                {"details", e.details}});
             std::cout << json{{"cache", cache}, {"entries", out}}.dump(2) << "\n";
             return 0;
@@ -86,7 +86,7 @@ int cmd_cache(const Args& args) {
         std::cout << cache << ": " << entries.size() << " entries\n";
         for (const auto& e : entries) {
             char age[32];
-            std::snprintf(age, sizeof age, "%.1f d", e.age_days);
+            std::snprintf(age, sizeof age, "%.1f d", e.age_days());
             std::string what = e.kind == "store"
                                    ? e.details.value("simulator", "") + ", " + e.details.value("rows", json(0)).dump() + " rows"
                                    : e.details.value("estimator", json::object()).value("id", "") + " on " +

@@ -117,8 +117,9 @@ int cmd_sample(const Args& args) {
     std::optional<json> config;
     if (vm.count("threads")) {
         const uint64_t threads = parse_count_flag(vm["threads"].as<std::string>(), "--threads", 0, 1024);
-        config = simbi::host::read_artifact_meta(dir).estimator_config;
-        const auto& info = registry.find(simbi::host::read_artifact_meta(dir).estimator_id, SIMBI_KIND_ESTIMATOR);
+        const simbi::host::ArtifactMeta saved = simbi::host::read_artifact_meta(dir);
+        config = saved.estimator_config;
+        const auto& info = registry.find(saved.estimator_id, SIMBI_KIND_ESTIMATOR);
         if (!simbi::host::schema_properties(info.config_schema_json).contains("threads"))
             throw UsageError("--threads: estimator '" + info.id + "' declares no `threads` setting");
         (*config)["threads"] = threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : threads;

@@ -21,12 +21,10 @@ void PluginFlags::add_to(po::options_description& desc) {
 }
 
 simbi::host::RegistryOptions PluginFlags::options(const std::vector<std::string>& manifest_paths, bool manifest_allows_unsafe) const {
-    simbi::host::RegistryOptions o;
-    for (const auto& p : paths) o.first_paths.push_back(std::filesystem::absolute(p).string());
-    for (const auto& p : manifest_paths) o.first_paths.push_back(p);
-    for (const auto& p : simbi::host::lab_config().plugin_paths) o.first_paths.push_back(p);
-    o.allow_unsafe = allow_unsafe || manifest_allows_unsafe;
-    return o;
+    std::vector<std::string> first;
+    for (const auto& p : paths) first.push_back(std::filesystem::absolute(p).string());
+    first.insert(first.end(), manifest_paths.begin(), manifest_paths.end());
+    return simbi::host::registry_options(std::move(first), allow_unsafe || manifest_allows_unsafe);
 }
 
 bool parse(const std::vector<std::string>& args, const po::options_description& desc, const po::positional_options_description& pos,

@@ -97,10 +97,6 @@ inline Tensor reverse_sde(const Diffusion& dif, Tensor x, const std::function<Te
     const double te = dif.t_eps();
     return (x + std::pow(dif.std(te), 2) * score(te, x)) / dif.mean(te);
 }
-inline Tensor reverse_sde(const Diffusion& dif, Tensor x, const std::function<Tensor(double, const Tensor&)>& score, int64_t steps,
-                          int64_t corrections, double snr, at::Generator& gen) {
-    return reverse_sde(dif, std::move(x), score, steps, corrections, snr, normal_noise(gen));
-}
 
 // The probability-flow ODE by the exponential integrator in its data-prediction form, second-order
 // multistep (DPM-Solver++(2M), Lu et al. 2022, "DPM-Solver++", Algorithm 2; its first step is
@@ -139,10 +135,6 @@ inline Tensor reverse_exponential(const Diffusion& dif, Tensor x, const std::fun
         }
     }
     return denoised(t, x);
-}
-inline Tensor reverse_exponential(const Diffusion& dif, Tensor x, const std::function<Tensor(double, const Tensor&)>& score, int64_t steps,
-                                  int64_t corrections, double tau, at::Generator& gen, double eta = 0) {
-    return reverse_exponential(dif, std::move(x), score, steps, corrections, tau, normal_noise(gen), eta);
 }
 
 }  // namespace simbi::nn

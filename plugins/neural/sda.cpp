@@ -201,9 +201,9 @@ Tensor TrajectoryScore::sample(int64_t n, int64_t length, const Observation* obs
     };
     Tensor x = torch::randn({n, length, m.d}, gen, torch::kFloat32);
     if (st.sampler == "ddim")
-        x = reverse_exponential(dif, x, guided_score, st.steps, st.corrections, st.tau, gen, st.eta);
+        x = reverse_exponential(dif, x, guided_score, st.steps, st.corrections, st.tau, normal_noise(gen), st.eta);
     else
-        x = reverse_sde(dif, dif.end_std() * x, guided_score, st.steps, st.corrections, st.snr, gen);
+        x = reverse_sde(dif, dif.end_std() * x, guided_score, st.steps, st.corrections, st.snr, normal_noise(gen));
     return x * m.std + m.mean;
 }
 

@@ -50,14 +50,6 @@ private:
     int saved_ = -1;
 };
 
-simbi::host::RegistryOptions registry_options(const simbi::host::Manifest& m) {
-    simbi::host::RegistryOptions o;
-    o.first_paths = m.plugin_paths;
-    for (const auto& p : simbi::host::lab_config().plugin_paths) o.first_paths.push_back(p);
-    o.allow_unsafe = m.allow_unsafe_plugins;
-    return o;
-}
-
 // Words as a POSIX shell splits them: blanks separate, '...' is literal, "..." and \ escape.
 std::vector<std::string> shell_words(const std::string& line) {
     std::vector<std::string> words;
@@ -123,7 +115,7 @@ InProcessResult run_in_process(const PipelineRun& run) {
     try {
         simbi::host::Manifest m = simbi::host::load_manifest(run.manifest, run.sets);
         if (!run.out.empty()) m.output = std::filesystem::absolute(run.out).lexically_normal().string();
-        simbi::host::PluginRegistry registry(registry_options(m));
+        simbi::host::PluginRegistry registry(simbi::host::registry_options(m.plugin_paths, m.allow_unsafe_plugins));
         for (const auto& p : registry.problems()) std::cerr << "warning: " << p << "\n";
         simbi::host::adapt_to_switched_estimator(m, registry);
         simbi::host::HostServices host;

@@ -45,8 +45,8 @@ TEST_CASE("the exponential integrator carries the diffused Gaussian back to the 
         at::Generator gen = at::detail::createCPUGenerator(7);
         // Deterministic in 64 steps, and with one Langevin correction a step, whose discretization
         // widens the law a little (a Gaussian's sd by 1 / sqrt(1 - tau / 2) at stationarity).
-        check_law(reverse_exponential(dif, start(dif, gen), exact_score(dif), 64, 0, 0.0, gen), 0.01);
-        check_law(reverse_exponential(dif, start(dif, gen), exact_score(dif), 64, 1, 0.01, gen), 0.01);
+        check_law(reverse_exponential(dif, start(dif, gen), exact_score(dif), 64, 0, 0.0, normal_noise(gen)), 0.01);
+        check_law(reverse_exponential(dif, start(dif, gen), exact_score(dif), 64, 1, 0.01, normal_noise(gen)), 0.01);
     }
 }
 
@@ -58,8 +58,8 @@ TEST_CASE("the exponential integrator's ancestral steps (eta > 0) keep the data'
             INFO((vp ? "VP" : "VE") << ", eta " << eta);
             at::Generator gen = at::detail::createCPUGenerator(9);
             // Converged in 64 steps; NPSE's default 20 widens the law by a few percent.
-            check_law(reverse_exponential(dif, start(dif, gen), exact_score(dif), 64, 0, 0.0, gen, eta), 0.01);
-            check_law(reverse_exponential(dif, start(dif, gen), exact_score(dif), 20, 0, 0.0, gen, eta), 0.05);
+            check_law(reverse_exponential(dif, start(dif, gen), exact_score(dif), 64, 0, 0.0, normal_noise(gen), eta), 0.01);
+            check_law(reverse_exponential(dif, start(dif, gen), exact_score(dif), 20, 0, 0.0, normal_noise(gen), eta), 0.05);
         }
     }
 }
@@ -112,5 +112,5 @@ TEST_CASE("training times: uniform in t, even in log SNR, or half of each", "[ne
 TEST_CASE("the reverse SDE carries the diffused Gaussian back to the data's law", "[neural][diffusion]") {
     Diffusion dif;
     at::Generator gen = at::detail::createCPUGenerator(8);
-    check_law(reverse_sde(dif, start(dif, gen), exact_score(dif), 256, 0, 0.16, gen), 0.02);
+    check_law(reverse_sde(dif, start(dif, gen), exact_score(dif), 256, 0, 0.16, normal_noise(gen)), 0.02);
 }

@@ -25,10 +25,6 @@ namespace fs = std::filesystem;
 namespace simbi::host {
 namespace {
 
-std::string owner_of(const struct stat& st) { return user_name(st.st_uid); }
-
-double age_days(const struct stat& st) { return double(std::time(nullptr) - st.st_mtime) / 86400.0; }
-
 uint64_t folder_bytes(const std::string& dir) {
     uint64_t n = 0;
     std::error_code ec;
@@ -39,10 +35,7 @@ uint64_t folder_bytes(const std::string& dir) {
 
 std::string utc_now() { return utc_time(std::time(nullptr)); }
 
-std::string me() {
-    const struct passwd* pw = ::getpwuid(::geteuid());
-    return pw ? pw->pw_name : std::to_string(::geteuid());
-}
+std::string me() { return user_name(::geteuid()); }
 
 // Whether another process holds the store's lock now (a writer, or a gc elsewhere).
 bool in_use(const std::string& store) {
@@ -75,7 +68,7 @@ std::vector<CacheEntry> list_cache(const std::string& cache) {
             if (e.path().extension() != ".h5" || e.path().filename().string()[0] == '.') continue;
             struct stat st {};
             if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-            CacheEntry c{"store",       e.path().filename().string(), path, owner_of(st), uint64_t(st.st_size), age_days(st), st.st_mtime,
+            CacheEntry c{"store",       e.path().filename().string(), path, user_name(st.st_uid), uint64_t(st.st_size), st.st_mtime,
                          json::object()};
             try {
                 DatasetReader r(path);
@@ -95,7 +88,7 @@ std::vector<CacheEntry> list_cache(const std::string& cache) {
             if (name[0] == '.') continue;
             struct stat st {};
             if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-            CacheEntry c{"posterior", name, path, owner_of(st), folder_bytes(path), age_days(st), st.st_mtime, json::object()};
+            CacheEntry c{"posterior", name, path, user_name(st.st_uid), folder_bytes(path), st.st_mtime, json::object()};
             try {
                 c.details = parse_json_strict(read_text_file(path + "/provenance.json"), path + "/provenance.json");
             } catch (const std::exception& e2) {
@@ -103,7 +96,7 @@ std::vector<CacheEntry> list_cache(const std::string& cache) {
             }
             out.push_back(c);
         }
-    std::sort(out.begin(), out.end(), [](const CacheEntry& a, const CacheEntry& b) { return a.age_days > b.age_days; });
+    std::sort(out.begin(), out.end(), [](const CacheEntry& a, const CacheEntry& b) { return a.modified < b.modified; });
     return out;
 }
 

@@ -97,4 +97,12 @@ const LabConfig& lab_config() {
     return config;
 }
 
+RegistryOptions registry_options(std::vector<std::string> first_paths, bool allow_unsafe) {
+    RegistryOptions o;
+    o.first_paths = std::move(first_paths);
+    for (const auto& p : lab_config().plugin_paths) o.first_paths.push_back(p);
+    o.allow_unsafe = allow_unsafe;
+    return o;
+}
+
 }  // namespace simbi::host

@@ -19,9 +19,9 @@ struct CacheEntry {
     std::string path;
     std::string owner;
     uint64_t bytes = 0;
-    double age_days = 0;
     std::time_t modified = 0;  // its modification time
     json details;              // a store's simulator, rows and seed; a posterior's provenance
+    double age_days() const { return double(std::time(nullptr) - modified) / 86400.0; }
 };
 
 // A user's name for uid (the number itself when it has none), and a time as UTC ISO 8601.

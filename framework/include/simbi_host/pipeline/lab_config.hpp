@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "simbi_host/core/json_reader.hpp"
+#include "simbi_host/plugins/plugin_registry.hpp"
 
 namespace simbi::host {
 
@@ -28,6 +29,10 @@ struct LabConfig {
 const LabConfig& lab_config();
 // Reads the files anew (for `simbi config show` and tests).
 LabConfig read_lab_config();
+
+// Where a run looks for plugins: first_paths (the command line's, then the manifest's), then the
+// lab's plugin folders, then the defaults; allow_unsafe as the command line or manifest asks.
+RegistryOptions registry_options(std::vector<std::string> first_paths, bool allow_unsafe);
 
 // Makes the cache folder and its stores/ if missing, and refuses (RunError) one that users
 // outside its group can write.
